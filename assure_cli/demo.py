@@ -1,0 +1,58 @@
+"""assure demo: a deterministic demo estate."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+import typer
+
+from assure_cli.context import friendly_errors, open_database, print_json
+from posture.demo.seed import seed_demo
+from posture.storage.engine import transaction
+
+app = typer.Typer(help="Fill an empty database with a demo estate.", no_args_is_help=True)
+
+
+def _first_of_this_month() -> date:
+    return datetime.now(UTC).date().replace(day=1)
+
+
+@app.command()
+@friendly_errors
+def seed(
+    suppliers: int = typer.Option(200, min=0, help="How many synthetic suppliers to create."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same estate."),
+    as_of: datetime | None = typer.Option(
+        None, formats=["%Y-%m-%d"], help="End of the 24-month history (default: this month)."
+    ),
+    with_logins: bool = typer.Option(
+        False, help="Give one user per role a random password, printed once."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Seed the 43 forces, national bodies and N suppliers with 24 months of assessments."""
+    end = as_of.date() if as_of else _first_of_this_month()
+    started = time.perf_counter()
+    with open_database() as db, transaction(db.sessions) as session:
+        result = seed_demo(session, suppliers, seed, end, with_logins)
+    elapsed = round(time.perf_counter() - started, 2)
+    if json_output:
+        print_json(
+            {
+                "counts": result.counts,
+                "seconds": elapsed,
+                "as_of": end,
+                "logins": [login.__dict__ for login in result.logins],
+            }
+        )
+        return
+    typer.echo(f"seeded demo estate as of {end} in {elapsed}s:")
+    for name, count in result.counts.items():
+        typer.echo(f"  {name:<14}{count:>9,}")
+    if result.logins:
+        typer.echo("one-time passwords (shown only now):")
+        for login in result.logins:
+            typer.echo(f"  {login.role:<20}{login.email:<55}{login.password}")
+    else:
+        typer.echo("demo users have no passwords; use --with-logins to get one per role")

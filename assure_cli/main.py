@@ -1,0 +1,33 @@
+"""The `assure` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from assure_cli import db, demo, serve
+from posture import __version__
+
+app = typer.Typer(
+    help="PoliceTech Assure: secure-by-design posture, checks and procurement for UK policing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.command()(serve.serve)
+app.command()(serve.worker)
+
+
+@app.command()
+def version() -> None:
+    """Print the version of PoliceTech Assure."""
+    typer.echo(f"policetech-assure {__version__}")
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""The common secure-by-design framework and upstream catalogues, as versioned data."""

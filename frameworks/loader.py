@@ -1,0 +1,140 @@
+"""Load framework data files, refusing a broken file whole with the file, path and reason."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from frameworks.schema import Framework, Profile, ProfileSet
+
+DATA_ROOT = Path(__file__).resolve().parent / "data"
+DEFAULT_FRAMEWORK = ("ptsbd", "1.0")
+MAX_DATA_FILE_BYTES = 20 * 1024 * 1024
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class FrameworkDataError(ValueError):
+    """A data file is malformed; the message names the file, the place in it and the problem."""
+
+    def __init__(self, path: Path, location: str, problem: str) -> None:
+        self.path, self.location, self.problem = path, location, problem
+        where = f" at {location}" if location else ""
+        super().__init__(f"{path}{where}: {problem}")
+
+
+def _location(loc: tuple[Any, ...], document: Any) -> str:
+    """Render a pydantic error location with ids instead of list indexes where possible."""
+    parts: list[str] = []
+    node = document
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list) and key < len(node):
+            node = node[key]
+            label = node.get("id") if isinstance(node, dict) else None
+            parts.append(f"[{key}]" + (f"({label})" if label else ""))
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
+            parts.append(f".{key}" if parts else str(key))
+    return "".join(parts)
+
+
+def read_document(path: Path) -> Any:
+    try:
+        if path.stat().st_size > MAX_DATA_FILE_BYTES:
+            raise FrameworkDataError(path, "", f"larger than {MAX_DATA_FILE_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FrameworkDataError(path, "", f"cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise FrameworkDataError(path, "", "is not UTF-8 text") from exc
+    try:
+        # CSafeLoader builds plain data only; no Python objects from tags.
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise FrameworkDataError(path, where, f"is not valid YAML: {problem}") from exc
+
+
+def parse_model(path: Path, model: type[Model], document: Any | None = None) -> Model:
+    document = read_document(path) if document is None else document
+    if not isinstance(document, dict):
+        raise FrameworkDataError(path, "", "must be a mapping at the top level")
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        raise FrameworkDataError(path, _location(first["loc"], document), message) from exc
+
+
+@dataclass(frozen=True)
+class LoadedFramework:
+    framework: Framework
+    profiles: dict[str, Profile]
+    content_sha256: str
+    source: Path
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.framework.framework_id, self.framework.version
+
+
+def _check_profiles(path: Path, framework: Framework, profile_set: ProfileSet) -> None:
+    if (profile_set.framework_id, profile_set.framework_version) != (
+        framework.framework_id,
+        framework.version,
+    ):
+        raise FrameworkDataError(
+            path,
+            "framework_version",
+            f"profiles are for {profile_set.framework_id} {profile_set.framework_version}, "
+            f"not {framework.framework_id} {framework.version}",
+        )
+    known = {outcome.id for outcome in framework.outcomes()}
+    seen: set[str] = set()
+    for index, profile in enumerate(profile_set.profiles):
+        if profile.id in seen:
+            raise FrameworkDataError(path, f"profiles[{index}]", f"duplicate profile {profile.id}")
+        seen.add(profile.id)
+        for field in ("targets", "out_of_scope"):
+            for outcome_id in getattr(profile, field):
+                if outcome_id not in known:
+                    raise FrameworkDataError(
+                        path,
+                        f"profiles[{index}]({profile.id}).{field}.{outcome_id}",
+                        f"names unknown outcome {outcome_id}",
+                    )
+
+
+def load_framework_files(framework_file: Path, profiles_file: Path) -> LoadedFramework:
+    framework = parse_model(framework_file, Framework)
+    profile_set = parse_model(profiles_file, ProfileSet)
+    _check_profiles(profiles_file, framework, profile_set)
+    digest = hashlib.sha256(framework_file.read_bytes() + profiles_file.read_bytes()).hexdigest()
+    return LoadedFramework(
+        framework=framework,
+        profiles={profile.id: profile for profile in profile_set.profiles},
+        content_sha256=digest,
+        source=framework_file,
+    )
+
+
+@cache
+def load_framework(framework_id: str, version: str) -> LoadedFramework:
+    """A shipped framework version with its profiles; cached because the files never change."""
+    folder = DATA_ROOT / framework_id
+    return load_framework_files(
+        folder / f"{framework_id}-{version}.yaml", folder / f"profiles-{version}.yaml"
+    )
+
+
+def default_framework() -> LoadedFramework:
+    return load_framework(*DEFAULT_FRAMEWORK)

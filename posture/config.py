@@ -1,0 +1,125 @@
+"""Settings from ASSURE_* environment variables, an optional TOML config file and defaults.
+
+Precedence: environment, then the config file (ASSURE_CONFIG, else `assure.toml` in the data
+directory), then defaults. Nothing here touches the filesystem except reading the config file;
+`ensure_data_dir` is the one place that creates the data directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from posture.errors import ConfigError
+
+APP_DIR_NAME = "policetech-assure"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME))
+
+
+ENV_PREFIX = "ASSURE_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    # CIDRs the egress policy allows despite being private, loopback or link-local.
+    egress_allow: tuple[str, ...] = ()
+    config: Path | None = None
+
+    @field_validator("egress_allow", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _valid_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR such as 127.0.0.0/8") from exc
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assure.db').as_posix()}"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    section = raw.get("assure", raw)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [assure] must be a table")
+    return section
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings; raise ConfigError with a one-line reason when they are unusable."""
+    env = os.environ if environ is None else environ
+    env_values: dict[str, Any] = {
+        key.removeprefix(ENV_PREFIX).lower(): value
+        for key, value in env.items()
+        if key.startswith(ENV_PREFIX) and value != ""
+    }
+    unknown = set(env_values) - set(Settings.model_fields)
+    for name in sorted(unknown):
+        env_values.pop(name)
+    try:
+        bootstrap = Settings.model_validate(env_values)
+        config_path = bootstrap.config or bootstrap.data_dir / "assure.toml"
+        file_values: dict[str, Any] = {}
+        if config_path.exists():
+            file_values = _read_config_file(config_path)
+        elif bootstrap.config is not None:
+            raise ConfigError(f"config file {config_path} does not exist (ASSURE_CONFIG)")
+        return Settings.model_validate({**file_values, **env_values})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting {field} (ASSURE_{field.upper()}): {first['msg']}"
+        ) from exc
+
+
+def ensure_data_dir(settings: Settings) -> Path:
+    """Create the data directory if needed and prove it is writable."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"data directory {path} is not writable ({exc.strerror}); "
+            "set ASSURE_DATA_DIR to a folder you can write to"
+        ) from exc
+    return path

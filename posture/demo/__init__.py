@@ -1,0 +1,1 @@
+"""A deterministic demo estate: the real forces and national bodies, synthetic suppliers."""

@@ -1,0 +1,120 @@
+"""Write the demo estate into an empty database in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from frameworks.loader import default_framework
+from posture.audit import SYSTEM, record
+from posture.demo.estate import DemoEstate, build_estate
+from posture.errors import ValidationFailed
+from posture.framework_registry import register_framework
+from posture.identity.passwords import generate_password, hash_password
+from posture.storage.models import (
+    Answer,
+    Assessment,
+    Membership,
+    Organisation,
+    Product,
+    User,
+)
+
+CHUNK = 20_000
+MAX_SUPPLIERS = 100_000
+
+_TABLES: Sequence[tuple[str, Table]] = (
+    ("organisations", Organisation.__table__),  # type: ignore[arg-type]
+    ("users", User.__table__),  # type: ignore[arg-type]
+    ("memberships", Membership.__table__),  # type: ignore[arg-type]
+    ("products", Product.__table__),  # type: ignore[arg-type]
+    ("assessments", Assessment.__table__),  # type: ignore[arg-type]
+    ("answers", Answer.__table__),  # type: ignore[arg-type]
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    password: str
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    counts: dict[str, int]
+    logins: list[DemoLogin]
+
+
+def _bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        connection.execute(insert(table), rows[start : start + CHUNK])
+
+
+def _reset_sequences(connection: Connection) -> None:
+    """Explicit ids leave PostgreSQL sequences behind; move them past the seeded rows."""
+    if connection.dialect.name != "postgresql":
+        return
+    for name, _table in _TABLES:
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+                f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
+            )
+        )
+
+
+def _give_logins(estate: DemoEstate, enabled: bool) -> list[DemoLogin]:
+    """One login per role, with a random password shown once; every other user has none."""
+    if not enabled:
+        return []
+    logins: list[DemoLogin] = []
+    seen_roles: set[str] = set()
+    users_by_id = {user["id"]: user for user in estate.users}
+    for membership in estate.memberships:
+        if membership["role"] in seen_roles:
+            continue
+        seen_roles.add(membership["role"])
+        user = users_by_id[membership["user_id"]]
+        password = generate_password()
+        user["password_hash"] = hash_password(password)
+        logins.append(DemoLogin(user["email"], membership["role"], password))
+    return logins
+
+
+def seed_demo(
+    session: Session, suppliers: int, seed: int, as_of: date, with_logins: bool = False
+) -> SeedResult:
+    if not 0 <= suppliers <= MAX_SUPPLIERS:
+        raise ValidationFailed(f"--suppliers must be between 0 and {MAX_SUPPLIERS}")
+    existing = session.scalar(select(func.count()).select_from(Organisation))
+    if existing:
+        raise ValidationFailed(
+            f"the database already holds {existing} organisations; seed an empty database "
+            "(set ASSURE_DATA_DIR or ASSURE_DATABASE_URL to a new one)"
+        )
+    loaded = default_framework()
+    framework_row = register_framework(session, loaded)
+    estate = build_estate(
+        loaded.framework, loaded.profiles, framework_row.id, suppliers, seed, as_of
+    )
+    logins = _give_logins(estate, with_logins)
+    connection = session.connection()
+    for name, table in _TABLES:
+        _bulk_insert(connection, table, getattr(estate, name))
+    _reset_sequences(connection)
+    counts = estate.counts()
+    record(
+        session,
+        SYSTEM,
+        "demo.seeded",
+        "estate",
+        "demo",
+        {"suppliers": suppliers, "seed": seed, "as_of": as_of.isoformat(), "counts": counts},
+    )
+    return SeedResult(counts=counts, logins=logins)

@@ -1,0 +1,1 @@
+"""Accounts, passwords, roles, sessions and tokens."""

@@ -1,0 +1,1 @@
+"""Background work: the queue (huey) and the tasks the worker runs."""

@@ -1,0 +1,1 @@
+"""The one storage layer: SQLAlchemy 2 models, engines and Alembic migrations."""

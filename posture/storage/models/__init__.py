@@ -1,0 +1,26 @@
+"""All tables, imported together so Alembic and create_all see one metadata."""
+
+from posture.storage.models.assessments import Answer, Assessment, Evidence
+from posture.storage.models.audit import AuditEvent
+from posture.storage.models.checks import CheckRun, Finding
+from posture.storage.models.frameworks import FrameworkVersion
+from posture.storage.models.jobs import Job
+from posture.storage.models.organisations import Membership, Organisation, User
+from posture.storage.models.posture import PostureSnapshot
+from posture.storage.models.products import Product
+
+__all__ = [
+    "Answer",
+    "Assessment",
+    "AuditEvent",
+    "CheckRun",
+    "Evidence",
+    "Finding",
+    "FrameworkVersion",
+    "Job",
+    "Membership",
+    "Organisation",
+    "PostureSnapshot",
+    "Product",
+    "User",
+]

@@ -1,0 +1,48 @@
+"""Automated check runs and the typed findings they produce."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from posture.storage.models.enums import CheckKind, RunStatus, Severity, enum_column
+
+
+class CheckRun(Base):
+    __tablename__ = "check_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
+    kind: Mapped[CheckKind] = mapped_column(enum_column(CheckKind, "check_kind"))
+    target: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"))
+    score: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_run_id: Mapped[int] = mapped_column(
+        ForeignKey("check_runs.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, "severity"))
+    title: Mapped[str] = mapped_column(String(300))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    advice: Mapped[str] = mapped_column(Text, default="")
+    outcome_ids: Mapped[list[str]] = mapped_column(JsonDocument, default=list)

@@ -1,0 +1,85 @@
+"""Closed vocabularies stored as strings with CHECK constraints on every backend."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum
+
+
+class OrgKind(StrEnum):
+    FORCE = "force"
+    NATIONAL_BODY = "national_body"
+    SUPPLIER = "supplier"
+    PLATFORM = "platform"
+
+
+class Role(StrEnum):
+    SUPPLIER_ADMIN = "supplier_admin"
+    SUPPLIER_MEMBER = "supplier_member"
+    FORCE_ASSESSOR = "force_assessor"
+    NATIONAL_ASSESSOR = "national_assessor"
+    PROCUREMENT_OFFICER = "procurement_officer"
+    CHALLENGE_MANAGER = "challenge_manager"
+    CHALLENGE_JUDGE = "challenge_judge"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"
+
+
+class Provenance(StrEnum):
+    """Where an answer's support comes from, weakest first."""
+
+    SELF_ASSERTED = "self_asserted"
+    DOCUMENTARY = "documentary"
+    AUTOMATED_CHECK = "automated_check"
+    INDEPENDENT = "independent"
+
+
+class CheckKind(StrEnum):
+    TLS = "tls"
+    SSH = "ssh"
+    CERT = "cert"
+    JWKS = "jwks"
+    CBOM = "cbom"
+    API = "api"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SubjectKind(StrEnum):
+    ORGANISATION = "organisation"
+    PRODUCT = "product"
+
+
+def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A VARCHAR with a named CHECK constraint, portable across SQLite and PostgreSQL."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,93 @@
+"""Shared fixtures: databases on both backends, migrated, isolated per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from posture.config import Settings, load_settings
+from posture.storage import migrate
+from posture.storage.engine import build_engine, session_factory
+
+POSTGRES_URL = os.environ.get(
+    "ASSURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        import psycopg  # noqa: F401
+    except ModuleNotFoundError:
+        return "psycopg is not installed (pip install '.[postgres]')"
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_reason() -> str | None:
+    return _postgres_unavailable()
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_reason: str | None) -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped after the test."""
+    if postgres_reason:
+        pytest.skip(postgres_reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for an empty database on each backend."""
+    environ = {"ASSURE_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "postgresql":
+        environ["ASSURE_DATABASE_URL"] = request.getfixturevalue("postgres_schema_url")
+    return load_settings(environ)
+
+
+@pytest.fixture
+def empty_engine(backend_settings: Settings) -> Iterator[Engine]:
+    engine = build_engine(backend_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    migrate.upgrade(empty_engine)
+    return empty_engine
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for CLI runs against a fresh SQLite data directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    env["ASSURE_DATA_DIR"] = str(tmp_path / "data")
+    return env
