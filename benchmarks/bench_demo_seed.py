@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import tempfile
 import time
-import resource
 from datetime import date
 from pathlib import Path
 

@@ -15,6 +15,14 @@ MIN_WEIGHT = 1
 MAX_WEIGHT = 5
 
 
+def reject_duplicates(ids: list[str]) -> None:
+    seen: set[str] = set()
+    for node_id in ids:
+        if node_id in seen:
+            raise ValueError(f"duplicate id {node_id}")
+        seen.add(node_id)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -105,11 +113,7 @@ class Framework(Strict):
 
     @model_validator(mode="after")
     def _ids_unique_and_known(self) -> Framework:
-        seen: set[str] = set()
-        for node_id in self._all_ids():
-            if node_id in seen:
-                raise ValueError(f"duplicate id {node_id}")
-            seen.add(node_id)
+        reject_duplicates(self._all_ids())
         evidence_types, checks = set(self.evidence_types), set(self.checks)
         for outcome in self.outcomes():
             for kind in outcome.evidence_types:

@@ -3,7 +3,7 @@
 from posture.storage.models.assessments import Answer, Assessment, Evidence
 from posture.storage.models.audit import AuditEvent
 from posture.storage.models.checks import CheckRun, Finding
-from posture.storage.models.frameworks import FrameworkVersion
+from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
 from posture.storage.models.jobs import Job
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.posture import PostureSnapshot
@@ -17,6 +17,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "FrameworkVersion",
+    "ImportedCatalogue",
     "Job",
     "Membership",
     "Organisation",

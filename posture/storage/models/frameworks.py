@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, UtcDateTime, utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
 
 
 class FrameworkVersion(Base):
@@ -21,3 +22,22 @@ class FrameworkVersion(Base):
     # The hash pins an assessment to the exact content it was made against.
     content_sha256: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ImportedCatalogue(Base):
+    """An upstream catalogue imported from OSCAL, kept whole so it can be shown and mapped."""
+
+    __tablename__ = "imported_catalogues"
+    __table_args__ = (UniqueConstraint("catalogue_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalogue_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(2000))
+    publisher: Mapped[str] = mapped_column(String(2000))
+    source_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    control_count: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""OSCAL catalog exchange: export PTSbD, import upstream catalogs, validate with NIST's schema."""
