@@ -12,11 +12,7 @@ from assure_cli.context import fail, friendly_errors, open_database, print_json
 from frameworks.crosswalk import coverage
 from frameworks.library import FrameworkLibrary, load_library, validate_library
 from frameworks.loader import DATA_ROOT, FrameworkDataError
-from frameworks.oscal.export import export_oscal
-from frameworks.oscal.importer import OscalImportError
-from frameworks.oscal.validation import oscal_schema_errors
 from posture.audit import Actor
-from posture.catalogue_store import import_oscal_file
 from posture.storage.engine import transaction
 
 app = typer.Typer(
@@ -172,6 +168,10 @@ def export_oscal_command(
     data_dir: Path = DataDir,
 ) -> None:
     """Export PTSbD as an OSCAL catalog, validated against NIST's OSCAL JSON schema."""
+    # OSCAL support pulls in compliance-trestle; imported here to keep other commands quick.
+    from frameworks.oscal.export import export_oscal
+    from frameworks.oscal.validation import oscal_schema_errors
+
     library = _library(data_dir)
     document = export_oscal(library.latest("ptsbd"))
     problems = oscal_schema_errors(document)
@@ -193,6 +193,9 @@ def import_oscal_command(
     json_output: bool = JsonFlag,
 ) -> None:
     """Validate an OSCAL catalog and store it as an upstream catalogue."""
+    from frameworks.oscal.importer import OscalImportError
+    from posture.catalogue_store import import_oscal_file
+
     started = time.perf_counter()
     try:
         with open_database() as db, transaction(db.sessions) as session:

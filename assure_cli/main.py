@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assure_cli import db, demo, framework, serve
+from assure_cli import db, demo, framework, score, serve
 from posture import __version__
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(framework.app, name="framework")
+app.add_typer(score.app, name="score")
 app.command()(serve.serve)
 app.command()(serve.worker)
 

@@ -66,8 +66,9 @@ def _load(root: Path, errors: list[FrameworkDataError]) -> FrameworkLibrary | No
     frameworks: dict[tuple[str, str], LoadedFramework] = {}
     migrations: dict[str, MigrationMap] = {}
     for framework_file, profiles_file in _framework_files(root):
-        files += [framework_file, profiles_file]
-        loaded = attempt(load_framework_files, framework_file, profiles_file)
+        scoring_file = profiles_file.with_name(profiles_file.name.replace("profiles-", "scoring-"))
+        files += [framework_file, profiles_file, scoring_file]
+        loaded = attempt(load_framework_files, framework_file, profiles_file, scoring_file)
         if loaded is not None:
             frameworks[loaded.key] = loaded
         migration_file = framework_file.parent / "migrations.yaml"

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from frameworks.schema import Framework, Profile, ProfileSet
+from frameworks.scoring_policy import ScoringPolicy
 
 DATA_ROOT = Path(__file__).resolve().parent / "data"
 DEFAULT_FRAMEWORK = ("ptsbd", "1.0")
@@ -75,10 +76,11 @@ def parse_model(path: Path, model: type[Model], document: Any | None = None) -> 
         raise FrameworkDataError(path, _location(first["loc"], document), message) from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hashing: tables are cached per loaded framework
 class LoadedFramework:
     framework: Framework
     profiles: dict[str, Profile]
+    scoring: ScoringPolicy
     content_sha256: str
     source: Path
 
@@ -114,14 +116,37 @@ def _check_profiles(path: Path, framework: Framework, profile_set: ProfileSet) -
                     )
 
 
-def load_framework_files(framework_file: Path, profiles_file: Path) -> LoadedFramework:
+def _check_scoring(path: Path, framework: Framework, scoring: ScoringPolicy) -> None:
+    if (scoring.framework_id, scoring.framework_version) != (
+        framework.framework_id,
+        framework.version,
+    ):
+        raise FrameworkDataError(
+            path,
+            "framework_version",
+            f"scoring policy is for {scoring.framework_id} {scoring.framework_version}, "
+            f"not {framework.framework_id} {framework.version}",
+        )
+
+
+def load_framework_files(
+    framework_file: Path, profiles_file: Path, scoring_file: Path | None = None
+) -> LoadedFramework:
+    scoring_file = scoring_file or framework_file.with_name(
+        f"scoring-{framework_file.stem.rsplit('-', 1)[-1]}.yaml"
+    )
     framework = parse_model(framework_file, Framework)
     profile_set = parse_model(profiles_file, ProfileSet)
     _check_profiles(profiles_file, framework, profile_set)
-    digest = hashlib.sha256(framework_file.read_bytes() + profiles_file.read_bytes()).hexdigest()
+    scoring = parse_model(scoring_file, ScoringPolicy)
+    _check_scoring(scoring_file, framework, scoring)
+    # Only the framework's own content pins assessments; profiles and the scoring policy carry
+    # their own versions and may be refined without invalidating answers.
+    digest = hashlib.sha256(framework_file.read_bytes()).hexdigest()
     return LoadedFramework(
         framework=framework,
         profiles={profile.id: profile for profile in profile_set.profiles},
+        scoring=scoring,
         content_sha256=digest,
         source=framework_file,
     )

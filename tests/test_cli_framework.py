@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from frameworks.loader import DATA_ROOT
+from tests.cli import assure
 
 NIST_LOW = (
     Path(__file__).resolve().parent
     / "data/oscal/NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog-min.json"
 )
-
-
-def assure(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "assure_cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_validate_passes_on_the_shipped_data(sqlite_env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -34,6 +35,10 @@ def test_serve_starts_app_and_worker_then_stops(sqlite_env: dict[str, str]) -> N
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         health = None
@@ -47,9 +52,13 @@ def test_serve_starts_app_and_worker_then_stops(sqlite_env: dict[str, str]) -> N
         status, body = _get(f"http://127.0.0.1:{port}/")
         assert status == 200
         assert "<html" in body.lower()
+        while time.monotonic() < deadline and "Huey consumer started" not in "".join(lines):
+            time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=5)
+    output = "".join(lines)
     assert process.returncode == 0, output
     assert "database at schema" in output
     assert "Huey consumer started" in output

@@ -1,0 +1,110 @@
+"""assure score: posture scores for the estate or one entity, snapshots, and explanations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import typer
+
+from assure_cli.context import friendly_errors, open_database, print_json
+from frameworks.loader import default_framework
+from posture.audit import Actor
+from posture.storage.engine import transaction
+
+app = typer.Typer(help="Posture scores, snapshots and explanations.")
+CLI_ACTOR = Actor(label="cli")
+AsOf = typer.Option(
+    None,
+    "--as-of",
+    formats=["%Y-%m-%d"],
+    help="Score the estate as it stood on this date (default: today).",
+)
+
+
+def _as_of(value: datetime | None) -> date:
+    return value.date() if value else datetime.now(UTC).date()
+
+
+@app.callback(invoke_without_command=True)
+@friendly_errors
+def score(
+    ctx: typer.Context,
+    entity: str | None = typer.Option(
+        None, "--entity", help="An organisation slug, org:<id> or product:<id>."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    snapshot: bool = typer.Option(False, "--snapshot", help="Store the result as snapshots."),
+    as_of: datetime | None = AsOf,
+    limit: int = typer.Option(20, min=1, help="Rows to print in the table (lowest scores first)."),
+) -> None:
+    """Score every force and product (or one entity) against the framework."""
+    if ctx.invoked_subcommand is not None:
+        return
+    # NumPy and pandas load only for the commands that score.
+    from posture.scoring.service import score_estate
+    from posture.scoring.snapshots import store_snapshots
+
+    when = _as_of(as_of)
+    with open_database() as db, transaction(db.sessions) as session:
+        scores = score_estate(session, when, entity)
+        stored = 0
+        if snapshot:
+            taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
+            stored = store_snapshots(session, CLI_ACTOR, default_framework(), scores, taken_at)
+    frame = scores.to_frame()
+    if json_output:
+        print_json(
+            {
+                "as_of": when,
+                "subjects": len(frame),
+                "snapshots_stored": stored,
+                "scores": frame.to_dict(orient="records"),
+            }
+        )
+        return
+    if frame.empty:
+        typer.echo(f"no submitted assessments as of {when}")
+        return
+    typer.echo(
+        f"{len(frame)} subjects scored as of {when}; bands: "
+        + ", ".join(f"{b} {n}" for b, n in sorted(frame["band"].value_counts().items()))
+    )
+    shown = frame.sort_values(["score", "subject"]).head(limit)
+    columns = ["subject", "label", "score", "confidence", "band", "capped", "contradicted", "gaps"]
+    typer.echo(shown[columns].to_string(index=False))
+    if stored:
+        typer.echo(f"stored {stored} snapshots")
+
+
+@app.command("explain")
+@friendly_errors
+def explain_command(
+    entity: str = typer.Argument(..., help="An organisation slug, org:<id> or product:<id>."),
+    as_of: datetime | None = AsOf,
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Explain one entity's score: each outcome's rule, evidence, contradictions and gaps."""
+    from posture.scoring.service import explain_entity
+
+    with open_database() as db, db.sessions() as session:
+        report = explain_entity(session, entity, _as_of(as_of))
+    if json_output:
+        print_json(report)
+        return
+    typer.echo(
+        f"{report['label']} ({report['subject']}): score {report['score']}, band "
+        f"{report['band']}, confidence {report['confidence']}% — {report['framework']['id']} "
+        f"{report['framework']['version']}, scoring policy {report['scoring_policy_version']}, "
+        f"profile {report['profile']}, as of {report['as_of']}"
+    )
+    if report["band_capped_by_critical"]:
+        typer.echo(
+            "  band capped: critical outcome(s) not achieved: "
+            + ", ".join(report["band_capped_by_critical"])
+        )
+    for outcome in report["outcomes"]:
+        marker = " CONTRADICTED" if "contradicted_by" in outcome else ""
+        typer.echo(
+            f"  {outcome['outcome']:<6} {outcome['status']:<19} target {outcome['target']:<19}"
+            f" {outcome['provenance'] or '-':<16} {outcome['rule']}{marker}"
+        )

@@ -1,0 +1,1 @@
+"""The posture scoring engine: outcome status, points, confidence, contradictions, bands, gaps."""

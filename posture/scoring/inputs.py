@@ -1,0 +1,53 @@
+"""What scoring reads: per subject (a force or a product), its answers and verified check levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class SubjectRef:
+    kind: str  # "organisation" or "product"
+    organisation_id: int
+    product_id: int | None
+    assessment_id: int | None
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"product:{self.product_id}" if self.product_id else f"org:{self.organisation_id}"
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    indicators_met: tuple[str, ...]
+    provenance: str
+    answered_at: datetime
+    not_applicable: bool = False
+    justification: str = ""
+
+
+@dataclass(frozen=True)
+class CheckEvidence:
+    """The level the latest automated checks allow for an outcome, and the finding behind it."""
+
+    level: int  # 0 not achieved, 1 partially achieved, 2 achieved (no capping finding)
+    checked_at: datetime
+    check_run_id: int
+    finding_code: str | None = None
+    finding_title: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectAnswers:
+    subject: SubjectRef
+    profile_id: str
+    answers: dict[str, AnswerRecord] = field(default_factory=dict)
+    checks: dict[str, CheckEvidence] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estate:
+    as_of: date
+    subjects: list[SubjectAnswers]

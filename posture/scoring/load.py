@@ -1,0 +1,192 @@
+"""Read the estate as it stood on a date: each subject's current assessment, its answers, and the
+levels its latest automated checks allow."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from frameworks.loader import LoadedFramework
+from frameworks.schema import LEVEL_ORDER
+from posture.framework_registry import register_framework
+from posture.scoring.inputs import (
+    AnswerRecord,
+    CheckEvidence,
+    Estate,
+    SubjectAnswers,
+    SubjectRef,
+)
+from posture.scoring.rules import ACHIEVED
+from posture.storage.models import (
+    Answer,
+    Assessment,
+    CheckRun,
+    Finding,
+    Organisation,
+    Product,
+)
+from posture.storage.models.enums import AssessmentStatus, RunStatus
+
+# Which framework check each kind of check run provides evidence for.
+CHECK_KIND_TO_FRAMEWORK_CHECK = {
+    "tls": "pqc_tls",
+    "ssh": "pqc_ssh",
+    "cert": "pqc_certificate",
+    "jwks": "pqc_jwks",
+    "cbom": "pqc_cbom",
+    "api": "api_conformance",
+}
+
+
+def _cutoff(as_of: date) -> datetime:
+    return datetime.combine(as_of, time.max, tzinfo=UTC)
+
+
+def _current_assessments(
+    session: Session, framework_version_id: int, as_of: date, entity: SubjectFilter | None
+) -> list[tuple[Assessment, str]]:
+    ranked = (
+        select(
+            Assessment.id,
+            func.row_number()
+            .over(
+                partition_by=(Assessment.organisation_id, Assessment.product_id),
+                order_by=Assessment.version.desc(),
+            )
+            .label("rank"),
+        )
+        .where(
+            Assessment.framework_version_id == framework_version_id,
+            Assessment.status != AssessmentStatus.DRAFT,
+            Assessment.created_at <= _cutoff(as_of),
+        )
+        .subquery()
+    )
+    query = (
+        select(Assessment, func.coalesce(Product.name, Organisation.name))
+        .join(ranked, and_(ranked.c.id == Assessment.id, ranked.c.rank == 1))
+        .join(Organisation, Organisation.id == Assessment.organisation_id)
+        .outerjoin(Product, Product.id == Assessment.product_id)
+        .order_by(Assessment.organisation_id, Assessment.product_id)
+    )
+    if entity is not None:
+        query = entity.apply(query)
+    return [(assessment, label) for assessment, label in session.execute(query).all()]
+
+
+class SubjectFilter:
+    """One subject: an organisation (by id) or a product (by id)."""
+
+    def __init__(self, organisation_id: int | None = None, product_id: int | None = None):
+        self.organisation_id, self.product_id = organisation_id, product_id
+
+    def apply(self, query):  # type: ignore[no-untyped-def]
+        if self.product_id is not None:
+            return query.where(Assessment.product_id == self.product_id)
+        return query.where(
+            Assessment.organisation_id == self.organisation_id, Assessment.product_id.is_(None)
+        )
+
+
+def _check_levels(
+    session: Session,
+    loaded: LoadedFramework,
+    subjects: set[tuple[int, int | None]],
+    as_of: date,
+) -> dict[tuple[int, int | None], dict[str, CheckEvidence]]:
+    latest_runs = (
+        select(
+            CheckRun.id,
+            func.row_number()
+            .over(
+                partition_by=(CheckRun.organisation_id, CheckRun.product_id, CheckRun.kind),
+                order_by=CheckRun.finished_at.desc(),
+            )
+            .label("rank"),
+        )
+        .where(CheckRun.status == RunStatus.SUCCEEDED, CheckRun.finished_at <= _cutoff(as_of))
+        .subquery()
+    )
+    runs = session.scalars(
+        select(CheckRun).join(
+            latest_runs, and_(latest_runs.c.id == CheckRun.id, latest_runs.c.rank == 1)
+        )
+    ).all()
+    runs = [r for r in runs if (r.organisation_id, r.product_id) in subjects]
+    if not runs:
+        return {}
+    findings = defaultdict(list)
+    for finding in session.scalars(
+        select(Finding).where(Finding.check_run_id.in_([r.id for r in runs]))
+    ):
+        findings[finding.check_run_id].append(finding)
+    policy = loaded.scoring
+    outcomes_by_check: dict[str, list[str]] = defaultdict(list)
+    for outcome in loaded.framework.outcomes():
+        for check in outcome.checks:
+            outcomes_by_check[check].append(outcome.id)
+    levels: dict[tuple[int, int | None], dict[str, CheckEvidence]] = defaultdict(dict)
+    for run in runs:
+        framework_check = CHECK_KIND_TO_FRAMEWORK_CHECK.get(str(run.kind))
+        assert run.finished_at is not None
+        for outcome_id in outcomes_by_check.get(framework_check or "", []):
+            evidence = CheckEvidence(ACHIEVED, run.finished_at, run.id)
+            for finding in findings[run.id]:
+                cap = policy.finding_caps.get(str(finding.severity))
+                capping = cap is not None and outcome_id in finding.outcome_ids
+                if capping and LEVEL_ORDER[cap] < evidence.level:
+                    evidence = CheckEvidence(
+                        LEVEL_ORDER[cap], run.finished_at, run.id, finding.code, finding.title
+                    )
+            key = (run.organisation_id, run.product_id)
+            current = levels[key].get(outcome_id)
+            if current is None or evidence.level < current.level:
+                levels[key][outcome_id] = evidence
+    return levels
+
+
+def load_estate(
+    session: Session, loaded: LoadedFramework, as_of: date, entity: SubjectFilter | None = None
+) -> Estate:
+    framework_row = register_framework(session, loaded)
+    current = _current_assessments(session, framework_row.id, as_of, entity)
+    answers: dict[int, dict[str, AnswerRecord]] = defaultdict(dict)
+    ids = [assessment.id for assessment, _ in current]
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(
+                Answer.assessment_id,
+                Answer.outcome_id,
+                Answer.indicators_met,
+                Answer.provenance,
+                Answer.answered_at,
+                Answer.not_applicable,
+                Answer.justification,
+            ).where(Answer.assessment_id.in_(ids[start : start + 5000]))
+        )
+        for assessment_id, outcome_id, met, provenance, answered_at, na, why in rows:
+            answers[assessment_id][outcome_id] = AnswerRecord(
+                tuple(met), str(provenance), answered_at, na, why
+            )
+    subject_keys = {(a.organisation_id, a.product_id) for a, _ in current}
+    checks = _check_levels(session, loaded, subject_keys, as_of)
+    subjects = [
+        SubjectAnswers(
+            subject=SubjectRef(
+                kind="product" if assessment.product_id else "organisation",
+                organisation_id=assessment.organisation_id,
+                product_id=assessment.product_id,
+                assessment_id=assessment.id,
+                label=label,
+            ),
+            profile_id=assessment.profile_id,
+            answers=answers[assessment.id],
+            checks=checks.get((assessment.organisation_id, assessment.product_id), {}),
+        )
+        for assessment, label in current
+        if assessment.profile_id in loaded.profiles
+    ]
+    return Estate(as_of=as_of, subjects=subjects)

@@ -1,0 +1,58 @@
+"""Score the estate or one subject: load, encode, run the engine."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from frameworks.loader import LoadedFramework, default_framework
+from posture.errors import ValidationFailed
+from posture.scoring.encode import encode
+from posture.scoring.engine import score_arrays
+from posture.scoring.explain import explain
+from posture.scoring.load import SubjectFilter, load_estate
+from posture.scoring.results import EstateScores
+from posture.scoring.tables import framework_tables
+from posture.storage.models import Organisation, Product
+
+
+def resolve_entity(session: Session, entity: str) -> SubjectFilter:
+    """`product:<id>`, `org:<id>` or an organisation slug; refused clearly when unknown."""
+    kind, _, value = entity.partition(":")
+    if kind == "product" and value.isdigit():
+        if session.get(Product, int(value)) is None:
+            raise ValidationFailed(f"no product {value}")
+        return SubjectFilter(product_id=int(value))
+    if kind == "org" and value.isdigit():
+        if session.get(Organisation, int(value)) is None:
+            raise ValidationFailed(f"no organisation {value}")
+        return SubjectFilter(organisation_id=int(value))
+    organisation_id = session.scalar(select(Organisation.id).where(Organisation.slug == entity))
+    if organisation_id is None:
+        raise ValidationFailed(
+            f"no entity {entity!r}; use an organisation slug, org:<id> or product:<id>"
+        )
+    return SubjectFilter(organisation_id=organisation_id)
+
+
+def score_estate(
+    session: Session,
+    as_of: date,
+    entity: str | None = None,
+    loaded: LoadedFramework | None = None,
+) -> EstateScores:
+    loaded = loaded or default_framework()
+    subject_filter = resolve_entity(session, entity) if entity else None
+    estate = load_estate(session, loaded, as_of, subject_filter)
+    tables = framework_tables(loaded)
+    return score_arrays(encode(estate, tables), tables)
+
+
+def explain_entity(session: Session, entity: str, as_of: date) -> dict:
+    loaded = default_framework()
+    estate = load_estate(session, loaded, as_of, resolve_entity(session, entity))
+    if not estate.subjects:
+        raise ValidationFailed(f"{entity} has no submitted assessment as of {as_of}")
+    return explain(estate, framework_tables(loaded))

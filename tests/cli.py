@@ -1,0 +1,16 @@
+"""Run the `assure` command as a user would: a real process, real exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def assure(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assure_cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
