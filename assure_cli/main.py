@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assure_cli import db, demo, framework, score, serve
+from assure_cli import admin, audit, db, demo, framework, score, serve, token
 from posture import __version__
 
 app = typer.Typer(
@@ -17,6 +17,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(framework.app, name="framework")
 app.add_typer(score.app, name="score")
+app.add_typer(admin.app, name="admin")
+app.add_typer(audit.app, name="audit")
+app.add_typer(token.app, name="token")
 app.command()(serve.serve)
 app.command()(serve.worker)
 

@@ -38,6 +38,8 @@ class Settings(BaseModel):
     # CIDRs the egress policy allows despite being private, loopback or link-local.
     egress_allow: tuple[str, ...] = ()
     config: Path | None = None
+    # YAML file mapping an identity provider's claims to organisations and roles (OIDC sign-in).
+    oidc_mapping: Path | None = None
 
     @field_validator("egress_allow", mode="before")
     @classmethod

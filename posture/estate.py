@@ -19,7 +19,8 @@ class EstateOverview:
 
     @property
     def is_empty(self) -> bool:
-        return not self.organisations_by_kind
+        """No forces and no suppliers yet: a platform organisation alone is not an estate."""
+        return not any(self.organisations_by_kind.get(kind) for kind in ("force", "supplier"))
 
 
 def estate_overview(session: Session) -> EstateOverview:

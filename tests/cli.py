@@ -6,10 +6,13 @@ import subprocess
 import sys
 
 
-def assure(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def assure(
+    *args: str, env: dict[str, str], input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assure_cli.main", *args],
         env=env,
+        input=input_text,
         capture_output=True,
         text=True,
         timeout=120,

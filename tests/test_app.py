@@ -1,4 +1,4 @@
-"""The app's pages render real data from the database (Streamlit AppTest, no browser)."""
+"""The app: first-run setup, sign-in, sign-out and pages that render real data (AppTest)."""
 
 from __future__ import annotations
 
@@ -8,52 +8,98 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from posture.audit import Actor
 from posture.config import load_settings
 from posture.demo.seed import seed_demo
+from posture.identity.accounts import create_admin
+from posture.identity.policy import identity_policy
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+EMAIL, PASSWORD = "ada@assure.police.uk", "a long and unusual passphrase"
 
 
-@pytest.fixture
-def seeded_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data_dir = tmp_path / "data"
+def _prepare(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, suppliers: int | None, admin: bool
+) -> None:
     monkeypatch.setenv("ASSURE_DATA_DIR", str(data_dir))
     monkeypatch.delenv("ASSURE_DATABASE_URL", raising=False)
     engine = build_engine(load_settings())
     migrate.upgrade(engine)
     with transaction(session_factory(engine)) as session:
-        seed_demo(session, suppliers=20, seed=1, as_of=date(2026, 11, 1))
+        if suppliers is not None:
+            seed_demo(session, suppliers=suppliers, seed=1, as_of=date(2026, 11, 1))
+        if admin:
+            create_admin(session, Actor("test"), EMAIL, "Ada", PASSWORD)
     engine.dispose()
-    return data_dir
 
 
-def test_overview_shows_the_estate(seeded_data_dir: Path) -> None:
+def _sign_in(app: AppTest, password: str = PASSWORD) -> AppTest:
+    app.text_input[0].input(EMAIL)
+    app.text_input[1].input(password)
+    return app.button[0].click().run()
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _prepare(tmp_path / "data", monkeypatch, suppliers=20, admin=True)
+
+
+def test_first_run_asks_for_the_first_admin_then_signs_them_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prepare(tmp_path / "fresh", monkeypatch, suppliers=None, admin=False)
     app = AppTest.from_file(APP, default_timeout=30).run()
+    assert app.title[0].value == "Set up PoliceTech Assure"
+    for field, value in zip(app.text_input, [EMAIL, "Ada", PASSWORD, PASSWORD], strict=True):
+        field.input(value)
+    app = app.button[0].click().run()
+    assert not app.exception
+    assert app.title[0].value == "PoliceTech Assure"
+    assert any("Signed in as ada@assure.police.uk" in c.value for c in app.sidebar.caption)
+
+
+def test_a_weak_first_password_is_refused_and_nothing_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prepare(tmp_path / "fresh", monkeypatch, suppliers=None, admin=False)
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    for field, value in zip(
+        app.text_input, [EMAIL, "Ada", "password1234", "password1234"], strict=True
+    ):
+        field.input(value)
+    app = app.button[0].click().run()
+    assert any("breached or common" in error.value for error in app.error)
+    assert AppTest.from_file(APP, default_timeout=30).run().title[0].value.startswith("Set up")
+
+
+def test_sign_in_shows_the_estate_and_sign_out_ends_it(seeded: None) -> None:
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    assert app.title[0].value == "Sign in to PoliceTech Assure"
+    app = _sign_in(app)
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Police forces"] == "43"
     assert metrics["Suppliers"] == "20"
-    assert metrics["National bodies"] == "8"
+    app = app.sidebar.button[0].click().run()
+    assert app.title[0].value == "Sign in to PoliceTech Assure"
 
 
-def test_overview_on_an_empty_estate_says_how_to_fill_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ASSURE_DATA_DIR", str(tmp_path / "empty"))
-    engine = build_engine(load_settings())
-    migrate.upgrade(engine)
-    engine.dispose()
+def test_wrong_passwords_are_refused_then_lock_the_account(seeded: None) -> None:
     app = AppTest.from_file(APP, default_timeout=30).run()
-    assert not app.exception
-    assert any("assure demo seed" in info.value for info in app.info)
+    for _ in range(identity_policy().max_failed_logins):
+        app = _sign_in(app, "not the right passphrase")
+        assert "sign-in failed" in app.error[0].value
+    app = _sign_in(app, PASSWORD)
+    assert "sign-in failed" in app.error[0].value
+    assert app.title[0].value == "Sign in to PoliceTech Assure"
 
 
 def test_an_unmigrated_database_shows_the_fix_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ASSURE_DATA_DIR", str(tmp_path / "fresh"))
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(tmp_path / "unmigrated"))
     app = AppTest.from_file(APP, default_timeout=30).run()
     assert not app.exception
     assert any("assure db upgrade" in error.value for error in app.error)

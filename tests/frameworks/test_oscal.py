@@ -113,7 +113,10 @@ def test_import_stores_once_and_audits(sessions: sessionmaker[Session]) -> None:
         stored = session.scalar(select(ImportedCatalogue))
         assert stored is not None
         assert stored.control_count == 149
-        assert session.scalar(select(AuditEvent.action)) == "catalogue.imported"
+        assert (
+            session.scalar(select(AuditEvent.action).order_by(AuditEvent.id))
+            == "catalogue.imported"
+        )
 
 
 def test_different_content_under_the_same_id_changes_nothing(

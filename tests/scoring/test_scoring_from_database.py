@@ -143,7 +143,7 @@ def test_snapshots_are_stored_with_an_audit_event(seeded: sessionmaker[Session])
         assert snapshot is not None
         assert snapshot.taken_at == taken
         assert set(snapshot.detail["objectives"]) == {"A", "B", "C", "D", "E"}
-        actions = session.scalars(select(AuditEvent.action)).all()
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions[-1] == "posture.snapshot"
 
 

@@ -4,6 +4,7 @@ from posture.storage.models.assessments import Answer, Assessment, Evidence
 from posture.storage.models.audit import AuditEvent
 from posture.storage.models.checks import CheckRun, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
+from posture.storage.models.identity import ApiToken, UserSession
 from posture.storage.models.jobs import Job
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.posture import PostureSnapshot
@@ -11,6 +12,7 @@ from posture.storage.models.products import Product
 
 __all__ = [
     "Answer",
+    "ApiToken",
     "Assessment",
     "AuditEvent",
     "CheckRun",
@@ -24,4 +26,5 @@ __all__ = [
     "PostureSnapshot",
     "Product",
     "User",
+    "UserSession",
 ]

@@ -1,0 +1,52 @@
+"""assure admin: create administrators and set passwords (never a default)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from assure_cli.context import friendly_errors, open_database
+from posture.audit import Actor
+from posture.identity.accounts import create_admin, set_password
+from posture.storage.engine import transaction
+
+app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+CLI_ACTOR = Actor(label="cli")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@app.command()
+@friendly_errors
+def create(
+    email: str = typer.Option(..., help="The administrator's email address."),
+    name: str = typer.Option(..., help="Display name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Create a platform administrator (asks for the password)."""
+    password = _password(password_stdin)
+    with open_database() as db, transaction(db.sessions) as session:
+        user = create_admin(session, CLI_ACTOR, email, name, password)
+    typer.echo(f"created platform administrator {user.email}")
+
+
+@app.command("set-password")
+@friendly_errors
+def set_password_command(
+    email: str = typer.Option(..., help="The account's email address."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Set a user's password and clear any lockout."""
+    password = _password(password_stdin)
+    with open_database() as db, transaction(db.sessions) as session:
+        set_password(session, CLI_ACTOR, email, password)
+    typer.echo(f"password set for {email}")

@@ -1,0 +1,192 @@
+"""API tokens for partners: EdDSA-signed JWTs (PyJWT), short-lived, scoped, revocable by jti.
+
+Verification pins the algorithm to EdDSA, so `alg: none`, HMAC tokens keyed with the public key
+and any other algorithm are refused before the signature is considered.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posture.audit import Actor, record
+from posture.config import Settings, ensure_data_dir
+from posture.errors import AssureError, ValidationFailed
+from posture.identity.accounts import principal_for
+from posture.identity.permissions import Principal, permission_table, require
+from posture.identity.policy import identity_policy
+from posture.storage.base import utcnow
+from posture.storage.models import ApiToken, User
+
+ALGORITHM = "EdDSA"
+KEY_FILE = "api-token-ed25519.pem"
+
+
+class TokenRejected(AssureError):
+    """The bearer token cannot be used; the reason is for logs, clients get a generic 401."""
+
+
+def known_scopes() -> set[str]:
+    return {rule.token_scope for rule in permission_table().permissions.values()}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private: Ed25519PrivateKey
+    kid: str
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+
+def signing_key(settings: Settings) -> SigningKey:
+    """The server's signing key, created on first use in the data directory with mode 0600."""
+    folder = ensure_data_dir(settings) / "keys"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / KEY_FILE
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+    private = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise AssureError(f"{path} does not hold an Ed25519 key")
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return SigningKey(private=private, kid=raw.hex()[:16])
+
+
+def issue_token(
+    session: Session,
+    issuer: Principal | None,
+    key: SigningKey,
+    user: User,
+    scopes: list[str],
+    minutes: int | None = None,
+    description: str = "",
+    now: datetime | None = None,
+) -> tuple[str, ApiToken]:
+    """Sign a token for `user`. `issuer` None means the trusted operator CLI."""
+    policy = identity_policy()
+    minutes = minutes or policy.api_token_default_minutes
+    if not 1 <= minutes <= policy.api_token_max_minutes:
+        raise ValidationFailed(
+            f"token lifetime must be 1 to {policy.api_token_max_minutes} minutes"
+        )
+    unknown = set(scopes) - known_scopes()
+    if unknown or not scopes:
+        raise ValidationFailed(
+            f"unknown or missing scopes {sorted(unknown)}; "
+            f"known: {', '.join(sorted(known_scopes()))}"
+        )
+    target = principal_for(session, user)
+    if issuer is not None:
+        for organisation_id in target.organisation_ids():
+            require(issuer, "token.issue", organisation_id, "user")
+    now = now or utcnow()
+    row = ApiToken(
+        jti=secrets.token_hex(16),
+        user_id=user.id,
+        scopes=sorted(set(scopes)),
+        description=description[:200],
+        issued_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    session.add(row)
+    claims = {
+        "iss": policy.api_token_issuer,
+        "aud": policy.api_token_audience,
+        "sub": str(user.id),
+        "scope": " ".join(row.scopes),
+        "jti": row.jti,
+        "iat": now,
+        "nbf": now,
+        "exp": row.expires_at,
+    }
+    token = jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid})
+    actor = Actor("cli") if issuer is None else Actor(issuer.email, issuer.user_id)
+    record(
+        session,
+        actor,
+        "token.issued",
+        "api_token",
+        row.jti,
+        {"user_id": user.id, "scopes": row.scopes, "expires_at": row.expires_at.isoformat()},
+    )
+    return token, row
+
+
+def verify_token(
+    session: Session, key: SigningKey, token: str, now: datetime | None = None
+) -> Principal:
+    policy = identity_policy()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenRejected(f"malformed token: {exc}") from exc
+    if header.get("alg") != ALGORITHM:
+        raise TokenRejected(f"algorithm {header.get('alg')!r} is not accepted")
+    try:
+        claims = jwt.decode(
+            token,
+            key.public,
+            algorithms=[ALGORITHM],
+            audience=policy.api_token_audience,
+            issuer=policy.api_token_issuer,
+            # Time claims are checked below against an injectable clock.
+            options={
+                "require": ["exp", "iat", "nbf", "jti", "sub", "aud", "iss"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenRejected(f"token refused: {exc}") from exc
+    now = now or utcnow()
+    if not isinstance(claims["exp"], int | float) or claims["exp"] <= now.timestamp():
+        raise TokenRejected("token has expired")
+    if not isinstance(claims["nbf"], int | float) or claims["nbf"] > now.timestamp():
+        raise TokenRejected("token is not valid yet")
+    row = session.get(ApiToken, claims["jti"])
+    if row is None or str(row.user_id) != claims["sub"]:
+        raise TokenRejected("unknown token id")
+    if row.revoked_at is not None:
+        raise TokenRejected("token has been revoked")
+    if row.expires_at <= now:
+        raise TokenRejected("token has expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise TokenRejected("token user is inactive")
+    base = principal_for(session, user)
+    return Principal(base.user_id, base.email, base.memberships, token_scopes=frozenset(row.scopes))
+
+
+def revoke_token(session: Session, actor: Actor, jti: str) -> None:
+    row = session.get(ApiToken, jti)
+    if row is None:
+        raise ValidationFailed(f"no token {jti}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record(session, actor, "token.revoked", "api_token", jti)
+
+
+def tokens_for(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)))

@@ -1,0 +1,181 @@
+"""Self-assessment: start a draft, answer outcomes, submit. Submitted versions are never edited;
+a change starts a new version that supersedes the old one when submitted."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from frameworks.loader import LoadedFramework, default_framework
+from posture.audit import record
+from posture.errors import ValidationFailed
+from posture.framework_registry import register_framework
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.storage.base import utcnow
+from posture.storage.models import Answer, Assessment, Organisation
+from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
+from supplier_portal.forms import AnswerForm
+from supplier_portal.products import get_product
+
+
+def get_assessment(
+    session: Session, principal: Principal, assessment_id: int, permission: str = "assessment.read"
+) -> Assessment:
+    return load_visible(session, Assessment, assessment_id, principal, permission, "assessment")
+
+
+def list_assessments(session: Session, principal: Principal) -> list[Assessment]:
+    scope = visible_organisations(principal, "assessment.read")
+    query = select(Assessment).order_by(Assessment.id)
+    if scope is not None:
+        query = query.where(Assessment.organisation_id.in_(scope))
+    return list(session.scalars(query))
+
+
+def _subject_profile_ok(loaded: LoadedFramework, profile_id: str, kind: OrgKind) -> None:
+    profile = loaded.profiles.get(profile_id)
+    if profile is None:
+        raise ValidationFailed(
+            f"profile: unknown profile {profile_id!r}; choose one of {', '.join(loaded.profiles)}"
+        )
+    wanted = "supplier" if kind == OrgKind.SUPPLIER else "force"
+    if profile.subject.value != wanted:
+        raise ValidationFailed(f"profile: {profile_id} is for {profile.subject.value} subjects")
+
+
+def start_assessment(
+    session: Session,
+    principal: Principal,
+    organisation_id: int,
+    product_id: int | None,
+    profile_id: str,
+) -> Assessment:
+    """Open a draft; an existing draft for the same subject is returned instead of a second one."""
+    require(principal, "assessment.write", organisation_id, "organisation")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation not found")
+    if product_id is not None:
+        product = get_product(session, principal, product_id, "product.write")
+        if product.organisation_id != organisation_id:
+            raise NotFound("product not found")
+    loaded = default_framework()
+    _subject_profile_ok(loaded, profile_id, organisation.kind)
+    subject = (
+        Assessment.organisation_id == organisation_id,
+        Assessment.product_id.is_(None)
+        if product_id is None
+        else Assessment.product_id == product_id,
+    )
+    draft = session.scalar(
+        select(Assessment).where(*subject, Assessment.status == AssessmentStatus.DRAFT)
+    )
+    if draft is not None:
+        return draft
+    latest = session.scalar(select(func.max(Assessment.version)).where(*subject)) or 0
+    previous = session.scalar(select(Assessment.id).where(*subject, Assessment.version == latest))
+    framework_row = register_framework(session, loaded)
+    assessment = Assessment(
+        organisation_id=organisation_id,
+        product_id=product_id,
+        framework_version_id=framework_row.id,
+        profile_id=profile_id,
+        status=AssessmentStatus.DRAFT,
+        version=latest + 1,
+        supersedes_id=previous,
+        created_by_user_id=principal.user_id,
+    )
+    session.add(assessment)
+    session.flush()
+    record(
+        session,
+        actor_of(principal),
+        "assessment.started",
+        "assessment",
+        assessment.id,
+        {"product_id": product_id, "profile": profile_id, "version": assessment.version},
+        organisation_id=organisation_id,
+    )
+    return assessment
+
+
+def list_answers(session: Session, principal: Principal, assessment_id: int) -> list[Answer]:
+    get_assessment(session, principal, assessment_id)
+    return list(
+        session.scalars(
+            select(Answer).where(Answer.assessment_id == assessment_id).order_by(Answer.id)
+        )
+    )
+
+
+def save_answer(
+    session: Session, principal: Principal, assessment_id: int, form: AnswerForm
+) -> Answer:
+    assessment = get_assessment(session, principal, assessment_id, "assessment.write")
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise ValidationFailed("this assessment was submitted; start a new version to change it")
+    loaded = default_framework()
+    profile = loaded.profiles[assessment.profile_id]
+    try:
+        outcome = loaded.framework.outcome(form.outcome_id)
+    except KeyError:
+        raise ValidationFailed(f"outcome_id: unknown outcome {form.outcome_id!r}") from None
+    if profile.target_for(outcome) is None:
+        raise ValidationFailed(f"outcome_id: {outcome.id} is out of scope for {profile.id}")
+    own = {i.id for level in outcome.indicators.by_level().values() for i in level}
+    foreign = [i for i in form.indicators_met if i not in own]
+    if foreign:
+        raise ValidationFailed(
+            f"indicators_met: {', '.join(foreign)} do not belong to {outcome.id}"
+        )
+    answer = session.scalar(
+        select(Answer).where(Answer.assessment_id == assessment_id, Answer.outcome_id == outcome.id)
+    )
+    if answer is None:
+        answer = Answer(
+            assessment_id=assessment_id, outcome_id=outcome.id, provenance=Provenance.SELF_ASSERTED
+        )
+        session.add(answer)
+    answer.indicators_met = sorted(set(form.indicators_met))
+    answer.not_applicable, answer.justification = form.not_applicable, form.justification
+    answer.comment, answer.answered_at = form.comment, utcnow()
+    session.flush()
+    record(
+        session,
+        actor_of(principal),
+        "answer.saved",
+        "answer",
+        answer.id,
+        {"assessment_id": assessment_id, **form.model_dump(mode="json")},
+        organisation_id=assessment.organisation_id,
+    )
+    return answer
+
+
+def submit_assessment(session: Session, principal: Principal, assessment_id: int) -> Assessment:
+    assessment = get_assessment(session, principal, assessment_id, "assessment.submit")
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise ValidationFailed("this assessment has already been submitted")
+    answered = session.scalar(
+        select(func.count()).select_from(Answer).where(Answer.assessment_id == assessment_id)
+    )
+    if not answered:
+        raise ValidationFailed("answer at least one outcome before submitting")
+    now = utcnow()
+    if assessment.supersedes_id is not None:
+        previous = session.get(Assessment, assessment.supersedes_id)
+        if previous is not None and previous.status != AssessmentStatus.DRAFT:
+            previous.status = AssessmentStatus.SUPERSEDED
+    assessment.status, assessment.submitted_at = AssessmentStatus.SUBMITTED, now
+    record(
+        session,
+        actor_of(principal),
+        "assessment.submitted",
+        "assessment",
+        assessment.id,
+        {"answers": answered, "version": assessment.version},
+        organisation_id=assessment.organisation_id,
+    )
+    return assessment

@@ -1,0 +1,32 @@
+"""Check runs and findings as their owners (and assessors) may see them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.storage.models import CheckRun, Finding
+
+
+def list_check_runs(
+    session: Session, principal: Principal, product_id: int | None = None
+) -> list[CheckRun]:
+    scope = visible_organisations(principal, "check.read")
+    query = select(CheckRun).order_by(CheckRun.id.desc())
+    if scope is not None:
+        query = query.where(CheckRun.organisation_id.in_(scope))
+    if product_id is not None:
+        query = query.where(CheckRun.product_id == product_id)
+    return list(session.scalars(query))
+
+
+def get_check_run(
+    session: Session, principal: Principal, run_id: int
+) -> tuple[CheckRun, list[Finding]]:
+    run = load_visible(session, CheckRun, run_id, principal, "check.read", "check run")
+    findings = list(
+        session.scalars(select(Finding).where(Finding.check_run_id == run_id).order_by(Finding.id))
+    )
+    return run, findings

@@ -1,0 +1,111 @@
+"""Supplier products: register, list, edit, withdraw, scoped to the acting user's organisations."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posture.audit import record
+from posture.errors import ValidationFailed
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.storage.base import utcnow
+from posture.storage.models import Organisation, Product
+from posture.storage.models.enums import OrgKind
+from supplier_portal.forms import ProductForm
+
+
+def list_products(
+    session: Session, principal: Principal, include_withdrawn: bool = False
+) -> list[Product]:
+    scope = visible_organisations(principal, "product.read")
+    query = select(Product).order_by(Product.id)
+    if scope is not None:
+        query = query.where(Product.organisation_id.in_(scope))
+    if not include_withdrawn:
+        query = query.where(Product.deleted_at.is_(None))
+    return list(session.scalars(query))
+
+
+def get_product(
+    session: Session, principal: Principal, product_id: int, permission: str = "product.read"
+) -> Product:
+    return load_visible(session, Product, product_id, principal, permission, "product")
+
+
+def create_product(
+    session: Session, principal: Principal, organisation_id: int, form: ProductForm
+) -> Product:
+    require(principal, "product.write", organisation_id, "organisation")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation not found")
+    if organisation.kind != OrgKind.SUPPLIER:
+        raise ValidationFailed("only supplier organisations register products")
+    duplicate = session.scalar(
+        select(Product.id).where(
+            Product.organisation_id == organisation_id,
+            Product.name == form.name,
+            Product.deleted_at.is_(None),
+        )
+    )
+    if duplicate is not None:
+        raise ValidationFailed(f"you already have a product called {form.name!r}")
+    product = Product(
+        organisation_id=organisation_id,
+        name=form.name,
+        category=form.category.value,
+        deployment_model=form.deployment_model.value,
+        description=form.description,
+    )
+    session.add(product)
+    session.flush()
+    record(
+        session,
+        actor_of(principal),
+        "product.created",
+        "product",
+        product.id,
+        form.model_dump(mode="json"),
+        organisation_id=organisation_id,
+    )
+    return product
+
+
+def update_product(
+    session: Session, principal: Principal, product_id: int, form: ProductForm
+) -> Product:
+    product = get_product(session, principal, product_id, "product.write")
+    before = {
+        "name": product.name,
+        "category": product.category,
+        "deployment_model": product.deployment_model,
+    }
+    product.name, product.category = form.name, form.category.value
+    product.deployment_model, product.description = form.deployment_model.value, form.description
+    record(
+        session,
+        actor_of(principal),
+        "product.updated",
+        "product",
+        product.id,
+        {"before": before, "after": form.model_dump(mode="json")},
+        organisation_id=product.organisation_id,
+    )
+    return product
+
+
+def withdraw_product(session: Session, principal: Principal, product_id: int) -> Product:
+    product = get_product(session, principal, product_id, "product.write")
+    if product.deleted_at is None:
+        product.deleted_at = utcnow()
+        record(
+            session,
+            actor_of(principal),
+            "product.withdrawn",
+            "product",
+            product.id,
+            organisation_id=product.organisation_id,
+        )
+    return product
