@@ -1,0 +1,1 @@
+"""Post-quantum primitives behind one small interface, and the algorithm policy catalogue."""

@@ -1,0 +1,87 @@
+"""Post-quantum readiness: sub-scores from the evidence, a weighted 0-100 score, and where the
+subject stands against the NCSC milestones. Weights and thresholds are data (readiness.yaml)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from checks.report import MilestoneStatus
+from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index
+
+
+class ReadinessPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weights: dict[str, float]
+    key_exchange: dict[str, float]
+    signatures: dict[str, float]
+    milestones: dict[str, dict[str, float]]
+
+
+@cache
+def readiness_policy() -> ReadinessPolicy:
+    text = (resources.files("checks") / "data" / "readiness.yaml").read_text("utf-8")
+    return ReadinessPolicy.model_validate(yaml.safe_load(text))
+
+
+def key_exchange_score(pq_supported: bool, pq_preferred: bool, obsolete_only: bool) -> float:
+    table = readiness_policy().key_exchange
+    if pq_preferred:
+        return table["pq_preferred"]
+    if pq_supported:
+        return table["pq_supported"]
+    return table["obsolete_only"] if obsolete_only else table["none"]
+
+
+def signature_score(classifications: list[Classification]) -> float:
+    """The weakest of the signatures in use decides."""
+    table = readiness_policy().signatures
+    worst = table["quantum_safe"]
+    for classification in classifications:
+        if classification.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN:
+            value = table["broken"]
+        elif classification.quantum_resistant:
+            value = table["quantum_safe"]
+        elif (classification.classical_bits or 128) <= 112:
+            value = table["classical_112"]
+        else:
+            value = table["classical_128"]
+        worst = min(worst, value)
+    return worst
+
+
+def overall(subscores: dict[str, float | None]) -> float | None:
+    """Weighted mean over the parts that were assessed; None when none were."""
+    weights = readiness_policy().weights
+    assessed = {k: v for k, v in subscores.items() if v is not None and k in weights}
+    total = sum(weights[k] for k in assessed)
+    if not total:
+        return None
+    return round(sum(weights[k] * v for k, v in assessed.items()) / total, 1)
+
+
+def milestone_view(subscores: dict[str, float | None], today: date) -> list[MilestoneStatus]:
+    views = []
+    for milestone in algorithm_index().catalogue.milestones:
+        needs = readiness_policy().milestones.get(milestone.id, {})
+        values = [subscores.get(part) for part in needs]
+        if not needs or any(value is None for value in values):
+            status = "not assessed"
+        elif all((subscores[part] or 0) >= threshold for part, threshold in needs.items()):
+            status = "met"
+        else:
+            status = "not met"
+        views.append(
+            MilestoneStatus(
+                id=milestone.id,
+                date=milestone.date.isoformat(),
+                title=milestone.title,
+                status=status,
+                days_left=(milestone.date - today).days,
+            )
+        )
+    return views

@@ -1,0 +1,42 @@
+"""The envelope every check returns: target, timing, score, sub-scores, findings, details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from checks.findings import SEVERITY_RANK, CheckFinding
+
+
+class ReportStatus(StrEnum):
+    COMPLETED = "completed"
+    NOT_ASSESSABLE = "not_assessable"
+
+
+class MilestoneStatus(BaseModel):
+    id: str
+    date: str
+    title: str
+    status: str  # met, not met, not assessed
+    days_left: int
+
+
+class CheckReport(BaseModel):
+    kind: str
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    status: ReportStatus
+    score: float | None = None
+    subscores: dict[str, float | None] = Field(default_factory=dict)
+    milestones: list[MilestoneStatus] = Field(default_factory=list)
+    findings: list[CheckFinding] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def worst_severity(self) -> str | None:
+        if not self.findings:
+            return None
+        return max(self.findings, key=lambda f: SEVERITY_RANK[f.severity]).severity.value
