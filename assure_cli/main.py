@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assure_cli import admin, audit, db, demo, framework, score, serve, token
+from assure_cli import admin, attest, audit, check, db, demo, framework, score, serve, token
 from posture import __version__
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.add_typer(score.app, name="score")
 app.add_typer(admin.app, name="admin")
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
+app.add_typer(check.app, name="check")
+app.add_typer(attest.app, name="attest")
 app.command()(serve.serve)
 app.command()(serve.worker)
 

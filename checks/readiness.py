@@ -3,14 +3,16 @@ subject stands against the NCSC milestones. Weights and thresholds are data (rea
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from checks.report import MilestoneStatus
+from checks.findings import CheckFinding
+from checks.report import CheckReport, MilestoneStatus, ReportStatus
 from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index
 
 
@@ -85,3 +87,28 @@ def milestone_view(subscores: dict[str, float | None], today: date) -> list[Mile
             )
         )
     return views
+
+
+def assemble(
+    kind: str,
+    target: str,
+    started: datetime,
+    findings: list[CheckFinding],
+    subscores: dict[str, float | None],
+    details: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> CheckReport:
+    """The report of a check: assessable when at least one sub-score could be computed."""
+    assessed = any(value is not None for value in subscores.values())
+    return CheckReport(
+        kind=kind,
+        target=target,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        status=ReportStatus.COMPLETED if assessed else ReportStatus.NOT_ASSESSABLE,
+        score=overall(subscores),
+        subscores=subscores,
+        milestones=milestone_view(subscores, today or started.date()) if assessed else [],
+        findings=findings,
+        details=details or {},
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings, load_settings
 from posture.storage import migrate
-from posture.storage.engine import build_engine, session_factory
+from posture.storage.engine import build_engine, session_factory, transaction
+from tests.identity.world import World, build_world
 
 POSTGRES_URL = os.environ.get(
     "ASSURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -91,3 +94,28 @@ def sqlite_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
     env["ASSURE_DATA_DIR"] = str(tmp_path / "data")
     return env
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    folder = tmp_path_factory.mktemp("world-template")
+    engine = build_engine(load_settings({"ASSURE_DATA_DIR": str(folder)}))
+    migrate.upgrade(engine)
+    with transaction(session_factory(engine)) as session:
+        world = build_world(session)
+    engine.dispose()
+    return folder / "assure.db", pickle.dumps(world)
+
+
+@pytest.fixture
+def world_db(
+    world_template: tuple[Path, bytes], tmp_path: Path
+) -> Iterator[tuple[World, sessionmaker[Session], Settings]]:
+    template, world = world_template
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(template, data_dir / "assure.db")
+    settings = load_settings({"ASSURE_DATA_DIR": str(data_dir)})
+    engine = build_engine(settings)
+    yield pickle.loads(world), session_factory(engine), settings  # noqa: S301 (our own bytes)
+    engine.dispose()

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from checks.certificates import CertificateFacts, certificate_facts, certificate_findings
 from checks.egress import EgressPolicy, Target, split_host_port
 from checks.findings import CheckFinding, finding
-from checks.readiness import key_exchange_score, milestone_view, overall, signature_score
-from checks.report import CheckReport, ReportStatus
+from checks.readiness import assemble, key_exchange_score, signature_score
+from checks.report import CheckReport
 from checks.tls.handshake import HandshakeResult, full_handshake
 from checks.tls.probes import DEFAULT_TIMEOUT, GroupProbe, Probe, VersionProbe, run_probes
 from checks.tls.wire import TLS_VERSIONS, Outcome, ServerAnswer
@@ -174,15 +174,4 @@ def run_tls_check(
     )
     moment = now or datetime.now(UTC)
     findings, subscores, details = combine(target, answers, handshake, moment)
-    return CheckReport(
-        kind="tls",
-        target=target.label,
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        status=ReportStatus.COMPLETED if subscores else ReportStatus.NOT_ASSESSABLE,
-        score=overall(subscores),
-        subscores=subscores,
-        milestones=milestone_view(subscores, moment.date()) if subscores else [],
-        findings=findings,
-        details=details,
-    )
+    return assemble("tls", target.label, started, findings, subscores, details, moment.date())

@@ -133,56 +133,62 @@ def _parse_server_hello(message: bytes) -> ServerAnswer:
     return ServerAnswer(outcome, version=version, selected_group=group, cipher_suite=suite)
 
 
-def _receive(sock: socket.socket, deadline: float, wanted: int, buffer: bytearray) -> bool:
-    while len(buffer) < wanted:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        chunk = sock.recv(min(65536, MAX_READ))
-        if not chunk:
-            return False
-        buffer.extend(chunk)
-        if len(buffer) > MAX_READ:
-            raise OverflowError
-    return True
+def parse_answer(buffer: bytes) -> ServerAnswer | None:
+    """The server's answer from what has been read so far, or None while more is needed."""
+    offset, handshake = 0, bytearray()
+    while True:
+        if len(buffer) < offset + 5:
+            return None
+        kind, major = buffer[offset], buffer[offset + 1]
+        (length,) = struct.unpack_from("!H", buffer, offset + 3)
+        if kind not in (20, 21, 22, 23) or major != 3:
+            return ServerAnswer(Outcome.GARBAGE, detail=bytes(buffer[:16]).hex())
+        if length > MAX_RECORD:
+            return ServerAnswer(Outcome.OVERSIZED, detail=f"record of {length} bytes")
+        if len(buffer) < offset + 5 + length:
+            return None
+        payload = bytes(buffer[offset + 5 : offset + 5 + length])
+        offset += 5 + length
+        if kind == 21 and len(payload) >= 2:
+            return ServerAnswer(Outcome.ALERT, alert=payload[1])
+        if kind != 22:
+            continue
+        handshake.extend(payload)
+        if len(handshake) >= 4:
+            if handshake[0] != 2:
+                return ServerAnswer(Outcome.GARBAGE, detail=f"handshake type {handshake[0]}")
+            message_length = int.from_bytes(handshake[1:4], "big")
+            if len(handshake) >= 4 + message_length:
+                return _parse_server_hello(bytes(handshake[4 : 4 + message_length]))
+
+
+def answer_at_end(buffer: bytes) -> ServerAnswer:
+    """What an answer cut short by the server closing the connection amounts to."""
+    return parse_answer(buffer) or ServerAnswer(
+        Outcome.CLOSED, detail=f"closed after {len(buffer)} bytes"
+    )
 
 
 def read_answer(sock: socket.socket, timeout: float) -> ServerAnswer:
-    """Read records until the first handshake message or an alert."""
+    """Read from a blocking socket until parse_answer has an answer."""
     deadline = time.monotonic() + timeout
-    buffer, handshake, offset = bytearray(), bytearray(), 0
+    buffer = bytearray()
     try:
         while True:
-            if not _receive(sock, deadline, offset + 5, buffer):
-                return ServerAnswer(Outcome.CLOSED, detail=f"closed after {len(buffer)} bytes")
-            kind, major, length = (
-                buffer[offset],
-                buffer[offset + 1],
-                struct.unpack_from("!H", buffer, offset + 3)[0],
-            )
-            if kind not in (20, 21, 22, 23) or major != 3:
-                return ServerAnswer(Outcome.GARBAGE, detail=bytes(buffer[:16]).hex())
-            if length > MAX_RECORD:
-                return ServerAnswer(Outcome.OVERSIZED, detail=f"record of {length} bytes")
-            if not _receive(sock, deadline, offset + 5 + length, buffer):
-                return ServerAnswer(Outcome.CLOSED, detail="closed inside a record")
-            payload = bytes(buffer[offset + 5 : offset + 5 + length])
-            offset += 5 + length
-            if kind == 21 and len(payload) >= 2:
-                return ServerAnswer(Outcome.ALERT, alert=payload[1])
-            if kind != 22:
-                continue
-            handshake.extend(payload)
-            if len(handshake) >= 4:
-                message_length = int.from_bytes(handshake[1:4], "big")
-                if handshake[0] != 2:
-                    return ServerAnswer(Outcome.GARBAGE, detail=f"handshake type {handshake[0]}")
-                if len(handshake) >= 4 + message_length:
-                    return _parse_server_hello(bytes(handshake[4 : 4 + message_length]))
+            answer = parse_answer(buffer)
+            if answer is not None:
+                return answer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer_at_end(buffer)
+            buffer.extend(chunk)
+            if len(buffer) > MAX_READ:
+                return ServerAnswer(Outcome.OVERSIZED, detail=f"more than {MAX_READ} bytes")
     except TimeoutError:
         return ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {timeout:g}s")
-    except OverflowError:
-        return ServerAnswer(Outcome.OVERSIZED, detail=f"more than {MAX_READ} bytes")
     except (ConnectionResetError, BrokenPipeError) as exc:
         return ServerAnswer(Outcome.CLOSED, detail=str(exc))

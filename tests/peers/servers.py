@@ -9,6 +9,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from OpenSSL import SSL
@@ -29,6 +30,8 @@ class LoopbackServer:
         self.port = self.listener.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        # A pool, not a thread per connection: the peer should cost little next to the client.
+        self._workers = ThreadPoolExecutor(max_workers=32)
 
     def _serve(self) -> None:
         self.listener.settimeout(0.2)
@@ -37,7 +40,7 @@ class LoopbackServer:
                 connection, _ = self.listener.accept()
             except (TimeoutError, OSError):
                 continue
-            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+            self._workers.submit(self._handle, connection)
 
     def _handle(self, connection: socket.socket) -> None:
         with contextlib.suppress(Exception), connection:
@@ -52,6 +55,7 @@ class LoopbackServer:
         self._stop.set()
         self._thread.join(timeout=2)
         self.listener.close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
 
 def pyopenssl_handler(cert: Path, key: Path, groups: str | None = None) -> Handler:

@@ -4,7 +4,7 @@ from posture.storage.models.assessments import Answer, Assessment, Evidence
 from posture.storage.models.audit import AuditEvent
 from posture.storage.models.checks import CheckRun, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
-from posture.storage.models.identity import ApiToken, UserSession
+from posture.storage.models.identity import ApiToken, PqChallenge, UserSession
 from posture.storage.models.jobs import Job
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.posture import PostureSnapshot
@@ -24,6 +24,7 @@ __all__ = [
     "Membership",
     "Organisation",
     "PostureSnapshot",
+    "PqChallenge",
     "Product",
     "User",
     "UserSession",

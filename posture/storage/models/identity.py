@@ -34,3 +34,20 @@ class ApiToken(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PqChallenge(Base):
+    """A nonce a supplier must sign with a post-quantum key to prove the capability."""
+
+    __tablename__ = "pq_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    algorithm: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))

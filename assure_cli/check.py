@@ -1,0 +1,183 @@
+"""assure check: post-quantum readiness checks of TLS, SSH, certificates, JWKS and CBOMs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from assure_cli.context import fail, friendly_errors, print_json
+from checks.egress import EgressPolicy
+from checks.findings import SEVERITY_RANK, Severity
+from checks.report import CheckReport, ReportStatus
+from posture.config import load_settings
+
+app = typer.Typer(help="Automated checks that produce evidence.", no_args_is_help=True)
+
+JsonFlag = typer.Option(False, "--json", help="Print the full report as JSON.")
+CbomOut = typer.Option(None, "--cbom", help="Also write what was found as a CycloneDX 1.6 CBOM.")
+FailOn = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at least this severe.")
+Record = typer.Option(
+    None, "--record", help="Store the run as evidence for product:<id> or org:<id> (feeds scores)."
+)
+Timeout = typer.Option(3.0, min=0.1, max=60, help="Seconds to wait for each answer.")
+
+
+def _policy() -> EgressPolicy:
+    return EgressPolicy.from_settings(load_settings())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _store(report: CheckReport, subject: str) -> int:
+    from assure_cli.context import open_database
+    from posture.audit import Actor
+    from posture.check_runs import record_check_run
+    from posture.storage.engine import transaction
+    from posture.storage.models import Product
+
+    kind, _, value = subject.partition(":")
+    if kind not in {"product", "org"} or not value.isdigit():
+        raise fail("--record takes product:<id> or org:<id>")
+    with open_database() as db, transaction(db.sessions) as session:
+        if kind == "product":
+            product = session.get(Product, int(value))
+            if product is None:
+                raise fail(f"no product {value}")
+            run = record_check_run(
+                session, Actor("cli"), report, product.organisation_id, product.id
+            )
+        else:
+            run = record_check_run(session, Actor("cli"), report, int(value))
+        return run.id
+
+
+def _emit(
+    report: CheckReport,
+    json_output: bool,
+    cbom: Path | None,
+    fail_on: Severity | None,
+    record: str | None = None,
+) -> None:
+    if record is not None:
+        run_id = _store(report, record)
+        if not json_output:
+            typer.echo(f"recorded as check run {run_id}")
+    if cbom is not None:
+        from checks.cbom_export import build_cbom
+
+        document = build_cbom([report], report.target)
+        cbom.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+    else:
+        score = "n/a" if report.score is None else f"{report.score:g}"
+        typer.echo(
+            f"{report.kind} check of {report.target}: {report.status.value}, "
+            f"post-quantum readiness {score}"
+        )
+        for name, value in report.subscores.items():
+            typer.echo(f"  {name}: {'not assessed' if value is None else f'{value:g}'}")
+        for milestone in report.milestones:
+            typer.echo(f"  {milestone.id} ({milestone.date}): {milestone.status}")
+        for item in sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity]):
+            typer.echo(f"  [{item.severity.value:<8}] {item.code:<14} {item.title}")
+        if cbom is not None:
+            typer.echo(f"  CBOM written to {cbom}")
+    if report.status is ReportStatus.NOT_ASSESSABLE:
+        raise typer.Exit(1)
+    if fail_on is not None and any(
+        SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in report.findings
+    ):
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def tls(
+    target: str = typer.Argument(..., metavar="HOST:PORT"),
+    json_output: bool = JsonFlag,
+    cbom: Path | None = CbomOut,
+    fail_on: Severity | None = FailOn,
+    timeout: float = Timeout,
+    record: str | None = Record,
+) -> None:
+    """Key exchange groups (one per ClientHello), versions, preference and certificates."""
+    from checks.tls.check import run_tls_check
+
+    _emit(run_tls_check(target, _policy(), timeout=timeout), json_output, cbom, fail_on, record)
+
+
+@app.command()
+@friendly_errors
+def ssh(
+    target: str = typer.Argument(..., metavar="HOST:PORT"),
+    json_output: bool = JsonFlag,
+    cbom: Path | None = CbomOut,
+    fail_on: Severity | None = FailOn,
+    timeout: float = Timeout,
+    record: str | None = Record,
+) -> None:
+    """Key exchange and host key algorithms from the server's KEXINIT."""
+    from checks.ssh import run_ssh_check
+
+    _emit(run_ssh_check(target, _policy(), timeout=timeout), json_output, cbom, fail_on, record)
+
+
+@app.command()
+@friendly_errors
+def cert(
+    file: Path = typer.Argument(..., help="A PEM or DER certificate (or PEM chain)."),
+    json_output: bool = JsonFlag,
+    cbom: Path | None = CbomOut,
+    fail_on: Severity | None = FailOn,
+    record: str | None = Record,
+) -> None:
+    """Key type and size, signature algorithm and expiry of a certificate file."""
+    from checks.certificate_file import run_certificate_check
+
+    _emit(run_certificate_check(_read(file), file.name), json_output, cbom, fail_on, record)
+
+
+@app.command()
+@friendly_errors
+def jwks(
+    source: str = typer.Argument(..., metavar="FILE|URL"),
+    json_output: bool = JsonFlag,
+    cbom: Path | None = CbomOut,
+    fail_on: Severity | None = FailOn,
+    timeout: float = Timeout,
+    record: str | None = Record,
+) -> None:
+    """Classify every key of a JSON Web Key Set, including ML-DSA (AKP) keys."""
+    from checks.fetch import FetchError, fetch
+    from checks.jwks import run_jwks_check
+
+    if source.startswith(("http://", "https://")):
+        try:
+            raw = fetch(source, _policy(), timeout=timeout)
+        except FetchError as exc:
+            raise fail(str(exc)) from None
+    else:
+        raw = _read(Path(source))
+    _emit(run_jwks_check(raw, source), json_output, cbom, fail_on, record)
+
+
+@app.command("cbom")
+@friendly_errors
+def cbom_command(
+    file: Path = typer.Argument(..., help="A CycloneDX 1.6 or 1.7 CBOM (JSON)."),
+    json_output: bool = JsonFlag,
+    fail_on: Severity | None = FailOn,
+    record: str | None = Record,
+) -> None:
+    """Validate a CBOM and classify every cryptographic asset in it."""
+    from checks.cbom import run_cbom_check
+
+    _emit(run_cbom_check(_read(file), file.name), json_output, None, fail_on, record)

@@ -1,0 +1,141 @@
+"""Signed attestations: a file's SHA-256 signed with Ed25519 and ML-DSA-65; both must verify.
+
+The bundle is self-contained JSON, so anyone can verify it offline with the public keys in it,
+and compare those keys' fingerprint with the one the platform publishes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from pq_crypto.registry import signature
+
+SCHEME = "hybrid-ed25519-mldsa65/v1"
+PQ_ALGORITHM = "ML-DSA-65"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+@dataclass(frozen=True)
+class AttestationKeys:
+    ed25519: Ed25519PrivateKey
+    mldsa_public: bytes
+    mldsa_secret: bytes
+
+    @property
+    def fingerprint(self) -> str:
+        raw = (
+            self.ed25519.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+            + self.mldsa_public
+        )
+        return hashlib.sha256(raw).hexdigest()
+
+
+def load_or_create_keys(folder: Path) -> AttestationKeys:
+    """Keys live in the data directory, readable only by their owner."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "attestation-keys.json"
+    if not path.exists():
+        pq = signature(PQ_ALGORITHM).generate_keypair()
+        ed = Ed25519PrivateKey.generate()
+        document = {
+            "ed25519_private": _b64(ed.private_bytes_raw()),
+            "mldsa65_public": _b64(pq.public_key),
+            "mldsa65_secret": _b64(pq.secret_key),
+        }
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(document, handle)
+    document = json.loads(path.read_text())
+    return AttestationKeys(
+        Ed25519PrivateKey.from_private_bytes(_unb64(document["ed25519_private"])),
+        _unb64(document["mldsa65_public"]),
+        _unb64(document["mldsa65_secret"]),
+    )
+
+
+def _statement(digest: str, name: str, signed_at: str, ed_public: bytes, pq_public: bytes) -> bytes:
+    """The exact bytes both algorithms sign: canonical JSON of what is attested. Both public
+    keys are in it, so neither signature can be swapped for one made with another key."""
+    document = {
+        "scheme": SCHEME,
+        "sha256": digest,
+        "name": name,
+        "signed_at": signed_at,
+        "ed25519": _b64(ed_public),
+        "ml_dsa_65": _b64(pq_public),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign_bytes(data: bytes, name: str, keys: AttestationKeys) -> dict[str, Any]:
+    digest = hashlib.sha256(data).hexdigest()
+    signed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    public = keys.ed25519.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    statement = _statement(digest, name, signed_at, public, keys.mldsa_public)
+    return {
+        "scheme": SCHEME,
+        "name": name,
+        "sha256": digest,
+        "signed_at": signed_at,
+        "ed25519": {"public_key": _b64(public), "signature": _b64(keys.ed25519.sign(statement))},
+        "ml_dsa_65": {
+            "public_key": _b64(keys.mldsa_public),
+            "signature": _b64(signature(PQ_ALGORITHM).sign(keys.mldsa_secret, statement)),
+        },
+        "key_fingerprint": keys.fingerprint,
+    }
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    reason: str
+    key_fingerprint: str | None = None
+
+
+def verify_bytes(data: bytes, bundle: dict[str, Any]) -> Verification:
+    try:
+        if bundle.get("scheme") != SCHEME:
+            return Verification(False, f"unknown scheme {bundle.get('scheme')!r}")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != bundle["sha256"]:
+            return Verification(False, "the file does not match the attested SHA-256")
+        ed_public = _unb64(bundle["ed25519"]["public_key"])
+        pq_public = _unb64(bundle["ml_dsa_65"]["public_key"])
+        statement = _statement(digest, bundle["name"], bundle["signed_at"], ed_public, pq_public)
+        try:
+            Ed25519PublicKey.from_public_bytes(ed_public).verify(
+                _unb64(bundle["ed25519"]["signature"]), statement
+            )
+        except InvalidSignature:
+            return Verification(False, "the Ed25519 signature does not verify")
+        if not signature(PQ_ALGORITHM).verify(
+            pq_public, statement, _unb64(bundle["ml_dsa_65"]["signature"])
+        ):
+            return Verification(False, "the ML-DSA-65 signature does not verify")
+    except (KeyError, TypeError, ValueError) as exc:
+        return Verification(False, f"malformed signature bundle: {exc}")
+    fingerprint = hashlib.sha256(ed_public + pq_public).hexdigest()
+    return Verification(True, "both signatures verify", fingerprint)
