@@ -181,3 +181,62 @@ def cbom_command(
     from checks.cbom import run_cbom_check
 
     _emit(run_cbom_check(_read(file), file.name), json_output, None, fail_on, record)
+
+
+@app.command()
+@friendly_errors
+def api(
+    spec: str = typer.Option(..., "--spec", help="OpenAPI 3.0/3.1 description: a path or URL."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Sandbox to test live."),
+    auth: str | None = typer.Option(None, "--auth", help="Bearer token of a first identity."),
+    auth2: str | None = typer.Option(
+        None, "--auth2", help="Bearer token of a second identity (object-level authorisation)."
+    ),
+    max_examples: int = typer.Option(25, min=1, max=1000, help="Test cases per operation."),
+    budget: int = typer.Option(60, min=5, max=3600, help="Wall-clock budget in seconds."),
+    rate_limit: str = typer.Option("200/s", help="Request rate limit, e.g. 50/s or 1000/m."),
+    seed: int = typer.Option(20261126, help="Random seed, recorded for reproduction."),
+    json_output: bool = JsonFlag,
+    sarif: Path | None = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 here."),
+    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    record: str | None = Record,
+) -> None:
+    """Lint an OpenAPI description and, with --base-url, test the live API with schemathesis.
+
+    Exits 1 when a hard gate fails (plain-HTTP server, ignored authentication, broken
+    object-level authorisation) or the description cannot be assessed."""
+    from checks.api.check import run_api_check
+    from checks.api.live import LiveSettings
+    from checks.api.outputs import to_junit, to_sarif
+
+    if auth2 and not auth:
+        raise fail("--auth2 needs --auth: the second identity is compared with the first")
+    settings = LiveSettings(
+        max_examples=max_examples, budget_seconds=budget, rate_limit=rate_limit, seed=seed
+    )
+    tokens = [t for t in (auth, auth2) if t]
+    report = run_api_check(spec, _policy(), base_url, tokens, settings)
+    if sarif is not None:
+        sarif.write_text(json.dumps(to_sarif(report, spec), indent=2) + "\n", "utf-8")
+    if junit is not None:
+        junit.write_text(to_junit(report) + "\n", "utf-8")
+    if record is not None:
+        _store(report, record)
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+    else:
+        score = "n/a" if report.score is None else f"{report.score:g}"
+        verdict = report.details.get("verdict", "not assessable")
+        provisional = " (provisional)" if report.details.get("provisional") else ""
+        typer.echo(f"api check of {report.target}: {verdict}, score {score}{provisional}")
+        for name, value in report.subscores.items():
+            typer.echo(f"  {name}: {'not assessed' if value is None else f'{value:g}'}")
+        if report.details.get("gate_failed"):
+            typer.echo("  gates failed: " + ", ".join(report.details["gate_failed"]))
+        for code in sorted({f.code for f in report.findings}):
+            items = [f for f in report.findings if f.code == code]
+            typer.echo(
+                f"  [{items[0].severity.value:<8}] {code:<9} {items[0].title} ({len(items)})"
+            )
+    if report.status is ReportStatus.NOT_ASSESSABLE or report.details.get("gate_failed"):
+        raise typer.Exit(1)

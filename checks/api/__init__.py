@@ -1,0 +1,1 @@
+"""API conformance: static OpenAPI security lint and live testing with schemathesis."""

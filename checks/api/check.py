@@ -1,0 +1,193 @@
+"""The API check: load -> lint -> (optionally) live-test -> score in three parts with gates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from checks.api.lint import lint, rule_book
+from checks.api.live import LiveResult, LiveSettings, run_live
+from checks.api.spec import LoadedSpec, SpecError, load_spec
+from checks.egress import EgressPolicy
+from checks.findings import CheckFinding, Severity
+from checks.report import CheckReport, ReportStatus
+
+PART_NAMES = {
+    "design": "contract_and_design",
+    "security": "security",
+    "runtime": "runtime_conformance",
+}
+LIVE_ADVICE = (
+    "Reproduce it with the curl command in the evidence, then fix the API or its "
+    "description so they agree."
+)
+
+
+def live_findings(result: LiveResult) -> list[CheckFinding]:
+    book = rule_book()
+    findings = []
+    for failure in result.failures:
+        definition = book.live_rule(failure.code)
+        severity = (
+            Severity(failure.severity)
+            if failure.severity in Severity.__members__.values()
+            else Severity.MEDIUM
+        )
+        findings.append(
+            CheckFinding(
+                code=failure.code,
+                severity=severity,
+                title=failure.title,
+                evidence={
+                    "operations": failure.operations,
+                    "count": failure.count,
+                    "curl": failure.curl,
+                    "message": failure.message,
+                },
+                advice=LIVE_ADVICE,
+                outcome_ids=list(definition.outcomes),
+            )
+        )
+    for code, happened, detail in (
+        ("API-LIVE-002", result.timed_out, ["the run was stopped at its hard limit"]),
+        (
+            "API-LIVE-001",
+            bool(result.errors) or not (result.completed or result.timed_out),
+            result.errors,
+        ),
+    ):
+        if happened:
+            definition = book.live[code]
+            if definition.severity is None or definition.title is None:
+                raise RuntimeError(f"{code} lacks severity or title in api_rules.yaml")
+            findings.append(
+                CheckFinding(
+                    code=code,
+                    severity=definition.severity,
+                    title=definition.title,
+                    evidence={"errors": detail},
+                    advice=definition.advice,
+                    outcome_ids=list(definition.outcomes),
+                )
+            )
+    return findings
+
+
+def part_of(finding: CheckFinding) -> tuple[str, bool]:
+    book = rule_book()
+    if finding.code in book.rules:
+        rule = book.rules[finding.code]
+        return rule.part, rule.gate
+    live = book.live_rule(finding.code)
+    return live.part, live.gate
+
+
+def score_parts(findings: list[CheckFinding], live_ran: bool) -> dict[str, float | None]:
+    penalties = rule_book().scoring.severity_penalty
+    worst: dict[tuple[str, str], float] = {}
+    for finding in findings:
+        part, _ = part_of(finding)
+        key = (part, finding.code)
+        worst[key] = max(worst.get(key, 0.0), penalties[finding.severity])
+    scores: dict[str, float | None] = {}
+    for part, name in PART_NAMES.items():
+        if part == "runtime" and not live_ran:
+            scores[name] = None
+            continue
+        lost = sum(value for (p, _), value in worst.items() if p == part)
+        scores[name] = max(0.0, 100.0 - lost)
+    return scores
+
+
+def overall(subscores: dict[str, float | None]) -> float | None:
+    weights = rule_book().scoring.parts
+    by_name = {PART_NAMES[part]: weight for part, weight in weights.items()}
+    assessed = {k: v for k, v in subscores.items() if v is not None}
+    total = sum(by_name[k] for k in assessed)
+    return round(sum(by_name[k] * v for k, v in assessed.items()) / total, 1) if total else None
+
+
+def run_api_check(
+    source: str,
+    policy: EgressPolicy,
+    base_url: str | None = None,
+    tokens: list[str] | None = None,
+    settings: LiveSettings | None = None,
+) -> CheckReport:
+    started = datetime.now(UTC)
+    try:
+        spec: LoadedSpec = load_spec(source, policy)
+    except SpecError as exc:
+        from checks.api.lint import rule_finding
+
+        return CheckReport(
+            kind="api",
+            target=source,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            status=ReportStatus.NOT_ASSESSABLE,
+            findings=[rule_finding("API-000", "/", {"errors": [str(exc)]})],
+            details={"gate_failed": [], "provisional": True},
+        )
+    findings = lint(spec)
+    if not spec.valid:
+        return CheckReport(
+            kind="api",
+            target=source,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            status=ReportStatus.NOT_ASSESSABLE,
+            findings=findings,
+            details={"gate_failed": [], "provisional": True},
+        )
+    live: LiveResult | None = None
+    if base_url:
+        live = run_live(
+            json.dumps(spec.document).encode(),
+            base_url,
+            tokens or [],
+            settings or LiveSettings(),
+            policy,
+        )
+        findings += live_findings(live)
+    subscores = score_parts(findings, live is not None)
+    gates = sorted({f.code for f in findings if part_of(f)[1]})
+    coverage = live.coverage if live else 0.0
+    provisional = live is None or coverage < rule_book().scoring.provisional_below_coverage
+    details = {
+        "openapi_version": spec.version,
+        "spec_bytes": spec.size_bytes,
+        "operations": sum(
+            1
+            for p in (spec.document.get("paths") or {}).values()
+            for m in (p or {})
+            if m in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+        ),
+        "gate_failed": gates,
+        "verdict": "fail" if gates else "pass",
+        "provisional": provisional,
+        "live": None
+        if live is None
+        else {
+            "completed": live.completed,
+            "timed_out": live.timed_out,
+            "operations_tested": live.operations_tested,
+            "operations_total": live.operations_total,
+            "coverage": round(coverage, 3),
+            "seed": live.seed,
+            "command": live.command,
+            "seconds": live.seconds,
+            "identities": len(tokens or []),
+        },
+    }
+    return CheckReport(
+        kind="api",
+        target=base_url or source,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        status=ReportStatus.COMPLETED,
+        score=overall(subscores),
+        subscores=subscores,
+        findings=findings,
+        details=details,
+    )

@@ -1,0 +1,98 @@
+"""Run every lint rule over a loaded description and turn hits into findings."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.api.model import OpenApiView
+from checks.api.rules import RULES
+from checks.api.spec import LoadedSpec
+from checks.findings import CheckFinding, Severity
+
+MAX_HITS_PER_RULE = 200
+
+
+class RuleDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    severity: Severity
+    part: str
+    gate: bool = False
+    owasp: str
+    outcomes: list[str] = Field(default_factory=list)
+    title: str
+    advice: str
+
+
+class LiveDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    part: str
+    gate: bool = False
+    outcomes: list[str] = Field(default_factory=list)
+    severity: Severity | None = None
+    title: str | None = None
+    advice: str | None = None
+
+
+class ScoringRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    severity_penalty: dict[Severity, float]
+    parts: dict[str, float]
+    provisional_below_coverage: float
+
+
+class ApiRuleBook(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rules: dict[str, RuleDefinition]
+    live: dict[str, LiveDefinition]
+    scoring: ScoringRules
+
+    def live_rule(self, code: str) -> LiveDefinition:
+        for key in (code, code[:3]):
+            if key in self.live:
+                return self.live[key]
+        return LiveDefinition(part="runtime", outcomes=["B4.b"])
+
+
+@cache
+def rule_book() -> ApiRuleBook:
+    text = (resources.files("checks") / "data" / "api_rules.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    live, scoring = raw.pop("live"), raw.pop("scoring")
+    book = ApiRuleBook(rules=raw, live=live, scoring=scoring)
+    missing = set(RULES) - set(book.rules)
+    if missing:
+        raise RuntimeError(f"lint rules without metadata: {sorted(missing)}")
+    return book
+
+
+def rule_finding(rule_id: str, where: str, evidence: dict[str, Any]) -> CheckFinding:
+    definition = rule_book().rules[rule_id]
+    return CheckFinding(
+        code=rule_id,
+        severity=definition.severity,
+        title=definition.title,
+        evidence={"pointer": where, "owasp": definition.owasp, **evidence},
+        advice=definition.advice,
+        outcome_ids=list(definition.outcomes),
+    )
+
+
+def lint(spec: LoadedSpec) -> list[CheckFinding]:
+    if not spec.valid:
+        return [rule_finding("API-000", "/", {"errors": spec.validity_errors})]
+    base_uri = spec.source if spec.source.startswith(("http://", "https://")) else ""
+    view = OpenApiView(spec.document, spec.remote, base_uri)
+    findings = []
+    for rule_id, check in RULES.items():
+        for count, (where, evidence) in enumerate(check(view)):
+            if count >= MAX_HITS_PER_RULE:
+                break
+            findings.append(rule_finding(rule_id, where, evidence))
+    for reference in sorted(view.unresolved):
+        findings.append(rule_finding("API-022", "/", {"ref": reference}))
+    return findings

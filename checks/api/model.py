@@ -1,0 +1,155 @@
+"""A read-only view over an OpenAPI document: operations, parameters, $ref resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+MAX_REF_HOPS = 50
+
+
+def pointer(*parts: str | int) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _walk_pointer(document: Any, fragment: str) -> Any:
+    node = document
+    for token in [t for t in fragment.lstrip("/").split("/") if t != ""]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(token)
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    method: str
+    node: dict[str, Any]
+    parameters: list[dict[str, Any]]
+
+    @property
+    def pointer(self) -> str:
+        return pointer("paths", self.path, self.method)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+class OpenApiView:
+    def __init__(
+        self, document: dict[str, Any], remote: dict[str, Any] | None = None, base_uri: str = ""
+    ) -> None:
+        self.document = document
+        self.remote = remote or {}
+        self.base_uri = base_uri
+        self.unresolved: set[str] = set()
+
+    def deref(self, node: Any) -> Any:
+        """Follow $ref chains (local or already-fetched remote); None when unresolvable."""
+        hops = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            hops += 1
+            if hops > MAX_REF_HOPS:
+                return None
+            reference = node["$ref"]
+            url, fragment = urldefrag(urljoin(self.base_uri, reference))
+            if reference.startswith("#"):
+                node = _walk_pointer(self.document, fragment)
+            elif url in self.remote:
+                node = _walk_pointer(self.remote[url], fragment)
+            else:
+                self.unresolved.add(reference)
+                return None
+        return node
+
+    def operations(self) -> Iterator[Operation]:
+        for path, item in (self.document.get("paths") or {}).items():
+            item = self.deref(item)
+            if not isinstance(item, dict):
+                continue
+            shared = [self.deref(p) for p in item.get("parameters", []) or []]
+            for method in METHODS:
+                operation = item.get(method)
+                if not isinstance(operation, dict):
+                    continue
+                own = [self.deref(p) for p in operation.get("parameters", []) or []]
+                names = {(p.get("name"), p.get("in")) for p in own if isinstance(p, dict)}
+                merged = [
+                    p
+                    for p in shared
+                    if isinstance(p, dict) and (p.get("name"), p.get("in")) not in names
+                ]
+                parameters = merged + [p for p in own if isinstance(p, dict)]
+                yield Operation(path, method, operation, parameters)
+
+    def security_for(self, operation: Operation) -> list[dict[str, Any]] | None:
+        """The effective security requirement: the operation's own, else the document's."""
+        if "security" in operation.node:
+            return operation.node["security"] or []
+        return self.document.get("security")
+
+    def schemes(self) -> dict[str, dict[str, Any]]:
+        raw = (self.document.get("components") or {}).get("securitySchemes") or {}
+        return {name: self.deref(s) or {} for name, s in raw.items()}
+
+    def responses(self, operation: Operation) -> dict[str, Any]:
+        responses = operation.node.get("responses") or {}
+        return {str(code): self.deref(r) or {} for code, r in responses.items()}
+
+    def request_schemas(self, operation: Operation) -> Iterator[tuple[str, Any]]:
+        body = self.deref(operation.node.get("requestBody"))
+        if isinstance(body, dict):
+            for media, content in (body.get("content") or {}).items():
+                if isinstance(content, dict) and "schema" in content:
+                    yield (
+                        pointer(
+                            "paths",
+                            operation.path,
+                            operation.method,
+                            "requestBody",
+                            "content",
+                            media,
+                            "schema",
+                        ),
+                        content["schema"],
+                    )
+        for index, parameter in enumerate(operation.parameters):
+            if "schema" in parameter:
+                yield (f"{operation.pointer}/parameters/{index}/schema", parameter["schema"])
+
+    def walk_schema(self, schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every sub-schema of an input schema, each reached once (cycles are cut)."""
+        stack, seen = [(schema, where)], set()
+        while stack:
+            node, location = stack.pop()
+            reference = node.get("$ref") if isinstance(node, dict) else None
+            if reference:
+                if reference in seen:
+                    continue
+                seen.add(reference)
+                node = self.deref(node)
+                location = reference if reference.startswith("#") else location
+                if reference.startswith("#"):
+                    location = reference[1:]
+            if not isinstance(node, dict) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield location, node
+            for key in ("properties", "patternProperties"):
+                for name, child in (node.get(key) or {}).items():
+                    stack.append((child, f"{location}/{key}/{name}"))
+            for key in ("items", "additionalProperties", "not"):
+                if isinstance(node.get(key), dict):
+                    stack.append((node[key], f"{location}/{key}"))
+            for key in ("allOf", "anyOf", "oneOf"):
+                for index, child in enumerate(node.get(key) or []):
+                    stack.append((child, f"{location}/{key}/{index}"))
