@@ -2,6 +2,13 @@
 
 from posture.storage.models.assessments import Answer, Assessment, Evidence
 from posture.storage.models.audit import AuditEvent
+from posture.storage.models.challenges import (
+    Challenge,
+    ChallengeAttachment,
+    ChallengeEntry,
+    JudgeAllocation,
+    JudgeConflict,
+)
 from posture.storage.models.checks import CheckRun, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
 from posture.storage.models.identity import ApiToken, PqChallenge, UserSession
@@ -15,12 +22,17 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "Challenge",
+    "ChallengeAttachment",
+    "ChallengeEntry",
     "CheckRun",
     "Evidence",
     "Finding",
     "FrameworkVersion",
     "ImportedCatalogue",
     "Job",
+    "JudgeAllocation",
+    "JudgeConflict",
     "Membership",
     "Organisation",
     "PostureSnapshot",

@@ -1,0 +1,111 @@
+"""Judges: their allocations, blind scoring, and other judges' scores only after their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posture.audit import record
+from posture.errors import ValidationFailed
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import NotFound, Principal, visible_organisations
+from posture.storage.base import utcnow
+from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation
+from supplier_portal.challenges.forms import ScoreForm
+
+
+def my_allocations(session: Session, principal: Principal) -> list[JudgeAllocation]:
+    visible_organisations(principal, "challenge.judge")
+    return list(
+        session.scalars(
+            select(JudgeAllocation)
+            .where(JudgeAllocation.judge_user_id == principal.user_id)
+            .order_by(JudgeAllocation.id)
+        )
+    )
+
+
+def _mine(session: Session, principal: Principal, allocation_id: int) -> JudgeAllocation:
+    visible_organisations(principal, "challenge.judge")
+    allocation = session.get(JudgeAllocation, allocation_id)
+    # Someone else's allocation reads as missing: judges work blind to each other.
+    if allocation is None or allocation.judge_user_id != principal.user_id:
+        raise NotFound("allocation not found")
+    return allocation
+
+
+def entry_for_judging(session: Session, principal: Principal, allocation_id: int) -> ChallengeEntry:
+    allocation = _mine(session, principal, allocation_id)
+    entry = session.get(ChallengeEntry, allocation.entry_id)
+    assert entry is not None
+    return entry
+
+
+def submit_score(
+    session: Session,
+    principal: Principal,
+    allocation_id: int,
+    form: ScoreForm,
+    now: datetime | None = None,
+) -> JudgeAllocation:
+    allocation = _mine(session, principal, allocation_id)
+    challenge = session.get(Challenge, allocation.challenge_id)
+    assert challenge is not None
+    if challenge.status == "results_published":
+        raise ValidationFailed("results are published; scores can no longer change")
+    if allocation.submitted_at is not None:
+        raise ValidationFailed("you have already submitted this score")
+    if (now or utcnow()) < challenge.closes_at:
+        raise ValidationFailed("scoring starts when entries close")
+    rubric = {c["key"]: c for c in challenge.rubric}
+    missing = sorted(set(rubric) - set(form.scores))
+    if missing:
+        raise ValidationFailed(f"scores: give a score and comment for {', '.join(missing)}")
+    unknown = sorted(set(form.scores) - set(rubric))
+    if unknown:
+        raise ValidationFailed(f"scores: {', '.join(unknown)} are not criteria of this rubric")
+    for key, given in form.scores.items():
+        low, high = rubric[key]["scale_min"], rubric[key]["scale_max"]
+        if not low <= given.score <= high:
+            raise ValidationFailed(f"scores.{key}: {given.score} is outside the scale {low}-{high}")
+    allocation.scores = {k: v.model_dump() for k, v in form.scores.items()}
+    allocation.in_scope, allocation.fund = form.in_scope, form.fund
+    allocation.submitted_at = now or utcnow()
+    record(
+        session,
+        actor_of(principal),
+        "challenge.score_submitted",
+        "judge_allocation",
+        allocation.id,
+        {"entry_id": allocation.entry_id, "in_scope": form.in_scope, "fund": form.fund},
+        organisation_id=challenge.organisation_id,
+    )
+    return allocation
+
+
+def peer_scores(session: Session, principal: Principal, allocation_id: int) -> list[dict[str, Any]]:
+    """Other judges' submitted scores for the same entry, only once this judge has submitted."""
+    allocation = _mine(session, principal, allocation_id)
+    if allocation.submitted_at is None:
+        raise ValidationFailed("submit your own score before seeing other judges' scores")
+    others = session.scalars(
+        select(JudgeAllocation)
+        .where(
+            JudgeAllocation.entry_id == allocation.entry_id,
+            JudgeAllocation.id != allocation.id,
+            JudgeAllocation.submitted_at.is_not(None),
+        )
+        .order_by(JudgeAllocation.id)
+    )
+    return [
+        {
+            "judge": f"Judge {index}",
+            "scores": other.scores,
+            "in_scope": other.in_scope,
+            "fund": other.fund,
+        }
+        for index, other in enumerate(others, start=2)
+    ]

@@ -1,0 +1,80 @@
+"""The portal's upload rules: size cap, type by content (not name), storage by SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from posture.config import Settings, ensure_data_dir
+from posture.errors import ValidationFailed
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Magic numbers of the formats assessors can open safely.
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/zip"),
+)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    for signature, media_type in SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    try:
+        json.loads(text)
+        return "application/json"
+    except ValueError:
+        return "text/plain"
+
+
+def safe_filename(name: str) -> str:
+    base = PurePath(name.replace("\\", "/")).name.strip()
+    if not base or base in {".", ".."}:
+        raise ValidationFailed("filename: give the file a name")
+    return base[:255]
+
+
+def check_upload(filename: str, data: bytes) -> tuple[str, str]:
+    """(safe name, media type), or ValidationFailed saying what to fix; nothing is written."""
+    if not data:
+        raise ValidationFailed("file: the file is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed(f"file: larger than the {MAX_UPLOAD_BYTES // 2**20} MiB limit")
+    media_type = sniff_media_type(data)
+    if media_type is None:
+        raise ValidationFailed(
+            "file: unsupported type; upload PDF, PNG, JPEG, ZIP (Office documents), JSON or text"
+        )
+    return safe_filename(filename), media_type
+
+
+def store_upload(settings: Settings, filename: str, data: bytes) -> StoredFile:
+    name, media_type = check_upload(filename, data)
+    digest = hashlib.sha256(data).hexdigest()
+    folder = ensure_data_dir(settings) / "uploads"
+    folder.mkdir(exist_ok=True)
+    target = folder / digest
+    if not target.exists():
+        temporary = folder / f".{digest}.part"
+        temporary.write_bytes(data)
+        temporary.replace(target)
+    return StoredFile(name, media_type, len(data), digest, f"uploads/{digest}")
