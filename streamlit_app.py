@@ -1,4 +1,5 @@
-"""PoliceTech Assure: the Streamlit entry point. Navigation only; pages live in ui/pages."""
+"""PoliceTech Assure: the Streamlit entry point. Sign-in, then navigation by role (ui/navigation);
+pages live in ui/pages and call services."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import streamlit as st
 
 from posture.errors import AssureError
 from ui import auth
-from ui.pages import framework, overview
+from ui.context import PRINCIPAL_KEY
+from ui.navigation import pages_for
 
 st.set_page_config(page_title="PoliceTech Assure", page_icon=":shield:", layout="wide")
 
@@ -17,27 +19,14 @@ def main() -> None:
         return
     principal = auth.current_principal()
     if principal is None:
+        st.session_state.pop(PRINCIPAL_KEY, None)
         st.navigation([st.Page(auth.login_page, title="Sign in", url_path="sign-in")]).run()
         return
+    st.session_state[PRINCIPAL_KEY] = principal
     with st.sidebar:
         st.caption(f"Signed in as {principal.email}")
         st.button("Sign out", on_click=auth.sign_out)
-    pages = [
-        st.Page(
-            overview.render,
-            title="Overview",
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
-        ),
-        st.Page(
-            framework.render,
-            title="Framework",
-            icon=":material/account_tree:",
-            url_path="framework",
-        ),
-    ]
-    st.navigation(pages).run()
+    st.navigation(pages_for(principal)).run()
 
 
 try:

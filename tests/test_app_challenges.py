@@ -1,0 +1,173 @@
+"""The challenge pages by role (AppTest): navigation, entering, judging and results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from streamlit.testing.v1 import AppTest
+
+from posture.config import load_settings
+from posture.identity.permissions import Membership, Principal
+from posture.storage import migrate
+from posture.storage.engine import build_engine, session_factory, transaction
+from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation, Organisation, User
+from posture.storage.models import Membership as MembershipRow
+from posture.storage.models.enums import Role
+from supplier_portal.challenges import manage
+from tests.challenges.conftest import challenge_form
+
+EXPECTED = {
+    Role.SUPPLIER_ADMIN: {"Challenges", "My challenge entries"},
+    Role.CHALLENGE_MANAGER: {"Challenges", "Manage challenges"},
+    Role.CHALLENGE_JUDGE: {"Challenges", "Judging"},
+    Role.FORCE_ASSESSOR: {"Challenges"},
+    Role.PLATFORM_ADMIN: {"Challenges", "Manage challenges"},
+}
+
+
+def _innovation_titles(role_value: str) -> None:
+    import streamlit as st
+
+    from posture.identity.permissions import Membership, Principal
+    from posture.storage.models.enums import Role
+    from ui.navigation import pages_for
+
+    principal = Principal(1, "x@example.police.uk", (Membership(1, Role(role_value)),))
+    st.write(",".join(sorted(p.title for p in pages_for(principal)["Innovation"])))
+
+
+@pytest.mark.parametrize("role", list(EXPECTED), ids=lambda r: r.value)
+def test_each_role_gets_only_its_pages(role: Role) -> None:
+    app = AppTest.from_function(_innovation_titles, args=(role.value,)).run()
+    assert set(app.markdown[0].value.split(",")) == EXPECTED[role]
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ASSURE_DATABASE_URL", raising=False)
+    engine = build_engine(load_settings())
+    migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    people = {}
+    with transaction(sessions) as session:
+        orgs = {}
+        for slug, kind in (("innovate", "national_body"), ("s1", "supplier")):
+            org = Organisation(slug=slug, name=f"Org {slug}", kind=kind)
+            session.add(org)
+            session.flush()
+            orgs[slug] = org.id
+        for name, org, role in (
+            ("manager", "innovate", Role.CHALLENGE_MANAGER),
+            ("a1", "s1", Role.SUPPLIER_ADMIN),
+            ("j1", "innovate", Role.CHALLENGE_JUDGE),
+        ):
+            user = User(email=f"{name}@example.police.uk", display_name=name)
+            session.add(user)
+            session.flush()
+            session.add(MembershipRow(user_id=user.id, organisation_id=orgs[org], role=role))
+            people[name] = Principal(user.id, user.email, (Membership(orgs[org], role),))
+        now = datetime.now(UTC)
+        challenge = manage.create_challenge(
+            session,
+            people["manager"],
+            orgs["innovate"],
+            challenge_form(
+                opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=1),
+                assessors_per_entry=1,
+            ),
+        )
+        manage.publish_challenge(session, people["manager"], challenge.id)
+    yield sessions, people, challenge.id
+    engine.dispose()
+
+
+def _page(function_name: str, principal: Principal) -> AppTest:
+    app = AppTest.from_function(_render, args=(function_name,), default_timeout=30)
+    app.session_state["assure_principal"] = principal
+    return app.run()
+
+
+def _render(function_name: str) -> None:
+    from ui.pages import challenges
+
+    getattr(challenges, function_name)()
+
+
+def test_a_supplier_enters_a_judge_scores_and_results_are_shown(world) -> None:
+    sessions, people, challenge_id = world
+    app = _page("enter_page", people["a1"])
+    assert not app.exception
+    app.text_input[0].input("Faster triage of seized phones")
+    app.text_area[0].input("We triage seized media with on-device classification. " * 3)
+    app.checkbox[0].check()
+    app = app.button[1].click().run()
+    assert any("Entry submitted" in s.value for s in app.success), [e.value for e in app.error]
+    with transaction(sessions) as session:
+        # The call closes: move the deadline into the past and allocate the judge.
+        session.execute(
+            update(Challenge).values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        manage.allocate_judges(session, people["manager"], challenge_id)
+    app = _page("judge_page", people["j1"])
+    assert "Faster triage" in app.selectbox[0].value[1].title
+    for field in app.number_input:
+        field.set_value(field.max)
+    for field in app.text_area:
+        field.input("A credible, well-argued proposal.")
+    app = app.button[0].click().run()
+    assert any("Score submitted" in s.value for s in app.success), [e.value for e in app.error]
+    with transaction(sessions) as session:
+        manage.publish_results(session, people["manager"], challenge_id)
+    app = _page("browse", people["a1"])
+    assert not app.exception
+    assert any("Results:" in h.value for h in app.subheader)
+    assert app.dataframe[-1].value["supplier"].tolist() == ["Org s1"]
+    with sessions() as session:
+        assert session.scalar(select(JudgeAllocation.submitted_at)) is not None
+        assert session.scalar(select(ChallengeEntry.status)) == "submitted"
+
+
+def test_a_weak_score_is_refused_on_the_page_and_nothing_is_saved(world) -> None:
+    sessions, people, challenge_id = world
+    with transaction(sessions) as session:
+        entry = ChallengeEntry(
+            challenge_id=challenge_id,
+            organisation_id=people["a1"].memberships[0].organisation_id,
+            title="An entry to judge",
+            proposal="x" * 60,
+            status="submitted",
+            submitted_at=datetime.now(UTC),
+        )
+        session.add(entry)
+        session.execute(
+            update(Challenge).values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        session.flush()
+        manage.allocate_judges(session, people["manager"], challenge_id)
+    app = _page("judge_page", people["j1"])
+    app = app.button[0].click().run()  # no comments given
+    assert app.error
+    with sessions() as session:
+        assert session.scalar(select(JudgeAllocation.submitted_at)) is None
+
+
+def test_the_manager_page_lists_challenges_and_refuses_a_bad_rubric(world) -> None:
+    sessions, people, _ = world
+    app = _page("manage_page", people["manager"])
+    assert not app.exception
+    assert any("Faster digital evidence review" in e.label for e in app.expander)
+    app.text_input[0].input("A second challenge title")
+    app.text_area[0].input("A problem statement that is long enough to pass.")
+    app.text_area[1].input(
+        '[{"key": "impact", "title": "Impact", "weight": 90, '
+        '"bands": [{"min": 0, "max": 10, "label": "All"}]}]'
+    )
+    app = app.button[0].click().run()
+    assert any("total 100%, not 90%" in e.value for e in app.error)
+    with sessions() as session:
+        assert len(session.scalars(select(Challenge)).all()) == 1
