@@ -127,6 +127,9 @@ def test_a_supplier_enters_a_judge_scores_and_results_are_shown(world) -> None:
     assert not app.exception
     assert any("Results:" in h.value for h in app.subheader)
     assert app.dataframe[-1].value["supplier"].tolist() == ["Org s1"]
+    feedback = _page("enter_page", people["a1"])
+    assert any(e.label.startswith("Feedback: Faster triage") for e in feedback.expander)
+    assert "j1" not in str([m.value for m in feedback.markdown])
     with sessions() as session:
         assert session.scalar(select(JudgeAllocation.submitted_at)) is not None
         assert session.scalar(select(ChallengeEntry.status)) == "submitted"

@@ -161,6 +161,20 @@ def _manage_existing(me) -> None:  # type: ignore[no-untyped-def]
                 _run(
                     lambda s, c=challenge.id: manage.publish_results(s, me, c), "Results published."
                 )
+            if challenge.status == "results_published":
+                with sessions()() as session:
+                    try:
+                        csv_text = results.results_csv(session, me, challenge.id)
+                    except AssureError as exc:
+                        st.caption(str(exc))
+                    else:
+                        st.download_button(
+                            "Download results (CSV)",
+                            csv_text,
+                            file_name=f"challenge-{challenge.id}-results.csv",
+                            mime="text/csv",
+                            key=f"csv{challenge.id}",
+                        )
             if challenge.status != "draft":
                 _moderation(me, challenge.id)
 
@@ -197,9 +211,35 @@ def _moderation(me, challenge_id: int) -> None:  # type: ignore[no-untyped-def]
             _run(lambda s: manage.exclude_score(s, me, int(allocation), reason), "Excluded.")
 
 
+def _my_feedback(me) -> None:  # type: ignore[no-untyped-def]
+    """Feedback on results already published: comments per criterion, no judge names."""
+    from sqlalchemy import select
+
+    from posture.storage.models import Challenge, ChallengeEntry
+
+    with sessions()() as session:
+        mine = session.execute(
+            select(ChallengeEntry.id, ChallengeEntry.title)
+            .join(Challenge, Challenge.id == ChallengeEntry.challenge_id)
+            .where(
+                ChallengeEntry.organisation_id.in_(me.organisation_ids()),
+                Challenge.status == "results_published",
+            )
+        ).all()
+        feedback = [results.feedback_for_entry(session, me, entry_id) for entry_id, _ in mine]
+    for (_, title), item in zip(mine, feedback, strict=True):
+        with st.expander(f"Feedback: {title}"):
+            placing = f"ranked {item['rank']}" if item["rank"] else "below the quality threshold"
+            st.write(f"Mean score {item['mean']:.1f}, {placing}.")
+            for criterion, comments in item["comments"].items():
+                st.markdown(f"**{criterion}**")
+                st.markdown("\n".join(f"- {comment}" for comment in comments))
+
+
 def enter_page() -> None:
     st.title("My challenge entries")
     me = principal()
+    _my_feedback(me)
     with sessions()() as session:
         challenges = [c for c in entries.open_challenges(session, me) if c.status == "published"]
         products = list_products(session, me)
