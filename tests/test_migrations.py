@@ -51,3 +51,28 @@ def test_a_database_from_a_newer_release_is_refused_untouched(engine: Engine) ->
 def test_an_unmigrated_database_is_refused_with_the_fix(empty_engine: Engine) -> None:
     with pytest.raises(DatabaseError, match="run: assure db upgrade"):
         migrate.require_current(empty_engine)
+
+
+def test_existing_products_gain_empty_listing_fields_on_upgrade(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0005_challenges")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, slug, name, kind, created_at) "
+                "VALUES (1, 'old', 'Old Ltd', 'supplier', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO products (id, organisation_id, name, category, deployment_model, "
+                "description, created_at, updated_at) VALUES "
+                "(1, 1, 'Legacy', 'mobile', 'saas', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT api_available, data_locations FROM products WHERE id = 1")
+        ).one()
+    assert not row[0]
+    assert row[1] in ([], "[]")

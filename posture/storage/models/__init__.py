@@ -15,6 +15,13 @@ from posture.storage.models.identity import ApiToken, PqChallenge, UserSession
 from posture.storage.models.jobs import Job
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.posture import PostureSnapshot
+from posture.storage.models.procurement import (
+    Lot,
+    LotApplication,
+    ProcurementFramework,
+    ShortlistRequirement,
+    ShortlistVersion,
+)
 from posture.storage.models.products import Product
 
 __all__ = [
@@ -33,11 +40,16 @@ __all__ = [
     "Job",
     "JudgeAllocation",
     "JudgeConflict",
+    "Lot",
+    "LotApplication",
     "Membership",
     "Organisation",
     "PostureSnapshot",
     "PqChallenge",
+    "ProcurementFramework",
     "Product",
+    "ShortlistRequirement",
+    "ShortlistVersion",
     "User",
     "UserSession",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, UtcDateTime, utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
 
 
 class Product(Base):
@@ -21,6 +22,14 @@ class Product(Base):
     category: Mapped[str] = mapped_column(String(64), index=True)
     deployment_model: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Listing fields buyers filter on.
+    data_locations: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    max_classification: Mapped[str | None] = mapped_column(String(32))
+    certifications: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    support_ends: Mapped[date | None] = mapped_column(Date)
+    end_of_life: Mapped[date | None] = mapped_column(Date)
+    api_available: Mapped[bool] = mapped_column(default=False)
+    connected_networks: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     # Products are withdrawn, never deleted, so audit events and listings keep their subject.

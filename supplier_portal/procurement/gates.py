@@ -1,0 +1,106 @@
+"""Eligibility gates of a lot (or a buyer's requirement), evaluated against a product's facts.
+Pure: the facts are gathered elsewhere, each gate says what it needed, what it saw and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from supplier_portal.forms import FormModel
+
+BANDS = "ABCDE"
+CERTIFICATIONS = ("cyber_essentials", "cyber_essentials_plus", "iso27001")
+
+
+class Gates(FormModel):
+    min_posture_band: str | None = Field(default=None, pattern=r"^[A-E]$")
+    required_certifications: list[str] = Field(default_factory=list, max_length=5)
+    min_pqc_readiness: float | None = Field(default=None, ge=0, le=100)
+    min_api_score: float | None = Field(default=None, ge=0, le=100)
+    allowed_data_locations: list[str] = Field(default_factory=list, max_length=10)
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    product_id: int
+    posture_band: str | None
+    posture_score: float | None
+    pqc_readiness: float | None
+    api_score: float | None
+    certifications: dict[str, date]  # scheme -> expiry
+    data_locations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    required: Any
+    actual: Any
+    passed: bool
+    reason: str
+
+
+def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]:
+    results = []
+    if gates.min_posture_band:
+        band = facts.posture_band
+        passed = band is not None and BANDS.index(band) <= BANDS.index(gates.min_posture_band)
+        reason = (
+            "no submitted assessment to score"
+            if band is None
+            else f"band {band} {'meets' if passed else 'is below'} {gates.min_posture_band}"
+        )
+        results.append(GateResult("posture_band", gates.min_posture_band, band, passed, reason))
+    for scheme in gates.required_certifications:
+        expiry = facts.certifications.get(scheme)
+        passed = expiry is not None and expiry >= today
+        reason = (
+            "not held"
+            if expiry is None
+            else f"{'valid until' if passed else 'expired on'} {expiry.isoformat()}"
+        )
+        results.append(
+            GateResult(
+                f"certification:{scheme}", "valid", expiry and expiry.isoformat(), passed, reason
+            )
+        )
+    for name, needed, actual, what in (
+        ("pqc_readiness", gates.min_pqc_readiness, facts.pqc_readiness, "post-quantum readiness"),
+        ("api_conformance", gates.min_api_score, facts.api_score, "API conformance score"),
+    ):
+        if needed is None:
+            continue
+        passed = actual is not None and actual >= needed
+        reason = (
+            f"no {what} check on record"
+            if actual is None
+            else f"{what} {actual:g} {'meets' if passed else 'is below'} {needed:g}"
+        )
+        results.append(GateResult(name, needed, actual, passed, reason))
+    if gates.allowed_data_locations:
+        outside = sorted(set(facts.data_locations) - set(gates.allowed_data_locations))
+        passed = bool(facts.data_locations) and not outside
+        reason = (
+            "no data location stated"
+            if not facts.data_locations
+            else f"data held in {', '.join(outside)}"
+            if outside
+            else "all data locations allowed"
+        )
+        results.append(
+            GateResult(
+                "data_location",
+                gates.allowed_data_locations,
+                list(facts.data_locations),
+                passed,
+                reason,
+            )
+        )
+    return results
+
+
+def as_records(results: list[GateResult]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in results]

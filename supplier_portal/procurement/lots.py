@@ -1,0 +1,232 @@
+"""Procurement frameworks and lots: suppliers apply products, eligibility is evaluated gate by
+gate, officers move entries through the lifecycle, and listed products that slip are flagged."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from posture.audit import Actor, record
+from posture.errors import ValidationFailed
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import (
+    NotFound,
+    PermissionDenied,
+    Principal,
+    allowed,
+    require,
+    visible_organisations,
+)
+from posture.storage.base import utcnow
+from posture.storage.models import Lot, LotApplication, ProcurementFramework, Product
+from supplier_portal.procurement.facts import product_facts
+from supplier_portal.procurement.gates import Gates, as_records, evaluate
+from supplier_portal.products import get_product
+
+
+@cache
+def lifecycle() -> dict[str, dict[str, str]]:
+    text = (resources.files("supplier_portal") / "data" / "listing_lifecycle.yaml").read_text()
+    return yaml.safe_load(text)["transitions"]
+
+
+def create_framework(
+    session: Session, principal: Principal, organisation_id: int, title: str, description: str = ""
+) -> ProcurementFramework:
+    require(principal, "procurement.manage", organisation_id, "organisation")
+    if not 3 <= len(title.strip()) <= 200:
+        raise ValidationFailed("title: 3 to 200 characters")
+    framework = ProcurementFramework(
+        organisation_id=organisation_id,
+        title=title.strip(),
+        description=description,
+        created_by_user_id=principal.user_id,
+    )
+    session.add(framework)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationFailed(f"a framework called {title!r} already exists") from None
+    record(
+        session,
+        actor_of(principal),
+        "procurement.framework_created",
+        "framework",
+        framework.id,
+        {"title": framework.title},
+        organisation_id=organisation_id,
+    )
+    return framework
+
+
+def add_lot(
+    session: Session, principal: Principal, framework_id: int, key: str, title: str, gates: Gates
+) -> Lot:
+    visible_organisations(principal, "procurement.manage")
+    framework = session.get(ProcurementFramework, framework_id)
+    if framework is None:
+        raise NotFound("framework not found")
+    lot = Lot(framework_id=framework_id, key=key, title=title, gates=gates.model_dump())
+    session.add(lot)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationFailed(f"the framework already has a lot {key!r}") from None
+    record(
+        session,
+        actor_of(principal),
+        "procurement.lot_created",
+        "lot",
+        lot.id,
+        {"framework_id": framework_id, "key": key, "gates": lot.gates},
+        organisation_id=framework.organisation_id,
+    )
+    return lot
+
+
+def _evaluate(session: Session, lot: Lot, product: Product, today: date):  # type: ignore[no-untyped-def]
+    return evaluate(Gates.model_validate(lot.gates), product_facts(session, product, today), today)
+
+
+def _subject(session: Session, application: LotApplication) -> tuple[Lot, Product]:
+    lot = session.get(Lot, application.lot_id)
+    product = session.get(Product, application.product_id)
+    if lot is None or product is None:  # foreign keys make this impossible
+        raise NotFound("lot or product not found")
+    return lot, product
+
+
+def apply_product(
+    session: Session, principal: Principal, lot_id: int, product_id: int, today: date | None = None
+) -> LotApplication:
+    """Eligibility is evaluated now and kept with the reason for each gate."""
+    product = get_product(session, principal, product_id, "procurement.apply")
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound("lot not found")
+    results = _evaluate(session, lot, product, today or utcnow().date())
+    application = LotApplication(
+        lot_id=lot_id,
+        product_id=product.id,
+        organisation_id=product.organisation_id,
+        status="applied",
+        eligible=all(r.passed for r in results),
+        eligibility=as_records(results),
+    )
+    session.add(application)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationFailed("this product has already applied to that lot") from None
+    record(
+        session,
+        actor_of(principal),
+        "procurement.applied",
+        "lot_application",
+        application.id,
+        {
+            "lot_id": lot_id,
+            "product_id": product.id,
+            "eligible": application.eligible,
+            "failed_gates": [r.gate for r in results if not r.passed],
+        },
+        organisation_id=product.organisation_id,
+    )
+    return application
+
+
+def transition(
+    session: Session,
+    principal: Principal,
+    application_id: int,
+    to_status: str,
+    note: str = "",
+    today: date | None = None,
+) -> LotApplication:
+    application = session.get(LotApplication, application_id)
+    if application is None:
+        visible_organisations(principal, "listing.view")
+        raise NotFound("application not found")
+    allowed_moves = lifecycle().get(application.status, {})
+    if to_status not in allowed_moves:
+        raise ValidationFailed(
+            f"an application that is {application.status} cannot become "
+            f"{to_status}; allowed: {', '.join(allowed_moves) or 'none'}"
+        )
+    if allowed_moves[to_status] == "officer":
+        if not allowed(principal, "procurement.manage", application.organisation_id):
+            raise PermissionDenied("only procurement officers decide listings")
+    else:
+        require(principal, "procurement.apply", application.organisation_id, "application")
+    if to_status == "listed":
+        results = _evaluate(session, *_subject(session, application), today or utcnow().date())
+        application.eligibility = as_records(results)
+        application.eligible = all(r.passed for r in results)
+        if not application.eligible:
+            failed = ", ".join(r.gate for r in results if not r.passed)
+            raise ValidationFailed(f"not eligible to list: {failed}")
+        application.flagged = None
+    before = application.status
+    application.status, application.note = to_status, note
+    application.decided_at, application.decided_by_user_id = utcnow(), principal.user_id
+    record(
+        session,
+        actor_of(principal),
+        "procurement.status_changed",
+        "lot_application",
+        application.id,
+        {"from": before, "to": to_status, "note": note},
+        organisation_id=application.organisation_id,
+    )
+    return application
+
+
+def recheck_listings(session: Session, actor: Actor, today: date) -> list[LotApplication]:
+    """Flag listed products whose posture or checks have slipped below a gate (and unflag those
+    that recovered). Returns the applications newly flagged."""
+    newly_flagged = []
+    for application in session.scalars(
+        select(LotApplication).where(LotApplication.status == "listed")
+    ):
+        failing = [
+            r for r in _evaluate(session, *_subject(session, application), today) if not r.passed
+        ]
+        if failing and not application.flagged:
+            application.flagged = as_records(failing)
+            newly_flagged.append(application)
+            record(
+                session,
+                actor,
+                "procurement.listing_flagged",
+                "lot_application",
+                application.id,
+                {"failed_gates": [r.gate for r in failing]},
+                organisation_id=application.organisation_id,
+            )
+        elif not failing and application.flagged:
+            application.flagged = None
+            record(
+                session,
+                actor,
+                "procurement.listing_flag_cleared",
+                "lot_application",
+                application.id,
+                organisation_id=application.organisation_id,
+            )
+    return newly_flagged
+
+
+def listings(
+    session: Session, principal: Principal, lot_ids: list[int] | None = None
+) -> list[LotApplication]:
+    visible_organisations(principal, "listing.view")
+    query = select(LotApplication).where(LotApplication.status == "listed")
+    if lot_ids:
+        query = query.where(LotApplication.lot_id.in_(lot_ids))
+    return list(session.scalars(query.order_by(LotApplication.id)))

@@ -1,0 +1,183 @@
+"""Eligibility gates with a reason each, the listing lifecycle, and flags when posture slips."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from posture.audit import Actor
+from posture.errors import ValidationFailed
+from posture.identity.permissions import NotFound, PermissionDenied
+from posture.storage.engine import transaction
+from posture.storage.models import AuditEvent, LotApplication
+from supplier_portal.procurement import lots
+from supplier_portal.procurement.gates import Gates, ProductFacts, evaluate
+from tests.procurement.conftest import TODAY, add_check
+
+STRICT = Gates(
+    min_posture_band="B",
+    required_certifications=["cyber_essentials_plus"],
+    min_pqc_readiness=60,
+    min_api_score=70,
+    allowed_data_locations=["uk"],
+)
+
+
+def facts(**changes) -> ProductFacts:
+    base = {
+        "product_id": 1,
+        "posture_band": "A",
+        "posture_score": 95.0,
+        "pqc_readiness": 85.0,
+        "api_score": 90.0,
+        "certifications": {"cyber_essentials_plus": date(2027, 6, 1)},
+        "data_locations": ("uk",),
+    }
+    return ProductFacts(**{**base, **changes})
+
+
+def _failed(product_facts: ProductFacts) -> dict[str, str]:
+    return {r.gate: r.reason for r in evaluate(STRICT, product_facts, TODAY) if not r.passed}
+
+
+def test_a_product_meeting_every_gate_passes() -> None:
+    assert _failed(facts()) == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "gate", "reason"),
+    [
+        ({"posture_band": "C"}, "posture_band", "band C is below B"),
+        ({"posture_band": None}, "posture_band", "no submitted assessment"),
+        ({"certifications": {}}, "certification:cyber_essentials_plus", "not held"),
+        (
+            {"certifications": {"cyber_essentials_plus": date(2026, 1, 1)}},
+            "certification:cyber_essentials_plus",
+            "expired on 2026-01-01",
+        ),
+        ({"pqc_readiness": None}, "pqc_readiness", "no post-quantum readiness check"),
+        ({"pqc_readiness": 20.0}, "pqc_readiness", "20 is below 60"),
+        ({"api_score": 50.0}, "api_conformance", "50 is below 70"),
+        ({"data_locations": ("uk", "us")}, "data_location", "data held in us"),
+    ],
+)
+def test_each_gate_fails_with_its_reason(change, gate: str, reason: str) -> None:
+    failed = _failed(facts(**change))
+    assert list(failed) == [gate]
+    assert reason in failed[gate]
+
+
+def _framework_lot(pw, gates: Gates = STRICT) -> int:
+    with transaction(pw.sessions) as session:
+        framework = lots.create_framework(
+            session, pw.people["officer"], pw.orgs["home-office"], "PoliceTech COTS 2027"
+        )
+        return lots.add_lot(session, pw.people["officer"], framework.id, "saas", "SaaS", gates).id
+
+
+def _apply(pw, lot_id: int, who: str = "a1", product: str = "vault") -> int:
+    with transaction(pw.sessions) as session:
+        return lots.apply_product(
+            session, pw.people[who], lot_id, pw.products[product], today=TODAY
+        ).id
+
+
+def _move(pw, application_id: int, who: str, status: str) -> None:
+    with transaction(pw.sessions) as session:
+        lots.transition(session, pw.people[who], application_id, status, today=TODAY)
+
+
+def test_applying_evaluates_and_keeps_every_gate(pw) -> None:
+    lot_id = _framework_lot(pw)
+    eligible = _apply(pw, lot_id)
+    ineligible = _apply(pw, lot_id, "a2", "mapper")
+    with pw.sessions() as session:
+        good, bad = session.get(LotApplication, eligible), session.get(LotApplication, ineligible)
+    assert good.eligible
+    assert {r["gate"] for r in good.eligibility} == {
+        "posture_band",
+        "certification:cyber_essentials_plus",
+        "pqc_readiness",
+        "api_conformance",
+        "data_location",
+    }
+    assert not bad.eligible
+    assert [r["gate"] for r in bad.eligibility if not r["passed"]] == ["data_location"]
+
+
+def test_a_product_applies_to_a_lot_once(pw) -> None:
+    lot_id = _framework_lot(pw)
+    _apply(pw, lot_id)
+    with pytest.raises(ValidationFailed, match="already applied"):
+        _apply(pw, lot_id)
+
+
+def test_another_supplier_cannot_apply_my_product(pw) -> None:
+    lot_id = _framework_lot(pw)
+    with pytest.raises(NotFound):
+        _apply(pw, lot_id, "a2", "vault")
+
+
+def test_the_lifecycle_moves_only_as_the_table_allows(pw) -> None:
+    application = _apply(pw, _framework_lot(pw))
+    with pytest.raises(ValidationFailed, match="cannot become listed"):
+        _move(pw, application, "officer", "listed")
+    with pytest.raises(PermissionDenied, match="only procurement officers"):
+        _move(pw, application, "a1", "under_review")
+    for who, status in (
+        ("officer", "under_review"),
+        ("officer", "listed"),
+        ("officer", "suspended"),
+        ("officer", "listed"),
+        ("a1", "withdrawn"),
+    ):
+        _move(pw, application, who, status)
+    with pytest.raises(ValidationFailed, match="allowed: none"):
+        _move(pw, application, "officer", "listed")
+    with pw.sessions() as session:
+        changes = session.scalars(
+            select(AuditEvent.data)
+            .where(AuditEvent.action == "procurement.status_changed")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [c["to"] for c in changes] == [
+        "under_review",
+        "listed",
+        "suspended",
+        "listed",
+        "withdrawn",
+    ]
+
+
+def test_an_ineligible_product_cannot_be_listed(pw) -> None:
+    application = _apply(pw, _framework_lot(pw), "a2", "mapper")
+    _move(pw, application, "officer", "under_review")
+    with pytest.raises(ValidationFailed, match="not eligible to list: data_location"):
+        _move(pw, application, "officer", "listed")
+
+
+def test_a_listed_product_whose_checks_slip_is_flagged_then_cleared(pw) -> None:
+    application = _apply(pw, _framework_lot(pw))
+    _move(pw, application, "officer", "under_review")
+    _move(pw, application, "officer", "listed")
+    later = datetime(2026, 11, 25, tzinfo=UTC)
+    with transaction(pw.sessions) as session:
+        add_check(session, pw.orgs["s1"], pw.products["vault"], "tls", 10, later)
+    with transaction(pw.sessions) as session:
+        flagged = lots.recheck_listings(session, Actor("scheduler"), TODAY)
+        assert [a.id for a in flagged] == [application]
+        assert [f["gate"] for f in flagged[0].flagged] == ["pqc_readiness"]
+    with transaction(pw.sessions) as session:
+        add_check(
+            session,
+            pw.orgs["s1"],
+            pw.products["vault"],
+            "tls",
+            90,
+            datetime(2026, 11, 26, tzinfo=UTC),
+        )
+    with transaction(pw.sessions) as session:
+        assert lots.recheck_listings(session, Actor("scheduler"), TODAY) == []
+        assert session.get(LotApplication, application).flagged is None
