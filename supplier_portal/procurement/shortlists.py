@@ -1,0 +1,318 @@
+"""Shortlisting: a buyer's gates and weighted criteria over listed products, a ranking that
+explains itself, versioned saves with an audit event, comparison and CSV/XLSX export."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import Field, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from posture.audit import record
+from posture.errors import ValidationFailed
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.storage.base import utcnow
+from posture.storage.models import Product, ShortlistRequirement, ShortlistVersion
+from supplier_portal.forms import FormModel
+from supplier_portal.procurement.facts import product_facts
+from supplier_portal.procurement.gates import Gates, as_records, evaluate
+from supplier_portal.procurement.lots import listings
+
+COMPONENT_ORDER = (
+    "security_posture",
+    "pqc_readiness",
+    "api_conformance",
+    "price",
+    "quality",
+    "social_value",
+)
+CriterionKey = Literal[
+    "security_posture", "pqc_readiness", "api_conformance", "price", "quality", "social_value"
+]
+
+
+@cache
+def shortlisting_rules() -> dict[str, Any]:
+    text = (resources.files("supplier_portal") / "data" / "shortlisting.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+class WeightedCriterion(FormModel):
+    key: CriterionKey
+    weight: int = Field(ge=1, le=100)
+
+
+class QualityQuestion(FormModel):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    text: str = Field(min_length=5, max_length=500)
+
+
+class RequirementForm(FormModel):
+    title: str = Field(min_length=3, max_length=200)
+    lot_ids: list[int] = Field(min_length=1, max_length=20)
+    gates: Gates = Field(default_factory=Gates)
+    criteria: list[WeightedCriterion] = Field(min_length=1, max_length=6)
+    quality_questions: list[QualityQuestion] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _weights(self) -> RequirementForm:
+        total = sum(c.weight for c in self.criteria)
+        if total != 100:
+            raise ValueError(f"criteria weights must total 100%, not {total}%")
+        keys = [c.key for c in self.criteria]
+        if len(keys) != len(set(keys)):
+            raise ValueError("each criterion may appear once")
+        social = next((c.weight for c in self.criteria if c.key == "social_value"), 0)
+        minimum = shortlisting_rules()["min_social_value_weight"]
+        if social < minimum:
+            raise ValueError(f"social value must weigh at least {minimum}%")
+        if "quality" in keys and not self.quality_questions:
+            raise ValueError("a quality criterion needs quality questions")
+        return self
+
+
+class ProductInputs(FormModel):
+    """What the buyer supplies per product: price, quality answers (0-4), social value."""
+
+    price: float = Field(gt=0, le=1e9)
+    quality: dict[str, int] = Field(default_factory=dict)
+    social_value: float = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _scale(self) -> ProductInputs:
+        scale = shortlisting_rules()["quality_scale"]
+        for key, value in self.quality.items():
+            if value not in scale:
+                raise ValueError(f"quality.{key}: {value} is not on the 0-4 scale")
+        return self
+
+
+def create_requirement(
+    session: Session, principal: Principal, organisation_id: int, form: RequirementForm
+) -> ShortlistRequirement:
+    require(principal, "shortlist.manage", organisation_id, "organisation")
+    requirement = ShortlistRequirement(
+        organisation_id=organisation_id,
+        title=form.title,
+        lot_ids=form.lot_ids,
+        gates=form.gates.model_dump(),
+        created_by_user_id=principal.user_id,
+        criteria=[c.model_dump() for c in form.criteria]
+        + [{"question": q.model_dump()} for q in form.quality_questions],
+    )
+    session.add(requirement)
+    session.flush()
+    record(
+        session,
+        actor_of(principal),
+        "shortlist.requirement_created",
+        "shortlist_requirement",
+        requirement.id,
+        form.model_dump(mode="json"),
+        organisation_id=organisation_id,
+    )
+    return requirement
+
+
+def _criteria(requirement: ShortlistRequirement) -> tuple[list[dict[str, Any]], list[str]]:
+    weighted = [c for c in requirement.criteria if "key" in c]
+    questions = [c["question"]["key"] for c in requirement.criteria if "question" in c]
+    return weighted, questions
+
+
+def rank_products(
+    session: Session,
+    principal: Principal,
+    requirement_id: int,
+    inputs: dict[int, ProductInputs],
+    today: date,
+) -> list[dict[str, Any]]:
+    """Every listed product on the requirement's lots: gates, component scores, total, rank."""
+    requirement = load_visible(
+        session, ShortlistRequirement, requirement_id, principal, "shortlist.manage", "requirement"
+    )
+    weighted, questions = _criteria(requirement)
+    gates = Gates.model_validate(requirement.gates)
+    product_ids = sorted({a.product_id for a in listings(session, principal, requirement.lot_ids)})
+    missing = [p for p in product_ids if p not in inputs]
+    if missing and any(c["key"] in {"price", "quality", "social_value"} for c in weighted):
+        raise ValidationFailed(f"give a price and answers for products {missing}")
+    prices = [inputs[p].price for p in product_ids if p in inputs]
+    cheapest = min(prices) if prices else None
+    rows = []
+    for product_id in product_ids:
+        product = session.get(Product, product_id)
+        assert product is not None
+        facts = product_facts(session, product, today)
+        gate_results = evaluate(gates, facts, today)
+        given = inputs.get(product_id)
+        components = {
+            "security_posture": facts.posture_score or 0.0,
+            "pqc_readiness": facts.pqc_readiness or 0.0,
+            "api_conformance": facts.api_score or 0.0,
+            "price": 100.0 * cheapest / given.price if given and cheapest else 0.0,
+            "quality": (
+                100.0 * sum(given.quality.get(q, 0) for q in questions) / (4 * len(questions))
+            )
+            if given and questions
+            else 0.0,
+            "social_value": given.social_value if given else 0.0,
+        }
+        contributions = {
+            c["key"]: round(c["weight"] * components[c["key"]] / 100, 4) for c in weighted
+        }
+        rows.append(
+            {
+                "product_id": product_id,
+                "product": product.name,
+                "supplier_id": product.organisation_id,
+                "passes_gates": all(r.passed for r in gate_results),
+                "gates": as_records(gate_results),
+                "components": {k: round(v, 2) for k, v in components.items()},
+                "contributions": contributions,
+                "total": round(sum(contributions.values()), 4),
+                "price": given.price if given else None,
+            }
+        )
+    passing = sorted((r for r in rows if r["passes_gates"]), key=_order)
+    failing = sorted((r for r in rows if not r["passes_gates"]), key=_order)
+    for position, row in enumerate(passing, start=1):
+        row["rank"] = position
+        row["why"] = _why(row, position)
+    for row in failing:
+        row["rank"] = None
+        row["why"] = "excluded: " + "; ".join(
+            f"{g['gate']} ({g['reason']})" for g in row["gates"] if not g["passed"]
+        )
+    return passing + failing
+
+
+def _order(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        -row["total"],
+        -row["components"]["security_posture"],
+        row["price"] if row["price"] is not None else float("inf"),
+        row["product_id"],
+    )
+
+
+def _why(row: dict[str, Any], position: int) -> str:
+    top = sorted(row["contributions"].items(), key=lambda item: -item[1])[:2]
+    parts = ", ".join(f"{key.replace('_', ' ')} {value:g}" for key, value in top)
+    return f"rank {position} with {row['total']:g} points; largest contributions: {parts}"
+
+
+def save_shortlist(
+    session: Session,
+    principal: Principal,
+    requirement_id: int,
+    inputs: dict[int, ProductInputs],
+    today: date,
+) -> ShortlistVersion:
+    ranking = rank_products(session, principal, requirement_id, inputs, today)
+    requirement = session.get(ShortlistRequirement, requirement_id)
+    assert requirement is not None
+    latest = (
+        session.scalar(
+            select(func.max(ShortlistVersion.version)).where(
+                ShortlistVersion.requirement_id == requirement_id
+            )
+        )
+        or 0
+    )
+    version = ShortlistVersion(
+        requirement_id=requirement_id,
+        version=latest + 1,
+        ranking=ranking,
+        inputs={str(k): v.model_dump() for k, v in inputs.items()},
+        created_by_user_id=principal.user_id,
+        created_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        actor_of(principal),
+        "shortlist.saved",
+        "shortlist_version",
+        version.id,
+        {
+            "requirement_id": requirement_id,
+            "version": version.version,
+            "ranking": [(r["product_id"], r["rank"]) for r in ranking],
+        },
+        organisation_id=requirement.organisation_id,
+    )
+    return version
+
+
+def _version(session: Session, principal: Principal, version_id: int) -> ShortlistVersion:
+    visible_organisations(principal, "shortlist.manage")
+    version = session.get(ShortlistVersion, version_id)
+    if version is None:
+        raise NotFound("shortlist not found")
+    requirement = session.get(ShortlistRequirement, version.requirement_id)
+    assert requirement is not None
+    require(principal, "shortlist.manage", requirement.organisation_id, "shortlist")
+    return version
+
+
+def compare(
+    session: Session, principal: Principal, version_id: int, product_ids: list[int]
+) -> pd.DataFrame:
+    limit = shortlisting_rules()["max_compare"]
+    if not 2 <= len(product_ids) <= limit:
+        raise ValidationFailed(f"compare between 2 and {limit} products")
+    version = _version(session, principal, version_id)
+    chosen = [r for r in version.ranking if r["product_id"] in product_ids]
+    if len(chosen) != len(set(product_ids)):
+        raise ValidationFailed("compare only products in this shortlist")
+    return pd.DataFrame(
+        {
+            r["product"]: {
+                "rank": r["rank"],
+                "total": r["total"],
+                **{k: r["components"][k] for k in COMPONENT_ORDER},
+            }
+            for r in chosen
+        }
+    )
+
+
+def export_frame(session: Session, principal: Principal, version_id: int) -> pd.DataFrame:
+    version = _version(session, principal, version_id)
+    # A fixed column order: PostgreSQL's JSONB does not keep the order keys were stored in.
+    return pd.DataFrame(
+        [
+            {
+                "rank": r["rank"],
+                "product": r["product"],
+                "total": r["total"],
+                **{f"score_{k}": r["components"][k] for k in COMPONENT_ORDER},
+                "passes_gates": r["passes_gates"],
+                "why": r["why"],
+            }
+            for r in version.ranking
+        ]
+    )
+
+
+def export_csv(session: Session, principal: Principal, version_id: int) -> str:
+    return export_frame(session, principal, version_id).to_csv(index=False)
+
+
+def export_xlsx(session: Session, principal: Principal, version_id: int) -> bytes:
+    buffer = io.BytesIO()
+    export_frame(session, principal, version_id).to_excel(
+        buffer, index=False, sheet_name="Shortlist"
+    )
+    return buffer.getvalue()
