@@ -190,6 +190,7 @@ class _Builder:
                     "justification": "The product offers no API." if not_applicable else "",
                     "comment": "",
                     "provenance": self.provenance(outcome, accepted),
+                    "review_message": "",
                     "answered_at": created,
                 }
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
@@ -165,7 +165,11 @@ def load_estate(
                 Answer.answered_at,
                 Answer.not_applicable,
                 Answer.justification,
-            ).where(Answer.assessment_id.in_(ids[start : start + 5000]))
+            ).where(
+                Answer.assessment_id.in_(ids[start : start + 5000]),
+                # An assessor's rejection withdraws the answer: the outcome counts as unanswered.
+                or_(Answer.review_status.is_(None), Answer.review_status != "rejected"),
+            )
         )
         for assessment_id, outcome_id, met, provenance, answered_at, na, why in rows:
             answers[assessment_id][outcome_id] = AnswerRecord(

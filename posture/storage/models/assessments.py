@@ -52,6 +52,11 @@ class Answer(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     provenance: Mapped[Provenance] = mapped_column(enum_column(Provenance, "provenance"))
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # An assessor's decision: accepted, queried (message back to the supplier) or rejected.
+    review_status: Mapped[str | None] = mapped_column(String(16))
+    review_message: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Evidence(Base):
