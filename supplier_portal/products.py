@@ -58,6 +58,7 @@ def create_product(
         category=form.category.value,
         deployment_model=form.deployment_model.value,
         description=form.description,
+        **form.listing_fields(),
     )
     session.add(product)
     session.flush()
@@ -84,6 +85,8 @@ def update_product(
     }
     product.name, product.category = form.name, form.category.value
     product.deployment_model, product.description = form.deployment_model.value, form.description
+    for field, value in form.listing_fields().items():
+        setattr(product, field, value)
     record(
         session,
         actor_of(principal),

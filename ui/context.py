@@ -23,3 +23,30 @@ def principal() -> Principal:
 def uk_time(moment) -> str:  # type: ignore[no-untyped-def]
     """Times are stored in UTC and shown in UK time."""
     return moment.astimezone(UK).strftime("%d %b %Y %H:%M %Z")
+
+
+FLASH_KEY = "assure_flash"
+
+
+def run_service(action, success: str):  # type: ignore[no-untyped-def]
+    """Run one service call in one transaction. On success, rerun the page so it shows the new
+    state, carrying the message across; on refusal, show why (never a traceback)."""
+    from posture.errors import AssureError
+    from posture.storage.engine import transaction
+    from ui.runtime import sessions
+
+    try:
+        with transaction(sessions()) as session:
+            result = action(session)
+    except AssureError as exc:
+        st.error(str(exc))
+        return None
+    st.session_state[FLASH_KEY] = success
+    st.rerun()
+    return result
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)

@@ -7,10 +7,13 @@ import streamlit as st
 
 from posture.identity.permissions import Principal
 from posture.storage.models.enums import Role
-from ui.pages import challenges, framework, overview
+from ui.pages import assurance, challenges, framework, overview, supplier
 
 SUPPLIERS = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
 MANAGERS = {Role.CHALLENGE_MANAGER, Role.PLATFORM_ADMIN}
+ASSESSING = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER, Role.FORCE_ASSESSOR}
+REVIEWERS = {Role.NATIONAL_ASSESSOR}
+BUYERS = {Role.PROCUREMENT_OFFICER, Role.FORCE_ASSESSOR}
 
 
 def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
@@ -62,4 +65,49 @@ def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
                 challenges.judge_page, title="Judging", icon=":material/gavel:", url_path="judging"
             )
         )
-    return {"PoliceTech Assure": general, "Innovation": innovation}
+    work: list[st.Page] = []
+    if roles & SUPPLIERS:
+        work.append(
+            st.Page(
+                supplier.products_page,
+                title="My products",
+                icon=":material/inventory_2:",
+                url_path="products",
+            )
+        )
+    if roles & ASSESSING:
+        work.append(
+            st.Page(
+                supplier.assessment_page,
+                title="Self-assessment",
+                icon=":material/checklist:",
+                url_path="self-assessment",
+            )
+        )
+    if roles & REVIEWERS:
+        work.append(
+            st.Page(
+                assurance.review_page,
+                title="Review queue",
+                icon=":material/fact_check:",
+                url_path="review-queue",
+            )
+        )
+    work.append(
+        st.Page(
+            assurance.procurement_page,
+            title="Frameworks and listings",
+            icon=":material/storefront:",
+            url_path="listings",
+        )
+    )
+    if roles & BUYERS:
+        work.append(
+            st.Page(
+                assurance.shortlist_page,
+                title="Shortlists",
+                icon=":material/format_list_numbered:",
+                url_path="shortlists",
+            )
+        )
+    return {"PoliceTech Assure": general, "Work": work, "Innovation": innovation}

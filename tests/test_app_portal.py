@@ -1,0 +1,190 @@
+"""Portal pages by role (AppTest): products, self-assessment, review, listings, shortlists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from posture.config import load_settings
+from posture.identity.permissions import Membership, Principal
+from posture.storage import migrate
+from posture.storage.engine import build_engine, session_factory, transaction
+from posture.storage.models import (
+    Answer,
+    Assessment,
+    LotApplication,
+    Organisation,
+    Product,
+    ShortlistVersion,
+    User,
+)
+from posture.storage.models import Membership as MembershipRow
+from posture.storage.models.enums import Role
+
+WORK = {
+    Role.SUPPLIER_ADMIN: {"My products", "Self-assessment", "Frameworks and listings"},
+    Role.NATIONAL_ASSESSOR: {"Review queue", "Frameworks and listings"},
+    Role.PROCUREMENT_OFFICER: {"Frameworks and listings", "Shortlists"},
+    Role.FORCE_ASSESSOR: {"Self-assessment", "Frameworks and listings", "Shortlists"},
+    Role.CHALLENGE_JUDGE: {"Frameworks and listings"},
+}
+
+
+def _work_titles(role_value: str) -> None:
+    import streamlit as st
+
+    from posture.identity.permissions import Membership, Principal
+    from posture.storage.models.enums import Role
+    from ui.navigation import pages_for
+
+    principal = Principal(1, "x@example.police.uk", (Membership(1, Role(role_value)),))
+    st.write(",".join(sorted(p.title for p in pages_for(principal)["Work"])))
+
+
+@pytest.mark.parametrize("role", list(WORK), ids=lambda r: r.value)
+def test_each_role_gets_only_its_work_pages(role: Role) -> None:
+    app = AppTest.from_function(_work_titles, args=(role.value,)).run()
+    assert set(app.markdown[0].value.split(",")) == WORK[role]
+
+
+@pytest.fixture
+def portal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ASSURE_DATABASE_URL", raising=False)
+    engine = build_engine(load_settings())
+    migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    people = {}
+    with transaction(sessions) as session:
+        orgs = {}
+        for slug, kind in (
+            ("home-office", "national_body"),
+            ("npcc", "national_body"),
+            ("s1", "supplier"),
+        ):
+            org = Organisation(slug=slug, name=f"Org {slug}", kind=kind)
+            session.add(org)
+            session.flush()
+            orgs[slug] = org.id
+        for name, org, role in (
+            ("officer", "home-office", Role.PROCUREMENT_OFFICER),
+            ("assessor", "npcc", Role.NATIONAL_ASSESSOR),
+            ("a1", "s1", Role.SUPPLIER_ADMIN),
+        ):
+            user = User(email=f"{name}@example.police.uk", display_name=name)
+            session.add(user)
+            session.flush()
+            session.add(MembershipRow(user_id=user.id, organisation_id=orgs[org], role=role))
+            people[name] = Principal(user.id, user.email, (Membership(orgs[org], role),))
+    yield sessions, people
+    engine.dispose()
+
+
+def _page(module: str, function: str, principal: Principal) -> AppTest:
+    app = AppTest.from_function(_render, args=(module, function), default_timeout=30)
+    app.session_state["assure_principal"] = principal
+    return app.run()
+
+
+def _render(module: str, function: str) -> None:
+    import importlib
+
+    getattr(importlib.import_module(f"ui.pages.{module}"), function)()
+
+
+def test_a_supplier_registers_a_product_and_bad_input_creates_nothing(portal) -> None:
+    sessions, people = portal
+    app = _page("supplier", "products_page", people["a1"])
+    app.text_input[0].input("X")  # too short
+    app = app.button[0].click().run()
+    assert any("name" in e.value for e in app.error)
+    app.text_input[0].input("Evidence Vault")
+    app.multiselect[0].set_value(["uk"])
+    app = app.button[0].click().run()
+    assert any("Product registered" in s.value for s in app.success)
+    with sessions() as session:
+        products = session.scalars(select(Product)).all()
+    assert [(p.name, p.data_locations) for p in products] == [("Evidence Vault", ["uk"])]
+
+
+def test_self_assessment_then_review_on_the_pages(portal) -> None:
+    sessions, people = portal
+    with transaction(sessions) as session:
+        session.add(
+            Product(
+                organisation_id=people["a1"].memberships[0].organisation_id,
+                name="Vault",
+                category="analytics",
+                deployment_model="saas",
+            )
+        )
+    app = _page("supplier", "assessment_page", people["a1"])
+    app = app.button[0].click().run()  # start the draft
+    assert any("Draft ready" in s.value for s in app.success)
+    for box in app.checkbox:
+        if box.label.startswith("A board-level owner") or box.label.startswith(
+            "Security decisions"
+        ):
+            box.check()
+    app = app.button[1].click().run()  # save the answer to the first outcome
+    assert any("Answer saved" in s.value for s in app.success), [e.value for e in app.error]
+    submit = next(b for b in app.button if b.label == "Submit the assessment")
+    app = submit.click().run()
+    assert any("Submitted for review" in s.value for s in app.success)
+    with sessions() as session:
+        assert session.scalar(select(Assessment.status)) == "submitted"
+    review = _page("assurance", "review_page", people["assessor"])
+    assert review.dataframe[0].value["outcome"].tolist() == ["A1.a"]
+    review = review.button[0].click().run()  # accept
+    assert any("Recorded" in s.value for s in review.success)
+    with sessions() as session:
+        assert session.scalar(select(Answer.provenance)) == "independent"
+
+
+def test_officer_creates_a_lot_supplier_applies_officer_lists(portal) -> None:
+    sessions, people = portal
+    with transaction(sessions) as session:
+        session.add(
+            Product(
+                organisation_id=people["a1"].memberships[0].organisation_id,
+                name="Vault",
+                category="analytics",
+                deployment_model="saas",
+                data_locations=["uk"],
+            )
+        )
+    app = _page("assurance", "procurement_page", people["officer"])
+    app.text_input[0].input("PoliceTech COTS 2027")
+    app = app.button[0].click().run()
+    app.text_input[1].input("saas")
+    app.text_input[2].input("Software as a service")
+    app = app.button[1].click().run()
+    assert any("Lot added" in s.value for s in app.success), [e.value for e in app.error]
+    supplier = _page("assurance", "procurement_page", people["a1"])
+    supplier = supplier.button[0].click().run()
+    assert any("Applied" in s.value for s in supplier.success)
+    for target in ("under_review", "listed"):
+        app = _page("assurance", "procurement_page", people["officer"])
+        app.selectbox[-1].set_value(target)
+        app = next(b for b in app.button if b.label == "Move").click().run()
+        assert any("Moved" in s.value for s in app.success), [e.value for e in app.error]
+    with sessions() as session:
+        assert session.scalar(select(LotApplication.status)) == "listed"
+
+
+def test_a_buyer_builds_ranks_and_exports_a_shortlist(portal) -> None:
+    test_officer_creates_a_lot_supplier_applies_officer_lists(portal)
+    sessions, people = portal
+    app = _page("assurance", "shortlist_page", people["officer"])
+    app.text_input[0].input("Records for a small force")
+    app.multiselect[0].set_value([1])
+    app = app.button[0].click().run()
+    assert any("Requirement created" in s.value for s in app.success), [e.value for e in app.error]
+    app = next(b for b in app.button if b.label == "Rank and save a version").click().run()
+    assert any("Shortlist saved" in s.value for s in app.success), [e.value for e in app.error]
+    assert app.dataframe[0].value["product"].tolist() == ["Vault"]
+    with sessions() as session:
+        assert session.scalar(select(ShortlistVersion.version)) == 1

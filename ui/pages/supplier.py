@@ -1,0 +1,198 @@
+"""Supplier pages: products with their listing fields, and self-assessment with evidence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from frameworks.loader import default_framework
+from posture.config import load_settings
+from posture.errors import AssureError
+from supplier_portal import assessments, evidence, products
+from supplier_portal.forms import (
+    AnswerForm,
+    DeploymentModel,
+    ProductCategory,
+    ProductForm,
+    parse_form,
+)
+from supplier_portal.reviews import queries_for_supplier
+from ui.context import principal, run_service, show_flash
+from ui.runtime import sessions
+
+LEVELS = {
+    "not_achieved": "Not achieved",
+    "partially_achieved": "Partially achieved",
+    "achieved": "Achieved",
+}
+
+
+def products_page() -> None:
+    st.title("My products")
+    show_flash()
+    me = principal()
+    with sessions()() as session:
+        mine = products.list_products(session, me)
+    if mine:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "category": p.category,
+                        "deployment": p.deployment_model,
+                        "data locations": ", ".join(p.data_locations or []),
+                        "certifications": ", ".join(c["scheme"] for c in p.certifications or []),
+                    }
+                    for p in mine
+                ]
+            ),
+            hide_index=True,
+        )
+    with st.form("product"):
+        st.subheader("Register a product")
+        name = st.text_input("Name")
+        category = st.selectbox("Category", [c.value for c in ProductCategory])
+        deployment = st.selectbox("Deployment model", [d.value for d in DeploymentModel])
+        description = st.text_area("Description")
+        locations = st.multiselect(
+            "Where data is stored and processed", ["uk", "eea", "us", "other"]
+        )
+        certificate = st.selectbox(
+            "Certification held", ["none", "cyber_essentials", "cyber_essentials_plus", "iso27001"]
+        )
+        expires = st.date_input("Certification expires", value=None)
+        sent = st.form_submit_button("Register")
+    if not sent:
+        return
+    try:
+        certifications = (
+            [{"scheme": certificate, "expires": expires}]
+            if certificate != "none" and expires
+            else []
+        )
+        form = parse_form(
+            ProductForm,
+            {
+                "name": name,
+                "category": category,
+                "deployment_model": deployment,
+                "description": description,
+                "data_locations": locations,
+                "certifications": certifications,
+            },
+        )
+    except AssureError as exc:
+        st.error(str(exc))
+        return
+    organisation = sorted(me.organisation_ids())[0]
+
+    run_service(lambda s: products.create_product(s, me, organisation, form), "Product registered.")
+
+
+def assessment_page() -> None:
+    st.title("Self-assessment")
+    show_flash()
+    me = principal()
+    loaded = default_framework()
+    with sessions()() as session:
+        mine = products.list_products(session, me)
+        queried = queries_for_supplier(session, me)
+        drafts = [a for a in assessments.list_assessments(session, me) if a.status == "draft"]
+    for answer in queried:
+        st.warning(f"Assessor {answer.review_status} {answer.outcome_id}: {answer.review_message}")
+    subjects = {f"Product: {p.name}": p.id for p in mine}
+    subjects["My organisation"] = None
+    label = st.selectbox("Subject", list(subjects))
+    # Profiles for this kind of organisation only: suppliers never pick a force profile.
+    is_supplier = any(m.role.value.startswith("supplier") for m in me.memberships)
+    wanted = "supplier" if is_supplier else "force"
+    profile = st.selectbox(
+        "Target profile", [p for p, v in loaded.profiles.items() if v.subject.value == wanted]
+    )
+    if st.button("Start or continue the draft"):
+        organisation = sorted(me.organisation_ids())[0]
+
+        def start(session):  # type: ignore[no-untyped-def]
+            draft = assessments.start_assessment(
+                session, me, organisation, subjects[label], profile
+            )
+            st.session_state["assessment_id"] = draft.id
+            return draft
+
+        run_service(start, "Draft ready.")
+    draft_id = st.session_state.get("assessment_id") or (drafts[0].id if drafts else None)
+    if draft_id is None:
+        return
+    with sessions()() as session:
+        draft = assessments.get_assessment(session, me, draft_id)
+        answered = {a.outcome_id: a for a in assessments.list_answers(session, me, draft_id)}
+    scope = [
+        o
+        for o in loaded.framework.outcomes()
+        if loaded.profiles[draft.profile_id].target_for(o) is not None
+    ]
+    st.caption(
+        f"Draft {draft.id}, version {draft.version}, profile {draft.profile_id}: "
+        f"{len(answered)} of {len(scope)} outcomes answered"
+    )
+    outcome = st.selectbox("Outcome", scope, format_func=lambda o: f"{o.id} {o.title}")
+    previous = answered.get(outcome.id)
+    with st.form(f"answer-{outcome.id}"):
+        st.write(outcome.intent)
+        chosen = []
+        for level, indicators in outcome.indicators.by_level().items():
+            st.markdown(f"**{LEVELS[level]}**")
+            for indicator in indicators:
+                ticked = st.checkbox(
+                    indicator.text,
+                    key=f"i-{indicator.id}",
+                    value=bool(previous and indicator.id in previous.indicators_met),
+                )
+                if ticked:
+                    chosen.append(indicator.id)
+        not_applicable = st.checkbox(
+            "Not applicable", value=bool(previous and previous.not_applicable)
+        )
+        justification = st.text_input(
+            "Why not applicable", value=previous.justification if previous else ""
+        )
+        comment = st.text_area("Comment", value=previous.comment if previous else "")
+        saved = st.form_submit_button("Save answer")
+    if saved:
+        try:
+            form = parse_form(
+                AnswerForm,
+                {
+                    "outcome_id": outcome.id,
+                    "indicators_met": chosen,
+                    "not_applicable": not_applicable,
+                    "justification": justification,
+                    "comment": comment,
+                },
+            )
+        except AssureError as exc:
+            st.error(str(exc))
+        else:
+            run_service(lambda s: assessments.save_answer(s, me, draft_id, form), "Answer saved.")
+    upload = st.file_uploader("Attach evidence (PDF, image, Office, JSON or text; 10 MiB)")
+    if upload is not None and st.button("Upload evidence"):
+        settings = load_settings()
+        run_service(
+            lambda s: evidence.add_evidence(
+                s, me, settings, draft_id, upload.name, upload.getvalue()
+            ),
+            "Evidence stored.",
+        )
+    if st.button("Submit the assessment"):
+
+        def submit(session):  # type: ignore[no-untyped-def]
+            submitted = assessments.submit_assessment(session, me, draft_id)
+            st.session_state.pop("assessment_id", None)
+            return submitted
+
+        run_service(submit, "Submitted for review.")
+    st.caption(f"Today is {date.today().isoformat()}.")
