@@ -25,7 +25,12 @@ from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
 
 WORK = {
-    Role.SUPPLIER_ADMIN: {"My products", "Self-assessment", "Frameworks and listings"},
+    Role.SUPPLIER_ADMIN: {
+        "My products",
+        "Product checks",
+        "Self-assessment",
+        "Frameworks and listings",
+    },
     Role.NATIONAL_ASSESSOR: {"Review queue", "Frameworks and listings"},
     Role.PROCUREMENT_OFFICER: {"Frameworks and listings", "Shortlists"},
     Role.FORCE_ASSESSOR: {"Self-assessment", "Frameworks and listings", "Shortlists"},
@@ -186,5 +191,33 @@ def test_a_buyer_builds_ranks_and_exports_a_shortlist(portal) -> None:
     app = next(b for b in app.button if b.label == "Rank and save a version").click().run()
     assert any("Shortlist saved" in s.value for s in app.success), [e.value for e in app.error]
     assert app.dataframe[0].value["product"].tolist() == ["Vault"]
+    assert [b.label for b in app.get("download_button")] == ["Download CSV", "Download XLSX"]
     with sessions() as session:
         assert session.scalar(select(ShortlistVersion.version)) == 1
+
+
+def test_a_supplier_runs_a_tls_check_from_the_page(portal, tmp_path, monkeypatch) -> None:
+    from tests.peers import servers
+    from tests.peers.certificates import make_certificate
+
+    monkeypatch.setenv("ASSURE_EGRESS_ALLOW", "127.0.0.0/8")
+    sessions, people = portal
+    with transaction(sessions) as session:
+        session.add(
+            Product(
+                organisation_id=people["a1"].memberships[0].organisation_id,
+                name="Vault",
+                category="analytics",
+                deployment_model="saas",
+            )
+        )
+    cert, key = make_certificate(tmp_path, "mldsa65")
+    with servers.serving(servers.pyopenssl_handler(cert, key)) as server:
+        app = _page("checks", "checks_page", people["a1"])
+        app.text_input[0].input(f"127.0.0.1:{server.port}")
+        app = app.button[0].click().run()
+    assert any("TLS check recorded: score 100" in s.value for s in app.success), [
+        e.value for e in app.error
+    ]
+    assert app.dataframe[0].value["check"].tolist() == ["tls"]
+    assert "PQC-TLS-004" in app.dataframe[1].value["code"].tolist()

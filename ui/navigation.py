@@ -7,7 +7,7 @@ import streamlit as st
 
 from posture.identity.permissions import Principal
 from posture.storage.models.enums import Role
-from ui.pages import assurance, challenges, framework, overview, supplier
+from ui.pages import assurance, challenges, checks, framework, overview, supplier
 
 SUPPLIERS = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
 MANAGERS = {Role.CHALLENGE_MANAGER, Role.PLATFORM_ADMIN}
@@ -73,6 +73,14 @@ def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
                 title="My products",
                 icon=":material/inventory_2:",
                 url_path="products",
+            )
+        )
+        work.append(
+            st.Page(
+                checks.checks_page,
+                title="Product checks",
+                icon=":material/security:",
+                url_path="product-checks",
             )
         )
     if roles & ASSESSING:

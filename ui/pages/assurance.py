@@ -246,6 +246,20 @@ def shortlist_page() -> None:
             xlsx = shortlists.export_xlsx(session, me, version_id)
         st.dataframe(frame, hide_index=True)
         st.download_button("Download CSV", csv_text, file_name="shortlist.csv", mime="text/csv")
+        with sessions()() as session:
+            from posture.storage.models import ShortlistVersion
+
+            saved = session.get(ShortlistVersion, version_id)
+            names = {r["product_id"]: r["product"] for r in saved.ranking} if saved else {}
+        picked = st.multiselect(
+            "Compare side by side (2 to 5)",
+            list(names),
+            format_func=names.__getitem__,
+            max_selections=5,
+        )
+        if len(picked) >= 2:
+            with sessions()() as session:
+                st.dataframe(shortlists.compare(session, me, version_id, picked))
         st.download_button(
             "Download XLSX",
             xlsx,
