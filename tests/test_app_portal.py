@@ -103,12 +103,14 @@ def _render(module: str, function: str) -> None:
 def test_a_supplier_registers_a_product_and_bad_input_creates_nothing(portal) -> None:
     sessions, people = portal
     app = _page("supplier", "products_page", people["a1"])
-    app.text_input[0].input("X")  # too short
-    app = app.button[0].click().run()
+    name = next(t for t in app.text_input if t.label == "Name")
+    register = next(b for b in app.button if b.label == "Register")
+    name.input("X")  # too short
+    app = register.click().run()
     assert any("name" in e.value for e in app.error)
-    app.text_input[0].input("Evidence Vault")
+    next(t for t in app.text_input if t.label == "Name").input("Evidence Vault")
     app.multiselect[0].set_value(["uk"])
-    app = app.button[0].click().run()
+    app = next(b for b in app.button if b.label == "Register").click().run()
     assert any("Product registered" in s.value for s in app.success)
     with sessions() as session:
         products = session.scalars(select(Product)).all()
@@ -221,3 +223,23 @@ def test_a_supplier_runs_a_tls_check_from_the_page(portal, tmp_path, monkeypatch
     ]
     assert app.dataframe[0].value["check"].tolist() == ["tls"]
     assert "PQC-TLS-004" in app.dataframe[1].value["code"].tolist()
+
+
+def test_a_supplier_edits_the_organisation_profile(portal) -> None:
+    sessions, people = portal
+    app = _page("supplier", "products_page", people["a1"])
+    next(t for t in app.text_input if t.label == "Website").input("not a url")
+    app = next(b for b in app.button if b.label == "Save profile").click().run()
+    assert any("website" in e.value for e in app.error)
+    next(t for t in app.text_input if t.label == "Website").input("https://vault.example.com")
+    next(t for t in app.text_input if t.label == "Security contact email").input(
+        "security@vault.example.com"
+    )
+    app = next(b for b in app.button if b.label == "Save profile").click().run()
+    assert any("Profile saved" in s.value for s in app.success)
+    with sessions() as session:
+        org = session.get(Organisation, people["a1"].memberships[0].organisation_id)
+    assert (org.website, org.security_contact) == (
+        "https://vault.example.com/",
+        "security@vault.example.com",
+    )

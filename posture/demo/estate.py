@@ -86,6 +86,7 @@ class _Builder:
                 "name": name,
                 "kind": kind,
                 "region": region,
+                "description": "",
                 "created_at": when,
             }
         )

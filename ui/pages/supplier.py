@@ -29,10 +29,43 @@ LEVELS = {
 }
 
 
+def _profile(me) -> None:  # type: ignore[no-untyped-def]
+    from supplier_portal.organisations import ProfileForm, get_profile, update_profile
+
+    organisation_id = sorted(me.organisation_ids())[0]
+    with sessions()() as session:
+        organisation = get_profile(session, me, organisation_id)
+    with st.expander(f"Organisation profile: {organisation.name}"):
+        with st.form("profile"):
+            description = st.text_area("About us", value=organisation.description)
+            website = st.text_input("Website", value=organisation.website or "")
+            contact = st.text_input(
+                "Security contact email", value=organisation.security_contact or ""
+            )
+            sent = st.form_submit_button("Save profile")
+        if sent:
+            try:
+                form = parse_form(
+                    ProfileForm,
+                    {
+                        "description": description,
+                        "website": website or None,
+                        "security_contact": contact or None,
+                    },
+                )
+            except AssureError as exc:
+                st.error(str(exc))
+            else:
+                run_service(
+                    lambda s: update_profile(s, me, organisation_id, form), "Profile saved."
+                )
+
+
 def products_page() -> None:
     st.title("My products")
     show_flash()
     me = principal()
+    _profile(me)
     with sessions()() as session:
         mine = products.list_products(session, me)
     if mine:
