@@ -102,5 +102,6 @@ def worker(
     """Run a background worker that takes jobs from the queue."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with open_database() as db:
-        queue = build_queue(db.settings)
-    queue.create_consumer(workers=threads, worker_type="thread").run()
+        queue = build_queue(db.settings).huey
+    # Users wait on these jobs in the app, so an idle worker polls at least once a second.
+    queue.create_consumer(workers=threads, worker_type="thread", max_delay=1.0).run()

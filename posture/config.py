@@ -40,6 +40,9 @@ class Settings(BaseModel):
     config: Path | None = None
     # YAML file mapping an identity provider's claims to organisations and roles (OIDC sign-in).
     oidc_mapping: Path | None = None
+    # Run queued jobs at once in the calling process (huey's immediate mode): for tests and
+    # single-process development only.
+    queue_immediate: bool = False
 
     @field_validator("egress_allow", mode="before")
     @classmethod

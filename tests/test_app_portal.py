@@ -15,6 +15,7 @@ from posture.storage.engine import build_engine, session_factory, transaction
 from posture.storage.models import (
     Answer,
     Assessment,
+    Job,
     LotApplication,
     Organisation,
     Product,
@@ -117,17 +118,21 @@ def test_a_supplier_registers_a_product_and_bad_input_creates_nothing(portal) ->
     assert [(p.name, p.data_locations) for p in products] == [("Evidence Vault", ["uk"])]
 
 
-def test_self_assessment_then_review_on_the_pages(portal) -> None:
-    sessions, people = portal
+def _add_product(sessions, owner: Principal) -> None:  # type: ignore[no-untyped-def]
     with transaction(sessions) as session:
         session.add(
             Product(
-                organisation_id=people["a1"].memberships[0].organisation_id,
+                organisation_id=owner.memberships[0].organisation_id,
                 name="Vault",
                 category="analytics",
                 deployment_model="saas",
             )
         )
+
+
+def test_self_assessment_then_review_on_the_pages(portal) -> None:
+    sessions, people = portal
+    _add_product(sessions, people["a1"])
     app = _page("supplier", "assessment_page", people["a1"])
     app = app.button[0].click().run()  # start the draft
     assert any("Draft ready" in s.value for s in app.success)
@@ -203,26 +208,33 @@ def test_a_supplier_runs_a_tls_check_from_the_page(portal, tmp_path, monkeypatch
     from tests.peers.certificates import make_certificate
 
     monkeypatch.setenv("ASSURE_EGRESS_ALLOW", "127.0.0.0/8")
+    # The job runs in this process at once; tests/jobs cover a real worker process.
+    monkeypatch.setenv("ASSURE_QUEUE_IMMEDIATE", "true")
     sessions, people = portal
-    with transaction(sessions) as session:
-        session.add(
-            Product(
-                organisation_id=people["a1"].memberships[0].organisation_id,
-                name="Vault",
-                category="analytics",
-                deployment_model="saas",
-            )
-        )
+    _add_product(sessions, people["a1"])
     cert, key = make_certificate(tmp_path, "mldsa65")
     with servers.serving(servers.pyopenssl_handler(cert, key)) as server:
         app = _page("checks", "checks_page", people["a1"])
         app.text_input[0].input(f"127.0.0.1:{server.port}")
         app = app.button[0].click().run()
-    assert any("TLS check recorded: score 100" in s.value for s in app.success), [
+    assert any("TLS check queued as job" in s.value for s in app.success), [
         e.value for e in app.error
     ]
-    assert app.dataframe[0].value["check"].tolist() == ["tls"]
-    assert "PQC-TLS-004" in app.dataframe[1].value["code"].tolist()
+    jobs, runs, findings = (frame.value for frame in app.dataframe)
+    assert jobs["status"].tolist() == ["succeeded"]
+    assert jobs["message"].iloc[0].endswith("score 100")
+    assert runs["check"].tolist() == ["tls"]
+    assert "PQC-TLS-004" in findings["code"].tolist()
+
+
+def test_a_bad_check_request_is_refused_on_the_page(portal) -> None:
+    sessions, people = portal
+    _add_product(sessions, people["a1"])
+    app = _page("checks", "checks_page", people["a1"])
+    app = app.button[0].click().run()
+    assert any("host:port" in e.value for e in app.error)
+    with sessions() as session:
+        assert session.scalars(select(Job)).all() == []
 
 
 def test_a_supplier_edits_the_organisation_profile(portal) -> None:

@@ -6,6 +6,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings, load_settings
+from posture.jobs.queue import JobQueue, build_queue
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory
 
@@ -21,3 +22,13 @@ def _sessions_for(database_url: str, _settings: Settings) -> sessionmaker[Sessio
 def sessions() -> sessionmaker[Session]:
     settings = load_settings()
     return _sessions_for(settings.effective_database_url, settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _queue_for(database_url: str, redis_url: str | None, _settings: Settings) -> JobQueue:
+    return build_queue(_settings)
+
+
+def job_queue() -> JobQueue:
+    settings = load_settings()
+    return _queue_for(settings.effective_database_url, settings.redis_url, settings)

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.api import crontab
+from huey.api import TaskWrapper, crontab
 
+from checks.egress import EgressPolicy
 from posture.audit import verify_chain
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ConfigError
-from posture.storage.engine import build_engine, session_factory
+from posture.jobs.checks import execute_check_job, recover_stale_jobs
+from posture.storage.base import utcnow
+from posture.storage.engine import build_engine, session_factory, transaction
 
 log = logging.getLogger("assure.jobs")
 
 QUEUE_NAME = "policetech-assure"
 
 
-def build_queue(settings: Settings) -> Huey:
+@dataclass(frozen=True)
+class JobQueue:
+    huey: Huey
+    run_check: TaskWrapper
+
+
+def _storage(settings: Settings) -> Huey:
     if settings.redis_url:
         try:
             import redis  # noqa: F401  (only to give a clear error when the extra is missing)
@@ -26,25 +36,39 @@ def build_queue(settings: Settings) -> Huey:
                 "ASSURE_REDIS_URL is set but Redis support is not installed; "
                 "run: pip install 'policetech-assure[redis]'"
             ) from exc
-        queue: Huey = RedisHuey(QUEUE_NAME, url=settings.redis_url)
-    else:
-        path = ensure_data_dir(settings) / "queue.db"
-        queue = SqliteHuey(QUEUE_NAME, filename=str(path))
-    register_tasks(queue, settings)
-    return queue
+        return RedisHuey(QUEUE_NAME, url=settings.redis_url)
+    if settings.queue_immediate:
+        return Huey(QUEUE_NAME, immediate=True)
+    path = ensure_data_dir(settings) / "queue.db"
+    return SqliteHuey(QUEUE_NAME, filename=str(path))
 
 
-def register_tasks(queue: Huey, settings: Settings) -> None:
+def build_queue(settings: Settings) -> JobQueue:
     """Tasks are bound to a queue built from settings, so nothing lives at module level."""
+    huey = _storage(settings)
+    sessions = session_factory(build_engine(settings))
+    policy = EgressPolicy.from_settings(settings)
 
-    @queue.periodic_task(crontab(minute="17"), name="audit.verify_chain")
+    @huey.task(name="checks.run")
+    def run_check(job_id: int) -> str:
+        state = execute_check_job(sessions, policy, job_id)
+        log.info("check job %d: %s", job_id, state)
+        return state
+
+    @huey.periodic_task(crontab(minute="*"), name="jobs.recover_stale")
+    def recover_stale() -> dict[str, list[int]]:
+        with transaction(sessions) as session:
+            requeued, failed = recover_stale_jobs(session, utcnow())
+        for job_id in requeued:
+            run_check(job_id)
+        if requeued or failed:
+            log.warning("stale jobs: requeued %s, failed %s", requeued, failed)
+        return {"requeued": requeued, "failed": failed}
+
+    @huey.periodic_task(crontab(minute="17"), name="audit.verify_chain")
     def verify_audit_chain() -> dict[str, object]:
-        engine = build_engine(settings)
-        try:
-            with session_factory(engine)() as session:
-                report = verify_chain(session)
-        finally:
-            engine.dispose()
+        with sessions() as session:
+            report = verify_chain(session)
         if report.intact:
             log.info("audit chain intact: %d events", report.events_checked)
         else:
@@ -58,3 +82,5 @@ def register_tasks(queue: Huey, settings: Settings) -> None:
             "events_checked": report.events_checked,
             "first_break": report.first_break.event_id if report.first_break else None,
         }
+
+    return JobQueue(huey, run_check)

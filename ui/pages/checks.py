@@ -1,25 +1,25 @@
-"""Run checks for a product and see the results that now count as its evidence.
+"""Queue checks for a product, watch them run, and see the results that count as its evidence.
 
-Short checks run here and now; long live API runs are bounded by a small budget on this page.
+Checks run in the background worker, so a slow endpoint never holds up the page.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pandas as pd
 import streamlit as st
 
-from checks.egress import EgressPolicy
-from checks.report import CheckReport
-from posture.audit import Actor
-from posture.check_runs import record_check_run
-from posture.config import load_settings
 from posture.errors import AssureError
+from posture.jobs.checks import CheckRequest, list_product_jobs
+from posture.jobs.dispatch import submit_check
+from posture.storage.models.enums import RunStatus
 from supplier_portal.check_results import get_check_run, list_check_runs
-from supplier_portal.products import get_product, list_products
-from ui.context import principal, run_service, show_flash
-from ui.runtime import sessions
+from supplier_portal.forms import parse_form
+from supplier_portal.products import list_products
+from ui.context import FLASH_KEY, principal, show_flash, uk_time
+from ui.runtime import job_queue, sessions
 
 KINDS = {
     "tls": "TLS endpoint (host:port)",
@@ -31,47 +31,43 @@ KINDS = {
 }
 
 
-def _report(kind: str, target: str, upload, base_url: str) -> CheckReport:  # type: ignore[no-untyped-def]
-    policy = EgressPolicy.from_settings(load_settings())
-    if kind == "tls":
-        from checks.tls.check import run_tls_check
+def _request(kind: str, target: str, upload, base_url: str) -> CheckRequest:  # type: ignore[no-untyped-def]
+    fields: dict[str, object] = {"kind": kind, "target": target, "base_url": base_url}
+    if upload is not None:
+        fields |= {
+            "file_name": upload.name,
+            "file_base64": base64.b64encode(upload.getvalue()).decode(),
+        }
+    return parse_form(CheckRequest, fields)
 
-        return run_tls_check(target, policy)
-    if kind == "ssh":
-        from checks.ssh import run_ssh_check
 
-        return run_ssh_check(target, policy)
-    if upload is None:
-        raise AssureError("choose a file to check")
-    raw, name = upload.getvalue(), upload.name
-    if kind == "cert":
-        from checks.certificate_file import run_certificate_check
-
-        return run_certificate_check(raw, name)
-    if kind == "jwks":
-        from checks.jwks import run_jwks_check
-
-        return run_jwks_check(raw, name)
-    if kind == "cbom":
-        from checks.cbom import run_cbom_check
-
-        return run_cbom_check(raw, name)
-    import tempfile
-    from pathlib import Path
-
-    from checks.api.check import run_api_check
-    from checks.api.live import LiveSettings
-
-    with tempfile.TemporaryDirectory() as folder:
-        spec = Path(folder) / name
-        spec.write_bytes(raw)
-        return run_api_check(
-            str(spec),
-            policy,
-            base_url or None,
-            [],
-            LiveSettings(max_examples=10, budget_seconds=20),
-        )
+@st.fragment(run_every=2)
+def _jobs(product_id: int) -> None:
+    """Re-drawn every two seconds on its own, so progress shows without reloading the page."""
+    with sessions()() as session:
+        jobs = list_product_jobs(session, principal(), product_id)
+    if not jobs:
+        return
+    st.subheader("Check jobs")
+    for job in jobs[:3]:
+        if job.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            st.progress(job.progress, text=f"Job {job.id}: {job.status} - {job.message}")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "job": j.id,
+                    "check": j.payload.get("request", {}).get("kind", ""),
+                    "status": str(j.status),
+                    "progress": round(j.progress * 100),
+                    "message": j.error or j.message,
+                    "queued": uk_time(j.created_at),
+                }
+                for j in jobs
+            ]
+        ),
+        hide_index=True,
+    )
 
 
 def checks_page() -> None:
@@ -91,26 +87,14 @@ def checks_page() -> None:
     base_url = st.text_input("Sandbox base URL (optional)") if kind == "api" else ""
     if st.button("Run check"):
         try:
-            report = _report(kind, target, upload, base_url)
+            request = _request(kind, target, upload, base_url)
+            job_id = submit_check(sessions(), job_queue(), me, product_id, request)
         except AssureError as exc:
             st.error(str(exc))
         else:
-
-            def store(session):  # type: ignore[no-untyped-def]
-                product = get_product(session, me, product_id, "check.run")
-                return record_check_run(
-                    session,
-                    Actor(me.email, me.user_id),
-                    report,
-                    product.organisation_id,
-                    product.id,
-                )
-
-            run_service(
-                store,
-                f"{kind.upper()} check recorded: score "
-                f"{'n/a' if report.score is None else f'{report.score:g}'}",
-            )
+            st.session_state[FLASH_KEY] = f"{kind.upper()} check queued as job {job_id}"
+            st.rerun()
+    _jobs(product_id)
     with sessions()() as session:
         runs = list_check_runs(session, me, product_id)
         detail = get_check_run(session, me, runs[0].id) if runs else None

@@ -1,0 +1,185 @@
+"""Check jobs in huey's immediate mode: states, tenancy, refusals, claiming and recovery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checks.egress import EgressPolicy
+from posture.config import Settings
+from posture.identity.permissions import NotFound, PermissionDenied
+from posture.jobs.checks import (
+    STALE_AFTER,
+    CheckRequest,
+    claim,
+    create_check_job,
+    execute_check_job,
+    job_for,
+    recover_stale_jobs,
+)
+from posture.jobs.dispatch import submit_check
+from posture.jobs.queue import build_queue
+from posture.storage.base import utcnow
+from posture.storage.engine import transaction
+from posture.storage.models import AuditEvent, CheckRun, Job
+from posture.storage.models.enums import Role, RunStatus
+from tests.identity.world import World
+
+Db = tuple[World, sessionmaker[Session], Settings]
+
+
+def _product(world: World) -> int:
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    return product_id
+
+
+def _immediate(settings: Settings, **changes: object) -> Settings:
+    return settings.model_copy(update={"queue_immediate": True, **changes})
+
+
+def test_a_queued_check_runs_and_becomes_the_products_evidence(
+    world_db: Db, cert_request: CheckRequest
+) -> None:
+    world, sessions, settings = world_db
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    product_id = _product(world)
+    queue = build_queue(_immediate(settings))
+    job_id = submit_check(sessions, queue, supplier, product_id, cert_request)
+    with sessions() as session:
+        job = job_for(session, supplier, job_id)
+        assert (job.status, job.progress, job.attempts) == (RunStatus.SUCCEEDED, 1.0, 1)
+        run = session.scalars(select(CheckRun).where(CheckRun.job_id == job_id)).one()
+        assert run.product_id == product_id
+        assert run.kind == "cert"
+        assert job.payload["check_run_id"] == run.id
+        assert f"check run {run.id}" in job.message
+        actions = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.object_type == "job", AuditEvent.object_id == str(job_id)
+            )
+        ).all()
+        assert "job.queued" in actions
+
+
+def test_another_tenant_can_neither_queue_nor_read(
+    world_db: Db, cert_request: CheckRequest
+) -> None:
+    world, sessions, settings = world_db
+    product_id = _product(world)
+    queue = build_queue(_immediate(settings))
+    job_id = submit_check(
+        sessions, queue, world.principal(Role.SUPPLIER_ADMIN), product_id, cert_request
+    )
+    other = world.principal(Role.SUPPLIER_MEMBER)
+    other = other.__class__(other.user_id, other.email, ())
+    with sessions() as session, pytest.raises((NotFound, PermissionDenied)):
+        job_for(session, other, job_id)
+    before = _count_jobs(sessions)
+    with pytest.raises((NotFound, PermissionDenied)):
+        submit_check(sessions, queue, other, product_id, cert_request)
+    assert _count_jobs(sessions) == before
+
+
+def _count_jobs(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return len(session.scalars(select(Job.id)).all())
+
+
+def test_an_egress_refusal_fails_the_job_with_the_reason_and_records_no_run(
+    world_db: Db,
+) -> None:
+    world, sessions, settings = world_db
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    product_id = _product(world)
+    queue = build_queue(_immediate(settings, egress_allow=[]))
+    request = CheckRequest(kind="tls", target="127.0.0.1:9")
+    job_id = submit_check(sessions, queue, supplier, product_id, request)
+    with sessions() as session:
+        job = job_for(session, supplier, job_id)
+        assert job.status is RunStatus.FAILED
+        assert "loopback" in (job.error or "")
+        assert session.scalars(select(CheckRun).where(CheckRun.job_id == job_id)).all() == []
+
+
+def test_an_internal_error_fails_the_job_without_leaking_details(
+    world_db: Db, cert_request: CheckRequest
+) -> None:
+    world, sessions, _ = world_db
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    product_id = _product(world)
+    with transaction(sessions) as session:
+        job_id = create_check_job(session, supplier, product_id, cert_request).id
+
+    def broken(_request: CheckRequest, _policy: EgressPolicy) -> object:
+        raise KeyError("secret internal detail")
+
+    state = execute_check_job(sessions, EgressPolicy(), job_id, broken)  # type: ignore[arg-type]
+    assert state == "failed"
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert job.error == "the check stopped with an internal error"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "tls"}, "host:port"),
+        ({"kind": "cbom"}, "choose a file"),
+        ({"kind": "nmap", "target": "x:1"}, "kind"),
+        ({"kind": "cert", "file_base64": "x", "shell": "rm"}, "shell"),
+    ],
+)
+def test_bad_requests_are_refused_before_any_job_exists(
+    fields: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        CheckRequest.model_validate(fields)
+
+
+def test_only_one_worker_can_claim_a_job(world_db: Db, cert_request: CheckRequest) -> None:
+    world, sessions, _ = world_db
+    product_id = _product(world)
+    with transaction(sessions) as session:
+        job_id = create_check_job(
+            session, world.principal(Role.SUPPLIER_MEMBER), product_id, cert_request
+        ).id
+    assert claim(sessions, job_id) is True
+    assert claim(sessions, job_id) is False
+    assert execute_check_job(sessions, EgressPolicy(), job_id) == "skipped"
+
+
+def test_stale_jobs_are_requeued_then_failed_once_attempts_run_out(
+    world_db: Db, cert_request: CheckRequest
+) -> None:
+    world, sessions, _ = world_db
+    product_id = _product(world)
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    with transaction(sessions) as session:
+        stale_id = create_check_job(session, supplier, product_id, cert_request).id
+        fresh_id = create_check_job(session, supplier, product_id, cert_request).id
+    assert claim(sessions, stale_id)
+    assert claim(sessions, fresh_id)
+    later = utcnow() + STALE_AFTER + timedelta(seconds=1)
+    with transaction(sessions) as session:
+        session.get(Job, fresh_id).heartbeat_at = later  # type: ignore[union-attr]
+    with transaction(sessions) as session:
+        assert recover_stale_jobs(session, later) == ([stale_id], [])
+    with sessions() as session:
+        assert session.get(Job, fresh_id).status is RunStatus.RUNNING  # type: ignore[union-attr]
+    assert claim(sessions, stale_id)
+    with transaction(sessions) as session:  # the second attempt dies too
+        assert recover_stale_jobs(session, later) == ([stale_id], [])
+    assert claim(sessions, stale_id)
+    with transaction(sessions) as session:
+        assert recover_stale_jobs(session, later) == ([], [stale_id])
+    with sessions() as session:
+        job = session.get(Job, stale_id)
+        assert job is not None
+        assert job.status is RunStatus.FAILED
+        assert job.attempts == 3
+        assert "gave up after 3 attempts" in (job.error or "")
