@@ -7,13 +7,14 @@ import streamlit as st
 
 from posture.identity.permissions import Principal
 from posture.storage.models.enums import Role
-from ui.pages import assurance, challenges, checks, framework, overview, supplier
+from ui.pages import assurance, challenges, checks, dashboards, framework, overview, supplier
 
 SUPPLIERS = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
 MANAGERS = {Role.CHALLENGE_MANAGER, Role.PLATFORM_ADMIN}
 ASSESSING = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER, Role.FORCE_ASSESSOR}
 REVIEWERS = {Role.NATIONAL_ASSESSOR}
 BUYERS = {Role.PROCUREMENT_OFFICER, Role.FORCE_ASSESSOR}
+DASHBOARDS = {Role.FORCE_ASSESSOR, Role.NATIONAL_ASSESSOR, Role.PLATFORM_ADMIN}
 
 
 def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
@@ -63,6 +64,15 @@ def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
         innovation.append(
             st.Page(
                 challenges.judge_page, title="Judging", icon=":material/gavel:", url_path="judging"
+            )
+        )
+    if roles & DASHBOARDS:
+        general.append(
+            st.Page(
+                dashboards.dashboards_page,
+                title="Posture dashboards",
+                icon=":material/monitoring:",
+                url_path="dashboards",
             )
         )
     work: list[st.Page] = []

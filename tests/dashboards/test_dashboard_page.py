@@ -1,0 +1,83 @@
+"""The dashboards page (AppTest): who gets it, what it shows, and the empty estate."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from posture.identity.permissions import Principal
+from posture.storage.models.enums import Role
+from tests.dashboards.conftest import Db
+
+
+def _titles(role_value: str) -> None:
+    import streamlit as st
+
+    from posture.identity.permissions import Membership, Principal
+    from posture.storage.models.enums import Role
+    from ui.navigation import pages_for
+
+    principal = Principal(1, "x@example.police.uk", (Membership(1, Role(role_value)),))
+    st.write(",".join(p.title for group in pages_for(principal).values() for p in group))
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        (Role.NATIONAL_ASSESSOR, True),
+        (Role.FORCE_ASSESSOR, True),
+        (Role.PLATFORM_ADMIN, True),
+        (Role.SUPPLIER_ADMIN, False),
+        (Role.PROCUREMENT_OFFICER, False),
+        (Role.CHALLENGE_JUDGE, False),
+    ],
+)
+def test_only_dashboard_roles_get_the_page(role: Role, shown: bool) -> None:
+    app = AppTest.from_function(_titles, args=(role.value,), default_timeout=30).run()
+    assert ("Posture dashboards" in app.markdown[0].value.split(",")) is shown
+
+
+def _render() -> None:
+    from ui.pages.dashboards import dashboards_page
+
+    dashboards_page()
+
+
+def _page(principal: Principal) -> AppTest:
+    app = AppTest.from_function(_render, default_timeout=30)
+    app.session_state["assure_principal"] = principal
+    return app.run()
+
+
+def test_the_page_shows_the_league_heatmap_and_movers(
+    snapshots: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, _, settings = snapshots
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    app = _page(world.principal(Role.NATIONAL_ASSESSOR))
+    assert not app.exception
+    league, weakest, regressions, improvements = (frame.value for frame in app.dataframe)
+    assert league["trend"].tolist() == ["▼", "▶"]
+    assert weakest["objective"].tolist() == ["B", "A"]
+    assert regressions["change"].tolist() == [-14.5]
+    assert improvements.empty
+    app.multiselect[0].set_value(["A"])
+    app = app.run()
+    assert app.dataframe[0].value.empty
+    assert "0 products match" in [c.value for c in app.caption]
+
+
+def test_a_supplier_reaching_the_page_is_refused(snapshots: Db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    world, _, settings = snapshots
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    app = _page(world.principal(Role.SUPPLIER_ADMIN))
+    assert app.dataframe.len == 0
+    assert not app.exception
+    assert any("does not allow" in e.value for e in app.error)
+
+
+def test_an_estate_without_snapshots_says_how_to_take_one(world_db: Db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    world, _, settings = world_db
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    app = _page(world.principal(Role.NATIONAL_ASSESSOR))
+    assert any("assure score --snapshot" in i.value for i in app.info)

@@ -1,0 +1,111 @@
+"""Posture dashboards for security communities: the estate as of the latest snapshot run."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import streamlit as st
+
+from posture.dashboards import (
+    estate_trend,
+    force_heatmap,
+    league_page,
+    movers,
+    product_objectives,
+    product_standings,
+    snapshot_runs,
+    weakest_objectives,
+)
+from posture.errors import AssureError
+from ui.context import principal, uk_time
+from ui.runtime import sessions
+
+PAGE_SIZE = 50
+BANDS = ["A", "B", "C", "D", "E"]
+
+
+def dashboards_page() -> None:
+    st.title("Posture dashboards")
+    me = principal()
+    try:
+        with sessions()() as session:
+            runs = snapshot_runs(session, me)
+            if runs.latest is None:
+                st.info("No posture snapshots yet. Run `assure score --snapshot` to take one.")
+                return
+            standings = product_standings(session, me)
+            heatmap = force_heatmap(session, me)
+            products = product_objectives(session, me)
+            trend = estate_trend(session, me)
+    except AssureError as exc:
+        st.error(str(exc))
+        return
+    since = f" (changes since {uk_time(runs.previous)})" if runs.previous else ""
+    st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
+    league, estate, changes = st.tabs(["League table", "Forces and objectives", "Trends"])
+    with league:
+        _league(standings)
+    with estate:
+        _estate(heatmap, weakest_objectives(heatmap, products))
+    with changes:
+        _trends(trend, *movers(standings))
+
+
+def _league(standings) -> None:  # type: ignore[no-untyped-def]
+    left, right = st.columns([1, 2])
+    bands = left.multiselect("Bands", BANDS)
+    search = right.text_input("Supplier or product contains")
+    pages = max(1, math.ceil(len(standings) / PAGE_SIZE))
+    page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1)
+    rows, matched = league_page(standings, bands, search, int(page), PAGE_SIZE)
+    st.caption(f"{matched} products match")
+    st.dataframe(rows.drop(columns=["product_id"]), hide_index=True)
+    st.download_button(
+        "Download league table (CSV)",
+        standings.to_csv(index=False),
+        file_name="league-table.csv",
+        mime="text/csv",
+    )
+
+
+def _estate(heatmap, weakest) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Forces by objective")
+    if heatmap.empty:
+        st.info("No force snapshots in the latest run.")
+    else:
+        st.altair_chart(
+            alt.Chart(heatmap)
+            .mark_rect()
+            .encode(
+                x=alt.X("objective:N", title="Objective"),
+                y=alt.Y("force:N", title=None, sort="ascending"),
+                color=alt.Color(
+                    "score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100])
+                ),
+                tooltip=["force", "objective", "score"],
+            ),
+            width="stretch",
+        )
+    st.subheader("Weakest objectives across the estate")
+    st.dataframe(weakest, hide_index=True)
+
+
+def _trends(trend, regressions, improvements) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Mean score by snapshot run")
+    st.altair_chart(
+        alt.Chart(trend)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("taken_at:T", title="Snapshot"),
+            y=alt.Y("mean_score:Q", title="Mean score", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("kind:N", title="Subjects"),
+            tooltip=["taken_at", "kind", "mean_score", "subjects"],
+        ),
+        width="stretch",
+    )
+    left, right = st.columns(2)
+    left.subheader("Biggest regressions")
+    left.dataframe(regressions, hide_index=True)
+    right.subheader("Biggest improvements")
+    right.dataframe(improvements, hide_index=True)
