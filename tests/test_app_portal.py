@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from checks.api.outputs import to_junit, to_sarif
+from checks.report import CheckReport
 from posture.config import load_settings
 from posture.identity.permissions import Membership, Principal
 from posture.storage import migrate
@@ -15,6 +17,7 @@ from posture.storage.engine import build_engine, session_factory, transaction
 from posture.storage.models import (
     Answer,
     Assessment,
+    CheckRun,
     Job,
     LotApplication,
     Organisation,
@@ -225,6 +228,16 @@ def test_a_supplier_runs_a_tls_check_from_the_page(portal, tmp_path, monkeypatch
     assert jobs["message"].iloc[0].endswith("score 100")
     assert runs["check"].tolist() == ["tls"]
     assert "PQC-TLS-004" in findings["code"].tolist()
+    assert [b.label for b in app.get("download_button")] == [
+        "Download JSON",
+        "Download SARIF",
+        "Download JUnit XML",
+    ]
+    with sessions() as session:
+        stored = CheckReport.model_validate(session.scalars(select(CheckRun.result)).one())
+    sarif = to_sarif(stored, stored.target)
+    assert "PQC-TLS-004" in {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert 'failures="0"' in to_junit(stored)
 
 
 def test_a_bad_check_request_is_refused_on_the_page(portal) -> None:

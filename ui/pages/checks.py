@@ -11,6 +11,8 @@ import json
 import pandas as pd
 import streamlit as st
 
+from checks.api.outputs import to_junit, to_sarif
+from checks.report import CheckReport
 from posture.errors import AssureError
 from posture.jobs.checks import CheckRequest, list_product_jobs
 from posture.jobs.dispatch import submit_check
@@ -21,6 +23,7 @@ from supplier_portal.products import list_products
 from ui.context import FLASH_KEY, principal, show_flash, uk_time
 from ui.runtime import job_queue, sessions
 
+WATCHED_KEY = "assure_watched_jobs"
 KINDS = {
     "tls": "TLS endpoint (host:port)",
     "ssh": "SSH endpoint (host:port)",
@@ -48,6 +51,12 @@ def _jobs(product_id: int) -> None:
         jobs = list_product_jobs(session, principal(), product_id)
     if not jobs:
         return
+    active = {j.id for j in jobs if j.status in (RunStatus.QUEUED, RunStatus.RUNNING)}
+    watched = st.session_state.get(WATCHED_KEY, set())
+    st.session_state[WATCHED_KEY] = active
+    if watched - active:
+        # A job this page was watching has finished: redraw the whole page so its results show.
+        st.rerun(scope="app")
     st.subheader("Check jobs")
     for job in jobs[:3]:
         if job.status in (RunStatus.QUEUED, RunStatus.RUNNING):
@@ -110,7 +119,7 @@ def checks_page() -> None:
                     "target": r.target,
                     "status": str(r.status),
                     "score": r.score,
-                    "finished": r.finished_at,
+                    "finished": uk_time(r.finished_at) if r.finished_at else "",
                 }
                 for r in runs
             ]
@@ -134,9 +143,28 @@ def checks_page() -> None:
             ),
             hide_index=True,
         )
-        st.download_button(
-            "Download JSON",
-            json.dumps(run.result, indent=2, default=str),
-            file_name=f"check-run-{run.id}.json",
-            mime="application/json",
-        )
+        _downloads(run.id, run.result, run.target)
+
+
+def _downloads(run_id: int, result: dict, target: str) -> None:  # type: ignore[type-arg]
+    """The recorded report as JSON, SARIF 2.1.0 (code scanning) and JUnit XML (CI gates)."""
+    report = CheckReport.model_validate(result)
+    json_col, sarif_col, junit_col = st.columns(3)
+    json_col.download_button(
+        "Download JSON",
+        json.dumps(result, indent=2, default=str),
+        file_name=f"check-run-{run_id}.json",
+        mime="application/json",
+    )
+    sarif_col.download_button(
+        "Download SARIF",
+        json.dumps(to_sarif(report, target), indent=2),
+        file_name=f"check-run-{run_id}.sarif",
+        mime="application/sarif+json",
+    )
+    junit_col.download_button(
+        "Download JUnit XML",
+        to_junit(report),
+        file_name=f"check-run-{run_id}.junit.xml",
+        mime="application/xml",
+    )
