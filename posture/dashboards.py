@@ -56,6 +56,7 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
             PostureSnapshot.score,
             PostureSnapshot.confidence,
             PostureSnapshot.band,
+            PostureSnapshot.detail,
         )
         .join(Product, Product.id == PostureSnapshot.product_id)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
@@ -64,7 +65,11 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
             PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
         )
     )
-    return pd.DataFrame(session.execute(_scoped(query, principal)).all(), columns=PRODUCT_COLUMNS)
+    frame = pd.DataFrame(
+        session.execute(_scoped(query, principal)).all(), columns=[*PRODUCT_COLUMNS, "detail"]
+    )
+    frame["contradicted"] = [detail.get("contradicted", 0) for detail in frame["detail"]]
+    return frame.drop(columns=["detail"])
 
 
 def _trend_arrow(change: float) -> str:
@@ -81,7 +86,9 @@ def product_standings(session: Session, principal: Principal) -> pd.DataFrame:
     """Every product in the latest run with its change since the run before, best first."""
     runs = snapshot_runs(session, principal)
     if runs.latest is None:
-        return pd.DataFrame(columns=[*PRODUCT_COLUMNS, "previous_band", "change", "trend"])
+        return pd.DataFrame(
+            columns=[*PRODUCT_COLUMNS, "contradicted", "previous_band", "change", "trend"]
+        )
     frame = _products_at(session, principal, runs.latest)
     if runs.previous is not None:
         before = _products_at(session, principal, runs.previous)[["product_id", "score", "band"]]

@@ -29,7 +29,8 @@ def _snapshot(world: World, org: str, when: datetime, score: float, band: str, *
         score=score,
         confidence=0.8,
         band=band,
-        detail={"objectives": objectives},
+        # s1's latest run has one claim contradicted by a check.
+        detail={"objectives": objectives, "contradicted": int(org == "s1" and when == LATER)},
     )
 
 

@@ -61,6 +61,14 @@ def test_the_page_shows_the_league_heatmap_and_movers(
     assert weakest["objective"].tolist() == ["B", "A"]
     assert regressions["change"].tolist() == [-14.5]
     assert improvements.empty
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Products with contradicted claims"] == "1"
+    assert set(metrics) == {
+        "Awaiting review",
+        "Under review",
+        "Products with contradicted claims",
+    }
+    assert any("No post-quantum check has assessed" in i.value for i in app.info)
     app.multiselect[0].set_value(["A"])
     app = app.run()
     assert app.dataframe[0].value.empty

@@ -7,6 +7,7 @@ import math
 import altair as alt
 import streamlit as st
 
+from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import (
     estate_trend,
     force_heatmap,
@@ -38,18 +39,26 @@ def dashboards_page() -> None:
             heatmap = force_heatmap(session, me)
             products = product_objectives(session, me)
             trend = estate_trend(session, me)
+            readiness, milestones = pqc_migration(session, me)
+            workload = assurance_workload(session, me, standings)
     except AssureError as exc:
         st.error(str(exc))
         return
     since = f" (changes since {uk_time(runs.previous)})" if runs.previous else ""
     st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
-    league, estate, changes = st.tabs(["League table", "Forces and objectives", "Trends"])
+    for column, (label, value) in zip(st.columns(len(workload)), workload.items(), strict=True):
+        column.metric(label.capitalize(), value)
+    league, estate, changes, pqc = st.tabs(
+        ["League table", "Forces and objectives", "Trends", "Post-quantum migration"]
+    )
     with league:
         _league(standings)
     with estate:
         _estate(heatmap, weakest_objectives(heatmap, products))
     with changes:
         _trends(trend, *movers(standings))
+    with pqc:
+        _pqc(readiness, milestones)
 
 
 def _league(standings) -> None:  # type: ignore[no-untyped-def]
@@ -109,3 +118,28 @@ def _trends(trend, regressions, improvements) -> None:  # type: ignore[no-untype
     left.dataframe(regressions, hide_index=True)
     right.subheader("Biggest improvements")
     right.dataframe(improvements, hide_index=True)
+
+
+def _pqc(readiness, milestones) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Products by post-quantum readiness")
+    st.caption("A product's readiness is the weakest of its latest post-quantum checks.")
+    st.altair_chart(
+        alt.Chart(readiness)
+        .mark_bar()
+        .encode(
+            x=alt.X("products:Q", title="Products"),
+            y=alt.Y("readiness:N", sort=None, title=None),
+            tooltip=["readiness", "products"],
+        ),
+        width="stretch",
+    )
+    st.subheader("Products by NCSC milestone")
+    if milestones.empty:
+        st.info("No post-quantum check has assessed a milestone yet.")
+        return
+    st.dataframe(
+        milestones.pivot_table(
+            index="milestone", columns="status", values="products", fill_value=0
+        ).reset_index(),
+        hide_index=True,
+    )

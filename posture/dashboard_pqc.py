@@ -1,0 +1,106 @@
+"""The post-quantum migration view and the assurance workload, for the estate dashboards.
+
+A product's readiness is its weakest link: the lowest score among the latest successful run of
+each post-quantum check kind. A milestone counts as met only when every kind that assessed it
+met it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from posture.dashboards import PERMISSION
+from posture.identity.permissions import Principal, visible_organisations
+from posture.storage.models import Assessment, CheckRun, Product
+from posture.storage.models.enums import AssessmentStatus, CheckKind, RunStatus
+
+PQC_KINDS = (CheckKind.TLS, CheckKind.SSH, CheckKind.CERT, CheckKind.JWKS, CheckKind.CBOM)
+# Readiness groups by score, highest first: (label, lowest score in the group).
+READINESS_GROUPS = (("ready", 80.0), ("migrating", 40.0), ("exposed", 0.0))
+
+
+def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+    visible = visible_organisations(principal, PERMISSION)
+    latest = (
+        select(func.max(CheckRun.id))
+        .where(
+            CheckRun.product_id.is_not(None),
+            CheckRun.status == RunStatus.SUCCEEDED,
+            CheckRun.kind.in_(PQC_KINDS),
+        )
+        .group_by(CheckRun.product_id, CheckRun.kind)
+    )
+    if visible is not None:
+        latest = latest.where(CheckRun.organisation_id.in_(visible))
+    query = select(CheckRun.product_id, CheckRun.score, CheckRun.result).where(
+        CheckRun.id.in_(latest)
+    )
+    return [
+        (pid, {"score": score, **(result or {})}) for pid, score, result in session.execute(query)
+    ]
+
+
+def _group(score: float | None) -> str:
+    if score is None:
+        return "not assessable"
+    return next(label for label, floor in READINESS_GROUPS if score >= floor)
+
+
+def pqc_migration(session: Session, principal: Principal) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(products per readiness group, products per milestone and status)."""
+    visible = visible_organisations(principal, PERMISSION)
+    count = select(func.count()).select_from(Product)
+    if visible is not None:
+        count = count.where(Product.organisation_id.in_(visible))
+    total = session.scalar(count) or 0
+    scores: dict[int, list[float]] = {}
+    milestones: dict[tuple[int, str], str] = {}
+    for product_id, run in _latest_runs(session, principal):
+        kind_scores = scores.setdefault(product_id, [])
+        if run["score"] is not None:
+            kind_scores.append(run["score"])
+        for milestone in run.get("milestones", []):
+            key = (product_id, milestone["id"])
+            if milestone["status"] == "not assessed":
+                milestones.setdefault(key, "not assessed")
+            elif milestone["status"] == "not met" or milestones.get(key) == "not met":
+                milestones[key] = "not met"
+            else:
+                milestones[key] = "met"
+    groups = pd.Series(
+        [_group(min(found) if found else None) for found in scores.values()], dtype="object"
+    )
+    readiness = groups.value_counts().reindex(
+        [label for label, _ in READINESS_GROUPS] + ["not assessable"], fill_value=0
+    )
+    readiness["not checked"] = total - len(scores)
+    by_group = readiness.rename_axis("readiness").reset_index(name="products")
+    by_milestone = (
+        pd.DataFrame(
+            [(milestone, status) for (_, milestone), status in milestones.items()],
+            columns=["milestone", "status"],
+        )
+        .groupby(["milestone", "status"])
+        .size()
+        .reset_index(name="products")
+    )
+    return by_group, by_milestone
+
+
+def assurance_workload(
+    session: Session, principal: Principal, standings: pd.DataFrame
+) -> dict[str, int]:
+    """Assessments awaiting review and products whose claims checks contradict."""
+    visible = visible_organisations(principal, PERMISSION)
+    query = select(Assessment.status, func.count()).group_by(Assessment.status)
+    if visible is not None:
+        query = query.where(Assessment.organisation_id.in_(visible))
+    counts = dict(session.execute(query).all())
+    contradicted = standings["contradicted"] if "contradicted" in standings else pd.Series()
+    return {
+        "awaiting review": int(counts.get(AssessmentStatus.SUBMITTED, 0)),
+        "under review": int(counts.get(AssessmentStatus.UNDER_REVIEW, 0)),
+        "products with contradicted claims": int((contradicted > 0).sum()),
+    }

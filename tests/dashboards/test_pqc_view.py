@@ -1,0 +1,97 @@
+"""The post-quantum migration view and the workload counts on the dashboards."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from posture.dashboard_pqc import assurance_workload, pqc_migration
+from posture.dashboards import product_standings
+from posture.identity.permissions import PermissionDenied
+from posture.storage.engine import transaction
+from posture.storage.models import Assessment, CheckRun, Product
+from posture.storage.models.enums import AssessmentStatus, Role
+from tests.dashboards.conftest import Db
+
+WHEN = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def _run(world, org: str, kind: str, score: float | None, status: str = "succeeded", **milestones):  # type: ignore[no-untyped-def]
+    return CheckRun(
+        organisation_id=world.orgs[org].organisation_id,
+        product_id=world.orgs[org].product_id,
+        kind=kind,
+        target="x",
+        status=status,
+        score=score,
+        result={"milestones": [{"id": m, "status": s} for m, s in milestones.items()]},
+        created_at=WHEN,
+        finished_at=WHEN,
+    )
+
+
+@pytest.fixture
+def checked(snapshots: Db) -> Db:
+    world, sessions, _ = snapshots
+    with transaction(sessions) as session:
+        session.add_all(
+            [
+                _run(world, "s1", "tls", 90.0, **{"ncsc-2028": "not assessed", "ncsc-2031": "met"}),
+                _run(world, "s1", "cert", 50.0, **{"ncsc-2035": "not met"}),
+                _run(world, "s2", "tls", 30.0, **{"ncsc-2031": "not met"}),
+                _run(world, "s2", "cbom", 100.0, status="failed", **{"ncsc-2028": "met"}),
+            ]
+        )
+    return snapshots
+
+
+def test_readiness_is_the_weakest_latest_check_and_milestones_need_every_kind(
+    checked: Db,
+) -> None:
+    world, sessions, _ = checked
+    with sessions() as session:
+        readiness, milestones = pqc_migration(session, world.principal(Role.NATIONAL_ASSESSOR))
+        products = session.scalar(select(func.count()).select_from(Product))
+    counts = dict(zip(readiness["readiness"], readiness["products"], strict=True))
+    # s1: tls 90 and cert 50 -> migrating; s2: tls 30 -> exposed; the failed cbom run is ignored.
+    assert counts == {
+        "ready": 0,
+        "migrating": 1,
+        "exposed": 1,
+        "not assessable": 0,
+        "not checked": products - 2,
+    }
+    table = {(m, s): n for m, s, n in milestones.itertuples(index=False)}
+    assert table == {
+        ("ncsc-2028", "not assessed"): 1,
+        ("ncsc-2031", "met"): 1,
+        ("ncsc-2031", "not met"): 1,
+        ("ncsc-2035", "not met"): 1,
+    }
+
+
+def test_workload_counts_reviews_and_contradicted_products(checked: Db) -> None:
+    world, sessions, _ = checked
+    assessor = world.principal(Role.FORCE_ASSESSOR)
+    with sessions() as session:
+        standings = product_standings(session, assessor)
+        workload = assurance_workload(session, assessor, standings)
+        submitted = session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .where(Assessment.status == AssessmentStatus.SUBMITTED)
+        )
+    assert submitted
+    assert workload == {
+        "awaiting review": submitted,
+        "under review": 0,
+        "products with contradicted claims": 1,
+    }
+
+
+def test_suppliers_cannot_see_the_estate_migration_view(checked: Db) -> None:
+    world, sessions, _ = checked
+    with sessions() as session, pytest.raises(PermissionDenied):
+        pqc_migration(session, world.principal(Role.SUPPLIER_MEMBER))
