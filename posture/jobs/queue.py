@@ -27,7 +27,7 @@ class JobQueue:
     run_check: TaskWrapper
 
 
-def _storage(settings: Settings) -> Huey:
+def _storage(settings: Settings, name: str) -> Huey:
     if settings.redis_url:
         try:
             import redis  # noqa: F401  (only to give a clear error when the extra is missing)
@@ -36,16 +36,17 @@ def _storage(settings: Settings) -> Huey:
                 "ASSURE_REDIS_URL is set but Redis support is not installed; "
                 "run: pip install 'policetech-assure[redis]'"
             ) from exc
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url)
+        return RedisHuey(name, url=settings.redis_url)
     if settings.queue_immediate:
-        return Huey(QUEUE_NAME, immediate=True)
+        return Huey(name, immediate=True)
     path = ensure_data_dir(settings) / "queue.db"
-    return SqliteHuey(QUEUE_NAME, filename=str(path))
+    return SqliteHuey(name, filename=str(path))
 
 
-def build_queue(settings: Settings) -> JobQueue:
-    """Tasks are bound to a queue built from settings, so nothing lives at module level."""
-    huey = _storage(settings)
+def build_queue(settings: Settings, name: str = QUEUE_NAME) -> JobQueue:
+    """Tasks are bound to a queue built from settings, so nothing lives at module level.
+    `name` separates queues that share one Redis (tests running side by side)."""
+    huey = _storage(settings, name)
     sessions = session_factory(build_engine(settings))
     policy = EgressPolicy.from_settings(settings)
 

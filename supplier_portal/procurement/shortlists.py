@@ -3,7 +3,6 @@ explains itself, versioned saves with an audit event, comparison and CSV/XLSX ex
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from posture.audit import record
 from posture.errors import ValidationFailed
+from posture.exports import to_xlsx
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.identity.scoped import load_visible
@@ -311,8 +311,4 @@ def export_csv(session: Session, principal: Principal, version_id: int) -> str:
 
 
 def export_xlsx(session: Session, principal: Principal, version_id: int) -> bytes:
-    buffer = io.BytesIO()
-    export_frame(session, principal, version_id).to_excel(
-        buffer, index=False, sheet_name="Shortlist"
-    )
-    return buffer.getvalue()
+    return to_xlsx(export_frame(session, principal, version_id), "Shortlist")

@@ -69,6 +69,10 @@ def test_the_page_shows_the_league_heatmap_and_movers(
         "Products with contradicted claims",
     }
     assert any("No post-quantum check has assessed" in i.value for i in app.info)
+    assert [b.label for b in app.get("download_button")] == [
+        "Download league table (CSV)",
+        "Download league table (XLSX)",
+    ]
     app.multiselect[0].set_value(["A"])
     app = app.run()
     assert app.dataframe[0].value.empty
