@@ -1,0 +1,3 @@
+from tests.dashboards.conftest import snapshots
+
+__all__ = ["snapshots"]
