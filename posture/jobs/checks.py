@@ -26,6 +26,7 @@ from posture.check_runs import record_check_run
 from posture.errors import AssureError, ValidationFailed
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
+from posture.monitoring.alerts import record_endpoint_run
 from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Job, Product
@@ -185,6 +186,8 @@ def execute_check_job(
                 product.id,
             )
             run.job_id = job.id
+            if payload.get("endpoint_id"):
+                record_endpoint_run(session, payload["endpoint_id"], run, report)
             job.status, job.progress, job.finished_at = RunStatus.SUCCEEDED, 1.0, utcnow()
             score = "n/a" if report.score is None else f"{report.score:g}"
             job.message = f"check run {run.id}: score {score}"

@@ -13,6 +13,7 @@ from posture.audit import verify_chain
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ConfigError
 from posture.jobs.checks import execute_check_job, recover_stale_jobs
+from posture.monitoring.endpoints import queue_due_checks
 from posture.storage.base import utcnow
 from posture.storage.engine import build_engine, session_factory, transaction
 
@@ -65,6 +66,13 @@ def build_queue(settings: Settings, name: str = QUEUE_NAME) -> JobQueue:
         if requeued or failed:
             log.warning("stale jobs: requeued %s, failed %s", requeued, failed)
         return {"requeued": requeued, "failed": failed}
+
+    @huey.periodic_task(crontab(minute="*/10"), name="monitoring.queue_due")
+    def queue_due() -> list[int]:
+        queued = queue_due_checks(sessions, run_check, utcnow())
+        if queued:
+            log.info("monitoring: queued %d re-checks", len(queued))
+        return queued
 
     @huey.periodic_task(crontab(minute="17"), name="audit.verify_chain")
     def verify_audit_chain() -> dict[str, object]:

@@ -13,6 +13,7 @@ from posture.storage.models.checks import CheckRun, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
 from posture.storage.models.identity import ApiToken, PqChallenge, UserSession
 from posture.storage.models.jobs import Job
+from posture.storage.models.monitoring import Alert, MonitoredEndpoint
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.posture import PostureSnapshot
 from posture.storage.models.procurement import (
@@ -25,6 +26,7 @@ from posture.storage.models.procurement import (
 from posture.storage.models.products import Product
 
 __all__ = [
+    "Alert",
     "Answer",
     "ApiToken",
     "Assessment",
@@ -43,6 +45,7 @@ __all__ = [
     "Lot",
     "LotApplication",
     "Membership",
+    "MonitoredEndpoint",
     "Organisation",
     "PostureSnapshot",
     "PqChallenge",

@@ -1,0 +1,104 @@
+"""Register a product's endpoints for monitoring, and queue the re-checks that fall due."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from posture.audit import SYSTEM, Actor, record
+from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.jobs.checks import CheckRequest
+from posture.monitoring.changes import monitoring_policy
+from posture.storage.engine import transaction
+from posture.storage.models import Job, MonitoredEndpoint, Product
+from posture.storage.models.enums import RunStatus
+
+
+class EndpointForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    kind: str = Field(pattern=r"^(tls|ssh)$")
+    target: str = Field(min_length=3, max_length=300, pattern=r"^[^\s:]+:\d{1,5}$")
+
+
+def register_endpoint(
+    session: Session, principal: Principal, product_id: int, form: EndpointForm, now: datetime
+) -> MonitoredEndpoint:
+    """The first check falls due at once; later ones on the schedule set for the kind."""
+    product = load_visible(session, Product, product_id, principal, "check.run", "product")
+    endpoint = MonitoredEndpoint(
+        organisation_id=product.organisation_id,
+        product_id=product.id,
+        kind=form.kind,
+        target=form.target,
+        interval_days=monitoring_policy().schedule_days[form.kind],
+        next_due_at=now,
+    )
+    session.add(endpoint)
+    session.flush()
+    record(
+        session,
+        Actor(principal.email, principal.user_id),
+        "monitoring.endpoint_registered",
+        "monitored_endpoint",
+        endpoint.id,
+        {"kind": form.kind, "target": form.target, "product_id": product.id},
+        organisation_id=product.organisation_id,
+    )
+    return endpoint
+
+
+def list_endpoints(session: Session, principal: Principal) -> list[MonitoredEndpoint]:
+    visible = visible_organisations(principal, "check.read")
+    query = select(MonitoredEndpoint).order_by(MonitoredEndpoint.id)
+    if visible is not None:
+        query = query.where(MonitoredEndpoint.organisation_id.in_(visible))
+    return list(session.scalars(query))
+
+
+def queue_due_checks(
+    sessions: sessionmaker[Session], enqueue: Callable[[int], object], now: datetime
+) -> list[int]:
+    """Create a job for every due endpoint and move its next due time on; returns the job ids.
+
+    Jobs are committed before they are enqueued, so a worker never looks for a missing row."""
+    with transaction(sessions) as session:
+        due = session.scalars(
+            select(MonitoredEndpoint).where(
+                MonitoredEndpoint.active.is_(True), MonitoredEndpoint.next_due_at <= now
+            )
+        ).all()
+        jobs = []
+        for endpoint in due:
+            request = CheckRequest(kind=endpoint.kind, target=endpoint.target)
+            job = Job(
+                kind="check",
+                status=RunStatus.QUEUED,
+                organisation_id=endpoint.organisation_id,
+                payload={
+                    "product_id": endpoint.product_id,
+                    "endpoint_id": endpoint.id,
+                    "request": request.model_dump(),
+                },
+            )
+            session.add(job)
+            endpoint.next_due_at = now + timedelta(days=endpoint.interval_days)
+            jobs.append(job)
+        session.flush()
+        if jobs:
+            record(
+                session,
+                SYSTEM,
+                "monitoring.checks_queued",
+                "job",
+                "scheduled",
+                {"jobs": [job.id for job in jobs], "endpoints": [e.id for e in due]},
+            )
+        job_ids = [job.id for job in jobs]
+    for job_id in job_ids:
+        enqueue(job_id)
+    return job_ids
