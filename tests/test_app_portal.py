@@ -15,11 +15,13 @@ from posture.identity.permissions import Membership, Principal
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
 from posture.storage.models import (
+    Alert,
     Answer,
     Assessment,
     CheckRun,
     Job,
     LotApplication,
+    MonitoredEndpoint,
     Organisation,
     Product,
     ShortlistVersion,
@@ -268,3 +270,38 @@ def test_a_supplier_edits_the_organisation_profile(portal) -> None:
         "https://vault.example.com/",
         "security@vault.example.com",
     )
+
+
+def test_a_supplier_registers_an_endpoint_for_monitoring_and_sees_its_alerts(portal) -> None:
+    sessions, people = portal
+    _add_product(sessions, people["a1"])
+    app = _page("checks", "checks_page", people["a1"])
+    monitor = next(b for b in app.button if b.label == "Monitor this endpoint")
+    next(t for t in app.text_input if t.label == "Endpoint to monitor (host:port)").input("no port")
+    app = monitor.click().run()
+    assert any("target" in e.value for e in app.error)
+    with sessions() as session:
+        assert session.scalars(select(MonitoredEndpoint)).all() == []
+    next(t for t in app.text_input if t.label == "Endpoint to monitor (host:port)").input(
+        "vault.example:443"
+    )
+    app = next(b for b in app.button if b.label == "Monitor this endpoint").click().run()
+    assert any("Monitoring vault.example:443" in s.value for s in app.success)
+    with transaction(sessions) as session:
+        endpoint = session.scalars(select(MonitoredEndpoint)).one()
+        session.add(
+            Alert(
+                organisation_id=endpoint.organisation_id,
+                product_id=endpoint.product_id,
+                endpoint_id=endpoint.id,
+                code="MON-PQ-LOST",
+                severity="high",
+                title="Post-quantum key exchange was lost",
+                advice="Restore it.",
+            )
+        )
+    app = _page("checks", "checks_page", people["a1"])
+    endpoints, alerts = (frame.value for frame in app.dataframe)
+    assert endpoints["target"].tolist() == ["vault.example:443"]
+    assert endpoints["every (days)"].tolist() == [7]
+    assert alerts["code"].tolist() == ["MON-PQ-LOST"]

@@ -15,7 +15,7 @@ from posture.identity.scoped import load_visible
 from posture.jobs.checks import CheckRequest
 from posture.monitoring.changes import monitoring_policy
 from posture.storage.engine import transaction
-from posture.storage.models import Job, MonitoredEndpoint, Product
+from posture.storage.models import Alert, Job, MonitoredEndpoint, Product
 from posture.storage.models.enums import RunStatus
 
 
@@ -102,3 +102,19 @@ def queue_due_checks(
     for job_id in job_ids:
         enqueue(job_id)
     return job_ids
+
+
+def product_monitoring(
+    session: Session, principal: Principal, product_id: int
+) -> tuple[list[MonitoredEndpoint], list[Alert]]:
+    """A product's monitored endpoints and its alerts, newest alert first."""
+    load_visible(session, Product, product_id, principal, "check.read", "product")
+    endpoints = session.scalars(
+        select(MonitoredEndpoint)
+        .where(MonitoredEndpoint.product_id == product_id)
+        .order_by(MonitoredEndpoint.id)
+    ).all()
+    alerts = session.scalars(
+        select(Alert).where(Alert.product_id == product_id).order_by(Alert.id.desc()).limit(100)
+    ).all()
+    return list(endpoints), list(alerts)

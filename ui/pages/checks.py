@@ -16,11 +16,13 @@ from checks.report import CheckReport
 from posture.errors import AssureError
 from posture.jobs.checks import CheckRequest, list_product_jobs
 from posture.jobs.dispatch import submit_check
+from posture.monitoring.endpoints import EndpointForm, product_monitoring, register_endpoint
+from posture.storage.base import utcnow
 from posture.storage.models.enums import RunStatus
 from supplier_portal.check_results import get_check_run, list_check_runs
 from supplier_portal.forms import parse_form
 from supplier_portal.products import list_products
-from ui.context import FLASH_KEY, principal, show_flash, uk_time
+from ui.context import FLASH_KEY, principal, run_service, show_flash, uk_time
 from ui.runtime import job_queue, sessions
 
 WATCHED_KEY = "assure_watched_jobs"
@@ -104,6 +106,7 @@ def checks_page() -> None:
             st.session_state[FLASH_KEY] = f"{kind.upper()} check queued as job {job_id}"
             st.rerun()
     _jobs(product_id)
+    _monitoring(me, product_id)
     with sessions()() as session:
         runs = list_check_runs(session, me, product_id)
         detail = get_check_run(session, me, runs[0].id) if runs else None
@@ -168,3 +171,55 @@ def _downloads(run_id: int, result: dict, target: str) -> None:  # type: ignore[
         file_name=f"check-run-{run_id}.junit.xml",
         mime="application/xml",
     )
+
+
+def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Endpoints re-checked on a schedule, and the alerts their changes have raised."""
+    st.subheader("Continuous monitoring")
+    with st.form("monitor"):
+        kind = st.selectbox("Endpoint kind", ["tls", "ssh"], format_func=str.upper)
+        target = st.text_input("Endpoint to monitor (host:port)")
+        if st.form_submit_button("Monitor this endpoint"):
+            try:
+                form = parse_form(EndpointForm, {"kind": kind, "target": target})
+            except AssureError as exc:
+                st.error(str(exc))
+            else:
+                run_service(
+                    lambda s: register_endpoint(s, me, product_id, form, utcnow()),
+                    f"Monitoring {target}: first check due now, then weekly.",
+                )
+    with sessions()() as session:
+        endpoints, alerts = product_monitoring(session, me, product_id)
+    if endpoints:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "kind": e.kind,
+                        "target": e.target,
+                        "every (days)": e.interval_days,
+                        "next check": uk_time(e.next_due_at),
+                    }
+                    for e in endpoints
+                ]
+            ),
+            hide_index=True,
+        )
+    if alerts:
+        st.markdown("**Alerts**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "code": a.code,
+                        "severity": a.severity,
+                        "title": a.title,
+                        "raised": uk_time(a.raised_at),
+                        "advice": a.advice,
+                    }
+                    for a in alerts
+                ]
+            ),
+            hide_index=True,
+        )
