@@ -230,3 +230,18 @@ def listings(
     if lot_ids:
         query = query.where(LotApplication.lot_id.in_(lot_ids))
     return list(session.scalars(query.order_by(LotApplication.id)))
+
+
+def visible_applications(session: Session, principal: Principal) -> list[LotApplication]:
+    """Officers see every application; a supplier admin sees its own organisation's; others,
+    who may only see listings, see no applications (gate failures are commercially sensitive)."""
+    query = select(LotApplication).order_by(LotApplication.id)
+    for permission in ("procurement.manage", "procurement.apply"):
+        try:
+            scope = visible_organisations(principal, permission)
+        except PermissionDenied:
+            continue
+        if scope is not None:
+            query = query.where(LotApplication.organisation_id.in_(scope))
+        return list(session.scalars(query))
+    return []

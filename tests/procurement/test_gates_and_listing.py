@@ -181,3 +181,15 @@ def test_a_listed_product_whose_checks_slip_is_flagged_then_cleared(pw) -> None:
     with transaction(pw.sessions) as session:
         assert lots.recheck_listings(session, Actor("scheduler"), TODAY) == []
         assert session.get(LotApplication, application).flagged is None
+
+
+def test_applications_are_seen_by_officers_and_their_own_supplier_only(pw) -> None:
+    lot_id = _framework_lot(pw)
+    mine = _apply(pw, lot_id)
+    theirs = _apply(pw, lot_id, "a2", "mapper")
+    with pw.sessions() as session:
+        seen = {
+            who: [a.id for a in lots.visible_applications(session, pw.people[who])]
+            for who in ("officer", "a1", "a2")
+        }
+    assert seen == {"officer": [mine, theirs], "a1": [mine], "a2": [theirs]}

@@ -65,12 +65,12 @@ def procurement_page() -> None:
     roles = {m.role.value for m in me.memberships}
     from sqlalchemy import select
 
-    from posture.storage.models import Lot, LotApplication, ProcurementFramework
+    from posture.storage.models import Lot, ProcurementFramework
 
     with sessions()() as session:
         frameworks = session.scalars(select(ProcurementFramework)).all()
         all_lots = session.scalars(select(Lot)).all()
-        applications = session.scalars(select(LotApplication).order_by(LotApplication.id)).all()
+        applications = lots.visible_applications(session, me)
         mine = list_products(session, me) if roles & {"supplier_admin"} else []
     officer = bool(roles & {"procurement_officer", "platform_admin"})
     if officer:
