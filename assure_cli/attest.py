@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from assure_cli.context import fail, friendly_errors
-from posture.config import ensure_data_dir, load_settings
+from posture.config import load_settings
 
 app = typer.Typer(help="Hybrid post-quantum signed attestations.", no_args_is_help=True)
 
@@ -27,9 +27,10 @@ def sign(
     out: Path | None = typer.Option(None, "--out", help="Where to write the signature bundle."),
 ) -> None:
     """Sign FILE; writes FILE.sig.json unless --out says otherwise."""
-    from pq_crypto.attestation import load_or_create_keys, sign_bytes
+    from pq_crypto.attestation import sign_bytes
+    from supplier_portal.check_exports import signing_keys
 
-    keys = load_or_create_keys(ensure_data_dir(load_settings()) / "keys")
+    keys = signing_keys(load_settings())
     bundle = sign_bytes(_read(file), file.name, keys)
     target = out or file.with_name(file.name + ".sig.json")
     target.write_text(json.dumps(bundle, indent=2) + "\n", "utf-8")

@@ -36,18 +36,20 @@ from posture.storage.models.enums import Role
 RUNS = (date(2026, 10, 1), date(2026, 11, 1))
 
 
-def _prepare(folder: Path, suppliers: int) -> None:
+def prepare_estate(folder: Path, suppliers: int) -> dict[str, tuple[str, str]]:
+    """Seed and snapshot the demo estate in `folder`; returns role -> (email, password)."""
     engine = build_engine(load_settings({"ASSURE_DATA_DIR": str(folder)}))
     migrate.upgrade(engine)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
-        seed_demo(session, suppliers, seed=1, as_of=RUNS[-1])
+        seeded = seed_demo(session, suppliers, seed=1, as_of=RUNS[-1], with_logins=True)
     for as_of in RUNS:
         with transaction(sessions) as session:
             scores = score_estate(session, as_of)
             taken_at = datetime(as_of.year, as_of.month, as_of.day, 6, tzinfo=UTC)
             store_snapshots(session, Actor("benchmark"), default_framework(), scores, taken_at)
     engine.dispose()
+    return {login.role: (login.email, login.password) for login in seeded.logins}
 
 
 def _baseline() -> None:
@@ -84,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        _prepare(Path(folder), args.suppliers)
+        prepare_estate(Path(folder), args.suppliers)
         prepare_seconds = time.perf_counter() - started
         os.environ["ASSURE_DATA_DIR"] = folder
         baseline, _ = _time_runs(_baseline, args.repeat)

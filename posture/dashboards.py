@@ -48,6 +48,8 @@ def _scoped(query, principal: Principal):  # type: ignore[no-untyped-def]
 
 
 def _products_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
+    # Only the fields needed are read out of the JSON detail: parsing 10,000 whole documents
+    # would be most of the page's time.
     query = (
         select(
             PostureSnapshot.product_id,
@@ -56,7 +58,7 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
             PostureSnapshot.score,
             PostureSnapshot.confidence,
             PostureSnapshot.band,
-            PostureSnapshot.detail,
+            PostureSnapshot.detail["contradicted"].as_integer(),
         )
         .join(Product, Product.id == PostureSnapshot.product_id)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
@@ -66,10 +68,25 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
         )
     )
     frame = pd.DataFrame(
-        session.execute(_scoped(query, principal)).all(), columns=[*PRODUCT_COLUMNS, "detail"]
+        session.execute(_scoped(query, principal)).all(), columns=[*PRODUCT_COLUMNS, "contradicted"]
     )
-    frame["contradicted"] = [detail.get("contradicted", 0) for detail in frame["detail"]]
-    return frame.drop(columns=["detail"])
+    frame["contradicted"] = frame["contradicted"].fillna(0).astype(int)
+    return frame
+
+
+def _bands_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
+    query = select(
+        PostureSnapshot.product_id,
+        PostureSnapshot.score.label("previous_score"),
+        PostureSnapshot.band.label("previous_band"),
+    ).where(
+        PostureSnapshot.taken_at == taken_at,
+        PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+    )
+    return pd.DataFrame(
+        session.execute(_scoped(query, principal)).all(),
+        columns=["product_id", "previous_score", "previous_band"],
+    )
 
 
 def _trend_arrow(change: float) -> str:
@@ -91,9 +108,9 @@ def product_standings(session: Session, principal: Principal) -> pd.DataFrame:
         )
     frame = _products_at(session, principal, runs.latest)
     if runs.previous is not None:
-        before = _products_at(session, principal, runs.previous)[["product_id", "score", "band"]]
-        before = before.rename(columns={"score": "previous_score", "band": "previous_band"})
-        frame = frame.merge(before, on="product_id", how="left")
+        frame = frame.merge(
+            _bands_at(session, principal, runs.previous), on="product_id", how="left"
+        )
     else:
         frame["previous_score"], frame["previous_band"] = float("nan"), None
     frame["change"] = (frame["score"] - frame["previous_score"]).round(2)
@@ -176,14 +193,14 @@ def product_objectives(session: Session, principal: Principal) -> pd.DataFrame:
     runs = snapshot_runs(session, principal)
     if runs.latest is None:
         return pd.DataFrame(columns=["product_id", "objective", "score"])
-    query = select(PostureSnapshot.product_id, PostureSnapshot.detail).where(
+    query = select(PostureSnapshot.product_id, PostureSnapshot.detail["objectives"]).where(
         PostureSnapshot.taken_at == runs.latest,
         PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
     )
     cells = [
         (product_id, objective, score)
-        for product_id, detail in session.execute(_scoped(query, principal))
-        for objective, score in detail.get("objectives", {}).items()
+        for product_id, objectives in session.execute(_scoped(query, principal))
+        for objective, score in (objectives or {}).items()
     ]
     return pd.DataFrame(cells, columns=["product_id", "objective", "score"])
 

@@ -19,31 +19,6 @@ from posture.storage.models.enums import Role
 from supplier_portal.challenges import manage
 from tests.challenges.conftest import challenge_form
 
-EXPECTED = {
-    Role.SUPPLIER_ADMIN: {"Challenges", "My challenge entries"},
-    Role.CHALLENGE_MANAGER: {"Challenges", "Manage challenges"},
-    Role.CHALLENGE_JUDGE: {"Challenges", "Judging"},
-    Role.FORCE_ASSESSOR: {"Challenges"},
-    Role.PLATFORM_ADMIN: {"Challenges", "Manage challenges"},
-}
-
-
-def _innovation_titles(role_value: str) -> None:
-    import streamlit as st
-
-    from posture.identity.permissions import Membership, Principal
-    from posture.storage.models.enums import Role
-    from ui.navigation import pages_for
-
-    principal = Principal(1, "x@example.police.uk", (Membership(1, Role(role_value)),))
-    st.write(",".join(sorted(p.title for p in pages_for(principal)["Innovation"])))
-
-
-@pytest.mark.parametrize("role", list(EXPECTED), ids=lambda r: r.value)
-def test_each_role_gets_only_its_pages(role: Role) -> None:
-    app = AppTest.from_function(_innovation_titles, args=(role.value,)).run()
-    assert set(app.markdown[0].value.split(",")) == EXPECTED[role]
-
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

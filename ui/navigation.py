@@ -1,131 +1,162 @@
-"""Which pages each role gets. A page a role may not use is not registered at all; the services
-behind every page check the permission table again."""
+"""Which pages each role gets, from the permission table.
+
+A page is registered only for a principal whose roles hold every permission the page needs, so a
+page a role may not use cannot be reached at all. Each registered page checks the permissions
+again before it draws anything, and the services behind it check them a third time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import streamlit as st
 
-from posture.identity.permissions import Principal
-from posture.storage.models.enums import Role
+from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
+from ui.context import principal
 from ui.pages import assurance, challenges, checks, dashboards, framework, overview, supplier
 
-SUPPLIERS = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
-MANAGERS = {Role.CHALLENGE_MANAGER, Role.PLATFORM_ADMIN}
-ASSESSING = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER, Role.FORCE_ASSESSOR}
-REVIEWERS = {Role.NATIONAL_ASSESSOR}
-BUYERS = {Role.PROCUREMENT_OFFICER, Role.FORCE_ASSESSOR}
-DASHBOARDS = {Role.FORCE_ASSESSOR, Role.NATIONAL_ASSESSOR, Role.PLATFORM_ADMIN}
+
+@dataclass(frozen=True)
+class PageSpec:
+    render: Callable[[], None]
+    title: str
+    icon: str
+    url_path: str
+    group: str
+    permissions: tuple[str, ...] = ()
+    default: bool = False
 
 
-def pages_for(principal: Principal) -> dict[str, list[st.Page]]:
-    roles = principal.roles()
-    general = [
-        st.Page(
-            overview.render,
-            title="Overview",
-            icon=":material/dashboard:",
-            url_path="overview",
-            default=True,
-        ),
-        st.Page(
-            framework.render,
-            title="Framework",
-            icon=":material/account_tree:",
-            url_path="framework",
-        ),
-    ]
-    innovation = [
-        st.Page(
-            challenges.browse,
-            title="Challenges",
-            icon=":material/emoji_objects:",
-            url_path="challenges",
-        )
-    ]
-    if roles & MANAGERS:
-        innovation.append(
-            st.Page(
-                challenges.manage_page,
-                title="Manage challenges",
-                icon=":material/tune:",
-                url_path="manage-challenges",
+GENERAL, WORK, INNOVATION = "PoliceTech Assure", "Work", "Innovation"
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(overview.render, "Overview", ":material/dashboard:", "overview", GENERAL, (), True),
+    PageSpec(framework.render, "Framework", ":material/account_tree:", "framework", GENERAL),
+    PageSpec(
+        dashboards.dashboards_page,
+        "Posture dashboards",
+        ":material/monitoring:",
+        "dashboards",
+        GENERAL,
+        ("posture.dashboard",),
+    ),
+    PageSpec(
+        supplier.products_page,
+        "My products",
+        ":material/inventory_2:",
+        "products",
+        WORK,
+        ("product.write",),
+    ),
+    PageSpec(
+        checks.checks_page,
+        "Product checks",
+        ":material/security:",
+        "product-checks",
+        WORK,
+        ("product.write", "check.run"),
+    ),
+    PageSpec(
+        supplier.assessment_page,
+        "Self-assessment",
+        ":material/checklist:",
+        "self-assessment",
+        WORK,
+        ("assessment.write",),
+    ),
+    PageSpec(
+        assurance.review_page,
+        "Review queue",
+        ":material/fact_check:",
+        "review-queue",
+        WORK,
+        ("assessment.review",),
+    ),
+    PageSpec(
+        assurance.procurement_page,
+        "Frameworks and listings",
+        ":material/storefront:",
+        "listings",
+        WORK,
+        ("listing.view",),
+    ),
+    PageSpec(
+        assurance.shortlist_page,
+        "Shortlists",
+        ":material/format_list_numbered:",
+        "shortlists",
+        WORK,
+        ("shortlist.manage",),
+    ),
+    PageSpec(
+        challenges.browse,
+        "Challenges",
+        ":material/emoji_objects:",
+        "challenges",
+        INNOVATION,
+        ("challenge.view",),
+    ),
+    PageSpec(
+        challenges.manage_page,
+        "Manage challenges",
+        ":material/tune:",
+        "manage-challenges",
+        INNOVATION,
+        ("challenge.manage",),
+    ),
+    PageSpec(
+        challenges.enter_page,
+        "My challenge entries",
+        ":material/edit_note:",
+        "my-entries",
+        INNOVATION,
+        ("challenge.enter",),
+    ),
+    PageSpec(
+        challenges.judge_page,
+        "Judging",
+        ":material/gavel:",
+        "judging",
+        INNOVATION,
+        ("challenge.judge",),
+    ),
+)
+
+
+def refusal(who: Principal, spec: PageSpec) -> str | None:
+    """Why `who` may not use the page, or None when every permission it needs is granted."""
+    for permission in spec.permissions:
+        try:
+            visible_organisations(who, permission)
+        except PermissionDenied as exc:
+            return str(exc)
+    return None
+
+
+def guarded(spec: PageSpec) -> Callable[[], None]:
+    def page() -> None:
+        reason = refusal(principal(), spec)
+        if reason is not None:
+            st.error(f"{spec.title}: {reason}.")
+            st.stop()
+        spec.render()
+
+    page.__name__ = spec.render.__name__
+    return page
+
+
+def pages_for(who: Principal) -> dict[str, list[st.Page]]:
+    groups: dict[str, list[st.Page]] = {GENERAL: [], WORK: [], INNOVATION: []}
+    for spec in PAGES:
+        if refusal(who, spec) is None:
+            groups[spec.group].append(
+                st.Page(
+                    guarded(spec),
+                    title=spec.title,
+                    icon=spec.icon,
+                    url_path=spec.url_path,
+                    default=spec.default,
+                )
             )
-        )
-    if roles & SUPPLIERS:
-        innovation.append(
-            st.Page(
-                challenges.enter_page,
-                title="My challenge entries",
-                icon=":material/edit_note:",
-                url_path="my-entries",
-            )
-        )
-    if Role.CHALLENGE_JUDGE in roles:
-        innovation.append(
-            st.Page(
-                challenges.judge_page, title="Judging", icon=":material/gavel:", url_path="judging"
-            )
-        )
-    if roles & DASHBOARDS:
-        general.append(
-            st.Page(
-                dashboards.dashboards_page,
-                title="Posture dashboards",
-                icon=":material/monitoring:",
-                url_path="dashboards",
-            )
-        )
-    work: list[st.Page] = []
-    if roles & SUPPLIERS:
-        work.append(
-            st.Page(
-                supplier.products_page,
-                title="My products",
-                icon=":material/inventory_2:",
-                url_path="products",
-            )
-        )
-        work.append(
-            st.Page(
-                checks.checks_page,
-                title="Product checks",
-                icon=":material/security:",
-                url_path="product-checks",
-            )
-        )
-    if roles & ASSESSING:
-        work.append(
-            st.Page(
-                supplier.assessment_page,
-                title="Self-assessment",
-                icon=":material/checklist:",
-                url_path="self-assessment",
-            )
-        )
-    if roles & REVIEWERS:
-        work.append(
-            st.Page(
-                assurance.review_page,
-                title="Review queue",
-                icon=":material/fact_check:",
-                url_path="review-queue",
-            )
-        )
-    work.append(
-        st.Page(
-            assurance.procurement_page,
-            title="Frameworks and listings",
-            icon=":material/storefront:",
-            url_path="listings",
-        )
-    )
-    if roles & BUYERS:
-        work.append(
-            st.Page(
-                assurance.shortlist_page,
-                title="Shortlists",
-                icon=":material/format_list_numbered:",
-                url_path="shortlists",
-            )
-        )
-    return {"PoliceTech Assure": general, "Work": work, "Innovation": innovation}
+    return {group: pages for group, pages in groups.items() if pages}

@@ -175,6 +175,9 @@ def run_live(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            # Run in the private folder: schemathesis keeps a cache of past failures in its working
+            # directory and replays them, which would make one run depend on earlier ones.
+            cwd=root,
             env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
         )
         try:

@@ -111,6 +111,15 @@ def allowed(principal: Principal, permission: str, organisation_id: int) -> bool
     return scope is None or organisation_id in scope
 
 
+def holds(principal: Principal, permission: str) -> bool:
+    """Whether any of the principal's roles grants the permission at all (no exception)."""
+    try:
+        visible_organisations(principal, permission)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def require(
     principal: Principal, permission: str, organisation_id: int, what: str = "record"
 ) -> None:

@@ -51,7 +51,9 @@ class CheckRequest(BaseModel):
     def _inputs(self) -> CheckRequest:
         if self.kind in ("tls", "ssh") and not self.target:
             raise ValueError("target: give host:port")
-        if self.kind not in ("tls", "ssh") and not self.file_base64:
+        # An API check reads its description from an uploaded file or from a published URL.
+        remote_api = self.kind == "api" and self.target.startswith(("https://", "http://"))
+        if self.kind not in ("tls", "ssh") and not self.file_base64 and not remote_api:
             raise ValueError("file: choose a file to check")
         return self
 
@@ -85,6 +87,9 @@ def run_request(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
     from checks.api.check import run_api_check
     from checks.api.live import LiveSettings
 
+    live = LiveSettings(max_examples=15, budget_seconds=30)
+    if not request.file_base64:
+        return run_api_check(request.target, policy, request.base_url or None, [], live)
     with tempfile.TemporaryDirectory() as folder:
         spec = Path(folder) / Path(name).name
         spec.write_bytes(raw)
@@ -93,7 +98,7 @@ def run_request(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
             policy,
             request.base_url or None,
             [],
-            LiveSettings(max_examples=15, budget_seconds=30),
+            live,
         )
 
 

@@ -1,13 +1,19 @@
-"""Store the alerts a monitored endpoint's new check run raises against its previous run."""
+"""Store the alerts raised by a monitored endpoint's new check run or by a new snapshot run."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.report import CheckReport
 from posture.audit import SYSTEM, record
-from posture.monitoring.changes import check_run_alerts
-from posture.storage.models import Alert, CheckRun, MonitoredEndpoint
+from posture.monitoring.changes import BAND_CHANGE, band_change_alerts, check_run_alerts
+from posture.storage.models import Alert, CheckRun, MonitoredEndpoint, PostureSnapshot
+from posture.storage.models.enums import SubjectKind
 
 
 def record_endpoint_run(
@@ -52,3 +58,65 @@ def record_endpoint_run(
             organisation_id=endpoint.organisation_id,
         )
     return alerts
+
+
+def record_band_changes(session: Session, taken_at: datetime) -> list[Alert]:
+    """Alerts for products whose band in the run at `taken_at` differs from the run before it."""
+    previous_at = session.scalar(
+        select(func.max(PostureSnapshot.taken_at)).where(
+            PostureSnapshot.taken_at < taken_at,
+            PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+        )
+    )
+    if previous_at is None:
+        return []
+    now = _product_bands(session, taken_at)
+    before = _product_bands(session, previous_at).rename(columns={"band": "previous_band"})
+    standings = now.merge(before[["product_id", "previous_band"]], on="product_id", how="inner")
+    organisation_of = dict(zip(now["product_id"], now["organisation_id"], strict=True))
+    alerts = [
+        Alert(
+            organisation_id=int(organisation_of[product_id]),
+            product_id=product_id,
+            code=draft.code,
+            severity=draft.severity.value,
+            title=draft.title,
+            advice=draft.advice,
+            detail={**draft.detail, "snapshot": taken_at.isoformat()},
+        )
+        for product_id, draft in band_change_alerts(standings)
+    ]
+    session.add_all(alerts)
+    session.flush()
+    # One audit event per organisation keeps a 10,000-product run's trail readable and each
+    # supplier's own trail complete.
+    by_organisation: dict[int, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        by_organisation[alert.organisation_id].append(alert)
+    for organisation_id, raised in sorted(by_organisation.items()):
+        record(
+            session,
+            SYSTEM,
+            "alert.raised",
+            "alert",
+            taken_at.isoformat(),
+            {
+                "code": BAND_CHANGE,
+                "alerts": [alert.id for alert in raised],
+                "products": [alert.product_id for alert in raised],
+            },
+            organisation_id=organisation_id,
+        )
+    return alerts
+
+
+def _product_bands(session: Session, taken_at: datetime) -> pd.DataFrame:
+    rows = session.execute(
+        select(
+            PostureSnapshot.product_id, PostureSnapshot.organisation_id, PostureSnapshot.band
+        ).where(
+            PostureSnapshot.taken_at == taken_at,
+            PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["product_id", "organisation_id", "band"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,15 +17,34 @@ from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import load_visible
 from posture.jobs.checks import CheckRequest
 from posture.monitoring.changes import monitoring_policy
+from posture.monitoring.inbox import alert_table
 from posture.storage.engine import transaction
-from posture.storage.models import Alert, Job, MonitoredEndpoint, Product
+from posture.storage.models import Job, MonitoredEndpoint, Product
 from posture.storage.models.enums import RunStatus
+
+HOST_PORT = re.compile(r"[^\s:/]+:\d{1,5}")
+API_TARGET = re.compile(r"https?://[^\s]+")
 
 
 class EndpointForm(BaseModel):
+    """TLS and SSH endpoints are host:port; an API is its published OpenAPI description's URL.
+
+    A scheduled API re-check lints the published description only: fuzzing a supplier's live
+    service every week, unattended, could change its data, so live testing stays a run a person
+    starts."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-    kind: str = Field(pattern=r"^(tls|ssh)$")
-    target: str = Field(min_length=3, max_length=300, pattern=r"^[^\s:]+:\d{1,5}$")
+    kind: str = Field(pattern=r"^(tls|ssh|api)$")
+    target: str = Field(min_length=3, max_length=300)
+
+    @model_validator(mode="after")
+    def _target_fits_kind(self) -> EndpointForm:
+        if self.kind == "api":
+            if not API_TARGET.fullmatch(self.target):
+                raise ValueError("target: give the https:// URL of the API's OpenAPI description")
+        elif not HOST_PORT.fullmatch(self.target):
+            raise ValueError("target: give host:port")
+        return self
 
 
 def register_endpoint(
@@ -104,17 +126,22 @@ def queue_due_checks(
     return job_ids
 
 
+@dataclass(frozen=True)
+class ProductMonitoring:
+    organisation_id: int
+    endpoints: list[MonitoredEndpoint]
+    open_alerts: pd.DataFrame
+
+
 def product_monitoring(
     session: Session, principal: Principal, product_id: int
-) -> tuple[list[MonitoredEndpoint], list[Alert]]:
-    """A product's monitored endpoints and its alerts, newest alert first."""
-    load_visible(session, Product, product_id, principal, "check.read", "product")
+) -> ProductMonitoring:
+    """A product's monitored endpoints and its open alerts, newest first."""
+    product = load_visible(session, Product, product_id, principal, "check.read", "product")
     endpoints = session.scalars(
         select(MonitoredEndpoint)
         .where(MonitoredEndpoint.product_id == product_id)
         .order_by(MonitoredEndpoint.id)
     ).all()
-    alerts = session.scalars(
-        select(Alert).where(Alert.product_id == product_id).order_by(Alert.id.desc()).limit(100)
-    ).all()
-    return list(endpoints), list(alerts)
+    alerts = alert_table(session, principal, product_id=product_id)
+    return ProductMonitoring(product.organisation_id, list(endpoints), alerts)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from frameworks.loader import LoadedFramework
 from posture.audit import Actor, record
 from posture.framework_registry import register_framework
+from posture.monitoring.alerts import record_band_changes
 from posture.scoring.results import EstateScores
 from posture.storage.models import PostureSnapshot
 
@@ -53,6 +54,7 @@ def store_snapshots(
         )
     for start in range(0, len(rows), 10_000):
         session.execute(insert(PostureSnapshot), rows[start : start + 10_000])
+    record_band_changes(session, taken_at)
     record(
         session,
         actor,

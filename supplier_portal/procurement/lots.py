@@ -245,3 +245,14 @@ def visible_applications(session: Session, principal: Principal) -> list[LotAppl
             query = query.where(LotApplication.organisation_id.in_(scope))
         return list(session.scalars(query))
     return []
+
+
+def list_frameworks(session: Session, principal: Principal) -> list[ProcurementFramework]:
+    visible_organisations(principal, "listing.view")
+    return list(session.scalars(select(ProcurementFramework).order_by(ProcurementFramework.id)))
+
+
+def list_lots(session: Session, principal: Principal) -> list[Lot]:
+    """Frameworks and lots are public to every role that may see listings."""
+    visible_organisations(principal, "listing.view")
+    return list(session.scalars(select(Lot).order_by(Lot.id)))

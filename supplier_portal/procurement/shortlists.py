@@ -123,6 +123,20 @@ def create_requirement(
     return requirement
 
 
+def list_requirements(session: Session, principal: Principal) -> list[ShortlistRequirement]:
+    """The requirements of the organisations the buyer works for, newest first."""
+    query = select(ShortlistRequirement).order_by(ShortlistRequirement.id.desc())
+    scope = visible_organisations(principal, "shortlist.manage")
+    if scope is not None:
+        query = query.where(ShortlistRequirement.organisation_id.in_(scope))
+    return list(session.scalars(query))
+
+
+def ranked_products(session: Session, principal: Principal, version_id: int) -> dict[int, str]:
+    """Product id to name for a saved shortlist version, in rank order."""
+    return {r["product_id"]: r["product"] for r in _version(session, principal, version_id).ranking}
+
+
 def _criteria(requirement: ShortlistRequirement) -> tuple[list[dict[str, Any]], list[str]]:
     weighted = [c for c in requirement.criteria if "key" in c]
     questions = [c["question"]["key"] for c in requirement.criteria if "question" in c]

@@ -22,6 +22,7 @@ from tests.cli import assure
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN = ("admin@example.police.uk", "correct horse battery staple")
+LISTED = 3
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,25 @@ def _free_port() -> int:
 
 def _prepare(env: dict[str, str]) -> dict[str, tuple[str, str]]:
     assert assure("db", "upgrade", env=env).returncode == 0
-    seeded = assure("demo", "seed", "--suppliers", "20", "--with-logins", "--json", env=env)
+    # Fixed dates keep the estate, and the band changes between the two runs, the same every day.
+    seeded = assure(
+        "demo",
+        "seed",
+        "--suppliers",
+        "20",
+        "--as-of",
+        "2026-11-01",
+        "--with-logins",
+        "--json",
+        env=env,
+    )
     assert seeded.returncode == 0, seeded.stderr
     logins = {
         login["role"]: (login["email"], login["password"])
         for login in json.loads(seeded.stdout)["logins"]
     }
-    for args in (("score", "--snapshot", "--as-of", "2026-10-01"), ("score", "--snapshot")):
+    for as_of in ("2026-09-01", "2026-11-01"):
+        args = ("score", "--snapshot", "--as-of", as_of)
         assert assure(*args, env=env).returncode == 0, args
     email, password = ADMIN
     created = assure(
@@ -59,14 +72,61 @@ def _prepare(env: dict[str, str]) -> dict[str, tuple[str, str]]:
         input_text=password + "\n",
     )
     assert created.returncode == 0, created.stderr
+    _list_products_on_a_lot(env, logins["procurement_officer"][0], LISTED)
     return logins | {"platform_admin": ADMIN}
 
 
-@pytest.fixture
-def served(sqlite_env: dict[str, str]) -> Iterator[Served]:
+def _list_products_on_a_lot(env: dict[str, str], officer_email: str, count: int) -> None:
+    """A framework lot with `count` listed products, made through the services as the officer
+    and each product's supplier admin would make them on the listings page."""
+    from sqlalchemy import select
+
+    from posture.config import load_settings
+    from posture.identity.accounts import principal_for
+    from posture.storage.engine import build_engine, session_factory, transaction
+    from posture.storage.models import Membership, Product, User
+    from posture.storage.models.enums import Role
+    from supplier_portal.procurement import lots
+    from supplier_portal.procurement.gates import Gates
+
+    engine = build_engine(load_settings(env))
+    try:
+        with transaction(session_factory(engine)) as session:
+            officer_user = session.scalars(select(User).where(User.email == officer_email)).one()
+            officer = principal_for(session, officer_user)
+            home = sorted(officer.organisation_ids())[0]
+            framework = lots.create_framework(session, officer, home, "Digital evidence")
+            lot = lots.add_lot(
+                session, officer, framework.id, "dems", "Evidence management", Gates()
+            )
+            products = session.scalars(select(Product).order_by(Product.id).limit(count)).all()
+            for product in products:
+                admin_user = session.scalars(
+                    select(User)
+                    .join(Membership, Membership.user_id == User.id)
+                    .where(
+                        Membership.organisation_id == product.organisation_id,
+                        Membership.role == Role.SUPPLIER_ADMIN,
+                    )
+                    .limit(1)
+                ).one()
+                application = lots.apply_product(
+                    session, principal_for(session, admin_user), lot.id, product.id
+                )
+                for status in ("under_review", "listed"):
+                    lots.transition(session, officer, application.id, status)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One served estate for all browser tests in a worker: seeding and scoring take a while."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    env = {**sqlite_env, "ASSURE_EGRESS_ALLOW": "127.0.0.0/8"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    env["ASSURE_DATA_DIR"] = str(tmp_path_factory.mktemp("served") / "data")
+    env["ASSURE_EGRESS_ALLOW"] = "127.0.0.0/8"
     logins = _prepare(env)
     port = _free_port()
     process = subprocess.Popen(
@@ -104,20 +164,17 @@ def browser_page(tmp_path: Path):  # type: ignore[no-untyped-def]
             browser.close()
 
 
-def sign_in(page, served: Served, role: str) -> float:  # type: ignore[no-untyped-def]
-    """Sign in as the seeded user for `role`; returns the seconds the sign-in page took to load."""
+def sign_in(page, served: Served, role: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as the seeded user for `role`."""
     from playwright.sync_api import expect
 
     email, password = served.logins[role]
-    started = time.monotonic()
     page.goto(served.url)
     expect(page.get_by_text("Sign in to PoliceTech Assure")).to_be_visible(timeout=30_000)
-    first_load = time.monotonic() - started
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(f"Signed in as {email}")).to_be_visible(timeout=30_000)
-    return first_load
 
 
 def screenshot(page, folder: Path, name: str) -> Path:  # type: ignore[no-untyped-def]

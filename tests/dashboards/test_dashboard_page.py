@@ -10,33 +10,6 @@ from posture.storage.models.enums import Role
 from tests.dashboards.conftest import Db
 
 
-def _titles(role_value: str) -> None:
-    import streamlit as st
-
-    from posture.identity.permissions import Membership, Principal
-    from posture.storage.models.enums import Role
-    from ui.navigation import pages_for
-
-    principal = Principal(1, "x@example.police.uk", (Membership(1, Role(role_value)),))
-    st.write(",".join(p.title for group in pages_for(principal).values() for p in group))
-
-
-@pytest.mark.parametrize(
-    ("role", "shown"),
-    [
-        (Role.NATIONAL_ASSESSOR, True),
-        (Role.FORCE_ASSESSOR, True),
-        (Role.PLATFORM_ADMIN, True),
-        (Role.SUPPLIER_ADMIN, False),
-        (Role.PROCUREMENT_OFFICER, False),
-        (Role.CHALLENGE_JUDGE, False),
-    ],
-)
-def test_only_dashboard_roles_get_the_page(role: Role, shown: bool) -> None:
-    app = AppTest.from_function(_titles, args=(role.value,), default_timeout=30).run()
-    assert ("Posture dashboards" in app.markdown[0].value.split(",")) is shown
-
-
 def _render() -> None:
     from ui.pages.dashboards import dashboards_page
 

@@ -41,8 +41,9 @@ class World:
     home_org: dict[Role, str]
     users: dict[Role, int]
 
-    def principal(self, role: Role) -> Principal:
-        home = self.orgs[self.home_org[role]].organisation_id
+    def principal(self, role: Role, org: str | None = None) -> Principal:
+        """The user holding `role`, as a member of its home organisation or of `org`."""
+        home = self.orgs[org or self.home_org[role]].organisation_id
         return Principal(
             self.users[role], f"{role.value}@example.police.uk", (Membership(home, role),)
         )

@@ -4,8 +4,13 @@ A real TLS server on loopback first offers hybrid ML-KEM key exchange, then only
 
 from __future__ import annotations
 
+import copy
+import json
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -13,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings
-from posture.identity.permissions import NotFound, PermissionDenied
-from posture.jobs.queue import build_queue
+from posture.identity.permissions import NotFound, PermissionDenied, Principal
+from posture.jobs.queue import JobQueue, build_queue
 from posture.monitoring.endpoints import (
     EndpointForm,
     list_endpoints,
@@ -26,22 +31,29 @@ from posture.storage.engine import transaction
 from posture.storage.models import Alert, AuditEvent, Job, MonitoredEndpoint
 from posture.storage.models.enums import Role, RunStatus
 from tests.identity.world import World
+from tests.peers.apis import build_spec
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
 
 Db = tuple[World, sessionmaker[Session], Settings]
 
 
-def test_losing_pq_key_exchange_between_scheduled_checks_raises_an_alert(
-    world_db: Db, tmp_path: Path
-) -> None:
-    world, sessions, settings = world_db
-    supplier = world.principal(Role.SUPPLIER_MEMBER)
+def _supplier_product_queue(world_db: Db) -> tuple[Principal, int, JobQueue]:
+    """s1's supplier, its product, and a queue that runs jobs at once with loopback allowed."""
+    world, _, settings = world_db
     product_id = world.orgs["s1"].product_id
     assert product_id is not None
     queue = build_queue(
         settings.model_copy(update={"queue_immediate": True, "egress_allow": ["127.0.0.0/8"]})
     )
+    return world.principal(Role.SUPPLIER_MEMBER), product_id, queue
+
+
+def test_losing_pq_key_exchange_between_scheduled_checks_raises_an_alert(
+    world_db: Db, tmp_path: Path
+) -> None:
+    world, sessions, _ = world_db
+    supplier, product_id, queue = _supplier_product_queue(world_db)
     cert, key = make_certificate(tmp_path)
     serving = [pyopenssl_handler(cert, key, "X25519MLKEM768:X25519")]
     now = utcnow()
@@ -102,3 +114,70 @@ def test_another_tenant_cannot_register_an_endpoint_for_the_product(world_db: Db
 def test_bad_endpoints_are_refused(fields: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         EndpointForm.model_validate(fields)
+
+
+class _SpecHandler(BaseHTTPRequestHandler):
+    published: ClassVar[list[dict[str, Any]]] = []
+
+    def do_GET(self) -> None:
+        body = json.dumps(self.published[-1]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def _without_authentication(spec: dict[str, Any]) -> dict[str, Any]:
+    spec = copy.deepcopy(spec)
+    spec.pop("security", None)
+    spec["components"].pop("securitySchemes", None)
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return spec
+
+
+def test_a_published_api_description_that_loses_its_security_raises_a_score_drop_alert(
+    world_db: Db,
+) -> None:
+    sessions = world_db[1]
+    supplier, product_id, queue = _supplier_product_queue(world_db)
+    _SpecHandler.published = [build_spec(False)]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SpecHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/openapi.json"
+    now = utcnow()
+    try:
+        with transaction(sessions) as session:
+            register_endpoint(
+                session, supplier, product_id, EndpointForm(kind="api", target=url), now
+            )
+        first = queue_due_checks(sessions, queue.run_check, now)
+        _SpecHandler.published.append(_without_authentication(build_spec(False)))
+        second = queue_due_checks(sessions, queue.run_check, now + timedelta(days=7))
+    finally:
+        server.shutdown()
+    with sessions() as session:
+        runs = [session.get(Job, job_id) for job_id in first + second]
+        assert [(j.status, j.message.split(":")[-1].strip()) for j in runs if j] == [
+            (RunStatus.SUCCEEDED, "score 100"),
+            (RunStatus.SUCCEEDED, "score 82.9"),
+        ]
+        (alert,) = session.scalars(select(Alert)).all()
+        assert (alert.code, alert.detail) == (
+            "MON-API-DROP",
+            {"before": 100.0, "now": 82.9, "drop": 17.1},
+        )
+
+
+def test_an_api_endpoint_must_be_a_url() -> None:
+    assert EndpointForm(kind="api", target="https://api.example/openapi.json").kind == "api"
+    with pytest.raises(ValidationError, match="https:// URL"):
+        EndpointForm(kind="api", target="api.example:443")
+    with pytest.raises(ValidationError, match="host:port"):
+        EndpointForm(kind="tls", target="https://api.example/")

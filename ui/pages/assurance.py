@@ -9,6 +9,7 @@ import streamlit as st
 
 from posture.audit import Actor
 from posture.errors import AssureError
+from posture.identity.permissions import holds
 from supplier_portal.forms import parse_form
 from supplier_portal.procurement import lots, shortlists
 from supplier_portal.procurement.gates import Gates
@@ -62,17 +63,12 @@ def procurement_page() -> None:
     st.title("Frameworks and listings")
     show_flash()
     me = principal()
-    roles = {m.role.value for m in me.memberships}
-    from sqlalchemy import select
-
-    from posture.storage.models import Lot, ProcurementFramework
-
     with sessions()() as session:
-        frameworks = session.scalars(select(ProcurementFramework)).all()
-        all_lots = session.scalars(select(Lot)).all()
+        frameworks = lots.list_frameworks(session, me)
+        all_lots = lots.list_lots(session, me)
         applications = lots.visible_applications(session, me)
-        mine = list_products(session, me) if roles & {"supplier_admin"} else []
-    officer = bool(roles & {"procurement_officer", "platform_admin"})
+        mine = list_products(session, me) if holds(me, "procurement.apply") else []
+    officer = holds(me, "procurement.manage")
     if officer:
         with st.form("framework"):
             title = st.text_input("New framework title")
@@ -155,17 +151,9 @@ def shortlist_page() -> None:
     st.title("Shortlists")
     show_flash()
     me = principal()
-    from sqlalchemy import select
-
-    from posture.storage.models import Lot, ShortlistRequirement
-
     with sessions()() as session:
-        all_lots = session.scalars(select(Lot)).all()
-        requirements = session.scalars(
-            select(ShortlistRequirement).where(
-                ShortlistRequirement.organisation_id.in_(me.organisation_ids())
-            )
-        ).all()
+        all_lots = lots.list_lots(session, me)
+        requirements = shortlists.list_requirements(session, me)
     with st.form("requirement"):
         st.subheader("New requirement")
         title = st.text_input("Title")
@@ -247,10 +235,7 @@ def shortlist_page() -> None:
         st.dataframe(frame, hide_index=True)
         st.download_button("Download CSV", csv_text, file_name="shortlist.csv", mime="text/csv")
         with sessions()() as session:
-            from posture.storage.models import ShortlistVersion
-
-            saved = session.get(ShortlistVersion, version_id)
-            names = {r["product_id"]: r["product"] for r in saved.ranking} if saved else {}
+            names = shortlists.ranked_products(session, me, version_id)
         picked = st.multiselect(
             "Compare side by side (2 to 5)",
             list(names),

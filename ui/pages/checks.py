@@ -6,22 +6,23 @@ Checks run in the background worker, so a slow endpoint never holds up the page.
 from __future__ import annotations
 
 import base64
-import json
 
 import pandas as pd
 import streamlit as st
 
-from checks.api.outputs import to_junit, to_sarif
-from checks.report import CheckReport
+from posture.config import load_settings
 from posture.errors import AssureError
 from posture.jobs.checks import CheckRequest, list_product_jobs
 from posture.jobs.dispatch import submit_check
 from posture.monitoring.endpoints import EndpointForm, product_monitoring, register_endpoint
 from posture.storage.base import utcnow
+from posture.storage.models import CheckRun
 from posture.storage.models.enums import RunStatus
+from supplier_portal.check_exports import attestation_bundle, run_files, signing_keys
 from supplier_portal.check_results import get_check_run, list_check_runs
 from supplier_portal.forms import parse_form
 from supplier_portal.products import list_products
+from ui.alerts import alerts_panel
 from ui.context import FLASH_KEY, principal, run_service, show_flash, uk_time
 from ui.runtime import job_queue, sessions
 
@@ -146,30 +147,30 @@ def checks_page() -> None:
             ),
             hide_index=True,
         )
-        _downloads(run.id, run.result, run.target)
+        _downloads(run)
 
 
-def _downloads(run_id: int, result: dict, target: str) -> None:  # type: ignore[type-arg]
-    """The recorded report as JSON, SARIF 2.1.0 (code scanning) and JUnit XML (CI gates)."""
-    report = CheckReport.model_validate(result)
-    json_col, sarif_col, junit_col = st.columns(3)
-    json_col.download_button(
-        "Download JSON",
-        json.dumps(result, indent=2, default=str),
-        file_name=f"check-run-{run_id}.json",
-        mime="application/json",
-    )
-    sarif_col.download_button(
-        "Download SARIF",
-        json.dumps(to_sarif(report, target), indent=2),
-        file_name=f"check-run-{run_id}.sarif",
-        mime="application/sarif+json",
-    )
-    junit_col.download_button(
-        "Download JUnit XML",
-        to_junit(report),
-        file_name=f"check-run-{run_id}.junit.xml",
-        mime="application/xml",
+def _downloads(run: CheckRun) -> None:
+    """The recorded report as JSON, SARIF, JUnit and (for crypto checks) a CBOM, and all of them
+    signed in one attestation bundle."""
+    try:
+        files = run_files(run)
+    except AssureError as exc:
+        st.warning(str(exc))
+        return
+    for column, item in zip(st.columns(len(files) + 1), files, strict=False):
+        column.download_button(
+            f"Download {item.label}",
+            item.data,
+            file_name=item.name,
+            mime=item.mime,
+        )
+    st.download_button(
+        "Download signed attestation bundle (ZIP)",
+        # Signed only when clicked: the bundle carries fresh signatures over these exact files.
+        lambda: attestation_bundle(files, signing_keys(load_settings())),
+        file_name=f"check-run-{run.id}-attested.zip",
+        mime="application/zip",
     )
 
 
@@ -177,8 +178,8 @@ def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
     """Endpoints re-checked on a schedule, and the alerts their changes have raised."""
     st.subheader("Continuous monitoring")
     with st.form("monitor"):
-        kind = st.selectbox("Endpoint kind", ["tls", "ssh"], format_func=str.upper)
-        target = st.text_input("Endpoint to monitor (host:port)")
+        kind = st.selectbox("Endpoint kind", ["tls", "ssh", "api"], format_func=str.upper)
+        target = st.text_input("Endpoint to monitor (host:port, or the API description's URL)")
         if st.form_submit_button("Monitor this endpoint"):
             try:
                 form = parse_form(EndpointForm, {"kind": kind, "target": target})
@@ -190,8 +191,8 @@ def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
                     f"Monitoring {target}: first check due now, then weekly.",
                 )
     with sessions()() as session:
-        endpoints, alerts = product_monitoring(session, me, product_id)
-    if endpoints:
+        monitoring = product_monitoring(session, me, product_id)
+    if monitoring.endpoints:
         st.dataframe(
             pd.DataFrame(
                 [
@@ -201,25 +202,10 @@ def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
                         "every (days)": e.interval_days,
                         "next check": uk_time(e.next_due_at),
                     }
-                    for e in endpoints
+                    for e in monitoring.endpoints
                 ]
             ),
             hide_index=True,
         )
-    if alerts:
-        st.markdown("**Alerts**")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "code": a.code,
-                        "severity": a.severity,
-                        "title": a.title,
-                        "raised": uk_time(a.raised_at),
-                        "advice": a.advice,
-                    }
-                    for a in alerts
-                ]
-            ),
-            hide_index=True,
-        )
+    st.markdown("**Open alerts**")
+    alerts_panel(me, monitoring.open_alerts, f"product-{product_id}", monitoring.organisation_id)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import (
+    PERMISSION,
     estate_trend,
     force_heatmap,
     league_page,
@@ -20,7 +21,9 @@ from posture.dashboards import (
 )
 from posture.errors import AssureError
 from posture.exports import to_xlsx
-from ui.context import principal, uk_time
+from posture.monitoring.inbox import alert_table
+from ui.alerts import alerts_panel
+from ui.context import principal, show_flash, uk_time
 from ui.runtime import sessions
 
 PAGE_SIZE = 50
@@ -29,6 +32,7 @@ BANDS = ["A", "B", "C", "D", "E"]
 
 def dashboards_page() -> None:
     st.title("Posture dashboards")
+    show_flash()
     me = principal()
     try:
         with sessions()() as session:
@@ -42,6 +46,7 @@ def dashboards_page() -> None:
             trend = estate_trend(session, me)
             readiness, milestones = pqc_migration(session, me)
             workload = assurance_workload(session, me, standings)
+            alerts = alert_table(session, me, PERMISSION)
     except AssureError as exc:
         st.error(str(exc))
         return
@@ -49,8 +54,14 @@ def dashboards_page() -> None:
     st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
     for column, (label, value) in zip(st.columns(len(workload)), workload.items(), strict=True):
         column.metric(label.capitalize(), value)
-    league, estate, changes, pqc = st.tabs(
-        ["League table", "Forces and objectives", "Trends", "Post-quantum migration"]
+    league, estate, changes, pqc, alerting = st.tabs(
+        [
+            "League table",
+            "Forces and objectives",
+            "Trends",
+            "Post-quantum migration",
+            f"Alerts ({len(alerts)})",
+        ]
     )
     with league:
         _league(standings)
@@ -60,6 +71,9 @@ def dashboards_page() -> None:
         _trends(trend, *movers(standings))
     with pqc:
         _pqc(readiness, milestones)
+    with alerting:
+        st.caption("Open alerts from continuous monitoring and snapshot band changes.")
+        alerts_panel(me, alerts, "estate", None)
 
 
 def _league(standings) -> None:  # type: ignore[no-untyped-def]

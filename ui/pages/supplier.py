@@ -10,6 +10,7 @@ import streamlit as st
 from frameworks.loader import default_framework
 from posture.config import load_settings
 from posture.errors import AssureError
+from posture.identity.permissions import holds
 from supplier_portal import assessments, evidence, products
 from supplier_portal.forms import (
     AnswerForm,
@@ -132,7 +133,8 @@ def assessment_page() -> None:
     me = principal()
     loaded = default_framework()
     with sessions()() as session:
-        mine = products.list_products(session, me)
+        # Forces assess themselves; only suppliers have products to choose from.
+        mine = products.list_products(session, me) if holds(me, "product.read") else []
         queried = queries_for_supplier(session, me)
         drafts = [a for a in assessments.list_assessments(session, me) if a.status == "draft"]
     for answer in queried:

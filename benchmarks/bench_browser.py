@@ -1,0 +1,149 @@
+"""First load of the dashboards in a real browser with the 10,000-product demo estate.
+
+Target (issue 10): first load in the browser under 5 s. A real `assure serve` (app and one
+worker) serves the seeded, twice-snapshotted estate on loopback; Debian's Chromium, driven by
+Playwright, signs in as a national assessor and opens the dashboards. Timed from the click until
+the league table is on screen:
+
+- cold: the first dashboards load after the server starts (imports and caches are cold);
+- warm: later loads in fresh browser sessions, as other users see it.
+
+The baseline, in the same run, is the sign-in page's load: the fixed cost of a Streamlit page.
+
+    python -m benchmarks.bench_browser [--suppliers 10000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from benchmarks.bench_pages import prepare_estate
+
+CHROMIUM = Path("/usr/bin/chromium")
+TARGET_SECONDS = 5.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("the app did not start within 120 s")
+
+
+def _add_admin(folder: str) -> None:
+    """The app asks for a first administrator until one exists; the demo seed makes none."""
+    from posture.audit import Actor
+    from posture.config import load_settings
+    from posture.identity.accounts import create_admin
+    from posture.identity.passwords import generate_password
+    from posture.storage.engine import build_engine, session_factory, transaction
+
+    engine = build_engine(load_settings({"ASSURE_DATA_DIR": folder}))
+    with transaction(session_factory(engine)) as session:
+        create_admin(
+            session, Actor("benchmark"), "admin@example.police.uk", "Admin", generate_password()
+        )
+    engine.dispose()
+
+
+def _one_visit(browser, url: str, email: str, password: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(sign-in page load, dashboards load) in a fresh browser context."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        started = time.perf_counter()
+        page.goto(url)
+        expect(page.get_by_text("Sign in to PoliceTech Assure")).to_be_visible(timeout=60_000)
+        sign_in_seconds = time.perf_counter() - started
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(f"Signed in as {email}")).to_be_visible(timeout=60_000)
+        started = time.perf_counter()
+        page.get_by_role("link", name="Posture dashboards").click()
+        expect(page.get_by_text("products match")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=60_000)
+        return sign_in_seconds, time.perf_counter() - started
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--suppliers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as folder:
+        logins = prepare_estate(Path(folder), args.suppliers)
+        _add_admin(folder)
+        email, password = logins["national_assessor"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+        env["ASSURE_DATA_DIR"] = folder
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+                )
+                visits = [_one_visit(browser, url, email, password) for _ in range(args.repeat + 1)]
+                browser.close()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    cold, warm = visits[0][1], [dashboards for _, dashboards in visits[1:]]
+    baseline = statistics.median(sign_in for sign_in, _ in visits[1:])
+    print(
+        json.dumps(
+            {
+                "benchmark": "dashboards_first_load_in_browser",
+                "suppliers": args.suppliers,
+                "baseline_sign_in_page_seconds": round(baseline, 3),
+                "cold_first_load_seconds": round(cold, 3),
+                "warm_first_load_median_seconds": round(statistics.median(warm), 3),
+                "warm_first_load_max_seconds": round(max(warm), 3),
+                "ratio_vs_baseline": round(statistics.median(warm) / baseline, 1),
+                "target_seconds": TARGET_SECONDS,
+                "meets_target": max(cold, *warm) < TARGET_SECONDS,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

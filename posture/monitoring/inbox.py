@@ -1,0 +1,105 @@
+"""Alerts as people see them: a scoped list, newest first, and acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from posture.audit import Actor, record
+from posture.errors import ValidationFailed
+from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.scoped import load_visible
+from posture.storage.models import Alert, Organisation, Product
+
+ALERT_COLUMNS = [
+    "id",
+    "raised_at",
+    "severity",
+    "code",
+    "title",
+    "product",
+    "supplier",
+    "detail",
+    "acknowledged_at",
+]
+
+
+def _scoped(query, principal: Principal, permission: str):  # type: ignore[no-untyped-def]
+    visible = visible_organisations(principal, permission)
+    if visible is not None:
+        query = query.where(Alert.organisation_id.in_(visible))
+    return query
+
+
+def alert_table(
+    session: Session,
+    principal: Principal,
+    permission: str = "check.read",
+    *,
+    include_acknowledged: bool = False,
+    product_id: int | None = None,
+    limit: int = 200,
+) -> pd.DataFrame:
+    """The alerts `principal` may see under `permission`, newest first."""
+    query = (
+        select(
+            Alert.id,
+            Alert.raised_at,
+            Alert.severity,
+            Alert.code,
+            Alert.title,
+            Product.name,
+            Organisation.name,
+            Alert.detail,
+            Alert.acknowledged_at,
+        )
+        .outerjoin(Product, Product.id == Alert.product_id)
+        .join(Organisation, Organisation.id == Alert.organisation_id)
+        .order_by(Alert.raised_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    if not include_acknowledged:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    if product_id is not None:
+        query = query.where(Alert.product_id == product_id)
+    rows = session.execute(_scoped(query, principal, permission)).all()
+    frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
+    frame["detail"] = [_summary(detail) for detail in frame["detail"]]
+    return frame
+
+
+def open_alert_count(session: Session, principal: Principal, permission: str = "check.read") -> int:
+    query = select(func.count(Alert.id)).where(Alert.acknowledged_at.is_(None))
+    return int(session.scalar(_scoped(query, principal, permission)) or 0)
+
+
+def _summary(detail: dict[str, object]) -> str:
+    if "before" in detail and "now" in detail:
+        return f"{detail['before']} → {detail['now']}"
+    if detail.get("findings_now"):
+        return f"{detail.get('target', '')}: {', '.join(map(str, detail['findings_now']))}".strip()
+    return ""
+
+
+def acknowledge_alert(
+    session: Session, principal: Principal, alert_id: int, now: datetime, note: str = ""
+) -> Alert:
+    """Mark an alert seen and dealt with; it leaves the open lists but stays on record."""
+    alert = load_visible(session, Alert, alert_id, principal, "alert.acknowledge", "alert")
+    if alert.acknowledged_at is not None:
+        raise ValidationFailed("alert: already acknowledged")
+    note = " ".join(note.split())[:500]
+    alert.acknowledged_at, alert.acknowledged_by_user_id = now, principal.user_id
+    record(
+        session,
+        Actor(principal.email, principal.user_id),
+        "alert.acknowledged",
+        "alert",
+        alert.id,
+        {"code": alert.code, "product_id": alert.product_id, "note": note},
+        organisation_id=alert.organisation_id,
+    )
+    return alert
