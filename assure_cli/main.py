@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assure_cli import admin, attest, audit, check, db, demo, framework, score, serve, token
+from assure_cli import admin, api, attest, audit, check, db, demo, framework, score, serve, token
 from posture import __version__
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(check.app, name="check")
 app.add_typer(attest.app, name="attest")
 app.command()(serve.serve)
 app.command()(serve.worker)
+app.command()(api.api)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from types import FrameType
 
 import typer
 
+from assure_cli.api import api_command
 from assure_cli.context import friendly_errors, open_database
 from posture.jobs.queue import build_queue
 from posture.storage import migrate
@@ -54,6 +55,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8501, min=1, max=65535, help="Port for the app."),
     workers: int = typer.Option(1, min=0, max=16, help="Background worker processes to start."),
+    api_port: int | None = typer.Option(
+        None, "--api-port", min=1, max=65535, help="Also serve the partner API on this port."
+    ),
 ) -> None:
     """Upgrade the database if needed, then run the app and its background worker."""
     with open_database(require_current=False) as db:
@@ -64,6 +68,9 @@ def serve(
         subprocess.Popen([sys.executable, "-m", "assure_cli.main", "worker"])
         for _ in range(workers)
     ]
+    if api_port is not None:
+        typer.echo(f"partner API on http://{host}:{api_port}/v1")
+        children.append(subprocess.Popen(api_command(host, api_port, 1)))  # noqa: S603
     _supervise(children)
 
 

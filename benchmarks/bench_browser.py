@@ -18,37 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks.bench_pages import prepare_estate
+from tests.peers.processes import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 TARGET_SECONDS = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("the app did not start within 120 s")
 
 
 def _add_admin(folder: str) -> None:
@@ -106,25 +86,18 @@ def main() -> None:
         email, password = logins["national_assessor"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
         env["ASSURE_DATA_DIR"] = folder
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-                )
-                visits = [_one_visit(browser, url, email, password) for _ in range(args.repeat + 1)]
-                browser.close()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+        argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)]
+        with (
+            serving(argv, env, f"{url}/_stcore/health", timeout=120),
+            sync_playwright() as playwright,
+        ):
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            visits = [_one_visit(browser, url, email, password) for _ in range(args.repeat + 1)]
+            browser.close()
     cold, warm = visits[0][1], [dashboards for _, dashboards in visits[1:]]
     baseline = statistics.median(sign_in for sign_in, _ in visits[1:])
     print(

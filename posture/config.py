@@ -43,6 +43,11 @@ class Settings(BaseModel):
     # Run queued jobs at once in the calling process (huey's immediate mode): for tests and
     # single-process development only.
     queue_immediate: bool = False
+    # Partner API: requests allowed per client (token, or address when anonymous), in the
+    # `limits` notation ("600/minute", "10/second;1000/hour").
+    api_rate_limit: str = Field(default="600/minute", max_length=100)
+    # Largest request body the API reads; evidence uploads are the biggest requests.
+    api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
     @field_validator("egress_allow", mode="before")
     @classmethod
@@ -59,6 +64,17 @@ class Settings(BaseModel):
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as exc:
                 raise ValueError(f"{cidr!r} is not a CIDR such as 127.0.0.0/8") from exc
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate such as 600/minute") from exc
         return value
 
     @cached_property

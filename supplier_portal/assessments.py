@@ -3,7 +3,7 @@ a change starts a new version that supersedes the old one when submitted."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework, default_framework
@@ -26,12 +26,23 @@ def get_assessment(
     return load_visible(session, Assessment, assessment_id, principal, permission, "assessment")
 
 
-def list_assessments(session: Session, principal: Principal) -> list[Assessment]:
+def assessments_query(
+    principal: Principal, product_id: int | None = None, status: str | None = None
+) -> Select[tuple[Assessment]]:
+    """The assessments the principal may see, oldest first."""
     scope = visible_organisations(principal, "assessment.read")
     query = select(Assessment).order_by(Assessment.id)
     if scope is not None:
         query = query.where(Assessment.organisation_id.in_(scope))
-    return list(session.scalars(query))
+    if product_id is not None:
+        query = query.where(Assessment.product_id == product_id)
+    if status is not None:
+        query = query.where(Assessment.status == status)
+    return query
+
+
+def list_assessments(session: Session, principal: Principal) -> list[Assessment]:
+    return list(session.scalars(assessments_query(principal)))
 
 
 def _subject_profile_ok(loaded: LoadedFramework, profile_id: str, kind: OrgKind) -> None:

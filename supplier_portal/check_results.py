@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from posture.identity.permissions import Principal, visible_organisations
@@ -10,16 +10,23 @@ from posture.identity.scoped import load_visible
 from posture.storage.models import CheckRun, Finding
 
 
-def list_check_runs(
-    session: Session, principal: Principal, product_id: int | None = None
-) -> list[CheckRun]:
+def check_runs_query(
+    principal: Principal, product_id: int | None = None
+) -> Select[tuple[CheckRun]]:
+    """The check runs the principal may see, newest first."""
     scope = visible_organisations(principal, "check.read")
     query = select(CheckRun).order_by(CheckRun.id.desc())
     if scope is not None:
         query = query.where(CheckRun.organisation_id.in_(scope))
     if product_id is not None:
         query = query.where(CheckRun.product_id == product_id)
-    return list(session.scalars(query))
+    return query
+
+
+def list_check_runs(
+    session: Session, principal: Principal, product_id: int | None = None
+) -> list[CheckRun]:
+    return list(session.scalars(check_runs_query(principal, product_id)))
 
 
 def get_check_run(

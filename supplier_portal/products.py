@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from posture.audit import record
@@ -16,16 +16,25 @@ from posture.storage.models.enums import OrgKind
 from supplier_portal.forms import ProductForm
 
 
-def list_products(
-    session: Session, principal: Principal, include_withdrawn: bool = False
-) -> list[Product]:
+def products_query(
+    principal: Principal, include_withdrawn: bool = False, search: str = ""
+) -> Select[tuple[Product]]:
+    """The products the principal may see, oldest first; `search` matches the name."""
     scope = visible_organisations(principal, "product.read")
     query = select(Product).order_by(Product.id)
     if scope is not None:
         query = query.where(Product.organisation_id.in_(scope))
     if not include_withdrawn:
         query = query.where(Product.deleted_at.is_(None))
-    return list(session.scalars(query))
+    if search.strip():
+        query = query.where(Product.name.icontains(search.strip(), autoescape=True))
+    return query
+
+
+def list_products(
+    session: Session, principal: Principal, include_withdrawn: bool = False
+) -> list[Product]:
+    return list(session.scalars(products_query(principal, include_withdrawn)))
 
 
 def get_product(

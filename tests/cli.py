@@ -7,7 +7,7 @@ import sys
 
 
 def assure(
-    *args: str, env: dict[str, str], input_text: str | None = None
+    *args: str, env: dict[str, str], input_text: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assure_cli.main", *args],
@@ -15,5 +15,5 @@ def assure(
         input=input_text,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )

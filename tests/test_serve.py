@@ -1,9 +1,9 @@
-"""`assure serve` brings up the app and a worker on a fresh data directory, and stops cleanly."""
+"""`assure serve` brings up the app, a worker and the partner API on a fresh data directory,
+and stops cleanly."""
 
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,13 +12,9 @@ import urllib.request
 
 import pytest
 
+from tests.peers.processes import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -26,10 +22,19 @@ def _get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_serve_starts_app_and_worker_then_stops(sqlite_env: dict[str, str]) -> None:
-    port = _free_port()
+def test_serve_starts_app_worker_and_api_then_stops(sqlite_env: dict[str, str]) -> None:
+    port, api_port = free_port(), free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "assure_cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--api-port",
+            str(api_port),
+        ],
         env=sqlite_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -54,6 +59,14 @@ def test_serve_starts_app_and_worker_then_stops(sqlite_env: dict[str, str]) -> N
         assert "<html" in body.lower()
         while time.monotonic() < deadline and "Huey consumer started" not in "".join(lines):
             time.sleep(0.2)
+        document = None
+        while time.monotonic() < deadline and document is None:
+            try:
+                document = _get(f"http://127.0.0.1:{api_port}/openapi.json")
+            except OSError:
+                time.sleep(0.3)
+        assert document is not None
+        assert '"/v1/products"' in document[1]
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework, default_framework
 from posture.errors import ValidationFailed
+from posture.identity.permissions import Principal
+from posture.identity.scoped import load_visible
 from posture.scoring.encode import encode
 from posture.scoring.engine import score_arrays
 from posture.scoring.explain import explain
@@ -55,4 +57,17 @@ def explain_entity(session: Session, entity: str, as_of: date) -> dict:
     estate = load_estate(session, loaded, as_of, resolve_entity(session, entity))
     if not estate.subjects:
         raise ValidationFailed(f"{entity} has no submitted assessment as of {as_of}")
+    return explain(estate, framework_tables(loaded))
+
+
+def product_score(
+    session: Session, principal: Principal, product_id: int, as_of: date
+) -> dict | None:
+    """A product's score explained, for those allowed to read its scores; None while it has no
+    submitted assessment to score."""
+    load_visible(session, Product, product_id, principal, "score.read", "product")
+    loaded = default_framework()
+    estate = load_estate(session, loaded, as_of, SubjectFilter(product_id=product_id))
+    if not estate.subjects:
+        return None
     return explain(estate, framework_tables(loaded))

@@ -68,7 +68,15 @@ def build_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        # Sized for a server's thread pool: the API serves dozens of requests at once, and a
+        # request waiting for a pooled connection is slower than one more connection.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=20,
+            max_overflow=20,
+            connect_args={"connect_timeout": 5},
+        )
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigError(
             "PostgreSQL support is not installed; run: pip install 'policetech-assure[postgres]'"

@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,13 @@ from posture.identity.permissions import (
     visible_organisations,
 )
 from posture.storage.base import utcnow
-from posture.storage.models import Lot, LotApplication, ProcurementFramework, Product
+from posture.storage.models import (
+    Lot,
+    LotApplication,
+    Organisation,
+    ProcurementFramework,
+    Product,
+)
 from supplier_portal.procurement.facts import product_facts
 from supplier_portal.procurement.gates import Gates, as_records, evaluate
 from supplier_portal.products import get_product
@@ -256,3 +262,33 @@ def list_lots(session: Session, principal: Principal) -> list[Lot]:
     """Frameworks and lots are public to every role that may see listings."""
     visible_organisations(principal, "listing.view")
     return list(session.scalars(select(Lot).order_by(Lot.id)))
+
+
+def published_listings(
+    session: Session, lot_id: int | None, limit: int, offset: int
+) -> tuple[list[dict[str, object]], int]:
+    """Listed products as the public sees them: which product, by whom, on which lot. Gate
+    results and notes stay private to the supplier and the officers."""
+    query = (
+        select(
+            LotApplication.id.label("application_id"),
+            Lot.id.label("lot_id"),
+            Lot.title.label("lot"),
+            ProcurementFramework.title.label("framework"),
+            Product.id.label("product_id"),
+            Product.name.label("product"),
+            Organisation.name.label("supplier"),
+            LotApplication.decided_at.label("listed_since"),
+        )
+        .join(Lot, Lot.id == LotApplication.lot_id)
+        .join(ProcurementFramework, ProcurementFramework.id == Lot.framework_id)
+        .join(Product, Product.id == LotApplication.product_id)
+        .join(Organisation, Organisation.id == LotApplication.organisation_id)
+        .where(LotApplication.status == "listed", Product.deleted_at.is_(None))
+        .order_by(LotApplication.id)
+    )
+    if lot_id is not None:
+        query = query.where(LotApplication.lot_id == lot_id)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.execute(query.limit(limit).offset(offset)).mappings().all()
+    return [dict(row) for row in rows], int(total or 0)

@@ -6,12 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import assure
+from tests.peers.processes import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN = ("admin@example.police.uk", "correct horse battery staple")
@@ -29,12 +25,6 @@ LISTED = 3
 class Served:
     url: str
     logins: dict[str, tuple[str, str]]  # role -> (email, password)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _prepare(env: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -128,26 +118,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env["ASSURE_DATA_DIR"] = str(tmp_path_factory.mktemp("served") / "data")
     env["ASSURE_EGRESS_ALLOW"] = "127.0.0.0/8"
     logins = _prepare(env)
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                time.sleep(0.5)
+    argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port), "--workers", "1"]
+    with serving(argv, env, f"{url}/_stcore/health"):
         yield Served(url, logins)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -1,0 +1,51 @@
+"""assure api: serve the partner REST API with uvicorn."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from assure_cli.context import friendly_errors, open_database
+from posture.storage import migrate
+
+
+def api_command(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "assure_cli.main",
+        "api",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+@friendly_errors
+def api(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port for the API."),
+    workers: int = typer.Option(1, min=1, max=32, help="Server processes."),
+) -> None:
+    """Serve the partner API (/v1), publishing its OpenAPI document at /openapi.json."""
+    import uvicorn
+
+    with open_database(require_current=False) as db:
+        revision = migrate.upgrade(db.engine)
+    typer.echo(f"database at schema {revision}; API on http://{host}:{port}/v1")
+    uvicorn.run(
+        "partner_api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        # Behind a TLS-terminating proxy the client address comes from it; not trusted here.
+        proxy_headers=False,
+        server_header=False,
+        date_header=True,
+        log_level="warning",
+        access_log=False,
+    )

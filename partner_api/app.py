@@ -1,0 +1,47 @@
+"""Build the partner API application: services, middleware, error handling and OpenAPI."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from partner_api import problems
+from partner_api.deps import Runtime
+from partner_api.middleware import BodyLimit, RateLimit, SecurityHeaders
+from partner_api.openapi import publish
+from partner_api.routes import assessments, assurance, checks, products, public
+from posture.config import Settings, ensure_data_dir
+from posture.identity.tokens import signing_key
+from posture.jobs.queue import build_queue
+from posture.storage import migrate
+from posture.storage.engine import build_engine, session_factory
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    ensure_data_dir(settings)
+    engine = build_engine(settings)
+    migrate.require_current(engine)
+    app = FastAPI(
+        title="PoliceTech Assure partner API",
+        version=API_VERSION,
+        # Interactive docs would need scripts the content security policy refuses; the
+        # OpenAPI document at /openapi.json is the reference.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = Runtime(
+        settings=settings,
+        sessions=session_factory(engine),
+        key=signing_key(settings),
+        queue=build_queue(settings),
+    )
+    for module in (public, products, assessments, checks, assurance):
+        app.include_router(module.router)
+    problems.install(app)
+    publish(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    storage_uri = settings.redis_url or "memory://"
+    app.add_middleware(RateLimit, rate=settings.api_rate_limit, storage_uri=storage_uri)
+    app.add_middleware(SecurityHeaders)
+    return app

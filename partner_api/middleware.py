@@ -1,0 +1,166 @@
+"""Pure ASGI middleware around every request: security headers, a request size limit and rate
+limiting. Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from limits import RateLimitItem, parse_many, storage
+from limits.strategies import MovingWindowRateLimiter
+
+from partner_api.problems import PROBLEM_MEDIA, TITLES, Problem
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+# One address may present many tokens (a partner's pipelines behind one gateway), but not
+# unboundedly many: random bearer strings would otherwise each get a fresh allowance.
+ADDRESS_MULTIPLIER = 10
+
+
+async def send_problem(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()
+) -> None:
+    body = Problem(title=TITLES.get(status, "Error"), status=status, detail=detail)
+    payload = json.dumps(body.model_dump(exclude_none=True)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class SecurityHeaders:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in SECURITY_HEADERS if h[0] not in present),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyLimit:
+    """413 for a declared or streamed body over the limit, before the application reads it all."""
+
+    def __init__(self, app: App, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await send_problem(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BodyTooLarge:
+            await send_problem(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RateLimit:
+    """A moving window per client (its bearer token, else its address) and a wider one per
+    address. Every response says where the client stands (RateLimit-* headers); a refused
+    request gets 429 with Retry-After."""
+
+    def __init__(self, app: App, rate: str, storage_uri: str = "memory://") -> None:
+        self.app = app
+        self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+        self.client_limits = parse_many(rate)
+        self.address_limits = [
+            type(item)(item.amount * ADDRESS_MULTIPLIER, item.multiples, item.namespace)
+            for item in self.client_limits
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        authorization = dict(scope.get("headers", [])).get(b"authorization", b"")
+        client = (
+            "token:" + hashlib.sha256(authorization).hexdigest()[:32]
+            if authorization
+            else f"address:{address}"
+        )
+        checks = [(item, client) for item in self.client_limits]
+        checks += [(item, f"address-all:{address}") for item in self.address_limits]
+        for item, key in checks:
+            if not self.limiter.hit(item, "assure-api", key):
+                retry = max(1, math.ceil(self._reset(item, key) - time.time()))
+                headers = [*self._headers(item, key), (b"retry-after", str(retry).encode())]
+                await send_problem(send, 429, "slow down and retry after the stated time", headers)
+                return
+        headers = self._headers(self.client_limits[0], client)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def _reset(self, item: RateLimitItem, key: str) -> float:
+        return self.limiter.get_window_stats(item, "assure-api", key).reset_time
+
+    def _headers(self, item: RateLimitItem, key: str) -> list[tuple[bytes, bytes]]:
+        stats = self.limiter.get_window_stats(item, "assure-api", key)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        return [
+            (b"ratelimit-limit", str(item.amount).encode()),
+            (b"ratelimit-remaining", str(stats.remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]

@@ -1,0 +1,272 @@
+"""The API's request and response bodies. Requests are strict (unknown fields refused, every
+string and list bounded) so that the published schema says exactly what the server accepts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import UploadFile
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+
+Item = TypeVar("Item")
+
+
+def _not_text(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON string")
+    return value
+
+
+# Request fields as JSON types them: 0 is not false, "1" is not 1 (though 1.0 is), and a date
+# is a string, never a number of days.
+Flag = Annotated[bool, Strict()]
+Id = Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_not_text)]
+Day = Annotated[date, BeforeValidator(_text)]
+
+# No control characters, and no space at either end. Spelled out rather than with \s, whose
+# meaning differs between regex engines (U+0085 is whitespace to Python and Rust, not to ECMA).
+Name = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=200,
+        pattern=r"^[^\x00-\x20\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f])?$",
+    ),
+]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 ._-]+$")]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Out, Generic[Item]):
+    items: list[Item]
+    total: int = Field(ge=0)
+    limit: int = Field(ge=1)
+    offset: int = Field(ge=0)
+
+
+class OutcomeOut(Out):
+    id: str
+    title: str
+    critical: bool
+    weight: int
+
+
+class PrincipleOut(Out):
+    id: str
+    title: str
+    outcomes: list[OutcomeOut]
+
+
+class ObjectiveOut(Out):
+    id: str
+    title: str
+    principles: list[PrincipleOut]
+
+
+class FrameworkOut(Out):
+    framework_id: str
+    version: str
+    title: str
+    publisher: str
+    released: date
+    objectives: list[ObjectiveOut]
+
+
+class ListingOut(Out):
+    application_id: int
+    lot_id: int
+    lot: str
+    framework: str
+    product_id: int
+    product: str
+    supplier: str
+    listed_since: datetime | None
+
+
+class OrganisationOut(Out):
+    id: int
+    slug: str
+    name: str
+    kind: str
+    description: str = ""
+    website: str | None = None
+    security_contact: str | None = None
+
+
+class ProductOut(Out):
+    id: int
+    organisation_id: int
+    name: str
+    category: str
+    deployment_model: str
+    description: str
+    data_locations: list[str]
+    max_classification: str | None
+    api_available: bool
+    created_at: datetime
+
+
+class CertificationIn(In):
+    scheme: Literal["cyber_essentials", "cyber_essentials_plus", "iso27001"]
+    expires: Day
+
+
+class ProductIn(In):
+    organisation_id: Id
+    name: Name
+    category: Literal[
+        "records_management",
+        "digital_evidence",
+        "body_worn_video",
+        "command_and_control",
+        "mobile",
+        "analytics",
+        "other",
+    ]
+    deployment_model: Literal["saas", "on_premises", "hybrid"]
+    description: str = Field(default="", max_length=5000)
+    data_locations: list[Literal["uk", "eea", "us", "other"]] = Field(
+        default_factory=list, max_length=4
+    )
+    max_classification: Literal["official", "official-sensitive", "secret"] | None = None
+    certifications: list[CertificationIn] = Field(default_factory=list, max_length=5)
+    api_available: Flag = False
+    connected_networks: list[Label] = Field(default_factory=list, max_length=10)
+
+
+class AnswerOut(Out):
+    outcome_id: str
+    indicators_met: list[str]
+    provenance: str
+    review_status: str | None = None
+
+
+class AssessmentOut(Out):
+    id: int
+    organisation_id: int
+    product_id: int | None
+    profile_id: str
+    status: str
+    version: int
+    created_at: datetime
+    submitted_at: datetime | None
+
+
+class AssessmentDetail(AssessmentOut):
+    answers: list[AnswerOut]
+
+
+class FileUpload(In):
+    """multipart/form-data with one file part; unknown parts are refused."""
+
+    file: UploadFile
+
+
+class ArtefactCheckUpload(In):
+    """A check of a file: a certificate, a JWKS, a CBOM or an OpenAPI description."""
+
+    kind: Literal["cert", "jwks", "cbom", "api"]
+    file: UploadFile
+
+
+class EvidenceOut(Out):
+    id: int
+    assessment_id: int | None
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+
+HostPort = Annotated[
+    str, Field(min_length=3, max_length=300, pattern=r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
+]
+
+
+class EndpointCheckIn(In):
+    """A check of a live endpoint: TLS or SSH key exchange."""
+
+    kind: Literal["tls", "ssh"]
+    target: HostPort
+
+
+class JobOut(Out):
+    id: int
+    status: str
+    progress: float
+    message: str
+    error: str | None
+    check_run_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class FindingOut(Out):
+    code: str
+    severity: str
+    title: str
+    outcome_ids: list[str]
+
+
+class CheckRunOut(Out):
+    id: int
+    product_id: int | None
+    kind: str
+    target: str
+    status: str
+    score: float | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class CheckRunDetail(CheckRunOut):
+    findings: list[FindingOut]
+    report: dict[str, Any] | None
+
+
+class ScoreOut(Out):
+    """`unscored` until the product has a submitted assessment; `reason` says why."""
+
+    product_id: int
+    as_of: date
+    status: Literal["scored", "unscored"]
+    reason: str | None = None
+    score: float | None = None
+    confidence: float | None = None
+    band: str | None = None
+    capped: bool = False
+    gaps: int = 0
+    contradicted: int = 0
+
+
+class ReviewItemOut(Out):
+    answer_id: int
+    assessment_id: int
+    subject: str
+    outcome_id: str
+    claimed: str
+    contradicted: bool
+    submitted_at: str
+
+
+class ShortlistRowOut(Out):
+    rank: int
+    product: str
+    total: float
+    passes_gates: bool
+    why: str

@@ -1,0 +1,99 @@
+"""Assessments: read them with their answers, add evidence to a draft, submit for review."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Path, Query, Response
+
+from partner_api.deps import Caller, Paging, Reading, Rt
+from partner_api.models import AssessmentDetail, AssessmentOut, EvidenceOut, FileUpload, Page
+from partner_api.uploads import read_upload
+from posture.storage.engine import transaction
+from posture.storage.paging import page
+from supplier_portal.assessments import (
+    assessments_query,
+    get_assessment,
+    list_answers,
+    submit_assessment,
+)
+from supplier_portal.evidence import add_evidence
+from supplier_portal.products import get_product
+
+router = APIRouter(prefix="/v1", tags=["assessments"])
+AssessmentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The assessment's id.")]
+Status = Literal["draft", "submitted", "under_review", "accepted", "superseded"]
+
+
+@router.get(
+    "/assessments",
+    operation_id="listAssessments",
+    summary="Assessments the caller may read, oldest first",
+    response_model=Page[AssessmentOut],
+)
+def list_assessments(
+    me: Caller,
+    session: Reading,
+    paging: Paging,
+    product_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    status: Annotated[Status | None, Query(description="Only this status.")] = None,
+) -> Page[AssessmentOut]:
+    if product_id is not None:
+        # A product the caller may not see is a 404, not an empty page that hides the refusal.
+        get_product(session, me, product_id, "assessment.read")
+    rows, total = page(
+        session, assessments_query(me, product_id, status), paging.limit, paging.offset
+    )
+    return Page[AssessmentOut](
+        items=[AssessmentOut.model_validate(row) for row in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    operation_id="getAssessment",
+    summary="One assessment with its answers",
+    response_model=AssessmentDetail,
+)
+def read_assessment(me: Caller, session: Reading, assessment_id: AssessmentId) -> AssessmentDetail:
+    assessment = get_assessment(session, me, assessment_id)
+    answers = list_answers(session, me, assessment_id)
+    return AssessmentDetail.model_validate(
+        {**AssessmentOut.model_validate(assessment).model_dump(), "answers": answers}
+    )
+
+
+@router.post(
+    "/assessments/{assessment_id}/submit",
+    operation_id="submitAssessment",
+    summary="Submit a draft assessment for review",
+    response_model=AssessmentOut,
+)
+def submit(me: Caller, rt: Rt, assessment_id: AssessmentId) -> AssessmentOut:
+    with transaction(rt.sessions) as session:
+        return AssessmentOut.model_validate(submit_assessment(session, me, assessment_id))
+
+
+@router.post(
+    "/assessments/{assessment_id}/evidence",
+    operation_id="addEvidence",
+    summary="Upload a document (multipart/form-data, part `file`) as evidence to a draft",
+    status_code=201,
+    response_model=EvidenceOut,
+)
+def upload_evidence(
+    me: Caller,
+    rt: Rt,
+    assessment_id: AssessmentId,
+    body: Annotated[FileUpload, Form(media_type="multipart/form-data")],
+    response: Response,
+) -> EvidenceOut:
+    name, data = read_upload(body.file)
+    with transaction(rt.sessions) as session:
+        evidence = add_evidence(session, me, rt.settings, assessment_id, name, data)
+        created = EvidenceOut.model_validate(evidence)
+    response.headers["Location"] = f"/v1/assessments/{assessment_id}"
+    return created

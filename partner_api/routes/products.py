@@ -1,0 +1,115 @@
+"""A supplier's organisation and products; assessors and buyers see what their roles grant."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from partner_api.deps import Caller, Paging, Reading, Rt
+from partner_api.etags import ETAG_RESPONSES, IfNoneMatch, conditional
+from partner_api.models import OrganisationOut, Page, ProductIn, ProductOut, ScoreOut
+from posture.identity.permissions import visible_organisations
+from posture.scoring.service import product_score
+from posture.storage.engine import transaction
+from posture.storage.models import Organisation
+from posture.storage.paging import page
+from supplier_portal.forms import ProductForm, parse_form
+from supplier_portal.organisations import get_profile
+from supplier_portal.products import create_product, get_product, products_query
+
+router = APIRouter(prefix="/v1", tags=["organisations and products"])
+ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The product's id.")]
+
+
+@router.get(
+    "/organisations/mine",
+    operation_id="listMyOrganisations",
+    summary="The organisations the token's user belongs to",
+    response_model=list[OrganisationOut],
+)
+def my_organisations(me: Caller, session: Reading) -> list[OrganisationOut]:
+    visible_organisations(me, "organisation.read")
+    return [
+        OrganisationOut.model_validate(get_profile(session, me, organisation_id))
+        for organisation_id in sorted(me.organisation_ids())
+        if session.get(Organisation, organisation_id) is not None
+    ]
+
+
+@router.get(
+    "/products",
+    operation_id="listProducts",
+    summary="Products the caller may see: a supplier its own, assessors and buyers all",
+    response_model=Page[ProductOut],
+)
+def list_products(
+    me: Caller,
+    session: Reading,
+    paging: Paging,
+    search: Annotated[str, Query(max_length=100, description="Name contains.")] = "",
+) -> Page[ProductOut]:
+    rows, total = page(session, products_query(me, search=search), paging.limit, paging.offset)
+    return Page[ProductOut](
+        items=[ProductOut.model_validate(row) for row in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post(
+    "/products",
+    operation_id="createProduct",
+    summary="Register a product for one of the caller's supplier organisations",
+    status_code=201,
+    response_model=ProductOut,
+)
+def register_product(me: Caller, rt: Rt, body: ProductIn, response: Response) -> ProductOut:
+    form = parse_form(ProductForm, body.model_dump(exclude={"organisation_id"}))
+    with transaction(rt.sessions) as session:
+        product = create_product(session, me, body.organisation_id, form)
+        created = ProductOut.model_validate(product)
+    response.headers["Location"] = f"/v1/products/{created.id}"
+    return created
+
+
+@router.get(
+    "/products/{product_id}",
+    operation_id="getProduct",
+    summary="One product",
+    response_model=ProductOut,
+    responses=ETAG_RESPONSES,
+)
+def read_product(
+    me: Caller, session: Reading, product_id: ProductId, if_none_match: IfNoneMatch = None
+) -> Response:
+    return conditional(
+        if_none_match, ProductOut.model_validate(get_product(session, me, product_id))
+    )
+
+
+@router.get(
+    "/products/{product_id}/score",
+    operation_id="getProductScore",
+    summary="The product's posture score today, with band, confidence, gaps and contradictions",
+    response_model=ScoreOut,
+)
+def read_score(me: Caller, session: Reading, product_id: ProductId) -> ScoreOut:
+    today = date.today()
+    explained = product_score(session, me, product_id, today)
+    if explained is None:
+        reason = "no submitted assessment yet"
+        return ScoreOut(product_id=product_id, as_of=today, status="unscored", reason=reason)
+    return ScoreOut(
+        product_id=product_id,
+        status="scored",
+        as_of=explained["as_of"],
+        score=explained["score"],
+        confidence=explained["confidence"],
+        band=explained["band"],
+        capped=bool(explained["band_capped_by_critical"]),
+        gaps=len(explained["gaps"]),
+        contradicted=len(explained["contradicted"]),
+    )

@@ -1,0 +1,202 @@
+"""Every endpoint, as the other tenant: a supplier never reads, changes or learns of another
+supplier's objects. Objects outside the caller's tenancy are 404, exactly like missing ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from posture.storage.models import Assessment, Evidence, Job, Product
+from tests.partner_api.conftest import bearer
+from tests.partner_api.world import ApiWorld
+
+PUBLIC = {"getFramework", "listListings"}
+FILE = {"file": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")}
+
+
+def _s1_job(client: TestClient, prepared: ApiWorld) -> int:
+    product_id = prepared.world.orgs["s1"].product_id
+    queued = client.post(
+        f"/v1/products/{product_id}/checks",
+        json={"kind": "tls", "target": "vault.example:443"},
+        headers=bearer(prepared, "s1"),
+    )
+    assert queued.status_code == 202, queued.text
+    assert queued.headers["Location"] == f"/v1/jobs/{queued.json()['id']}"
+    return queued.json()["id"]
+
+
+def _object_requests(prepared: ApiWorld, job_id: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """For each operation on one object: s2's request for s1's object."""
+    s1 = prepared.world.orgs["s1"]
+    product, run = s1.product_id, s1.check_run_id
+    return {
+        "getProduct": ("GET", f"/v1/products/{product}", {}),
+        "getProductScore": ("GET", f"/v1/products/{product}/score", {}),
+        "createProduct": (
+            "POST",
+            "/v1/products",
+            {
+                "json": {
+                    "organisation_id": s1.organisation_id,
+                    "name": "Planted Product",
+                    "category": "other",
+                    "deployment_model": "saas",
+                }
+            },
+        ),
+        "listAssessments": ("GET", f"/v1/assessments?product_id={product}", {}),
+        "getAssessment": ("GET", f"/v1/assessments/{s1.submitted_assessment_id}", {}),
+        "submitAssessment": ("POST", f"/v1/assessments/{s1.draft_assessment_id}/submit", {}),
+        "addEvidence": (
+            "POST",
+            f"/v1/assessments/{s1.draft_assessment_id}/evidence",
+            {"files": {"file": ("note.txt", b"planted", "text/plain")}},
+        ),
+        "startEndpointCheck": (
+            "POST",
+            f"/v1/products/{product}/checks",
+            {"json": {"kind": "tls", "target": "vault.example:443"}},
+        ),
+        "startFileCheck": (
+            "POST",
+            f"/v1/products/{product}/checks/file",
+            {"data": {"kind": "cert"}, "files": FILE},
+        ),
+        "getJob": ("GET", f"/v1/jobs/{job_id}", {}),
+        "listCheckRuns": ("GET", f"/v1/check-runs?product_id={product}", {}),
+        "getCheckRun": ("GET", f"/v1/check-runs/{run}", {}),
+        "getCheckRunSarif": ("GET", f"/v1/check-runs/{run}/sarif", {}),
+        "getCheckRunCbom": ("GET", f"/v1/check-runs/{run}/cbom", {}),
+    }
+
+
+def _counts(client: TestClient) -> dict[str, Any]:
+    """What a refused write could have changed, read from the database the app serves."""
+    with client.app.state.runtime.sessions() as session:
+        drafts = session.scalar(select(func.count()).where(Assessment.status == "draft"))
+        return {
+            model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (Product, Evidence, Job)
+        } | {"drafts": drafts}
+
+
+def test_no_object_of_one_supplier_is_reachable_by_another(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    job_id = _s1_job(client, prepared)
+    before = _counts(client)
+    assert before["Job"] == 1
+    for operation, (method, url, extra) in _object_requests(prepared, job_id).items():
+        refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
+        assert refused.status_code == 404, (operation, refused.status_code, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json", operation
+        # The owner can reach the same object: the refusal is about tenancy, not existence.
+        if method == "GET":
+            owner = client.request(method, url, headers=bearer(prepared, "s1"))
+            assert owner.status_code in {200, 409}, (operation, owner.text)
+    assert _counts(client) == before
+
+
+def test_lists_show_each_supplier_only_its_own(api: tuple[TestClient, ApiWorld]) -> None:
+    client, prepared = api
+    orgs = prepared.world.orgs
+    for who, other in (("s1", "s2"), ("s2", "s1")):
+        headers = bearer(prepared, who)
+        mine = client.get("/v1/organisations/mine", headers=headers).json()
+        assert [o["id"] for o in mine] == [orgs[who].organisation_id]
+        products = client.get("/v1/products", headers=headers).json()
+        assert [p["id"] for p in products["items"]] == [orgs[who].product_id]
+        assessments = client.get("/v1/assessments", headers=headers).json()["items"]
+        assert {a["organisation_id"] for a in assessments} == {orgs[who].organisation_id}
+        runs = client.get("/v1/check-runs", headers=headers).json()["items"]
+        assert {r["product_id"] for r in runs} == {orgs[who].product_id}
+        assert orgs[other].product_id not in {r["product_id"] for r in runs}
+
+
+def test_assessor_and_buyer_endpoints_refuse_suppliers_and_other_buyers(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    version = prepared.shortlist_version_id
+    assert client.get("/v1/review-queue", headers=bearer(prepared, "s1")).status_code == 403
+    assert client.get("/v1/review-queue", headers=bearer(prepared, "assessor")).status_code == 200
+    assert client.get(f"/v1/shortlists/{version}", headers=bearer(prepared, "buyer")).json() == []
+    # A force's buyer may manage shortlists, but only its own organisation's.
+    other = client.get(f"/v1/shortlists/{version}", headers=bearer(prepared, "force"))
+    assert other.status_code == 404
+    assert (
+        client.get(f"/v1/shortlists/{version}", headers=bearer(prepared, "s1")).status_code == 403
+    )
+
+
+def test_every_operation_is_covered_here(api: tuple[TestClient, ApiWorld]) -> None:
+    client, prepared = api
+    document = client.get("/openapi.json").json()
+    operations = {
+        operation["operationId"]
+        for item in document["paths"].values()
+        for operation in item.values()
+    }
+    covered = (
+        set(_object_requests(prepared, 1))
+        | PUBLIC
+        | {
+            "listMyOrganisations",
+            "listProducts",
+            "listReviewQueue",
+            "getShortlist",
+        }
+    )
+    assert operations == covered
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token", "expired"])
+def test_every_secured_operation_needs_a_valid_token(
+    api: tuple[TestClient, ApiWorld], token: str | None
+) -> None:
+    client, prepared = api
+    if token == "expired":
+        token = _expired_token(prepared, client)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    document = client.get("/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            url = path.replace("{", "").replace("}", "")
+            for name in ("product_id", "assessment_id", "job_id", "run_id", "version_id"):
+                url = url.replace(name, "1")
+            response = client.request(method, url, headers=headers)
+            if operation["operationId"] in PUBLIC:
+                assert response.status_code == 200, (path, response.text)
+                continue
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert response.json()["detail"] == "give a valid bearer token"
+
+
+def _expired_token(prepared: ApiWorld, client: TestClient) -> str:
+    from datetime import timedelta
+
+    from posture.identity.tokens import issue_token, signing_key
+    from posture.storage.base import utcnow
+    from posture.storage.engine import transaction
+    from posture.storage.models import User
+
+    runtime = client.app.state.runtime
+    with transaction(runtime.sessions) as session:
+        user = session.get(User, prepared.world.users[next(iter(prepared.world.users))])
+        assert user is not None
+        token, _ = issue_token(
+            session,
+            None,
+            signing_key(runtime.settings),
+            user,
+            ["products:read"],
+            minutes=5,
+            now=utcnow() - timedelta(minutes=10),
+        )
+    return token

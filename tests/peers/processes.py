@@ -1,0 +1,44 @@
+"""Start a server process on a free loopback port and wait until it answers; stop it cleanly."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(
+    argv: list[str], env: dict[str, str], ready_url: str, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` until the block ends; the block starts once `ready_url` answers."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2):  # noqa: S310 (loopback)
+                    break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{argv[2:4]} exited with {process.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{ready_url} did not answer in {timeout} s") from None
+                time.sleep(0.3)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
