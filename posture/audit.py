@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from posture.storage.base import utcnow
@@ -55,7 +55,20 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_bytes(_hashed_fields(event))).hexdigest()
 
 
+# Any fixed 64-bit number; it names the one PostgreSQL advisory lock that orders appends.
+AUDIT_LOCK_KEY = 0x6173737572652D61
+
+
 def _tip(session: Session) -> str:
+    # The chain needs one total order: two transactions that both read the same tip would both
+    # link to it, and the second would fail on the unique prev_hash. So the tip is read only
+    # once this transaction holds the lock that orders appends, until it commits or rolls back.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement that changes nothing still takes SQLite's single write lock.
+        session.execute(text("UPDATE audit_events SET hash = hash WHERE 0"))
     last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     return last or GENESIS_HASH
 

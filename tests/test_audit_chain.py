@@ -86,3 +86,20 @@ def test_two_events_cannot_claim_the_same_predecessor(sessions: sessionmaker[Ses
         session.add(fork)
         with pytest.raises(IntegrityError):
             session.commit()
+
+
+def test_concurrent_writers_keep_one_intact_chain(sessions: sessionmaker[Session]) -> None:
+    """Eight threads appending at once (the API's writers) all succeed and stay in one chain."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(thread: int) -> int:
+        for batch in range(5):
+            with transaction(sessions) as session:
+                record(session, ALICE, "product.created", "product", f"{thread}-{batch}")
+        return thread
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sorted(pool.map(writer, range(8))) == list(range(8))
+    report = _verify(sessions)
+    assert report.intact, report.first_break
+    assert report.events_checked == 40

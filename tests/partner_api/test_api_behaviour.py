@@ -202,3 +202,20 @@ def test_an_id_that_is_not_a_number_names_nothing(api: tuple[TestClient, ApiWorl
         missing = client.get(url, headers=bearer(prepared, "s1"))
         assert missing.status_code == 404, url
         assert missing.json()["detail"] == "no such object"
+
+
+def test_a_revoked_token_is_refused_at_once(api: tuple[TestClient, ApiWorld]) -> None:
+    from posture.audit import Actor
+    from posture.identity.tokens import revoke_token
+    from posture.storage.models import ApiToken
+
+    client, prepared = api
+    headers = bearer(prepared, "s1")
+    assert client.get("/v1/products", headers=headers).status_code == 200
+    runtime = client.app.state.runtime
+    with transaction(runtime.sessions) as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.description == "s1")).one()
+        revoke_token(session, Actor("cli"), token.jti)
+    refused = client.get("/v1/products", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "give a valid bearer token"
