@@ -75,6 +75,8 @@ def _load(port: int, request: Request, clients: int, seconds: float) -> dict[str
         thread.join()
     elapsed = time.perf_counter() - started
     every = sorted(x for per in latencies for x in per)
+    if not every:
+        return {"requests": 0, "requests_per_second": 0.0, "errors": sum(errors)}
     return {
         "requests": len(every),
         "requests_per_second": round(len(every) / elapsed, 1),
@@ -121,7 +123,7 @@ def _run(backend: str, database_url: str | None, clients: int, seconds: float) -
                 "read": _load(port, read, clients, seconds),
                 "write": _load(port, write, clients, seconds),
             }
-    base = results["baseline_304"]["requests_per_second"]
+    base = results["baseline_304"]["requests_per_second"] or 1.0
     return {
         "backend": backend,
         **results,

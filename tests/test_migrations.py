@@ -76,3 +76,36 @@ def test_existing_products_gain_empty_listing_fields_on_upgrade(empty_engine: En
         ).one()
     assert not row[0]
     assert row[1] in ([], "[]")
+
+
+def test_existing_jobs_gain_their_product_from_the_payload(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0009_monitoring")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, slug, name, kind, created_at) "
+                "VALUES (1, 'old', 'Old Ltd', 'supplier', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO products (id, organisation_id, name, category, deployment_model, "
+                "description, data_locations, certifications, api_available, "
+                "connected_networks, created_at, updated_at) VALUES (7, 1, 'Legacy', 'mobile', "
+                "'saas', '', '[]', '[]', false, '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        for job_id, payload in ((1, '{"product_id": 7}'), (2, '{"kind": "audit"}')):
+            connection.execute(
+                text(
+                    "INSERT INTO jobs (id, kind, status, payload, attempts, max_attempts, "
+                    "progress, message, organisation_id, created_at) VALUES "
+                    "(:id, 'check', 'succeeded', :payload, 1, 3, 1.0, '', 1, CURRENT_TIMESTAMP)"
+                ),
+                {"id": job_id, "payload": payload},
+            )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, product_id FROM jobs ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [(1, 7), (2, None)]
+    assert migrate.downgrade(empty_engine, "0009_monitoring") == "0009_monitoring"

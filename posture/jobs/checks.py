@@ -110,6 +110,7 @@ def create_check_job(
         kind="check",
         status=RunStatus.QUEUED,
         organisation_id=product.organisation_id,
+        product_id=product.id,
         requested_by_user_id=principal.user_id,
         payload={"product_id": product.id, "request": request.model_dump()},
     )
@@ -248,11 +249,12 @@ def list_product_jobs(
     session: Session, principal: Principal, product_id: int, limit: int = 20
 ) -> list[Job]:
     """The product's latest check jobs, newest first, for users who may read its checks."""
-    product = load_visible(session, Product, product_id, principal, "check.read", "product")
-    recent = session.scalars(
-        select(Job)
-        .where(Job.kind == "check", Job.organisation_id == product.organisation_id)
-        .order_by(Job.id.desc())
-        .limit(limit * 10)
+    load_visible(session, Product, product_id, principal, "check.read", "product")
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.kind == "check", Job.product_id == product_id)
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
     )
-    return [job for job in recent if job.payload.get("product_id") == product_id][:limit]

@@ -101,6 +101,7 @@ def queue_due_checks(
                 kind="check",
                 status=RunStatus.QUEUED,
                 organisation_id=endpoint.organisation_id,
+                product_id=endpoint.product_id,
                 payload={
                     "product_id": endpoint.product_id,
                     "endpoint_id": endpoint.id,

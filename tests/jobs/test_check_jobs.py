@@ -18,6 +18,7 @@ from posture.jobs.checks import (
     create_check_job,
     execute_check_job,
     job_for,
+    list_product_jobs,
     recover_stale_jobs,
 )
 from posture.jobs.dispatch import submit_check
@@ -183,3 +184,43 @@ def test_stale_jobs_are_requeued_then_failed_once_attempts_run_out(
         assert job.status is RunStatus.FAILED
         assert job.attempts == 3
         assert "gave up after 3 attempts" in (job.error or "")
+
+
+def test_a_products_jobs_are_found_however_busy_its_organisation_is(world_db: Db) -> None:
+    """Jobs name their product in a column: another product's 250 newer jobs hide nothing."""
+    from posture.storage.models import Product
+
+    world, sessions, _ = world_db
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        other = Product(
+            organisation_id=s1.organisation_id,
+            name="Busy Product",
+            category="other",
+            deployment_model="saas",
+        )
+        session.add(other)
+        session.flush()
+        session.add(
+            Job(
+                kind="check",
+                status=RunStatus.SUCCEEDED,
+                organisation_id=s1.organisation_id,
+                product_id=s1.product_id,
+            )
+        )
+        for _ in range(250):
+            session.add(
+                Job(
+                    kind="check",
+                    status=RunStatus.QUEUED,
+                    organisation_id=s1.organisation_id,
+                    product_id=other.id,
+                )
+            )
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    assert s1.product_id is not None
+    with sessions() as session:
+        jobs = list_product_jobs(session, supplier, s1.product_id)
+        assert [j.status for j in jobs] == [RunStatus.SUCCEEDED]
+        assert len(list_product_jobs(session, supplier, other.id)) == 20

@@ -25,6 +25,7 @@ class Job(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
