@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from posture.errors import DatabaseError, SchemaTooNewError
 from posture.storage import (
@@ -53,15 +53,20 @@ def test_an_unmigrated_database_is_refused_with_the_fix(empty_engine: Engine) ->
         migrate.require_current(empty_engine)
 
 
+def _old_supplier(connection: Connection) -> None:
+    """A supplier organisation as an earlier release wrote it, with raw SQL."""
+    connection.execute(
+        text(
+            "INSERT INTO organisations (id, slug, name, kind, created_at) "
+            "VALUES (1, 'old', 'Old Ltd', 'supplier', CURRENT_TIMESTAMP)"
+        )
+    )
+
+
 def test_existing_products_gain_empty_listing_fields_on_upgrade(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine, "0005_challenges")
     with empty_engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO organisations (id, slug, name, kind, created_at) "
-                "VALUES (1, 'old', 'Old Ltd', 'supplier', CURRENT_TIMESTAMP)"
-            )
-        )
+        _old_supplier(connection)
         connection.execute(
             text(
                 "INSERT INTO products (id, organisation_id, name, category, deployment_model, "
@@ -81,12 +86,7 @@ def test_existing_products_gain_empty_listing_fields_on_upgrade(empty_engine: En
 def test_existing_jobs_gain_their_product_from_the_payload(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine, "0009_monitoring")
     with empty_engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO organisations (id, slug, name, kind, created_at) "
-                "VALUES (1, 'old', 'Old Ltd', 'supplier', CURRENT_TIMESTAMP)"
-            )
-        )
+        _old_supplier(connection)
         connection.execute(
             text(
                 "INSERT INTO products (id, organisation_id, name, category, deployment_model, "
