@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posture.dashboards import PERMISSION
-from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.permissions import Principal
+from posture.identity.scoped import within_reach
 from posture.storage.models import Assessment, CheckRun, Product
 from posture.storage.models.enums import AssessmentStatus, CheckKind, RunStatus
 
@@ -22,7 +23,6 @@ READINESS_GROUPS = (("ready", 80.0), ("migrating", 40.0), ("exposed", 0.0))
 
 
 def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
-    visible = visible_organisations(principal, PERMISSION)
     latest = (
         select(func.max(CheckRun.id))
         .where(
@@ -32,8 +32,7 @@ def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict
         )
         .group_by(CheckRun.product_id, CheckRun.kind)
     )
-    if visible is not None:
-        latest = latest.where(CheckRun.organisation_id.in_(visible))
+    latest = within_reach(latest, CheckRun.organisation_id, principal, PERMISSION)
     query = select(CheckRun.product_id, CheckRun.score, CheckRun.result).where(
         CheckRun.id.in_(latest)
     )
@@ -50,10 +49,8 @@ def _group(score: float | None) -> str:
 
 def pqc_migration(session: Session, principal: Principal) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(products per readiness group, products per milestone and status)."""
-    visible = visible_organisations(principal, PERMISSION)
     count = select(func.count()).select_from(Product)
-    if visible is not None:
-        count = count.where(Product.organisation_id.in_(visible))
+    count = within_reach(count, Product.organisation_id, principal, PERMISSION)
     total = session.scalar(count) or 0
     scores: dict[int, list[float]] = {}
     milestones: dict[tuple[int, str], str] = {}
@@ -93,10 +90,8 @@ def assurance_workload(
     session: Session, principal: Principal, standings: pd.DataFrame
 ) -> dict[str, int]:
     """Assessments awaiting review and products whose claims checks contradict."""
-    visible = visible_organisations(principal, PERMISSION)
     query = select(Assessment.status, func.count()).group_by(Assessment.status)
-    if visible is not None:
-        query = query.where(Assessment.organisation_id.in_(visible))
+    query = within_reach(query, Assessment.organisation_id, principal, PERMISSION)
     counts = dict(session.execute(query).all())
     contradicted = standings["contradicted"] if "contradicted" in standings else pd.Series()
     return {

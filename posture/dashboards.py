@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.scoped import Query, within_reach
 from posture.storage.models import Organisation, PostureSnapshot, Product
 from posture.storage.models.enums import OrgKind, SubjectKind
 
@@ -40,11 +41,8 @@ def snapshot_runs(session: Session, principal: Principal) -> SnapshotRuns:
     return SnapshotRuns(times[0] if times else None, times[1] if len(times) > 1 else None)
 
 
-def _scoped(query, principal: Principal):  # type: ignore[no-untyped-def]
-    visible = visible_organisations(principal, PERMISSION)
-    if visible is not None:
-        query = query.where(PostureSnapshot.organisation_id.in_(visible))
-    return query
+def _scoped(query: Query, principal: Principal) -> Query:
+    return within_reach(query, PostureSnapshot.organisation_id, principal, PERMISSION)
 
 
 def _products_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:

@@ -11,8 +11,8 @@ from posture.audit import record
 from posture.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.identity.permissions import NotFound, Principal, require
+from posture.identity.scoped import load_visible, within_reach
 from posture.storage.base import utcnow
 from posture.storage.models import Answer, Assessment, Organisation
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
@@ -30,10 +30,8 @@ def assessments_query(
     principal: Principal, product_id: int | None = None, status: str | None = None
 ) -> Select[tuple[Assessment]]:
     """The assessments the principal may see, oldest first."""
-    scope = visible_organisations(principal, "assessment.read")
     query = select(Assessment).order_by(Assessment.id)
-    if scope is not None:
-        query = query.where(Assessment.organisation_id.in_(scope))
+    query = within_reach(query, Assessment.organisation_id, principal, "assessment.read")
     if product_id is not None:
         query = query.where(Assessment.product_id == product_id)
     if status is not None:

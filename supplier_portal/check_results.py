@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from posture.identity.permissions import Principal, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.identity.permissions import Principal
+from posture.identity.scoped import load_visible, within_reach
 from posture.storage.models import CheckRun, Finding
 
 
@@ -14,10 +14,8 @@ def check_runs_query(
     principal: Principal, product_id: int | None = None
 ) -> Select[tuple[CheckRun]]:
     """The check runs the principal may see, newest first."""
-    scope = visible_organisations(principal, "check.read")
     query = select(CheckRun).order_by(CheckRun.id.desc())
-    if scope is not None:
-        query = query.where(CheckRun.organisation_id.in_(scope))
+    query = within_reach(query, CheckRun.organisation_id, principal, "check.read")
     if product_id is not None:
         query = query.where(CheckRun.product_id == product_id)
     return query

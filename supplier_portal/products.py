@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from posture.audit import record
 from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.identity.permissions import NotFound, Principal, require
+from posture.identity.scoped import load_visible, within_reach
 from posture.storage.base import utcnow
 from posture.storage.models import Organisation, Product
 from posture.storage.models.enums import OrgKind
@@ -20,10 +20,8 @@ def products_query(
     principal: Principal, include_withdrawn: bool = False, search: str = ""
 ) -> Select[tuple[Product]]:
     """The products the principal may see, oldest first; `search` matches the name."""
-    scope = visible_organisations(principal, "product.read")
     query = select(Product).order_by(Product.id)
-    if scope is not None:
-        query = query.where(Product.organisation_id.in_(scope))
+    query = within_reach(query, Product.organisation_id, principal, "product.read")
     if not include_withdrawn:
         query = query.where(Product.deleted_at.is_(None))
     if search.strip():

@@ -47,7 +47,7 @@ def postgres_reason() -> str | None:
 def postgres_schema_url(postgres_reason: str | None) -> Iterator[str]:
     """A database URL whose search_path is a fresh schema, dropped after the test."""
     if postgres_reason:
-        pytest.skip(f"PostgreSQL tests skipped: {postgres_reason}")
+        pytest.skip(f"needs PostgreSQL, which does not answer here: {postgres_reason}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
@@ -14,6 +15,16 @@ class TenantRecord(Protocol):
 
 
 Record = TypeVar("Record", bound=TenantRecord)
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def within_reach(
+    query: Query, organisation: ColumnElement[Any], principal: Principal, permission: str
+) -> Query:
+    """`query` narrowed to the organisations whose records the principal may see under
+    `permission`; PermissionDenied when no role grants it at all."""
+    visible = visible_organisations(principal, permission)
+    return query if visible is None else query.where(organisation.in_(visible))
 
 
 def load_visible(

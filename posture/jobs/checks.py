@@ -24,6 +24,7 @@ from checks.report import CheckReport
 from posture.audit import SYSTEM, Actor, record
 from posture.check_runs import record_check_run
 from posture.errors import AssureError, ValidationFailed
+from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
 from posture.monitoring.alerts import record_endpoint_run
@@ -118,7 +119,7 @@ def create_check_job(
     session.flush()
     record(
         session,
-        Actor(principal.email, principal.user_id),
+        actor_of(principal),
         "job.queued",
         "job",
         job.id,

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.audit import SYSTEM, Actor, record
-from posture.identity.permissions import Principal, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.audit import SYSTEM, record
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import Principal
+from posture.identity.scoped import load_visible, within_reach
 from posture.jobs.checks import CheckRequest
 from posture.monitoring.changes import monitoring_policy
 from posture.monitoring.inbox import alert_table
@@ -64,7 +65,7 @@ def register_endpoint(
     session.flush()
     record(
         session,
-        Actor(principal.email, principal.user_id),
+        actor_of(principal),
         "monitoring.endpoint_registered",
         "monitored_endpoint",
         endpoint.id,
@@ -75,11 +76,9 @@ def register_endpoint(
 
 
 def list_endpoints(session: Session, principal: Principal) -> list[MonitoredEndpoint]:
-    visible = visible_organisations(principal, "check.read")
     query = select(MonitoredEndpoint).order_by(MonitoredEndpoint.id)
-    if visible is not None:
-        query = query.where(MonitoredEndpoint.organisation_id.in_(visible))
-    return list(session.scalars(query))
+    organisation = MonitoredEndpoint.organisation_id
+    return list(session.scalars(within_reach(query, organisation, principal, "check.read")))
 
 
 def queue_due_checks(

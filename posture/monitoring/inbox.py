@@ -8,10 +8,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from posture.audit import Actor, record
+from posture.audit import record
 from posture.errors import ValidationFailed
-from posture.identity.permissions import Principal, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import Principal
+from posture.identity.scoped import load_visible, within_reach
 from posture.storage.models import Alert, Organisation, Product
 
 ALERT_COLUMNS = [
@@ -25,13 +26,6 @@ ALERT_COLUMNS = [
     "detail",
     "acknowledged_at",
 ]
-
-
-def _scoped(query, principal: Principal, permission: str):  # type: ignore[no-untyped-def]
-    visible = visible_organisations(principal, permission)
-    if visible is not None:
-        query = query.where(Alert.organisation_id.in_(visible))
-    return query
 
 
 def alert_table(
@@ -65,7 +59,7 @@ def alert_table(
         query = query.where(Alert.acknowledged_at.is_(None))
     if product_id is not None:
         query = query.where(Alert.product_id == product_id)
-    rows = session.execute(_scoped(query, principal, permission)).all()
+    rows = session.execute(within_reach(query, Alert.organisation_id, principal, permission)).all()
     frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
     frame["detail"] = [_summary(detail) for detail in frame["detail"]]
     return frame
@@ -73,7 +67,9 @@ def alert_table(
 
 def open_alert_count(session: Session, principal: Principal, permission: str = "check.read") -> int:
     query = select(func.count(Alert.id)).where(Alert.acknowledged_at.is_(None))
-    return int(session.scalar(_scoped(query, principal, permission)) or 0)
+    return int(
+        session.scalar(within_reach(query, Alert.organisation_id, principal, permission)) or 0
+    )
 
 
 def _summary(detail: dict[str, object]) -> str:
@@ -95,7 +91,7 @@ def acknowledge_alert(
     alert.acknowledged_at, alert.acknowledged_by_user_id = now, principal.user_id
     record(
         session,
-        Actor(principal.email, principal.user_id),
+        actor_of(principal),
         "alert.acknowledged",
         "alert",
         alert.id,

@@ -37,6 +37,13 @@ def _mine(session: Session, principal: Principal, allocation_id: int) -> JudgeAl
     return allocation
 
 
+def rubric_for(session: Session, principal: Principal, allocation_id: int) -> list[dict[str, Any]]:
+    """The rubric the judge scores this allocation's entry against."""
+    allocation = _mine(session, principal, allocation_id)
+    challenge = session.get(Challenge, allocation.challenge_id)
+    return list(challenge.rubric) if challenge else []
+
+
 def entry_for_judging(session: Session, principal: Principal, allocation_id: int) -> ChallengeEntry:
     allocation = _mine(session, principal, allocation_id)
     entry = session.get(ChallengeEntry, allocation.entry_id)

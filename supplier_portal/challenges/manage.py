@@ -29,6 +29,12 @@ from supplier_portal.challenges.moderation import moderation_policy
 from supplier_portal.challenges.results import moderated_entries
 
 
+def managed_challenges(session: Session, principal: Principal) -> list[Challenge]:
+    """Every challenge, newest first, for those who run them."""
+    visible_organisations(principal, "challenge.manage")
+    return list(session.scalars(select(Challenge).order_by(Challenge.id.desc())))
+
+
 def _managed(session: Session, principal: Principal, challenge_id: int) -> Challenge:
     visible_organisations(principal, "challenge.manage")
     challenge = session.get(Challenge, challenge_id)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from posture.errors import ValidationFailed
 from posture.identity.permissions import NotFound, Principal, visible_organisations
+from posture.identity.scoped import within_reach
 from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation, Organisation
 from supplier_portal.challenges.moderation import (
     EntryModeration,
@@ -106,6 +107,17 @@ def published_ranking(
         for row in challenge.results["ranking"]
         if row["rank"] is not None
     ]
+
+
+def my_published_entries(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """(id, title) of the caller's organisations' entries to challenges whose results are out."""
+    query = (
+        select(ChallengeEntry.id, ChallengeEntry.title)
+        .join(Challenge, Challenge.id == ChallengeEntry.challenge_id)
+        .where(Challenge.status == "results_published")
+    )
+    query = within_reach(query, ChallengeEntry.organisation_id, principal, "challenge.enter")
+    return [(entry_id, title) for entry_id, title in session.execute(query)]
 
 
 def feedback_for_entry(session: Session, principal: Principal, entry_id: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from posture.errors import ValidationFailed
 from posture.exports import to_xlsx
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.identity.scoped import load_visible
+from posture.identity.scoped import load_visible, within_reach
 from posture.storage.base import utcnow
 from posture.storage.models import Product, ShortlistRequirement, ShortlistVersion
 from supplier_portal.forms import FormModel
@@ -126,10 +126,8 @@ def create_requirement(
 def list_requirements(session: Session, principal: Principal) -> list[ShortlistRequirement]:
     """The requirements of the organisations the buyer works for, newest first."""
     query = select(ShortlistRequirement).order_by(ShortlistRequirement.id.desc())
-    scope = visible_organisations(principal, "shortlist.manage")
-    if scope is not None:
-        query = query.where(ShortlistRequirement.organisation_id.in_(scope))
-    return list(session.scalars(query))
+    organisation = ShortlistRequirement.organisation_id
+    return list(session.scalars(within_reach(query, organisation, principal, "shortlist.manage")))
 
 
 def ranked_products(session: Session, principal: Principal, version_id: int) -> dict[int, str]:

@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from posture.audit import Actor
 from posture.errors import AssureError
+from posture.identity.accounts import actor_of
 from posture.identity.permissions import holds
 from supplier_portal.forms import parse_form
 from supplier_portal.procurement import lots, shortlists
@@ -109,7 +109,7 @@ def procurement_page() -> None:
                         )
         if st.button("Re-check listed products now"):
             run_service(
-                lambda s: lots.recheck_listings(s, Actor(me.email, me.user_id), date.today()),
+                lambda s: lots.recheck_listings(s, actor_of(me), date.today()),
                 "Listings re-checked.",
             )
     if mine and all_lots:

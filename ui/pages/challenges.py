@@ -133,12 +133,8 @@ def manage_page() -> None:
 
 
 def _manage_existing(me) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from posture.storage.models import Challenge
-
     with sessions()() as session:
-        challenges = session.scalars(select(Challenge).order_by(Challenge.id.desc())).all()
+        challenges = manage.managed_challenges(session, me)
     for challenge in challenges:
         with st.expander(f"{challenge.title} ({challenge.status})"):
             st.caption(
@@ -213,19 +209,8 @@ def _moderation(me, challenge_id: int) -> None:  # type: ignore[no-untyped-def]
 
 def _my_feedback(me) -> None:  # type: ignore[no-untyped-def]
     """Feedback on results already published: comments per criterion, no judge names."""
-    from sqlalchemy import select
-
-    from posture.storage.models import Challenge, ChallengeEntry
-
     with sessions()() as session:
-        mine = session.execute(
-            select(ChallengeEntry.id, ChallengeEntry.title)
-            .join(Challenge, Challenge.id == ChallengeEntry.challenge_id)
-            .where(
-                ChallengeEntry.organisation_id.in_(me.organisation_ids()),
-                Challenge.status == "results_published",
-            )
-        ).all()
+        mine = results.my_published_entries(session, me)
         feedback = [results.feedback_for_entry(session, me, entry_id) for entry_id, _ in mine]
     for (_, title), item in zip(mine, feedback, strict=True):
         with st.expander(f"Feedback: {title}"):
@@ -306,11 +291,8 @@ def judge_page() -> None:
         with sessions()() as session:
             st.json(judging.peer_scores(session, me, allocation.id))
         return
-    from posture.storage.models import Challenge
-
     with sessions()() as session:
-        challenge = session.get(Challenge, allocation.challenge_id)
-        rubric = challenge.rubric if challenge else []
+        rubric = judging.rubric_for(session, me, allocation.id)
     with st.form("score"):
         scores = {}
         for criterion in rubric:
