@@ -11,6 +11,7 @@ from assure_cli.context import fail, friendly_errors, print_json
 from checks.egress import EgressPolicy
 from checks.findings import SEVERITY_RANK, Severity
 from checks.report import CheckReport, ReportStatus
+from checks.sandbox.request import SandboxedCheck
 from posture.config import load_settings
 
 app = typer.Typer(help="Automated checks that produce evidence.", no_args_is_help=True)
@@ -26,6 +27,13 @@ Timeout = typer.Option(3.0, min=0.1, max=60, help="Seconds to wait for each answ
 
 def _policy() -> EgressPolicy:
     return EgressPolicy.from_settings(load_settings())
+
+
+def _sandboxed(check: SandboxedCheck, file_bytes: bytes | None = None) -> CheckReport:
+    """Every check runs in the sandbox, from the CLI as from a worker."""
+    from checks.sandbox.run import run_sandboxed
+
+    return run_sandboxed(check, _policy(), file_bytes)
 
 
 def _read(path: Path) -> bytes:
@@ -109,9 +117,8 @@ def tls(
     record: str | None = Record,
 ) -> None:
     """Key exchange groups (one per ClientHello), versions, preference and certificates."""
-    from checks.tls.check import run_tls_check
-
-    _emit(run_tls_check(target, _policy(), timeout=timeout), json_output, cbom, fail_on, record)
+    report = _sandboxed(SandboxedCheck(kind="tls", target=target, timeout=timeout))
+    _emit(report, json_output, cbom, fail_on, record)
 
 
 @app.command()
@@ -125,9 +132,8 @@ def ssh(
     record: str | None = Record,
 ) -> None:
     """Key exchange and host key algorithms from the server's KEXINIT."""
-    from checks.ssh import run_ssh_check
-
-    _emit(run_ssh_check(target, _policy(), timeout=timeout), json_output, cbom, fail_on, record)
+    report = _sandboxed(SandboxedCheck(kind="ssh", target=target, timeout=timeout))
+    _emit(report, json_output, cbom, fail_on, record)
 
 
 @app.command()
@@ -140,9 +146,8 @@ def cert(
     record: str | None = Record,
 ) -> None:
     """Key type and size, signature algorithm and expiry of a certificate file."""
-    from checks.certificate_file import run_certificate_check
-
-    _emit(run_certificate_check(_read(file), file.name), json_output, cbom, fail_on, record)
+    report = _sandboxed(SandboxedCheck(kind="cert", file_name=file.name), _read(file))
+    _emit(report, json_output, cbom, fail_on, record)
 
 
 @app.command()
@@ -156,17 +161,12 @@ def jwks(
     record: str | None = Record,
 ) -> None:
     """Classify every key of a JSON Web Key Set, including ML-DSA (AKP) keys."""
-    from checks.fetch import FetchError, fetch
-    from checks.jwks import run_jwks_check
-
     if source.startswith(("http://", "https://")):
-        try:
-            raw = fetch(source, _policy(), timeout=timeout)
-        except FetchError as exc:
-            raise fail(str(exc)) from None
+        report = _sandboxed(SandboxedCheck(kind="jwks", target=source, timeout=timeout))
     else:
-        raw = _read(Path(source))
-    _emit(run_jwks_check(raw, source), json_output, cbom, fail_on, record)
+        check = SandboxedCheck(kind="jwks", target=source, file_name=Path(source).name)
+        report = _sandboxed(check, _read(Path(source)))
+    _emit(report, json_output, cbom, fail_on, record)
 
 
 @app.command("cbom")
@@ -178,9 +178,8 @@ def cbom_command(
     record: str | None = Record,
 ) -> None:
     """Validate a CBOM and classify every cryptographic asset in it."""
-    from checks.cbom import run_cbom_check
-
-    _emit(run_cbom_check(_read(file), file.name), json_output, None, fail_on, record)
+    report = _sandboxed(SandboxedCheck(kind="cbom", file_name=file.name), _read(file))
+    _emit(report, json_output, None, fail_on, record)
 
 
 @app.command()
@@ -205,7 +204,8 @@ def api(
 
     Exits 1 when a hard gate fails (plain-HTTP server, ignored authentication, broken
     object-level authorisation) or the description cannot be assessed."""
-    from checks.api.check import run_api_check
+    from dataclasses import asdict
+
     from checks.api.live import LiveSettings
     from checks.api.outputs import to_junit, to_sarif
 
@@ -214,8 +214,17 @@ def api(
     settings = LiveSettings(
         max_examples=max_examples, budget_seconds=budget, rate_limit=rate_limit, seed=seed
     )
-    tokens = [t for t in (auth, auth2) if t]
-    report = run_api_check(spec, _policy(), base_url, tokens, settings)
+    tokens = tuple(t for t in (auth, auth2) if t)
+    remote = spec.startswith(("http://", "https://"))
+    check = SandboxedCheck(
+        kind="api",
+        target=spec,
+        file_name="" if remote else Path(spec).name,
+        base_url=base_url,
+        tokens=tokens,
+        live=asdict(settings),
+    )
+    report = _sandboxed(check, None if remote else _read(Path(spec)))
     if sarif is not None:
         sarif.write_text(json.dumps(to_sarif(report, spec), indent=2) + "\n", "utf-8")
     if junit is not None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import typer
 
 from assure_cli.api import api_command
 from assure_cli.context import friendly_errors, open_database
-from posture.jobs.queue import build_queue
+from assure_cli.supervision import Child, RestartPolicy, describe_exit, supervise
+from posture.jobs.queue import JobQueue, build_queue
+from posture.jobs.workers import new_token, worker_identity
 from posture.storage import migrate
 
 # Error details stay on the server; users see a generic message. XSRF protection stays on.
@@ -50,6 +51,38 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
+# The app and the API restart too, but a child that dies five times in a minute will not stay
+# up (a port in use, a broken install): serve stops and says so rather than spin.
+MUST_STAY_UP = RestartPolicy(give_up_after=5, window=60.0)
+
+
+def _starter(command: list[str]) -> Callable[[], subprocess.Popen[bytes]]:
+    return lambda: subprocess.Popen(command)  # noqa: S603 (our interpreter, our arguments)
+
+
+@dataclass
+class WorkerProcesses:
+    """`assure worker` children. Each start gets its own token, so once a worker has exited its
+    claims can be named for certain and its jobs retried or failed at once."""
+
+    queue: JobQueue
+    tokens: dict[int, str] = field(default_factory=dict)
+
+    def start(self) -> subprocess.Popen[bytes]:
+        token = new_token()
+        command = [sys.executable, "-m", "assure_cli.main", "worker", "--start-token", token]
+        process = subprocess.Popen(command)  # noqa: S603
+        self.tokens[process.pid] = token
+        return process
+
+    def settle_jobs(self, process: subprocess.Popen[bytes]) -> str:
+        identity = worker_identity(self.tokens.pop(process.pid), pid=process.pid)
+        cause = f"its worker {describe_exit(process.returncode)}"
+        requeued, failed = self.queue.release_worker(identity, cause)
+        parts = [f"requeued job {i}" for i in requeued] + [f"failed job {i}" for i in failed]
+        return ", ".join(parts)
+
+
 @friendly_errors
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -62,53 +95,36 @@ def serve(
     """Upgrade the database if needed, then run the app and its background worker."""
     with open_database(require_current=False) as db:
         revision = migrate.upgrade(db.engine)
+        settings = db.settings
     typer.echo(f"database at schema {revision}; app on http://{host}:{port}")
-    children = [subprocess.Popen(streamlit_command(host, port))]  # noqa: S603
+    worker_processes = WorkerProcesses(build_queue(settings))
+    children = [Child("app", _starter(streamlit_command(host, port)), MUST_STAY_UP)]
     children += [
-        subprocess.Popen([sys.executable, "-m", "assure_cli.main", "worker"])
-        for _ in range(workers)
+        Child(f"worker {n}", worker_processes.start, on_exit=worker_processes.settle_jobs)
+        for n in range(1, workers + 1)
     ]
     if api_port is not None:
         typer.echo(f"partner API on http://{host}:{api_port}/v1")
-        children.append(subprocess.Popen(api_command(host, api_port, 1)))  # noqa: S603
-    _supervise(children)
-
-
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
-    """Run until any child exits or we are told to stop; then stop the others cleanly."""
-    stopping = False
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 10
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-    failed = [child.returncode for child in children if child.returncode not in (0, -2, 130)]
-    if failed and not stopping:
+        children.append(
+            Child("partner API", _starter(api_command(host, api_port, 1)), MUST_STAY_UP)
+        )
+    if supervise(children):
         raise typer.Exit(1)
 
 
 @friendly_errors
 def worker(
     threads: int = typer.Option(2, min=1, max=32, help="Worker threads in this process."),
+    start_token: str = typer.Option(
+        "",
+        "--start-token",
+        hidden=True,
+        help="Set by assure serve: the token this worker's job claims carry.",
+    ),
 ) -> None:
     """Run a background worker that takes jobs from the queue."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with open_database() as db:
-        queue = build_queue(db.settings).huey
+        queue = build_queue(db.settings, worker_token=start_token or None).huey
     # Users wait on these jobs in the app, so an idle worker polls at least once a second.
     queue.create_consumer(workers=threads, worker_type="thread", max_delay=1.0).run()

@@ -16,8 +16,16 @@ from posture.errors import AssureError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Ranges Python does not already call private but that must not be reached either.
-EXTRA_BLOCKED = [ipaddress.ip_network(n) for n in ("100.64.0.0/10", "192.0.0.0/24")]
+# Ranges Python does not already call private but that must not be reached either: carrier-grade
+# NAT, IETF protocol assignments, the deprecated 6to4 relay anycast (it forwards to whatever a
+# 6to4 address embeds), deprecated IPv6 site-local, and the newer IPv6 documentation prefix.
+EXTRA_BLOCKED = [
+    ipaddress.ip_network(n)
+    for n in ("100.64.0.0/10", "192.0.0.0/24", "192.88.99.0/24", "fec0::/10", "3fff::/20")
+]
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix
+# (RFC 6052) and its local-use prefix (RFC 8215). A translator forwards to the embedded address.
+NAT64_PREFIXES = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
 
 
 class EgressRefused(AssureError):
@@ -36,9 +44,33 @@ class Target:
         return f"{self.host}:{self.port}"
 
 
+def embedded_ipv4(address: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 transition address leads to, with the mechanism's name: a
+    packet to it ends up at that IPv4 host, so that host is what the policy must judge."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return "IPv4-mapped", address.ipv4_mapped
+    if address.sixtofour is not None:
+        return "6to4", address.sixtofour
+    if address.teredo is not None:
+        return "Teredo", address.teredo[1]
+    for prefix in NAT64_PREFIXES:
+        if address in prefix:
+            return "NAT64", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _blocked_reason(address: IPAddress) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _blocked_reason(address.ipv4_mapped)
+    embedded = embedded_ipv4(address)
+    if embedded is not None:
+        mechanism, inner = embedded
+        reason = _blocked_reason(inner)
+        if reason is not None:
+            return f"{mechanism} for {inner}, which is {reason}"
+        if mechanism in ("IPv4-mapped", "NAT64"):
+            # The same host as the IPv4 address (a translator only rewrites the header).
+            return None
     for attribute, reason in (
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local (including cloud metadata)"),
@@ -57,10 +89,16 @@ def _blocked_reason(address: IPAddress) -> str | None:
 @dataclass(frozen=True)
 class EgressPolicy:
     allow: tuple[IPNetwork, ...] = ()
+    # DNS servers ("address" or "address:port") to resolve names with instead of the system's.
+    dns_servers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_cidrs(cls, cidrs: tuple[str, ...], dns_servers: tuple[str, ...] = ()) -> EgressPolicy:
+        return cls(tuple(ipaddress.ip_network(c, strict=False) for c in cidrs), dns_servers)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EgressPolicy:
-        return cls(tuple(ipaddress.ip_network(c, strict=False) for c in settings.egress_allow))
+        return cls.from_cidrs(settings.egress_allow, settings.dns_servers)
 
     @classmethod
     def loopback_only(cls) -> EgressPolicy:
@@ -70,20 +108,35 @@ class EgressPolicy:
         """None when the address may be reached, else why not."""
         if any(address in network for network in self.allow):
             return None
+        embedded = embedded_ipv4(address)
+        if embedded is not None and embedded[0] == "IPv4-mapped":
+            # ::ffff:a.b.c.d is a.b.c.d itself, so the allow list applies to it as written.
+            return self.vet(embedded[1])
         return _blocked_reason(address)
+
+    def vet_text(self, text: str) -> str | None:
+        """vet() for an address as a string; anything not an IP address is refused."""
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            return f"{text!r} is not an IP address"
+        return self.vet(address)
 
     def resolve(self, host: str, port: int) -> Target:
         if not 1 <= port <= 65535:
             raise EgressRefused(f"port {port} is out of range")
+        from checks.resolver import ResolutionFailed, resolve_addresses
+
         try:
-            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise EgressRefused(f"cannot resolve {host}: {exc}") from exc
+            answers = resolve_addresses(host, port, self.dns_servers)
+        except ResolutionFailed as exc:
+            raise EgressRefused(str(exc)) from exc
         refusals = []
-        for family, _type, _proto, _name, sockaddr in answers:
-            address = ipaddress.ip_address(sockaddr[0])
+        for answer in answers:
+            address = ipaddress.ip_address(answer.split("%", 1)[0])
             reason = self.vet(address)
             if reason is None:
+                family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
                 return Target(host, port, str(address), family)
             refusals.append(f"{address} is {reason}")
         raise EgressRefused(
@@ -92,16 +145,50 @@ class EgressPolicy:
         )
 
 
+def _port(text: str, value: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise EgressRefused(f"{value!r}: the port must be a number from 1 to 65535")
+    return int(text)
+
+
 def split_host_port(value: str, default_port: int) -> tuple[str, int]:
-    """'host', 'host:443', '[::1]:443' or '::1' -> (host, port)."""
+    """'host', 'host:443', '[::1]:443' or '::1' -> (host, port); anything else is refused."""
     value = value.strip()
+    if not value:
+        raise EgressRefused("no host given")
     if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
+        host, closed, rest = value[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise EgressRefused(f"{value!r} is not [address]:port")
         port = rest.removeprefix(":")
-        return host, int(port) if port else default_port
+        return host, _port(port, value) if rest else default_port
     if value.count(":") == 1:
         host, port = value.split(":")
-        if not port.isdigit():
-            raise EgressRefused(f"{value!r}: the port must be a number")
-        return host, int(port)
+        return host, _port(port, value)
     return value, default_port
+
+
+@dataclass(frozen=True)
+class TargetUrl:
+    scheme: str
+    host: str
+    port: int
+    url: str
+
+
+def parse_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> TargetUrl:
+    """Split a supplier-given URL, refusing (never raising ValueError on) a malformed one."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise EgressRefused(f"{url!r} is not a well-formed URL: {exc}") from exc
+    if parts.scheme not in schemes or not host:
+        raise EgressRefused(f"{url!r} is not an {'/'.join(schemes)} URL with a host")
+    if any(ord(c) < 33 for c in url.strip()):
+        raise EgressRefused(f"{url!r} contains spaces or control characters")
+    default = {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return TargetUrl(parts.scheme, host, default if port is None else port, url.strip())

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from checks.egress import EgressPolicy, EgressRefused
+from checks.egress import EgressPolicy, EgressRefused, parse_url
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
@@ -24,11 +24,12 @@ def fetch(
     max_bytes: int = DEFAULT_MAX_BYTES,
     verify: bool | str = True,
 ) -> bytes:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise FetchError(f"{url!r} is not an http(s) URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = policy.resolve(parts.hostname, port)
+    try:
+        parsed = parse_url(url)
+    except EgressRefused as exc:
+        raise FetchError(str(exc)) from exc
+    parts, port = urlsplit(parsed.url), parsed.port
+    target = policy.resolve(parsed.host, port)
     literal = target.address
     if isinstance(ipaddress.ip_address(literal), ipaddress.IPv6Address):
         literal = f"[{literal}]"
@@ -42,7 +43,7 @@ def fetch(
                 "GET",
                 pinned,
                 headers={"Host": parts.netloc.rsplit("@")[-1]},
-                extensions={"sni_hostname": parts.hostname},
+                extensions={"sni_hostname": parsed.host},
             ) as response,
         ):
             if response.status_code != 200:

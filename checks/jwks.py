@@ -14,6 +14,7 @@ from typing import Any
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble, signature_score
 from checks.report import CheckReport
+from checks.safe_parse import InputRefused, Limits, load_json
 from pq_crypto.catalogue import (
     AlgorithmClass,
     Classification,
@@ -23,6 +24,7 @@ from pq_crypto.catalogue import (
 
 MAX_JWKS_BYTES = 1024 * 1024
 MAX_KEYS = 500
+JWKS_LIMITS = Limits(max_bytes=MAX_JWKS_BYTES)
 EC_CURVES = {"P-256": "ECDSA-P256", "P-384": "ECDSA-P384", "P-521": "ECDSA-P521"}
 
 
@@ -55,12 +57,12 @@ def classify_jwk(key: dict[str, Any]) -> Classification:
 
 
 def parse_jwks(raw: bytes) -> list[dict[str, Any]]:
-    if len(raw) > MAX_JWKS_BYTES:
-        raise JwksError(f"larger than {MAX_JWKS_BYTES} bytes")
     try:
-        document = json.loads(raw)
+        document = load_json(raw, JWKS_LIMITS)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise JwksError(f"not JSON: {exc}") from exc
+    except InputRefused as exc:
+        raise JwksError(str(exc)) from exc
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
         raise JwksError('no top-level "keys" array of objects')

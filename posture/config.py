@@ -37,6 +37,10 @@ class Settings(BaseModel):
     redis_url: str | None = None
     # CIDRs the egress policy allows despite being private, loopback or link-local.
     egress_allow: tuple[str, ...] = ()
+    # DNS servers ("address" or "address:port", comma-separated) that checks resolve supplier
+    # names with instead of the system resolver, e.g. a public resolver outside the force's
+    # split-horizon DNS so internal names never resolve for a check.
+    dns_servers: tuple[str, ...] = ()
     config: Path | None = None
     # YAML file mapping an identity provider's claims to organisations and roles (OIDC sign-in).
     oidc_mapping: Path | None = None
@@ -49,7 +53,7 @@ class Settings(BaseModel):
     # Largest request body the API reads; evidence uploads are the biggest requests.
     api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
-    @field_validator("egress_allow", mode="before")
+    @field_validator("egress_allow", "dns_servers", mode="before")
     @classmethod
     def _split_cidrs(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -64,6 +68,21 @@ class Settings(BaseModel):
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as exc:
                 raise ValueError(f"{cidr!r} is not a CIDR such as 127.0.0.0/8") from exc
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _valid_servers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from checks.resolver import server_address
+
+        for server in value:
+            try:
+                address, port = server_address(server)
+                ipaddress.ip_address(address)
+            except ValueError as exc:
+                raise ValueError(f"{server!r} is not an address or address:port") from exc
+            if not 1 <= port <= 65535:
+                raise ValueError(f"{server!r}: the port must be a number from 1 to 65535")
         return value
 
     @field_validator("api_rate_limit")

@@ -7,10 +7,13 @@ import json
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from checks.safe_parse import InputRefused, Limits, load_json
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ValidationFailed
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Parsed only to tell JSON from text; the shared limits keep that parse from crashing the request.
+UPLOAD_JSON_LIMITS = Limits(max_bytes=MAX_UPLOAD_BYTES)
 # Magic numbers of the formats assessors can open safely.
 SIGNATURES = (
     (b"%PDF-", "application/pdf"),
@@ -30,6 +33,12 @@ class StoredFile:
 
 
 def sniff_media_type(data: bytes) -> str | None:
+    """The media type by content; None for a type assessors cannot open safely.
+
+    Text that the bounded JSON parser refuses (nesting, number length) is typed as text, as any
+    other text that is not JSON: the file is kept, not interpreted, and the limits are counted on
+    brackets anywhere in it, so a refusal there is no proof that it was meant as JSON.
+    """
     for signature, media_type in SIGNATURES:
         if data.startswith(signature):
             return media_type
@@ -40,9 +49,9 @@ def sniff_media_type(data: bytes) -> str | None:
     if "\x00" in text:
         return None
     try:
-        json.loads(text)
+        load_json(text, UPLOAD_JSON_LIMITS)
         return "application/json"
-    except ValueError:
+    except (InputRefused, json.JSONDecodeError):
         return "text/plain"
 
 

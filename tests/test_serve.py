@@ -1,8 +1,9 @@
 """`assure serve` brings up the app, a worker and the partner API on a fresh data directory,
-and stops cleanly."""
+restarts a worker that dies without disturbing the app, and stops cleanly."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import urllib.request
 import pytest
 
 from tests.peers.processes import free_port
+from tests.peers.serve_process import RunningServe, alive, assure_serve, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +77,37 @@ def test_serve_starts_app_worker_and_api_then_stops(sqlite_env: dict[str, str]) 
     assert process.returncode == 0, output
     assert "database at schema" in output
     assert "Huey consumer started" in output
+
+
+def _started(serve: RunningServe, workers: int) -> bool:
+    return serve.output.count("Huey consumer started") >= workers
+
+
+def test_serve_restarts_a_worker_that_dies_keeps_the_app_up_and_stops_all_on_sigterm(
+    sqlite_env: dict[str, str],
+) -> None:
+    with assure_serve(sqlite_env, free_port()) as serve:
+        workers = wait_until(lambda: serve.children("assure_cli.main worker"), 30, "a worker")
+        apps = serve.children("streamlit")
+        (first,) = workers
+        wait_until(lambda: _started(serve, 1), 30, "the worker to start")
+        os.kill(first, signal.SIGKILL)
+        restarted = wait_until(
+            lambda: set(serve.children("assure_cli.main worker")) - {first}, 30, "a new worker"
+        )
+        assert f"worker 1 (pid {first}) was killed by SIGKILL; restarting in 1 s" in serve.output
+        assert serve.healthy()
+        assert serve.children("streamlit") == apps
+        # Even a clean exit brings it back, after a longer pause for the second exit in a row.
+        (second,) = restarted
+        wait_until(lambda: _started(serve, 2), 30, "the new worker to start")
+        os.kill(second, signal.SIGTERM)  # huey's "stop now"
+        wait_until(
+            lambda: set(serve.children("assure_cli.main worker")) - {first, second},
+            30,
+            "a third worker",
+        )
+        assert f"worker 1 (pid {second}) exited with status 0; restarting in 2 s" in serve.output
+        everything = set(serve.children(""))
+    assert serve.process.returncode == 0, serve.output
+    assert not [pid for pid in everything if alive(pid)]

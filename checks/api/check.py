@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
+from checks.api.bundle import bundle
 from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
 from checks.api.spec import LoadedSpec, SpecError, load_spec
@@ -48,7 +48,11 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
                 outcome_ids=list(definition.outcomes),
             )
         )
+    refused = [
+        f"{r.get('event')} to {r.get('target')}: {r.get('reason')}" for r in result.egress_refused
+    ]
     for code, happened, detail in (
+        ("API-LIVE-003", bool(refused), refused),
         ("API-LIVE-002", result.timed_out, ["the run was stopped at its hard limit"]),
         (
             "API-LIVE-001",
@@ -118,38 +122,53 @@ def run_api_check(
     try:
         spec: LoadedSpec = load_spec(source, policy)
     except SpecError as exc:
-        from checks.api.lint import rule_finding
-
-        return CheckReport(
-            kind="api",
-            target=source,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            status=ReportStatus.NOT_ASSESSABLE,
-            findings=[rule_finding("API-000", "/", {"errors": [str(exc)]})],
-            details={"gate_failed": [], "provisional": True},
-        )
+        return _not_assessable(source, started, [_unreadable(exc)])
     findings = lint(spec)
     if not spec.valid:
-        return CheckReport(
-            kind="api",
-            target=source,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            status=ReportStatus.NOT_ASSESSABLE,
-            findings=findings,
-            details={"gate_failed": [], "provisional": True},
-        )
+        return _not_assessable(source, started, findings)
     live: LiveResult | None = None
+    bundled_notes: list[str] = []
     if base_url:
+        try:
+            bundled = bundle(spec, policy)
+        except SpecError as exc:
+            return _not_assessable(source, started, [_unreadable(exc)])
+        bundled_notes = bundled.notes
         live = run_live(
-            json.dumps(spec.document).encode(),
-            base_url,
-            tokens or [],
-            settings or LiveSettings(),
-            policy,
+            bundled.encoded(), base_url, tokens or [], settings or LiveSettings(), policy
         )
         findings += live_findings(live)
+    return _assessed(spec, source, base_url, tokens or [], started, findings, live, bundled_notes)
+
+
+def _unreadable(error: SpecError) -> CheckFinding:
+    from checks.api.lint import rule_finding
+
+    return rule_finding("API-000", "/", {"errors": [str(error)]})
+
+
+def _not_assessable(source: str, started: datetime, findings: list[CheckFinding]) -> CheckReport:
+    return CheckReport(
+        kind="api",
+        target=source,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        status=ReportStatus.NOT_ASSESSABLE,
+        findings=findings,
+        details={"gate_failed": [], "provisional": True},
+    )
+
+
+def _assessed(
+    spec: LoadedSpec,
+    source: str,
+    base_url: str | None,
+    tokens: list[str],
+    started: datetime,
+    findings: list[CheckFinding],
+    live: LiveResult | None,
+    bundled_notes: list[str],
+) -> CheckReport:
     subscores = score_parts(findings, live is not None)
     gates = sorted({f.code for f in findings if part_of(f)[1]})
     coverage = live.coverage if live else 0.0
@@ -177,7 +196,9 @@ def run_api_check(
             "seed": live.seed,
             "command": live.command,
             "seconds": live.seconds,
-            "identities": len(tokens or []),
+            "identities": len(tokens),
+            "not_followed": bundled_notes,
+            "unconfirmed": live.unconfirmed,
         },
     }
     return CheckReport(

@@ -19,10 +19,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from checks.egress import EgressPolicy
+from checks.api.confirm import NEGATIVE_ACCEPTED, sent_body_conforms
+from checks.egress import EgressPolicy, EgressRefused, parse_url
+from checks.sandbox.environment import child_environment
+from checks.sandbox.limits import MIB, SandboxLimits
 from posture.errors import ValidationFailed
+
+ST_CHILD = "checks.sandbox.st_child"
+# schemathesis with hypothesis holds every operation's strategies; the large public
+# descriptions the benchmarks use stay under half of this.
+ST_LIMITS = SandboxLimits(memory_bytes=768 * MIB, cpu_seconds=600, output_bytes=256 * MIB)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ class LiveResult:
     operations_tested: int = 0
     failures: list[LiveFailure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Failures the sent request did not confirm (see confirm.py), kept as evidence.
+    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
+    egress_refused: list[dict[str, str]] = field(default_factory=list)
     seed: int | None = None
     command: list[str] = field(default_factory=list)
     seconds: float | None = None
@@ -76,7 +86,7 @@ def st_command(
     auth_file: Path | None,
     config_file: Path | None = None,
 ) -> list[str]:
-    command = [sys.executable, "-m", "schemathesis.cli"]
+    command = ["st"]
     if config_file is not None:
         command += ["--config-file", str(config_file)]
     command += ["run", str(spec_path), "--url", base_url, "--checks", "all"]
@@ -130,9 +140,16 @@ def _curl(interaction: dict[str, Any]) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _reproductions(ndjson: Path) -> dict[str, tuple[str, str]]:
-    """code -> (curl of the first failing request, message) from the NDJSON event stream."""
-    found: dict[str, tuple[str, str]] = {}
+@dataclass(frozen=True)
+class Reproduction:
+    curl: str
+    message: str
+    request: dict[str, Any]
+
+
+def _reproductions(ndjson: Path) -> dict[str, Reproduction]:
+    """code -> the first failing request and its message, from the NDJSON event stream."""
+    found: dict[str, Reproduction] = {}
     if not ndjson.exists():
         return found
     with ndjson.open(encoding="utf-8") as handle:
@@ -149,17 +166,48 @@ def _reproductions(ndjson: Path) -> dict[str, tuple[str, str]]:
                     code = failure.get("code")
                     interaction = (recorder.get("interactions") or {}).get(case_id)
                     if code and code not in found and interaction:
-                        found[code] = (_curl(interaction), str(failure.get("message", ""))[:500])
+                        found[code] = Reproduction(
+                            _curl(interaction),
+                            str(failure.get("message", ""))[:500],
+                            interaction.get("request") or {},
+                        )
     return found
+
+
+def _guard_file(folder: Path, host: str, address: str, port: int) -> Path:
+    """The only place the schemathesis child may connect to, and what its name means."""
+    path = folder / "guard.json"
+    path.write_text(
+        json.dumps(
+            {
+                "endpoints": [[address, port]],
+                "pins": {host.lower().rstrip("."): address},
+                "limits": ST_LIMITS.as_dict(),
+                "refusals": str(folder / "egress-refusals.jsonl"),
+                "parent_pid": os.getpid(),
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _refusals(folder: Path) -> list[dict[str, str]]:
+    path = folder / "egress-refusals.jsonl"
+    if not path.exists():
+        return []
+    lines = path.read_text("utf-8", "replace").splitlines()[:50]
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def run_live(
     spec_raw: bytes, base_url: str, tokens: list[str], settings: LiveSettings, policy: EgressPolicy
 ) -> LiveResult:
-    parts = urlsplit(base_url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationFailed(f"base URL {base_url!r} is not an http(s) URL")
-    policy.resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    try:
+        parsed = parse_url(base_url)
+    except EgressRefused as exc:
+        raise ValidationFailed(f"base URL: {exc}") from exc
+    target = policy.resolve(parsed.host, parsed.port)
     with tempfile.TemporaryDirectory(prefix="assure-st-") as folder:
         root = Path(folder)
         spec_path = root / "openapi.json"
@@ -173,15 +221,17 @@ def run_live(
         report_dir = root / "report"
         config_file = _peer_config(root, auth_file) if auth_file and len(tokens) > 1 else None
         command = st_command(spec_path, base_url, settings, report_dir, auth_file, config_file)
+        guard_file = _guard_file(root, parsed.host, target.address, parsed.port)
+        launcher = [sys.executable, "-I", "-m", ST_CHILD, str(guard_file), "--", *command[1:]]
         process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-            command,
+            launcher,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
             # Run in the private folder: schemathesis keeps a cache of past failures in its working
             # directory and replays them, which would make one run depend on earlier ones.
             cwd=root,
-            env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
+            env=child_environment(),
         )
         try:
             _, stderr = process.communicate(
@@ -190,7 +240,13 @@ def run_live(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            return LiveResult(completed=False, timed_out=True, command=_shown(command))
+            return LiveResult(
+                completed=False,
+                timed_out=True,
+                command=_shown(command),
+                egress_refused=_refusals(root),
+            )
+        refused = _refusals(root)
         reports = sorted(report_dir.glob("json-*.json"))
         if not reports:
             detail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
@@ -198,36 +254,65 @@ def run_live(
                 completed=False,
                 errors=detail or ["schemathesis wrote no report"],
                 command=_shown(command),
+                egress_refused=refused,
             )
         summary = json.loads(reports[-1].read_text(encoding="utf-8"))
         reproductions = _reproductions(
             next(iter(sorted(report_dir.glob("ndjson-*.ndjson"))), report_dir / "missing")
         )
     operations = summary.get("operations") or {}
-    failures = [
-        LiveFailure(
-            code=f["code"],
-            title=f["title"],
-            severity=f["severity"],
-            operations=list(f.get("operations") or []),
-            count=int(f.get("count", 1)),
-            curl=reproductions.get(f["code"], (None, None))[0],
-            message=reproductions.get(f["code"], (None, None))[1],
-        )
-        for f in summary.get("failures") or []
-    ]
+    failures, unconfirmed = _confirmed(summary, reproductions, json.loads(spec_raw))
     return LiveResult(
         completed=bool(summary.get("complete")),
         operations_total=operations.get("selected", 0),
         operations_tested=operations.get("tested", 0),
         failures=failures,
         errors=[f"{e['title']} ({e['count']})" for e in summary.get("errors") or []],
+        unconfirmed=unconfirmed,
+        egress_refused=refused,
         seed=summary.get("seed"),
         command=_shown(command),
         seconds=summary.get("running_time"),
     )
 
 
+def _confirmed(
+    summary: dict[str, Any], reproductions: dict[str, Reproduction], document: dict[str, Any]
+) -> tuple[list[LiveFailure], list[dict[str, Any]]]:
+    """The failures, less a lone accepted-negative-data one whose sent request was valid."""
+    failures, unconfirmed = [], []
+    for item in summary.get("failures") or []:
+        found = reproductions.get(item["code"])
+        failure = LiveFailure(
+            code=item["code"],
+            title=item["title"],
+            severity=item["severity"],
+            operations=list(item.get("operations") or []),
+            count=int(item.get("count", 1)),
+            curl=found.curl if found else None,
+            message=found.message if found else None,
+        )
+        lone = failure.count == 1 and len(failure.operations) == 1
+        if (
+            found is not None
+            and lone
+            and failure.code == NEGATIVE_ACCEPTED
+            and sent_body_conforms(document, failure.operations[0], found.request)
+        ):
+            unconfirmed.append(
+                {
+                    "code": failure.code,
+                    "operation": failure.operations[0],
+                    "curl": failure.curl,
+                    "reason": "the request sent was valid for the schema; the tester's "
+                    "serialisation removed what made its data invalid",
+                }
+            )
+            continue
+        failures.append(failure)
+    return failures, unconfirmed
+
+
 def _shown(command: list[str]) -> list[str]:
-    """The command as recorded in evidence: the interpreter path is noise."""
-    return ["st", *command[3:]]
+    """The command as recorded in evidence."""
+    return list(command)

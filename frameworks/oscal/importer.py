@@ -16,12 +16,17 @@ from typing import Any
 from pydantic import ValidationError
 from trestle.oscal.catalog import Catalog, Control
 
+from checks.safe_parse import InputRefused, Limits, load_json
 from frameworks.catalogue import CatalogueGroup, CatalogueItem, UpstreamCatalogue
 from frameworks.oscal.export import NAMESPACE
 from frameworks.oscal.validation import oscal_schema_errors
 from frameworks.schema import Framework
 
 MAX_CATALOG_BYTES = 50 * 1024 * 1024
+# The shared depth of 64 JSON levels (NIST SP 800-53 rev5 nests 18) stops a catalog before the
+# schema validator, trestle and _group recurse into it: the validator spends about seven Python
+# frames on each level of nested groups, so 150 of them already exhaust the interpreter's stack.
+CATALOG_LIMITS = Limits(max_bytes=MAX_CATALOG_BYTES)
 UNGROUPED = "ungrouped"
 
 
@@ -45,7 +50,9 @@ def _read_json(path: Path) -> Any:
     if size > MAX_CATALOG_BYTES:
         raise OscalImportError(f"{path}: {size} bytes is over the {MAX_CATALOG_BYTES} byte limit")
     try:
-        return json.loads(path.read_bytes())
+        return load_json(path.read_bytes(), CATALOG_LIMITS)
+    except InputRefused as exc:
+        raise OscalImportError(f"{path}: refused: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise OscalImportError(
             f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -192,15 +199,17 @@ def read_oscal_catalog(path: Path, catalogue_id: str | None = None) -> ImportedC
     document = _read_json(path)
     if not isinstance(document, dict) or "catalog" not in document:
         raise OscalImportError(f"{path}: not an OSCAL catalog (no top-level 'catalog')")
-    problems = oscal_schema_errors(document)
-    if problems:
-        raise OscalImportError(f"{path}: not a valid OSCAL catalog: " + "; ".join(problems))
     try:
+        problems = oscal_schema_errors(document)
+        if problems:
+            raise OscalImportError(f"{path}: not a valid OSCAL catalog: " + "; ".join(problems))
         catalog = Catalog.model_validate(document["catalog"])
         catalogue = _catalogue(catalog, catalogue_id, path.name)
         framework = _framework(catalog)
     except (ValidationError, KeyError, IndexError) as exc:
         raise OscalImportError(f"{path}: catalog content cannot be used: {exc}") from exc
+    except RecursionError as exc:  # a backstop: CATALOG_LIMITS should refuse such nesting first
+        raise OscalImportError(f"{path}: refused: nested too deeply to import") from exc
     controls = _walk_controls(catalog.controls) + [
         control for group in catalog.groups or [] for control in _all_group_controls(group)
     ]

@@ -1,32 +1,35 @@
 """Check jobs: queued by users, run by a worker, with progress, heartbeats and recovery.
 
 A job row is the truth the app polls; the queue only carries the job id. A worker claims a job
-with a conditional update, so two workers never run the same job; a worker that dies stops
-heartbeating, and `recover_stale_jobs` puts its job back in the queue or fails it for good.
+with a conditional update that names the worker, so two workers never run the same job, and
+every later write is conditional on that claim still holding: a worker whose job was recovered
+from under it (it looked dead) cannot overwrite the next attempt. While the check runs, a
+background heartbeat shows the worker is alive; `posture.jobs.recovery` settles jobs whose
+worker stopped.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
-from posture.audit import SYSTEM, Actor, record
+from posture.audit import Actor, record
 from posture.check_runs import record_check_run
 from posture.errors import AssureError, ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
+from posture.jobs.heartbeat import heartbeat
+from posture.jobs.workers import audit_name
 from posture.monitoring.alerts import record_endpoint_run
 from posture.storage.base import utcnow
 from posture.storage.engine import transaction
@@ -36,7 +39,8 @@ from posture.storage.models.enums import RunStatus
 log = logging.getLogger("assure.jobs")
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-STALE_AFTER = timedelta(minutes=5)
+# Well inside recovery.STALE_AFTER, so a healthy check that runs for minutes is never recovered.
+HEARTBEAT_EVERY = 10.0
 
 
 class CheckRequest(BaseModel):
@@ -64,43 +68,20 @@ def _file(request: CheckRequest) -> bytes:
 
 
 def run_request(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
-    if request.kind == "tls":
-        from checks.tls.check import run_tls_check
-
-        return run_tls_check(request.target, policy)
-    if request.kind == "ssh":
-        from checks.ssh import run_ssh_check
-
-        return run_ssh_check(request.target, policy)
-    raw, name = _file(request), request.file_name or request.kind
-    if request.kind == "cert":
-        from checks.certificate_file import run_certificate_check
-
-        return run_certificate_check(raw, name)
-    if request.kind == "jwks":
-        from checks.jwks import run_jwks_check
-
-        return run_jwks_check(raw, name)
-    if request.kind == "cbom":
-        from checks.cbom import run_cbom_check
-
-        return run_cbom_check(raw, name)
-    from checks.api.check import run_api_check
+    """The job's check, run in the sandbox: a hostile file or peer can end only that child."""
     from checks.api.live import LiveSettings
+    from checks.sandbox.request import SandboxedCheck
+    from checks.sandbox.run import run_sandboxed
 
     live = LiveSettings(max_examples=15, budget_seconds=30)
-    if not request.file_base64:
-        return run_api_check(request.target, policy, request.base_url or None, [], live)
-    with tempfile.TemporaryDirectory() as folder:
-        spec = Path(folder) / Path(name).name
-        spec.write_bytes(raw)
-        return run_api_check(
-            str(spec),
-            policy,
-            request.base_url or None,
-            [],
-            live,
-        )
+    check = SandboxedCheck(
+        kind=request.kind,
+        target=request.target,
+        file_name=request.file_name or request.kind,
+        base_url=request.base_url or None,
+        live=asdict(live) if request.kind == "api" else None,
+    )
+    return run_sandboxed(check, policy, _file(request) if request.file_base64 else None)
 
 
 def create_check_job(
@@ -133,17 +114,37 @@ def job_for(session: Session, principal: Principal, job_id: int) -> Job:
     return load_visible(session, Job, job_id, principal, "check.read", "job")
 
 
-def _progress(sessions: sessionmaker[Session], job_id: int, progress: float, message: str) -> None:
+class ClaimLost(Exception):
+    """The job is no longer this worker's (recovered as stale, then claimed again or failed)."""
+
+
+def _held_by(job_id: int, worker: str) -> tuple[ColumnElement[bool], ...]:
+    return Job.id == job_id, Job.status == RunStatus.RUNNING, Job.claimed_by == worker
+
+
+def _beat(sessions: sessionmaker[Session], job_id: int, worker: str, **values: Any) -> bool:
+    """Heartbeat (and any progress) on a job this worker still holds; False once it does not."""
     with transaction(sessions) as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(progress=progress, message=message, heartbeat_at=utcnow())
+        changed = session.execute(
+            update(Job).where(*_held_by(job_id, worker)).values(heartbeat_at=utcnow(), **values)
         )
+        return bool(changed.rowcount)
 
 
-def claim(sessions: sessionmaker[Session], job_id: int) -> bool:
-    """queued -> running, only if still queued: a second worker gets False."""
+def _progress(
+    sessions: sessionmaker[Session], job_id: int, worker: str, progress: float, message: str
+) -> None:
+    if not _beat(sessions, job_id, worker, progress=progress, message=message):
+        raise ClaimLost(job_id)
+
+
+def _worker_actor(worker: str) -> Actor:
+    return Actor(audit_name(worker) or "worker")
+
+
+def claim(sessions: sessionmaker[Session], job_id: int, worker: str) -> bool:
+    """queued -> running for `worker`, only if still queued: a second worker gets False.
+    The attempt is counted here, so an attempt whose worker dies mid-check still counts."""
     with transaction(sessions) as session:
         now = utcnow()
         claimed = session.execute(
@@ -152,13 +153,27 @@ def claim(sessions: sessionmaker[Session], job_id: int) -> bool:
             .values(
                 status=RunStatus.RUNNING,
                 attempts=Job.attempts + 1,
+                claimed_by=worker,
                 started_at=now,
                 heartbeat_at=now,
                 progress=0.05,
                 message="started",
             )
         )
-        return bool(claimed.rowcount)
+        if not claimed.rowcount:
+            return False
+        job = session.get(Job, job_id)
+        assert job is not None
+        record(
+            session,
+            _worker_actor(worker),
+            "job.started",
+            "job",
+            job_id,
+            {"attempt": job.attempts, "worker": audit_name(worker)},
+            organisation_id=job.organisation_id,
+        )
+        return True
 
 
 def execute_check_job(
@@ -166,9 +181,13 @@ def execute_check_job(
     policy: EgressPolicy,
     job_id: int,
     runner: Callable[[CheckRequest, EgressPolicy], CheckReport] = run_request,
+    *,
+    worker: str,
+    heartbeat_every: float = HEARTBEAT_EVERY,
 ) -> str:
-    """Run one job to a final state; returns that state. Refusals fail the job with the reason."""
-    if not claim(sessions, job_id):
+    """Run one job to a final state as `worker`; returns that state. Refusals fail the job with
+    the reason; a job recovered from under this worker is left to whoever holds it now."""
+    if not claim(sessions, job_id, worker):
         return "skipped"
     with sessions() as session:
         job = session.get(Job, job_id)
@@ -177,73 +196,95 @@ def execute_check_job(
         requester = job.requested_by_user_id
     try:
         request = CheckRequest.model_validate(payload["request"])
-        _progress(sessions, job_id, 0.2, f"running the {request.kind} check")
-        report = runner(request, policy)
-        _progress(sessions, job_id, 0.9, "recording the results")
-        with transaction(sessions) as session:
-            job = session.get(Job, job_id)
-            product = session.get(Product, payload["product_id"])
-            if job is None or product is None:
-                raise ValidationFailed("the product no longer exists")
-            run = record_check_run(
-                session,
-                Actor(f"worker for user {requester}", requester),
-                report,
-                product.organisation_id,
-                product.id,
-            )
-            run.job_id = job.id
-            if payload.get("endpoint_id"):
-                record_endpoint_run(session, payload["endpoint_id"], run, report)
-            job.status, job.progress, job.finished_at = RunStatus.SUCCEEDED, 1.0, utcnow()
-            score = "n/a" if report.score is None else f"{report.score:g}"
-            job.message = f"check run {run.id}: score {score}"
-            job.payload = {**payload, "check_run_id": run.id}
+        _progress(sessions, job_id, worker, 0.2, f"running the {request.kind} check")
+        with heartbeat(lambda: _beat(sessions, job_id, worker), heartbeat_every):
+            report = runner(request, policy)
+        _progress(sessions, job_id, worker, 0.9, "recording the results")
+        _succeed(sessions, job_id, worker, payload, requester, report)
         return "succeeded"
+    except ClaimLost:
+        log.warning("check job %d was recovered from this worker; dropping its result", job_id)
+        return "abandoned"
     except (AssureError, ValueError) as exc:
-        _fail(sessions, job_id, " ".join(str(exc).split())[:2000], "refused")
-        return "failed"
+        return _fail(sessions, job_id, worker, " ".join(str(exc).split())[:2000], "refused")
     except Exception:
         # The detail stays in the worker log; the user is told where to look, not the traceback.
         log.exception("check job %d stopped with an internal error", job_id)
-        _fail(sessions, job_id, "the check stopped with an internal error", "error")
-        return "failed"
+        return _fail(sessions, job_id, worker, "the check stopped with an internal error", "error")
 
 
-def _fail(sessions: sessionmaker[Session], job_id: int, error: str, message: str) -> None:
+def _succeed(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    worker: str,
+    payload: dict[str, Any],
+    requester: int | None,
+    report: CheckReport,
+) -> None:
     with transaction(sessions) as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(status=RunStatus.FAILED, error=error, finished_at=utcnow(), message=message)
+        job = session.get(Job, job_id)
+        product = session.get(Product, payload["product_id"])
+        if job is None or product is None:
+            raise ValidationFailed("the product no longer exists")
+        run = record_check_run(
+            session,
+            Actor(f"worker for user {requester}", requester),
+            report,
+            product.organisation_id,
+            product.id,
         )
-
-
-def recover_stale_jobs(
-    session: Session, now: datetime, stale_after: timedelta = STALE_AFTER
-) -> tuple[list[int], list[int]]:
-    """Jobs whose worker stopped heartbeating: requeued while attempts remain, else failed."""
-    requeued, failed = [], []
-    for job in session.scalars(
-        select(Job).where(Job.status == RunStatus.RUNNING, Job.heartbeat_at < now - stale_after)
-    ):
-        if job.attempts < job.max_attempts:
-            job.status, job.message = RunStatus.QUEUED, "requeued after its worker stopped"
-            requeued.append(job.id)
-        else:
-            job.status, job.finished_at = RunStatus.FAILED, now
-            job.error = f"gave up after {job.attempts} attempts: the worker stopped each time"
-            failed.append(job.id)
-    if requeued or failed:
+        run.job_id = job.id
+        if payload.get("endpoint_id"):
+            record_endpoint_run(session, payload["endpoint_id"], run, report)
+        score = "n/a" if report.score is None else f"{report.score:g}"
+        finished = session.execute(
+            update(Job)
+            .where(*_held_by(job_id, worker))
+            .values(
+                status=RunStatus.SUCCEEDED,
+                progress=1.0,
+                finished_at=utcnow(),
+                message=f"check run {run.id}: score {score}",
+                payload={**payload, "check_run_id": run.id},
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not finished.rowcount:
+            raise ClaimLost(job_id)  # rolls back the run recorded above
         record(
             session,
-            SYSTEM,
-            "job.recovered",
+            _worker_actor(worker),
+            "job.succeeded",
             "job",
-            "stale",
-            {"requeued": requeued, "failed": failed},
+            job_id,
+            {"check_run_id": run.id},
+            organisation_id=job.organisation_id,
         )
-    return requeued, failed
+
+
+def _fail(
+    sessions: sessionmaker[Session], job_id: int, worker: str, error: str, message: str
+) -> str:
+    with transaction(sessions) as session:
+        failed = session.execute(
+            update(Job)
+            .where(*_held_by(job_id, worker))
+            .values(status=RunStatus.FAILED, error=error, finished_at=utcnow(), message=message)
+            .execution_options(synchronize_session=False)
+        )
+        if not failed.rowcount:
+            return "abandoned"
+        organisation_id = session.scalar(select(Job.organisation_id).where(Job.id == job_id))
+        record(
+            session,
+            _worker_actor(worker),
+            "job.failed",
+            "job",
+            job_id,
+            {"error": error},
+            organisation_id=organisation_id,
+        )
+        return "failed"
 
 
 def list_product_jobs(

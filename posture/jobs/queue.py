@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper, crontab
+from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
 from posture.audit import verify_chain
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ConfigError
-from posture.jobs.checks import execute_check_job, recover_stale_jobs
+from posture.jobs.checks import execute_check_job
+from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
+from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
 from posture.storage.base import utcnow
 from posture.storage.engine import build_engine, session_factory, transaction
@@ -26,6 +29,26 @@ QUEUE_NAME = "policetech-assure"
 class JobQueue:
     huey: Huey
     run_check: TaskWrapper
+    sessions: sessionmaker[Session]
+
+    def _requeue(self, recovered: Recovered) -> Recovered:
+        """Put recovered jobs back on the queue; their rows are committed as queued already."""
+        for job_id in recovered.requeued:
+            self.run_check(job_id)
+        if recovered.requeued or recovered.failed:
+            log.warning("recovered jobs: requeued %s, failed %s", *recovered)
+        return recovered
+
+    def release_worker(self, worker: str, cause: str) -> Recovered:
+        """`worker` is known to have stopped: retry or fail its running jobs now."""
+        with transaction(self.sessions) as session:
+            recovered = release_worker_jobs(session, worker, utcnow(), cause)
+        return self._requeue(recovered)
+
+    def recover_stale(self) -> Recovered:
+        with transaction(self.sessions) as session:
+            recovered = recover_stale_jobs(session, utcnow())
+        return self._requeue(recovered)
 
 
 def _storage(settings: Settings, name: str) -> Huey:
@@ -44,28 +67,29 @@ def _storage(settings: Settings, name: str) -> Huey:
     return SqliteHuey(name, filename=str(path))
 
 
-def build_queue(settings: Settings, name: str = QUEUE_NAME) -> JobQueue:
+def build_queue(
+    settings: Settings, name: str = QUEUE_NAME, worker_token: str | None = None
+) -> JobQueue:
     """Tasks are bound to a queue built from settings, so nothing lives at module level.
-    `name` separates queues that share one Redis (tests running side by side)."""
+    `name` separates queues that share one Redis (tests running side by side). `worker_token`
+    is the start token this process's claims carry (`assure serve` chooses it for its workers)."""
     huey = _storage(settings, name)
     sessions = session_factory(build_engine(settings))
     policy = EgressPolicy.from_settings(settings)
+    token = worker_token or new_token()
 
     @huey.task(name="checks.run")
     def run_check(job_id: int) -> str:
-        state = execute_check_job(sessions, policy, job_id)
+        # The identity is taken when the task runs, in the process that runs it.
+        state = execute_check_job(sessions, policy, job_id, worker=worker_identity(token))
         log.info("check job %d: %s", job_id, state)
         return state
 
+    queue = JobQueue(huey, run_check, sessions)
+
     @huey.periodic_task(crontab(minute="*"), name="jobs.recover_stale")
     def recover_stale() -> dict[str, list[int]]:
-        with transaction(sessions) as session:
-            requeued, failed = recover_stale_jobs(session, utcnow())
-        for job_id in requeued:
-            run_check(job_id)
-        if requeued or failed:
-            log.warning("stale jobs: requeued %s, failed %s", requeued, failed)
-        return {"requeued": requeued, "failed": failed}
+        return queue.recover_stale()._asdict()
 
     @huey.periodic_task(crontab(minute="*/10"), name="monitoring.queue_due")
     def queue_due() -> list[int]:
@@ -92,4 +116,4 @@ def build_queue(settings: Settings, name: str = QUEUE_NAME) -> JobQueue:
             "first_break": report.first_break.event_id if report.first_break else None,
         }
 
-    return JobQueue(huey, run_check)
+    return queue

@@ -1,8 +1,6 @@
-"""Check jobs in huey's immediate mode: states, tenancy, refusals, claiming and recovery."""
+"""Check jobs in huey's immediate mode: states, tenancy, refusals and claiming."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,24 +10,22 @@ from checks.egress import EgressPolicy
 from posture.config import Settings
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.jobs.checks import (
-    STALE_AFTER,
     CheckRequest,
     claim,
     create_check_job,
     execute_check_job,
     job_for,
     list_product_jobs,
-    recover_stale_jobs,
 )
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, CheckRun, Job
 from posture.storage.models.enums import Role, RunStatus
 from tests.identity.world import World
 
 Db = tuple[World, sessionmaker[Session], Settings]
+WORKER = "testhost:4242:cafe"
 
 
 def _product(world: World) -> int:
@@ -59,11 +55,11 @@ def test_a_queued_check_runs_and_becomes_the_products_evidence(
         assert job.payload["check_run_id"] == run.id
         assert f"check run {run.id}" in job.message
         actions = session.scalars(
-            select(AuditEvent.action).where(
-                AuditEvent.object_type == "job", AuditEvent.object_id == str(job_id)
-            )
+            select(AuditEvent.action)
+            .where(AuditEvent.object_type == "job", AuditEvent.object_id == str(job_id))
+            .order_by(AuditEvent.id)
         ).all()
-        assert "job.queued" in actions
+        assert actions == ["job.queued", "job.started", "job.succeeded"]
 
 
 def test_another_tenant_can_neither_queue_nor_read(
@@ -118,7 +114,7 @@ def test_an_internal_error_fails_the_job_without_leaking_details(
     def broken(_request: CheckRequest, _policy: EgressPolicy) -> object:
         raise KeyError("secret internal detail")
 
-    state = execute_check_job(sessions, EgressPolicy(), job_id, broken)  # type: ignore[arg-type]
+    state = execute_check_job(sessions, EgressPolicy(), job_id, broken, worker=WORKER)  # type: ignore[arg-type]
     assert state == "failed"
     with sessions() as session:
         job = session.get(Job, job_id)
@@ -149,41 +145,13 @@ def test_only_one_worker_can_claim_a_job(world_db: Db, cert_request: CheckReques
         job_id = create_check_job(
             session, world.principal(Role.SUPPLIER_MEMBER), product_id, cert_request
         ).id
-    assert claim(sessions, job_id) is True
-    assert claim(sessions, job_id) is False
-    assert execute_check_job(sessions, EgressPolicy(), job_id) == "skipped"
-
-
-def test_stale_jobs_are_requeued_then_failed_once_attempts_run_out(
-    world_db: Db, cert_request: CheckRequest
-) -> None:
-    world, sessions, _ = world_db
-    product_id = _product(world)
-    supplier = world.principal(Role.SUPPLIER_MEMBER)
-    with transaction(sessions) as session:
-        stale_id = create_check_job(session, supplier, product_id, cert_request).id
-        fresh_id = create_check_job(session, supplier, product_id, cert_request).id
-    assert claim(sessions, stale_id)
-    assert claim(sessions, fresh_id)
-    later = utcnow() + STALE_AFTER + timedelta(seconds=1)
-    with transaction(sessions) as session:
-        session.get(Job, fresh_id).heartbeat_at = later  # type: ignore[union-attr]
-    with transaction(sessions) as session:
-        assert recover_stale_jobs(session, later) == ([stale_id], [])
+    assert claim(sessions, job_id, "host:1:first") is True
+    assert claim(sessions, job_id, "host:2:second") is False
+    assert execute_check_job(sessions, EgressPolicy(), job_id, worker="host:2:second") == "skipped"
     with sessions() as session:
-        assert session.get(Job, fresh_id).status is RunStatus.RUNNING  # type: ignore[union-attr]
-    assert claim(sessions, stale_id)
-    with transaction(sessions) as session:  # the second attempt dies too
-        assert recover_stale_jobs(session, later) == ([stale_id], [])
-    assert claim(sessions, stale_id)
-    with transaction(sessions) as session:
-        assert recover_stale_jobs(session, later) == ([], [stale_id])
-    with sessions() as session:
-        job = session.get(Job, stale_id)
+        job = session.get(Job, job_id)
         assert job is not None
-        assert job.status is RunStatus.FAILED
-        assert job.attempts == 3
-        assert "gave up after 3 attempts" in (job.error or "")
+        assert (job.claimed_by, job.attempts) == ("host:1:first", 1)
 
 
 def test_a_products_jobs_are_found_however_busy_its_organisation_is(world_db: Db) -> None:
@@ -224,3 +192,24 @@ def test_a_products_jobs_are_found_however_busy_its_organisation_is(world_db: Db
         jobs = list_product_jobs(session, supplier, s1.product_id)
         assert [j.status for j in jobs] == [RunStatus.SUCCEEDED]
         assert len(list_product_jobs(session, supplier, other.id)) == 20
+
+
+def test_a_jobs_audit_events_name_its_worker_without_the_platforms_host_or_pid(
+    world_db: Db, cert_request: CheckRequest
+) -> None:
+    world, sessions, _settings = world_db
+    with transaction(sessions) as session:
+        job_id = create_check_job(
+            session, world.principal(Role.SUPPLIER_MEMBER), _product(world), cert_request
+        ).id
+    assert execute_check_job(sessions, EgressPolicy(), job_id, worker=WORKER) == "succeeded"
+    with sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "job", AuditEvent.object_id == str(job_id)
+            )
+        ).all()
+    written = " ".join(f"{e.actor_label} {e.data}" for e in events)
+    assert "worker-cafe" in written
+    assert "testhost" not in written
+    assert "4242" not in written

@@ -1,24 +1,20 @@
-"""A real `assure worker` process takes jobs from the SQLite queue; a killed worker's job is
-recovered and finished by the next one."""
+"""A real `assure worker` process takes jobs from the SQLite queue; a killed worker that no
+supervisor watches stops heartbeating, and its job is recovered and finished by the next one."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings
-from posture.jobs.checks import STALE_AFTER, CheckRequest, recover_stale_jobs
+from posture.jobs.checks import CheckRequest
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
+from posture.jobs.recovery import STALE_AFTER, recover_stale_jobs
 from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Job
@@ -26,39 +22,13 @@ from posture.storage.models.enums import Role, RunStatus
 from tests.identity.world import World
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
+from tests.peers.workers import running_worker, wait_for_jobs
 
 Db = tuple[World, sessionmaker[Session], Settings]
-LOOPBACK = "127.0.0.0/8,::1/128"
-
-
-@contextmanager
-def worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
-    env |= {"ASSURE_DATA_DIR": str(settings.data_dir), "ASSURE_EGRESS_ALLOW": LOOPBACK}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assure_cli.main", "worker", "--threads", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=15)
 
 
 def wait_for(sessions: sessionmaker[Session], job_id: int, statuses: set[RunStatus]) -> Job:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            job = session.get(Job, job_id)
-            assert job is not None
-            if job.status in statuses:
-                return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} never reached {statuses}")
+    return wait_for_jobs(sessions, [job_id], frozenset(statuses), timeout=60)[job_id]
 
 
 def test_a_worker_process_runs_a_queued_tls_check(world_db: Db, tmp_path: Path) -> None:
@@ -67,7 +37,7 @@ def test_a_worker_process_runs_a_queued_tls_check(world_db: Db, tmp_path: Path) 
     assert product_id is not None
     cert, key = make_certificate(tmp_path)
     queue = build_queue(settings)
-    with LoopbackServer(pyopenssl_handler(cert, key)) as server, worker(settings):
+    with LoopbackServer(pyopenssl_handler(cert, key)) as server, running_worker(settings):
         request = CheckRequest(kind="tls", target=f"127.0.0.1:{server.port}")
         job_id = submit_check(
             sessions, queue, world.principal(Role.SUPPLIER_MEMBER), product_id, request
@@ -100,7 +70,7 @@ def test_a_killed_workers_job_is_recovered_and_finished(world_db: Db, tmp_path: 
         job_id = submit_check(
             sessions, queue, world.principal(Role.SUPPLIER_MEMBER), product_id, request
         )
-        with worker(settings) as first:
+        with running_worker(settings) as first:
             wait_for(sessions, job_id, {RunStatus.RUNNING})
             first.kill()
             first.wait(timeout=10)
@@ -111,7 +81,7 @@ def test_a_killed_workers_job_is_recovered_and_finished(world_db: Db, tmp_path: 
             assert recover_stale_jobs(session, later) == ([job_id], [])
         queue.run_check(job_id)
         stalled.clear()
-        with worker(settings):
+        with running_worker(settings):
             job = wait_for(sessions, job_id, {RunStatus.SUCCEEDED, RunStatus.FAILED})
     assert job.status is RunStatus.SUCCEEDED, job.error
     assert job.attempts == 2

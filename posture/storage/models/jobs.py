@@ -29,6 +29,10 @@ class Job(Base):
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # A worker that stops heartbeating is presumed dead, so its job is retried or failed.
+    # The worker that last claimed the job, as "host:pid:start-token": when that process is
+    # seen to exit, its running jobs are retried or failed at once instead of waiting to go stale.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
+    # A worker that stops heartbeating is presumed dead, so its job is retried or failed; this
+    # is the backstop for workers no supervisor watches (another host on a shared queue).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,18 @@
+"""The environment a sandboxed process starts with: only what it needs. No proxy variables
+that could route traffic around the guard, no credentials, no PYTHON* settings."""
+
+from __future__ import annotations
+
+import os
+
+PASSED = ("PATH", "LANG", "LC_ALL", "TZ", "HOME", "TMPDIR", "SSL_CERT_FILE")
+SET = {
+    # glibc reserves 64 MiB of address space per thread arena; under an address-space limit
+    # that would be spent on reservations rather than on data.
+    "MALLOC_ARENA_MAX": "2",
+    "SCHEMATHESIS_TELEMETRY": "false",
+}
+
+
+def child_environment() -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSED if k in os.environ} | SET

@@ -1,0 +1,72 @@
+"""What a caller asks the sandbox to run, and how the answer comes back."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.sandbox.limits import SandboxLimits
+
+CheckKindName = Literal["tls", "ssh", "cert", "jwks", "cbom", "api"]
+NETWORK_KINDS = ("tls", "ssh")
+
+
+class SandboxedCheck(BaseModel):
+    """One check run. `target` is host:port for tls and ssh, and the URL to read for jwks and
+    api when no file is given; an uploaded file travels beside this model, not inside it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: CheckKindName
+    target: str = Field(default="", max_length=2000)
+    file_name: str = Field(default="", max_length=255)
+    base_url: str | None = Field(default=None, max_length=2000)
+    tokens: tuple[str, ...] = Field(default=(), max_length=2)
+    timeout: float = Field(default=3.0, gt=0, le=60)
+    # LiveSettings of the API check, by field name.
+    live: dict[str, Any] | None = None
+
+
+class ChildOrder(BaseModel):
+    """The file the parent writes for the child: the check, the policy, the limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    check: SandboxedCheck
+    egress_allow: tuple[str, ...]
+    dns_servers: tuple[str, ...] = ()
+    limits: dict[str, float]
+    input_file: str | None = None
+    # The process the child must die with (see lifeline.py).
+    parent_pid: int
+
+    def sandbox_limits(self) -> SandboxLimits:
+        values = dict(self.limits)
+        return SandboxLimits(
+            memory_bytes=int(values["memory_bytes"]),
+            cpu_seconds=int(values["cpu_seconds"]),
+            wall_seconds=float(values["wall_seconds"]),
+            output_bytes=int(values["output_bytes"]),
+            open_files=int(values["open_files"]),
+        )
+
+
+class ChildFailure(BaseModel):
+    """Written by the child instead of a report when the check refused its input or hit a
+    limit the child could still see (MemoryError, RecursionError)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["refused", "invalid", "limit", "internal"]
+    message: str
+    limit: str | None = None
+    error_type: str | None = None
+
+
+def safe_file_name(name: str, default: str) -> str:
+    """The uploaded file's own name, reduced to characters that cannot leave the folder."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
+    cleaned = cleaned.lstrip(".")[:100]
+    return cleaned or default

@@ -1,0 +1,62 @@
+"""A real `assure worker` process for tests, and waiting for a job to settle."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from posture.config import Settings
+from posture.storage.models import Job
+from posture.storage.models.enums import RunStatus
+
+LOOPBACK = "127.0.0.0/8,::1/128"
+SETTLED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
+
+
+def worker_env(settings: Settings, egress_allow: str = LOOPBACK) -> dict[str, str]:
+    """This test's data folder and database, and only the egress the test allows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    env |= {"ASSURE_DATA_DIR": str(settings.data_dir), "ASSURE_EGRESS_ALLOW": egress_allow}
+    if settings.database_url:
+        env["ASSURE_DATABASE_URL"] = settings.database_url
+    return env
+
+
+@contextmanager
+def running_worker(
+    settings: Settings, egress_allow: str = LOOPBACK, threads: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assure_cli.main", "worker", "--threads", str(threads)],
+        env=worker_env(settings, egress_allow),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def wait_for_jobs(
+    sessions: sessionmaker[Session],
+    job_ids: list[int],
+    statuses: frozenset[RunStatus] = SETTLED,
+    timeout: float = 120,
+) -> dict[int, Job]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            jobs = {job_id: session.get(Job, job_id) for job_id in job_ids}
+        if all(job is not None and job.status in statuses for job in jobs.values()):
+            return jobs  # type: ignore[return-value]
+        time.sleep(0.2)
+    raise AssertionError(f"jobs {job_ids} did not all reach {sorted(statuses)}")
