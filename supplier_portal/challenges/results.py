@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from posture.errors import ValidationFailed
+from posture.exports import rows_to_csv
 from posture.identity.permissions import NotFound, Principal, visible_organisations
 from posture.identity.scoped import within_reach
 from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation, Organisation
@@ -149,12 +148,4 @@ def results_csv(session: Session, principal: Principal, challenge_id: int) -> st
     ranking = published_ranking(session, principal, challenge_id)
     if not ranking:
         raise ValidationFailed("no entry met the quality threshold")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer,
-        fieldnames=["rank", "supplier", "title", "mean", "median", "spread", "fund"],
-        extrasaction="ignore",
-    )
-    writer.writeheader()
-    writer.writerows(ranking)
-    return buffer.getvalue()
+    return rows_to_csv(ranking, ["rank", "supplier", "title", "mean", "median", "spread", "fund"])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from posture.audit import record
 from posture.errors import ValidationFailed
-from posture.exports import to_xlsx
+from posture.exports import to_csv, to_xlsx
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.identity.scoped import load_visible, within_reach
@@ -319,7 +319,7 @@ def export_frame(session: Session, principal: Principal, version_id: int) -> pd.
 
 
 def export_csv(session: Session, principal: Principal, version_id: int) -> str:
-    return export_frame(session, principal, version_id).to_csv(index=False)
+    return to_csv(export_frame(session, principal, version_id))
 
 
 def export_xlsx(session: Session, principal: Principal, version_id: int) -> bytes:

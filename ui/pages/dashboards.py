@@ -20,7 +20,7 @@ from posture.dashboards import (
     weakest_objectives,
 )
 from posture.errors import AssureError
-from posture.exports import to_xlsx
+from posture.exports import to_csv, to_xlsx
 from posture.monitoring.inbox import alert_table
 from ui.alerts import alerts_panel
 from ui.context import principal, show_flash, uk_time
@@ -88,7 +88,7 @@ def _league(standings) -> None:  # type: ignore[no-untyped-def]
     csv_column, xlsx_column = st.columns(2)
     csv_column.download_button(
         "Download league table (CSV)",
-        lambda: standings.to_csv(index=False),
+        lambda: to_csv(standings),
         file_name="league-table.csv",
         mime="text/csv",
     )
