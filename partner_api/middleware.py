@@ -130,7 +130,13 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]
-        authorization = dict(scope.get("headers", [])).get(b"authorization", b"")
+        credentials = [v for k, v in scope.get("headers", []) if k == b"authorization"]
+        if len(credentials) > 1:
+            # Authentication reads the first header and a dict() here the last: with two, a
+            # client could be authenticated as one token and rate-limited as another.
+            await send_problem(send, 400, "send one Authorization header, not several")
+            return
+        authorization = credentials[0] if credentials else b""
         client = (
             "token:" + hashlib.sha256(authorization).hexdigest()[:32]
             if authorization

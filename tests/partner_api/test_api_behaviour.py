@@ -219,3 +219,27 @@ def test_a_revoked_token_is_refused_at_once(api: tuple[TestClient, ApiWorld]) ->
     refused = client.get("/v1/products", headers=headers)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "give a valid bearer token"
+
+
+def test_a_second_authorization_header_is_refused_and_cannot_dodge_the_limit(
+    tmp_path: Path, api_template
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    template, prepared = api_template
+    shutil.copytree(template, tmp_path / "data")
+    token = prepared.tokens["s1"]
+    with client_for(tmp_path / "data", api_rate_limit="3/minute") as client:
+        statuses = [
+            client.get(
+                "/v1/products",
+                headers=[("Authorization", f"Bearer {token}"), ("Authorization", f"Bearer x{n}")],
+            ).status_code
+            for n in range(5)
+        ]
+        assert statuses == [400] * 5
+        single = [
+            client.get("/v1/products", headers={"Authorization": f"Bearer {token}"}).status_code
+            for _ in range(4)
+        ]
+        assert single == [200, 200, 200, 429]
