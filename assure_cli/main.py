@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from assure_cli import admin, api, attest, audit, check, db, demo, framework, score, serve, token
@@ -34,6 +36,9 @@ def version() -> None:
 
 
 def run() -> None:
+    # Everything the platform writes (database, queue, evidence, keys, exports) is for this
+    # account alone; the app, worker and API processes serve starts inherit the mask.
+    os.umask(0o077)
     app()
 
 

@@ -150,10 +150,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 def ensure_data_dir(settings: Settings) -> Path:
-    """Create the data directory if needed and prove it is writable."""
+    """Create the data directory (0700) if needed, refuse one other users can write to, and
+    prove it is writable. The folder holds the database, the queue and suppliers' evidence."""
     path = settings.data_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = path.stat().st_mode
+        if mode & 0o022:
+            raise ConfigError(
+                f"data directory {path} can be written by other users (mode {mode & 0o777:o}); "
+                f"run: chmod 700 {path}"
+            )
         probe = path / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
