@@ -243,7 +243,7 @@ def run_live(
             return LiveResult(
                 completed=False,
                 timed_out=True,
-                command=_shown(command),
+                command=list(command),
                 egress_refused=_refusals(root),
             )
         refused = _refusals(root)
@@ -253,7 +253,7 @@ def run_live(
             return LiveResult(
                 completed=False,
                 errors=detail or ["schemathesis wrote no report"],
-                command=_shown(command),
+                command=list(command),
                 egress_refused=refused,
             )
         summary = json.loads(reports[-1].read_text(encoding="utf-8"))
@@ -271,7 +271,7 @@ def run_live(
         unconfirmed=unconfirmed,
         egress_refused=refused,
         seed=summary.get("seed"),
-        command=_shown(command),
+        command=list(command),
         seconds=summary.get("running_time"),
     )
 
@@ -311,8 +311,3 @@ def _confirmed(
             continue
         failures.append(failure)
     return failures, unconfirmed
-
-
-def _shown(command: list[str]) -> list[str]:
-    """The command as recorded in evidence."""
-    return list(command)

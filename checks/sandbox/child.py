@@ -64,16 +64,7 @@ def main(folder: Path) -> int:
     global _reserve
     raw_order = json.loads((folder / "order.json").read_text("utf-8"))
     lifeline.die_with_parent(int(raw_order["parent_pid"]))
-    order_limits = raw_order["limits"]
-    limits.apply(
-        limits.SandboxLimits(
-            memory_bytes=int(order_limits["memory_bytes"]),
-            cpu_seconds=int(order_limits["cpu_seconds"]),
-            wall_seconds=float(order_limits["wall_seconds"]),
-            output_bytes=int(order_limits["output_bytes"]),
-            open_files=int(order_limits["open_files"]),
-        )
-    )
+    limits.apply(limits.SandboxLimits(**raw_order["limits"]))
     record_fd = os.open(folder / "egress-refusals.jsonl", os.O_WRONLY | os.O_CREAT, 0o600)
     policy = _policy(raw_order)
     rules = guard.GuardRules(

@@ -27,7 +27,7 @@ class SandboxLimits:
     output_bytes: int = 128 * MIB
     open_files: int = 256
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, int | float]:
         return asdict(self)
 
     def with_wall(self, seconds: float) -> SandboxLimits:

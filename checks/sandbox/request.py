@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.sandbox.limits import SandboxLimits
-
 CheckKindName = Literal["tls", "ssh", "cert", "jwks", "cbom", "api"]
 NETWORK_KINDS = ("tls", "ssh")
 
@@ -37,20 +35,10 @@ class ChildOrder(BaseModel):
     check: SandboxedCheck
     egress_allow: tuple[str, ...]
     dns_servers: tuple[str, ...] = ()
-    limits: dict[str, float]
+    limits: dict[str, int | float]
     input_file: str | None = None
     # The process the child must die with (see lifeline.py).
     parent_pid: int
-
-    def sandbox_limits(self) -> SandboxLimits:
-        values = dict(self.limits)
-        return SandboxLimits(
-            memory_bytes=int(values["memory_bytes"]),
-            cpu_seconds=int(values["cpu_seconds"]),
-            wall_seconds=float(values["wall_seconds"]),
-            output_bytes=int(values["output_bytes"]),
-            open_files=int(values["open_files"]),
-        )
 
 
 class ChildFailure(BaseModel):
@@ -59,7 +47,7 @@ class ChildFailure(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["refused", "invalid", "limit", "internal"]
+    kind: Literal["refused", "invalid", "limit"]
     message: str
     limit: str | None = None
     error_type: str | None = None

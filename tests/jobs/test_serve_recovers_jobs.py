@@ -14,15 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings
 from posture.jobs.checks import CheckRequest
-from posture.jobs.dispatch import submit_check
-from posture.jobs.queue import build_queue
 from posture.storage.models import Job
-from posture.storage.models.enums import Role, RunStatus
+from posture.storage.models.enums import RunStatus
 from tests.identity.world import World
 from tests.peers.processes import free_port
 from tests.peers.serve_process import assure_serve, wait_until
 from tests.peers.servers import LoopbackServer
-from tests.peers.workers import worker_env
+from tests.peers.workers import submit_as_supplier, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +53,6 @@ def test_a_worker_killed_during_a_check_leaves_the_app_up_and_the_job_retried_th
     world_db: Db,
 ) -> None:
     world, sessions, settings = world_db
-    product_id = world.orgs["s1"].product_id
-    assert product_id is not None
     released = threading.Event()
 
     def accept_and_never_answer(_sock: socket.socket) -> None:
@@ -72,13 +68,7 @@ def test_a_worker_killed_during_a_check_leaves_the_app_up_and_the_job_retried_th
             assure_serve(env, free_port()) as serve,
         ):
             request = CheckRequest(kind="api", target=f"http://127.0.0.1:{stalling.port}/spec")
-            job_id = submit_check(
-                sessions,
-                build_queue(settings),
-                world.principal(Role.SUPPLIER_MEMBER),
-                product_id,
-                request,
-            )
+            job_id = submit_as_supplier(sessions, settings, world, request)
             for attempt in (1, 2, 3):
                 job = wait_until(
                     lambda a=attempt: _running_attempt(sessions, job_id, a),

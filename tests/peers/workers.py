@@ -12,8 +12,12 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings
+from posture.jobs.checks import CheckRequest
+from posture.jobs.dispatch import submit_check
+from posture.jobs.queue import build_queue
 from posture.storage.models import Job
-from posture.storage.models.enums import RunStatus
+from posture.storage.models.enums import Role, RunStatus
+from tests.identity.world import World
 
 LOOPBACK = "127.0.0.0/8,::1/128"
 SETTLED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
@@ -60,3 +64,13 @@ def wait_for_jobs(
             return jobs  # type: ignore[return-value]
         time.sleep(0.2)
     raise AssertionError(f"jobs {job_ids} did not all reach {sorted(statuses)}")
+
+
+def submit_as_supplier(
+    sessions: sessionmaker[Session], settings: Settings, world: World, request: CheckRequest
+) -> int:
+    """Queue `request` for supplier s1's product as one of its members does from the app."""
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    member = world.principal(Role.SUPPLIER_MEMBER)
+    return submit_check(sessions, build_queue(settings), member, product_id, request)

@@ -21,10 +21,8 @@ from checks.sandbox.request import SandboxedCheck
 from checks.sandbox.run import run_sandboxed
 from posture.config import Settings
 from posture.jobs.checks import CheckRequest
-from posture.jobs.dispatch import submit_check
-from posture.jobs.queue import build_queue
 from posture.storage.models import CheckRun
-from posture.storage.models.enums import Role, RunStatus
+from posture.storage.models.enums import RunStatus
 from tests.cli import assure
 from tests.identity.world import World
 from tests.peers.dns_server import RebindingDns, serving_dns
@@ -34,7 +32,7 @@ from tests.peers.recording_http import (
     redirect_route,
     twin_ports,
 )
-from tests.peers.workers import running_worker, wait_for_jobs
+from tests.peers.workers import running_worker, submit_as_supplier, wait_for_jobs
 from tests.sandbox.hostile_specs import every_way_out, item_api, sandbox_documents
 
 ALLOWED = "127.0.0.2"
@@ -169,16 +167,8 @@ def test_a_worker_job_keeps_a_hostile_description_inside_the_sandbox(peers, worl
         file_base64=base64.b64encode(raw).decode(),
         base_url=sandbox_url,
     )
-    product_id = world.orgs["s1"].product_id
-    assert product_id is not None
     with running_worker(settings, egress_allow=f"{ALLOWED}/32"):
-        job_id = submit_check(
-            sessions,
-            build_queue(settings),
-            world.principal(Role.SUPPLIER_MEMBER),
-            product_id,
-            request,
-        )
+        job_id = submit_as_supplier(sessions, settings, world, request)
         job = wait_for_jobs(sessions, [job_id])[job_id]
     assert job.status is RunStatus.SUCCEEDED, job.error
     assert forbidden.requests == []

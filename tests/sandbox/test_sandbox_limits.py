@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,15 @@ def _alive(pid: int) -> bool:
 def _reap_if_ours(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_twenty_checks_at_once_each_get_their_own_answer() -> None:
+    """Each sandboxed run is its own process and folder: concurrent callers (worker threads)
+    never see each other's reports, and a hostile input among them harms only its own run."""
+    inputs = [unique_cbom(count=n + 1) for n in range(19)] + [b"[" * 100_000]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        reports = list(pool.map(lambda raw: run_sandboxed(CBOM, LOOPBACK, raw), inputs))
+    assert [r.status for r in reports[:19]] == [ReportStatus.COMPLETED] * 19
+    assert [len(r.details["assets"]) for r in reports[:19]] == list(range(1, 20))
+    assert reports[19].status is ReportStatus.NOT_ASSESSABLE
+    assert [f.code for f in reports[19].findings] == ["CBOM-004"]
