@@ -7,6 +7,7 @@ import streamlit as st
 
 from posture.errors import AssureError
 from ui import auth
+from ui.account import account_page
 from ui.context import PRINCIPAL_KEY
 from ui.navigation import pages_for
 
@@ -26,7 +27,12 @@ def main() -> None:
     with st.sidebar:
         st.caption(f"Signed in as {principal.email}")
         st.button("Sign out", on_click=auth.sign_out)
-    st.navigation(pages_for(principal)).run()
+    account = st.Page(
+        account_page, title="Account security", url_path="account", icon=":material/key:"
+    )
+    pages = pages_for(principal)
+    pages.setdefault("Account", []).append(account)
+    st.navigation(pages).run()
 
 
 try:

@@ -9,6 +9,7 @@ import typer
 from assure_cli.context import friendly_errors, open_database
 from posture.audit import Actor
 from posture.identity.accounts import create_admin, set_password
+from posture.identity.mfa import reset_by_admin
 from posture.storage.engine import transaction
 
 app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
@@ -50,3 +51,15 @@ def set_password_command(
     with open_database() as db, transaction(db.sessions) as session:
         set_password(session, CLI_ACTOR, email, password)
     typer.echo(f"password set for {email}")
+
+
+@app.command("reset-mfa")
+@friendly_errors
+def reset_mfa(
+    email: str = typer.Option(..., help="The account's email address."),
+) -> None:
+    """Remove a user's second factor and recovery codes (a lost device); they enrol again at
+    their next sign-in."""
+    with open_database() as db, transaction(db.sessions) as session:
+        reset_by_admin(session, CLI_ACTOR, email)
+    typer.echo(f"second factor removed for {email}; they will set up a new one at next sign-in")

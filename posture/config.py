@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tempfile
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -161,9 +162,9 @@ def ensure_data_dir(settings: Settings) -> Path:
                 f"data directory {path} can be written by other users (mode {mode & 0o777:o}); "
                 f"run: chmod 700 {path}"
             )
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A name of its own: processes starting together must not delete each other's probe.
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
     except OSError as exc:
         raise ConfigError(
             f"data directory {path} is not writable ({exc.strerror}); "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
+import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -41,32 +43,59 @@ def _sign_in(app: AppTest, password: str = PASSWORD) -> AppTest:
     return app.button[0].click().run()
 
 
+def _enrol_second_factor(app: AppTest) -> AppTest:
+    """An administrator's first sign-in: scan (here: read) the key, confirm a code, then put
+    the recovery codes away."""
+    assert app.title[0].value == "Set up two-step verification"
+    secret = app.code[0].value
+    app.text_input[0].input(pyotp.TOTP(secret).now())
+    app = app.button[0].click().run()
+    assert not app.exception
+    assert any("recovery codes" in header.value for header in app.subheader)
+    codes = app.code[0].value.split("\n")
+    assert len(codes) == identity_policy().mfa.recovery_codes
+    return next(b for b in app.button if "saved" in b.label).click().run()
+
+
+def _setup_code(captured: str) -> str:
+    found = re.findall(r"First-run setup code: ([A-Z0-9-]+)", captured)
+    assert found, "the app printed no setup code on its console"
+    return found[-1]
+
+
 @pytest.fixture
 def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _prepare(tmp_path / "data", monkeypatch, suppliers=20, admin=True)
 
 
-def test_first_run_asks_for_the_first_admin_then_signs_them_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_first_run_needs_the_console_code_then_a_second_factor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _prepare(tmp_path / "fresh", monkeypatch, suppliers=None, admin=False)
     app = AppTest.from_file(APP, default_timeout=30).run()
     assert app.title[0].value == "Set up PoliceTech Assure"
-    for field, value in zip(app.text_input, [EMAIL, "Ada", PASSWORD, PASSWORD], strict=True):
+    code = _setup_code(capsys.readouterr().err)
+    fields = [EMAIL, "Ada", PASSWORD, PASSWORD]
+    for field, value in zip(app.text_input, ["WRONG-CODE", *fields], strict=True):
         field.input(value)
     app = app.button[0].click().run()
+    assert any("setup code is not right" in error.value for error in app.error)
+    app.text_input[0].input(code)
+    app = app.button[0].click().run()
     assert not app.exception
+    app = _enrol_second_factor(app)
     assert app.title[0].value == "PoliceTech Assure"
     assert any("Signed in as ada@assure.police.uk" in c.value for c in app.sidebar.caption)
 
 
 def test_a_weak_first_password_is_refused_and_nothing_created(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _prepare(tmp_path / "fresh", monkeypatch, suppliers=None, admin=False)
     app = AppTest.from_file(APP, default_timeout=30).run()
+    code = _setup_code(capsys.readouterr().err)
     for field, value in zip(
-        app.text_input, [EMAIL, "Ada", "password1234", "password1234"], strict=True
+        app.text_input, [code, EMAIL, "Ada", "password1234", "password1234"], strict=True
     ):
         field.input(value)
     app = app.button[0].click().run()
@@ -77,7 +106,7 @@ def test_a_weak_first_password_is_refused_and_nothing_created(
 def test_sign_in_shows_the_estate_and_sign_out_ends_it(seeded: None) -> None:
     app = AppTest.from_file(APP, default_timeout=30).run()
     assert app.title[0].value == "Sign in to PoliceTech Assure"
-    app = _sign_in(app)
+    app = _enrol_second_factor(_sign_in(app))
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Police forces"] == "43"

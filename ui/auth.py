@@ -1,21 +1,72 @@
-"""Sign-in for the app: first-run setup, local accounts, optional OIDC, and the server session."""
+"""Sign-in for the app: first-run setup with a console code, a password (or an organisation's
+identity provider), a second factor where needed, and the server session."""
 
 from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from posture.audit import Actor
 from posture.config import load_settings
 from posture.errors import AssureError
-from posture.identity.accounts import SignInFailed, authenticate, create_admin, has_admin
-from posture.identity.federation import load_mapping, provision
+from posture.identity import mfa
+from posture.identity.accounts import has_admin, principal_for
+from posture.identity.federation import FederatedSignInRefused, load_mapping, provision
 from posture.identity.permissions import Principal
+from posture.identity.secretbox import SecretBox, secret_box
 from posture.identity.sessions import close_session, open_session, resume_session
+from posture.identity.setup import SetupCode, console_notice, create_first_admin
+from posture.identity.signin import (
+    SignInFailed,
+    Verified,
+    complete_enrolment,
+    complete_with_code,
+    federated_step,
+    sign_in_with_password,
+)
+from posture.storage.base import utcnow
 from posture.storage.engine import transaction
+from posture.storage.models import User
 from ui.runtime import sessions
 
 SESSION_KEY = "assure_session_token"
+PENDING_KEY = "assure_pending_sign_in"
+ENROLMENT_KEY = "assure_pending_enrolment"
+CODES_KEY = "assure_recovery_codes_to_show"
+REFUSED_KEY = "assure_federation_refused"
+
+
+@dataclass(frozen=True)
+class _CodesToShow:
+    """Recovery codes shown once after enrolment; the session opens when they are put away."""
+
+    principal: Principal
+    method: str
+    codes: tuple[str, ...]
+
+
+@st.cache_resource(show_spinner=False)
+def _setup_code(database_url: str) -> SetupCode:
+    # Printed where only the server's operator can read it; one code per database per process.
+    code, shown = SetupCode.generate()
+    print(console_notice(shown), file=sys.stderr, flush=True)
+    return code
+
+
+@st.cache_resource(show_spinner=False)
+def _box(data_dir: str) -> SecretBox:
+    return secret_box(load_settings())
+
+
+def box() -> SecretBox:
+    return _box(str(load_settings().data_dir))
+
+
+def client_address() -> str | None:
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
 
 
 def current_principal() -> Principal | None:
@@ -31,12 +82,16 @@ def current_principal() -> Principal | None:
 
 
 def _start_session(principal: Principal, method: str) -> None:
+    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+        st.session_state.pop(key, None)
     with transaction(sessions()) as session:
         st.session_state[SESSION_KEY] = open_session(session, principal, method)
 
 
 def sign_out() -> None:
     token = st.session_state.pop(SESSION_KEY, None)
+    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+        st.session_state.pop(key, None)
     if token:
         with transaction(sessions()) as session:
             close_session(session, token)
@@ -51,19 +106,58 @@ def _oidc_configured() -> bool:
         return False
 
 
-def _federated_principal() -> Principal | None:
+def _federated_sign_in() -> None:
+    """After the identity provider redirected back: admit, or ask for a second factor."""
     if not (_oidc_configured() and getattr(st.user, "is_logged_in", False)):
-        return None
+        st.session_state.pop(REFUSED_KEY, None)
+        return
+    refused = st.session_state.get(REFUSED_KEY)
+    if refused:
+        # Shown once per refusal, not re-decided (and re-audited) on every rerun.
+        st.error(refused)
+        st.button("Sign out of your organisation's sign-in", on_click=st.logout)
+        return
     mapping_path = load_settings().oidc_mapping
     assert mapping_path is not None
-    with transaction(sessions()) as session:
-        return provision(session, dict(st.user.to_dict()), load_mapping(mapping_path))
+    with sessions()() as session:
+        try:
+            outcome = provision(session, dict(st.user.to_dict()), load_mapping(mapping_path))
+            step = federated_step(session, outcome.principal, outcome.mfa_asserted)
+            session.commit()
+        except FederatedSignInRefused as exc:
+            session.commit()  # keep the audited refusal
+            st.session_state[REFUSED_KEY] = str(exc)
+            st.rerun()
+    if step == "done":
+        _start_session(outcome.principal, "oidc+mfa" if outcome.mfa_asserted else "oidc")
+    else:
+        principal = outcome.principal
+        pending = Verified(principal.user_id, principal.email, "oidc", step, utcnow())
+        st.session_state[PENDING_KEY] = pending
+    st.rerun()
+
+
+def _provider_buttons() -> None:
+    mapping_path = load_settings().oidc_mapping
+    assert mapping_path is not None
+    for provider in load_mapping(mapping_path).providers:
+        st.button(
+            f"Sign in with {provider.name}",
+            key=f"oidc-{provider.name}",
+            on_click=st.login,
+            args=(provider.name,),
+        )
 
 
 def setup_page() -> None:
     st.title("Set up PoliceTech Assure")
-    st.write("Create the first administrator. There are no default accounts.")
+    st.write(
+        "Create the first administrator. There are no default accounts. The setup code was "
+        "printed on the server's console when the app started; ask whoever runs the server."
+    )
+    code = _setup_code(load_settings().effective_database_url)
     with st.form("first-admin"):
+        presented = st.text_input("Setup code")
         email = st.text_input("Email")
         name = st.text_input("Name")
         password = st.text_input("Password (at least 12 characters)", type="password")
@@ -76,30 +170,30 @@ def setup_page() -> None:
         return
     try:
         with transaction(sessions()) as session:
-            create_admin(
-                session, Actor(label="first-run setup"), email, name, password, first_run=True
-            )
-        with transaction(sessions()) as session:
-            principal = authenticate(session, email, password)
+            create_first_admin(session, code, presented, email, name, password)
+        verified = sign_in_with_password(sessions(), email, password, client_address())
     except AssureError as exc:
         st.error(str(exc))
         return
-    _start_session(principal, "password")
+    st.session_state[PENDING_KEY] = verified
     st.rerun()
 
 
 def login_page() -> None:
+    if st.session_state.get(CODES_KEY) is not None:
+        _recovery_codes_step()
+        return
+    pending = st.session_state.get(PENDING_KEY)
+    if isinstance(pending, Verified):
+        _second_step(pending)
+        return
     st.title("Sign in to PoliceTech Assure")
     try:
-        federated = _federated_principal()
+        _federated_sign_in()
     except AssureError as exc:
         st.error(str(exc))
-        federated = None
-    if federated is not None:
-        _start_session(federated, "oidc")
-        st.rerun()
     if _oidc_configured():
-        st.button("Sign in with your organisation", on_click=st.login)
+        _provider_buttons()
         st.divider()
     with st.form("sign-in"):
         email = st.text_input("Email")
@@ -107,16 +201,100 @@ def login_page() -> None:
         submitted = st.form_submit_button("Sign in")
     if not submitted:
         return
-    with sessions()() as session:
-        try:
-            principal = authenticate(session, email, password)
-            session.commit()
-        except SignInFailed as exc:
-            session.commit()  # keep the failure count and audit event
-            st.error(str(exc))
-            return
-    _start_session(principal, "password")
+    try:
+        verified = sign_in_with_password(sessions(), email, password, client_address())
+    except SignInFailed as exc:
+        st.error(str(exc))
+        return
+    if verified.next_step == "done":
+        with sessions()() as session:
+            principal = principal_for(session, session.get_one(User, verified.user_id))
+        _start_session(principal, verified.method)
+    else:
+        st.session_state[PENDING_KEY] = verified
     st.rerun()
+
+
+def _cancel() -> None:
+    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+        st.session_state.pop(key, None)
+
+
+def _second_step(pending: Verified) -> None:
+    if pending.next_step == "enrol":
+        _enrolment_step(pending)
+        return
+    st.title("Two-step verification")
+    st.write("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
+    with st.form("second-factor"):
+        code = st.text_input("Code", max_chars=24, autocomplete="one-time-code")
+        submitted = st.form_submit_button("Verify")
+    st.button("Start again", on_click=_cancel)
+    if not submitted:
+        return
+    try:
+        principal, method = complete_with_code(sessions(), box(), pending, code, client_address())
+    except SignInFailed as exc:
+        st.error(str(exc))
+        return
+    _start_session(principal, method)
+    st.rerun()
+
+
+def _enrolment_step(pending: Verified) -> None:
+    st.title("Set up two-step verification")
+    st.write(
+        "Your role needs a second factor. Scan the code with an authenticator app (for "
+        "example Microsoft Authenticator or FreeOTP), then enter the 6-digit code it shows."
+    )
+    enrolment = offer_enrolment(ENROLMENT_KEY, pending.email)
+    with st.form("enrol-totp"):
+        code = st.text_input("Code from the app", max_chars=10, autocomplete="one-time-code")
+        submitted = st.form_submit_button("Confirm")
+    st.button("Start again", on_click=_cancel)
+    if not submitted:
+        return
+    try:
+        principal, method, codes = complete_enrolment(
+            sessions(), box(), pending, enrolment.secret, code
+        )
+    except AssureError as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(ENROLMENT_KEY, None)
+    st.session_state.pop(PENDING_KEY, None)
+    st.session_state[CODES_KEY] = _CodesToShow(principal, method, tuple(codes))
+    st.rerun()
+
+
+def offer_enrolment(state_key: str, email: str) -> mfa.TotpEnrolment:
+    """Show the QR code and key of a factor being set up, kept across reruns under `state_key`
+    so the secret does not change while the user scans it."""
+    enrolment = st.session_state.get(state_key)
+    if not isinstance(enrolment, mfa.TotpEnrolment):
+        enrolment = mfa.new_enrolment(email)
+        st.session_state[state_key] = enrolment
+    st.image(enrolment.qr_png, caption="Scan with your authenticator app", width=220)
+    st.text("Or enter this key by hand:")
+    st.code(enrolment.secret, language=None)
+    return enrolment
+
+
+def _recovery_codes_step() -> None:
+    shown: _CodesToShow = st.session_state[CODES_KEY]
+    show_recovery_codes(shown.codes)
+    if st.button("I have saved my recovery codes"):
+        _start_session(shown.principal, shown.method)
+        st.rerun()
+
+
+def show_recovery_codes(codes: tuple[str, ...] | list[str]) -> None:
+    st.subheader("Your recovery codes")
+    st.write(
+        "Each code signs you in once if you lose your authenticator. Keep them somewhere "
+        "safe: they are shown only now."
+    )
+    st.code("\n".join(codes), language=None)
 
 
 def needs_setup() -> bool:

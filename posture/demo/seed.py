@@ -15,6 +15,7 @@ from posture.audit import SYSTEM, record
 from posture.demo.estate import DemoEstate, build_estate
 from posture.errors import ValidationFailed
 from posture.framework_registry import register_framework
+from posture.identity.accounts import create_admin
 from posture.identity.passwords import generate_password, hash_password
 from posture.storage.models import (
     Answer,
@@ -87,6 +88,16 @@ def _give_logins(estate: DemoEstate, enabled: bool) -> list[DemoLogin]:
     return logins
 
 
+DEMO_ADMIN_EMAIL = "admin@assure.police.example"
+
+
+def _demo_admin(session: Session) -> DemoLogin:
+    """A platform administrator, so a seeded estate never greets its first visitor with setup."""
+    password = generate_password()
+    create_admin(session, SYSTEM, DEMO_ADMIN_EMAIL, "Demo administrator", password)
+    return DemoLogin(DEMO_ADMIN_EMAIL, "platform_admin", password)
+
+
 def seed_demo(
     session: Session, suppliers: int, seed: int, as_of: date, with_logins: bool = False
 ) -> SeedResult:
@@ -109,6 +120,8 @@ def seed_demo(
         _bulk_insert(connection, table, getattr(estate, name))
     _reset_sequences(connection)
     counts = estate.counts()
+    if with_logins:
+        logins.append(_demo_admin(session))
     record(
         session,
         SYSTEM,

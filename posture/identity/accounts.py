@@ -1,8 +1,9 @@
-"""Local accounts: the first admin, sign-in with throttling and lockout, role changes."""
+"""Local accounts: administrators, principals, passwords and role changes (sign-in is in
+posture.identity.signin)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from sqlalchemy import func, select
@@ -10,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posture.audit import Actor, record
-from posture.errors import AssureError, ValidationFailed
-from posture.identity.passwords import hash_password, needs_rehash, verify_password
+from posture.errors import ValidationFailed
+from posture.identity.passwords import hash_password
 from posture.identity.permissions import (
     Membership,
     NotFound,
@@ -19,22 +20,15 @@ from posture.identity.permissions import (
     Principal,
     require,
 )
-from posture.identity.policy import identity_policy
-from posture.storage.base import utcnow
+from posture.storage.locks import hold_exclusive
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models import Organisation, User
 from posture.storage.models.enums import OrgKind, Role
 
 PLATFORM_SLUG = "platform"
+# Held while the set of platform administrators is checked and changed.
+ADMINS_LOCK = "platform-admins"
 SUPPLIER_ROLES = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
-SIGN_IN_FAILED = (
-    "sign-in failed: wrong email or password, or the account is locked for a while after "
-    "repeated failures"
-)
-
-
-class SignInFailed(AssureError):
-    """Deliberately one message for every reason, so it reveals nothing about accounts."""
 
 
 class NewAccount(BaseModel):
@@ -76,6 +70,15 @@ def has_admin(session: Session) -> bool:
     return bool(session.scalar(query))
 
 
+def _active_admins(session: Session) -> int:
+    query = (
+        select(func.count(func.distinct(MembershipRow.user_id)))
+        .join(User, User.id == MembershipRow.user_id)
+        .where(MembershipRow.role == Role.PLATFORM_ADMIN, User.is_active.is_(True))
+    )
+    return int(session.scalar(query) or 0)
+
+
 def _platform_org(session: Session) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.slug == PLATFORM_SLUG))
     if org is None:
@@ -87,28 +90,36 @@ def _platform_org(session: Session) -> Organisation:
     return org
 
 
-def create_admin(
-    session: Session,
-    actor: Actor,
-    email: str,
-    display_name: str,
-    password: str,
-    first_run: bool = False,
-) -> User:
-    """A platform admin. With first_run, refused once any admin exists (the app's setup page)."""
+@dataclass(frozen=True)
+class PreparedAdmin:
+    """A validated account with its password already hashed, so the slow hash is done before
+    any lock is taken."""
+
+    email: str
+    display_name: str
+    password_hash: str
+
+
+def prepare_admin(email: str, display_name: str, password: str) -> PreparedAdmin:
     account = _validated(email, display_name, password)
-    if first_run and has_admin(session):
-        raise ValidationFailed("the first administrator has already been created; sign in")
+    return PreparedAdmin(
+        account.email.lower(),
+        account.display_name,
+        hash_password(account.password, account.email),
+    )
+
+
+def insert_admin(session: Session, actor: Actor, prepared: PreparedAdmin) -> User:
     user = User(
-        email=account.email.lower(),
-        display_name=account.display_name,
-        password_hash=hash_password(account.password, account.email),
+        email=prepared.email,
+        display_name=prepared.display_name,
+        password_hash=prepared.password_hash,
     )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
-        raise ValidationFailed(f"an account for {account.email} already exists") from None
+        raise ValidationFailed(f"an account for {prepared.email} already exists") from None
     platform = _platform_org(session)
     session.add(
         MembershipRow(user_id=user.id, organisation_id=platform.id, role=Role.PLATFORM_ADMIN)
@@ -125,58 +136,11 @@ def create_admin(
     return user
 
 
-def authenticate(
-    session: Session, email: str, password: str, now: datetime | None = None
-) -> Principal:
-    """Check a password; count failures and lock the account after too many."""
-    now = now or utcnow()
-    policy = identity_policy()
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.is_active:
-        verify_password(None, password)  # same work as a real check
-        record(
-            session,
-            Actor(label=email.strip()[:254]),
-            "auth.login_failed",
-            "user",
-            "-",
-            {"reason": "unknown or inactive account"},
-        )
-        raise SignInFailed(SIGN_IN_FAILED)
-    if user.locked_until is not None and user.locked_until > now:
-        verify_password(None, password)
-        record(
-            session,
-            Actor(label=user.email, user_id=user.id),
-            "auth.login_refused",
-            "user",
-            user.id,
-            {"reason": "locked"},
-        )
-        raise SignInFailed(SIGN_IN_FAILED)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        data: dict[str, object] = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= policy.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
-            user.failed_logins = 0
-            data["locked_until"] = user.locked_until.isoformat()
-        record(
-            session,
-            Actor(label=user.email, user_id=user.id),
-            "auth.login_failed",
-            "user",
-            user.id,
-            data,
-        )
-        raise SignInFailed(SIGN_IN_FAILED)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    record(session, Actor(label=user.email, user_id=user.id), "auth.login", "user", user.id)
-    return principal_for(session, user)
+def create_admin(
+    session: Session, actor: Actor, email: str, display_name: str, password: str
+) -> User:
+    """A platform admin (from the CLI or the demo seed; first-run setup is in `setup`)."""
+    return insert_admin(session, actor, prepare_admin(email, display_name, password))
 
 
 def set_password(session: Session, actor: Actor, email: str, password: str) -> None:
@@ -226,6 +190,10 @@ def revoke_role(
     require(principal, "membership.manage", organisation_id, "organisation")
     if Role.PLATFORM_ADMIN not in principal.roles() and role not in SUPPLIER_ROLES:
         raise PermissionDenied("supplier administrators can only revoke supplier roles")
+    if role == Role.PLATFORM_ADMIN:
+        # Checked under the same lock as first-run setup, so two admins removing each other
+        # at once cannot both succeed and leave the platform with none.
+        hold_exclusive(session, ADMINS_LOCK)
     row = session.scalar(
         select(MembershipRow).where(
             MembershipRow.user_id == user_id,
@@ -235,6 +203,10 @@ def revoke_role(
     )
     if row is None:
         raise NotFound("membership not found")
+    if role == Role.PLATFORM_ADMIN and _active_admins(session) <= 1:
+        raise ValidationFailed(
+            "this is the last platform administrator; make another one before removing this one"
+        )
     session.delete(row)
     record(
         session,

@@ -1,4 +1,4 @@
-"""Identity policy as data: lockout, session and token lifetimes."""
+"""Identity policy as data: lockout, throttling, session and token lifetimes, and MFA."""
 
 from __future__ import annotations
 
@@ -7,6 +7,25 @@ from importlib import resources
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from posture.storage.models.enums import Role
+
+
+class AddressThrottle(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_failures: int = Field(ge=1, le=10_000)
+    window_minutes: int = Field(ge=1, le=24 * 60)
+
+
+class MfaPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    required_roles: frozenset[Role]
+    issuer: str = Field(min_length=1, max_length=100)
+    totp_digits: int = Field(ge=6, le=8)
+    totp_period_seconds: int = Field(ge=15, le=120)
+    totp_valid_window: int = Field(ge=0, le=2)
+    recovery_codes: int = Field(ge=4, le=20)
+    pending_minutes: int = Field(ge=1, le=30)
 
 
 class IdentityPolicy(BaseModel):
@@ -19,6 +38,8 @@ class IdentityPolicy(BaseModel):
     api_token_max_minutes: int = Field(ge=1, le=24 * 60)
     api_token_issuer: str
     api_token_audience: str
+    address_throttle: AddressThrottle
+    mfa: MfaPolicy
 
 
 @cache

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from posture.audit import Actor, record
 from posture.identity.accounts import principal_for
-from posture.identity.permissions import Principal
+from posture.identity.mfa import method_has_second_factor, mfa_required
+from posture.identity.permissions import PermissionDenied, Principal
 from posture.identity.policy import identity_policy
 from posture.storage.base import utcnow
 from posture.storage.models import User, UserSession
@@ -24,7 +25,11 @@ def _digest(token: str) -> str:
 def open_session(
     session: Session, principal: Principal, method: str = "password", now: datetime | None = None
 ) -> str:
+    """Open a session for someone fully signed in. Refused when their roles need a second factor
+    and `method` does not include one: the page cannot open a session the policy forbids."""
     now = now or utcnow()
+    if mfa_required(principal.roles()) and not method_has_second_factor(method):
+        raise PermissionDenied("your role needs two-step verification to sign in")
     token = secrets.token_urlsafe(32)
     policy = identity_policy()
     session.add(
@@ -53,8 +58,13 @@ def resume_session(session: Session, token: str, now: datetime | None = None) ->
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
+    principal = principal_for(session, user)
+    if mfa_required(principal.roles()) and not method_has_second_factor(row.method):
+        # A role that needs a second factor was granted after this session opened.
+        row.revoked_at = now
+        return None
     row.last_seen_at = now
-    return principal_for(session, user)
+    return principal
 
 
 def close_session(session: Session, token: str, now: datetime | None = None) -> None:

@@ -7,8 +7,9 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,21 @@ LISTED = 3
 class Served:
     url: str
     logins: dict[str, tuple[str, str]]  # role -> (email, password)
+    # Each user's TOTP secret once enrolled, and the newest time step they have used: a code
+    # works once, so the next sign-in must use a later step.
+    totp: dict[str, str] = field(default_factory=dict)
+    used_steps: dict[str, int] = field(default_factory=dict)
+
+    def next_code(self, email: str) -> str:
+        import pyotp
+
+        while True:
+            now = int(time.time() // 30)
+            for step in (now, now + 1):
+                if step > self.used_steps.get(email, 0):
+                    self.used_steps[email] = step
+                    return pyotp.TOTP(self.totp[email]).at(step * 30)
+            time.sleep(1)
 
 
 def _prepare(env: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -143,13 +159,34 @@ def sign_in(page, served: Served, role: str) -> None:  # type: ignore[no-untyped
     """Sign in as the seeded user for `role`."""
     from playwright.sync_api import expect
 
-    email, password = served.logins[role]
     page.goto(served.url)
     expect(page.get_by_text("Sign in to PoliceTech Assure")).to_be_visible(timeout=30_000)
+    submit_sign_in(page, served, role)
+
+
+def submit_sign_in(page, served: Served, role: str, timeout: int = 30_000) -> None:  # type: ignore[no-untyped-def]
+    """On the sign-in page: the password, then enrolment or a code where the role needs it."""
+    from playwright.sync_api import expect
+
+    email, password = served.logins[role]
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible(timeout=30_000)
+    signed_in = page.get_by_text(f"Signed in as {email}")
+    enrol = page.get_by_text("Set up two-step verification")
+    verify = page.get_by_text("Two-step verification", exact=True)
+    expect(signed_in.or_(enrol).or_(verify)).to_be_visible(timeout=timeout)
+    if enrol.is_visible():
+        served.totp[email] = page.locator("[data-testid='stCode'] code").first.inner_text()
+        page.get_by_label("Code from the app").fill(served.next_code(email))
+        page.get_by_role("button", name="Confirm").click()
+        saved = page.get_by_role("button", name="I have saved my recovery codes")
+        expect(saved).to_be_visible(timeout=timeout)
+        saved.click()
+    elif verify.is_visible():
+        page.get_by_label("Code").fill(served.next_code(email))
+        page.get_by_role("button", name="Verify").click()
+    expect(signed_in).to_be_visible(timeout=timeout)
 
 
 def screenshot(page, folder: Path, name: str) -> Path:  # type: ignore[no-untyped-def]

@@ -10,17 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posture.audit import Actor
 from posture.errors import ValidationFailed
-from posture.identity.accounts import (
-    SIGN_IN_FAILED,
-    SignInFailed,
-    authenticate,
-    create_admin,
-    grant_role,
-    has_admin,
-)
-from posture.identity.permissions import PermissionDenied
+from posture.identity.accounts import create_admin, grant_role, principal_for
+from posture.identity.permissions import PermissionDenied, Principal
 from posture.identity.policy import identity_policy
 from posture.identity.sessions import close_session, open_session, resume_session
+from posture.identity.setup import SetupCode, create_first_admin
+from posture.identity.signin import SIGN_IN_FAILED, SignInFailed, Verified, sign_in_with_password
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, User
 from posture.storage.models.enums import Role
@@ -32,35 +27,30 @@ T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)
 @pytest.fixture
 def admin(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     with transaction(sessions) as session:
-        create_admin(
-            session, Actor("setup"), "ada@assure.police.uk", "Ada", PASSWORD, first_run=True
-        )
+        create_admin(session, Actor("setup"), "ada@assure.police.uk", "Ada", PASSWORD)
     return sessions
 
 
-def _sign_in(sessions: sessionmaker[Session], password: str, when: datetime):
-    with transaction(sessions) as session:
-        return authenticate(session, "ada@assure.police.uk", password, now=when)
+def _sign_in(sessions: sessionmaker[Session], password: str, when: datetime) -> Verified:
+    return sign_in_with_password(sessions, "ada@assure.police.uk", password, now=when)
+
+
+def _principal(sessions: sessionmaker[Session]) -> Principal:
+    with sessions() as session:
+        user = session.scalars(select(User).where(User.email == "ada@assure.police.uk")).one()
+        return principal_for(session, user)
 
 
 def _fail(sessions: sessionmaker[Session], password: str, when: datetime) -> str:
-    # A failed sign-in still commits its counter and audit event, as in the app.
-    with sessions() as session:
-        try:
-            authenticate(session, "ada@assure.police.uk", password, now=when)
-        except SignInFailed as exc:
-            session.commit()
-            return str(exc)
-    raise AssertionError("sign-in should have failed")
+    with pytest.raises(SignInFailed) as failed:
+        sign_in_with_password(sessions, "ada@assure.police.uk", password, now=when)
+    return str(failed.value)
 
 
 def test_the_first_admin_can_be_created_only_once(admin: sessionmaker[Session]) -> None:
-    with admin() as session:
-        assert has_admin(session)
-        with pytest.raises(ValidationFailed, match="already been created"):
-            create_admin(
-                session, Actor("setup"), "eve@x.police.uk", "Eve", PASSWORD, first_run=True
-            )
+    code, shown = SetupCode.generate()
+    with admin() as session, pytest.raises(ValidationFailed, match="already been created"):
+        create_first_admin(session, code, shown, "eve@x.police.uk", "Eve", PASSWORD)
 
 
 def test_the_password_is_stored_as_argon2id(admin: sessionmaker[Session]) -> None:
@@ -71,20 +61,22 @@ def test_the_password_is_stored_as_argon2id(admin: sessionmaker[Session]) -> Non
     assert PASSWORD not in stored
 
 
-def test_sign_in_works_and_is_audited(admin: sessionmaker[Session]) -> None:
-    principal = _sign_in(admin, PASSWORD, T0)
-    assert Role.PLATFORM_ADMIN in principal.roles()
+def test_a_password_sign_in_is_audited_and_an_admin_must_enrol_a_second_factor(
+    admin: sessionmaker[Session],
+) -> None:
+    verified = _sign_in(admin, PASSWORD, T0)
+    assert verified.next_step == "enrol"
     with admin() as session:
         assert (
             session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()[-1]
-            == "auth.login"
+            == "auth.password_verified"
         )
 
 
 def test_unknown_email_and_wrong_password_read_the_same(admin: sessionmaker[Session]) -> None:
     wrong = _fail(admin, "not the password at all", T0)
-    with admin() as session, pytest.raises(SignInFailed) as unknown:
-        authenticate(session, "nobody@assure.police.uk", PASSWORD, now=T0)
+    with pytest.raises(SignInFailed) as unknown:
+        sign_in_with_password(admin, "nobody@assure.police.uk", PASSWORD, now=T0)
     assert wrong == str(unknown.value) == SIGN_IN_FAILED
 
 
@@ -96,7 +88,7 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(
         _fail(admin, f"wrong guess {attempt}", T0 + timedelta(seconds=attempt))
     _fail(admin, PASSWORD, T0 + timedelta(minutes=1))
     later = T0 + timedelta(minutes=policy.lockout_minutes + 1)
-    assert _sign_in(admin, PASSWORD, later).email == "ada@assure.police.uk"
+    assert _sign_in(admin, PASSWORD, later).user_id == _principal(admin).user_id
     with admin() as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("auth.login_failed") == policy.max_failed_logins
@@ -104,9 +96,8 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(
 
 
 def test_a_session_ends_after_idle_time(admin: sessionmaker[Session]) -> None:
-    principal = _sign_in(admin, PASSWORD, T0)
     with transaction(admin) as session:
-        token = open_session(session, principal, now=T0)
+        token = open_session(session, _principal(admin), "password+totp", now=T0)
     idle = timedelta(minutes=identity_policy().session_idle_minutes)
     with transaction(admin) as session:
         assert resume_session(session, token, now=T0 + idle / 2) is not None
@@ -117,9 +108,8 @@ def test_a_session_ends_after_idle_time(admin: sessionmaker[Session]) -> None:
 def test_a_session_ends_at_its_absolute_limit_however_active(
     admin: sessionmaker[Session],
 ) -> None:
-    principal = _sign_in(admin, PASSWORD, T0)
     with transaction(admin) as session:
-        token = open_session(session, principal, now=T0)
+        token = open_session(session, _principal(admin), "password+totp", now=T0)
     step = timedelta(minutes=identity_policy().session_idle_minutes - 1)
     moment = T0
     limit = T0 + timedelta(hours=identity_policy().session_absolute_hours)
@@ -132,9 +122,8 @@ def test_a_session_ends_at_its_absolute_limit_however_active(
 
 
 def test_logout_revokes_the_session(admin: sessionmaker[Session]) -> None:
-    principal = _sign_in(admin, PASSWORD, T0)
     with transaction(admin) as session:
-        token = open_session(session, principal, now=T0)
+        token = open_session(session, _principal(admin), "password+totp", now=T0)
     with transaction(admin) as session:
         close_session(session, token, now=T0 + timedelta(minutes=1))
     with transaction(admin) as session:

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -19,10 +20,16 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    argv: list[str], env: dict[str, str], ready_url: str, timeout: float = 60
+    argv: list[str],
+    env: dict[str, str],
+    ready_url: str,
+    timeout: float = 60,
+    console: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `argv` until the block ends; the block starts once `ready_url` answers."""
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Run `argv` until the block ends; the block starts once `ready_url` answers. With
+    `console`, what the process prints goes to that file."""
+    output = console.open("wb") if console else subprocess.DEVNULL
+    process = subprocess.Popen(argv, env=env, stdout=output, stderr=output)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -42,3 +49,5 @@ def serving(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        if console:
+            output.close()

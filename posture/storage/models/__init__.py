@@ -11,7 +11,14 @@ from posture.storage.models.challenges import (
 )
 from posture.storage.models.checks import CheckRun, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
-from posture.storage.models.identity import ApiToken, PqChallenge, UserSession
+from posture.storage.models.identity import (
+    ApiToken,
+    MfaFactor,
+    PqChallenge,
+    RecoveryCode,
+    SignInAddress,
+    UserSession,
+)
 from posture.storage.models.jobs import Job
 from posture.storage.models.monitoring import Alert, MonitoredEndpoint
 from posture.storage.models.organisations import Membership, Organisation, User
@@ -45,14 +52,17 @@ __all__ = [
     "Lot",
     "LotApplication",
     "Membership",
+    "MfaFactor",
     "MonitoredEndpoint",
     "Organisation",
     "PostureSnapshot",
     "PqChallenge",
     "ProcurementFramework",
     "Product",
+    "RecoveryCode",
     "ShortlistRequirement",
     "ShortlistVersion",
+    "SignInAddress",
     "User",
     "UserSession",
 ]

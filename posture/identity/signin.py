@@ -1,0 +1,292 @@
+"""Signing in: a password, then a second factor where the account has one or its roles need
+one. Failures are counted before a password is checked, in one atomic update per account and
+one per client address, so parallel guesses cannot outrun the lockout; no lock is held while
+the password hash is computed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import and_, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from posture.audit import Actor, record
+from posture.errors import AssureError
+from posture.identity import mfa
+from posture.identity.accounts import principal_for
+from posture.identity.passwords import hash_password, needs_rehash, verify_password
+from posture.identity.permissions import Principal
+from posture.identity.policy import IdentityPolicy, identity_policy
+from posture.identity.secretbox import SecretBox
+from posture.storage.base import utcnow
+from posture.storage.engine import transaction
+from posture.storage.models import SignInAddress, User
+
+SIGN_IN_FAILED = (
+    "sign-in failed: wrong email, password or code, or too many attempts; wait a while and "
+    "try again"
+)
+NextStep = Literal["done", "verify", "enrol"]
+# Streamlit gives no address for a client on the same host (a local reverse proxy, a test).
+LOCAL_ADDRESS = "local"
+
+
+class SignInFailed(AssureError):
+    """Deliberately one message for every reason, so it reveals nothing about accounts."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A first factor passed. `next_step` says what must follow before a session opens."""
+
+    user_id: int
+    email: str
+    method: str  # "password" or "oidc"
+    next_step: NextStep
+    verified_at: datetime
+
+
+def _address_key(address: str | None) -> str:
+    return (address or LOCAL_ADDRESS).strip()[:64] or LOCAL_ADDRESS
+
+
+def _reserve_address(session: Session, address: str, now: datetime, policy: IdentityPolicy) -> bool:
+    """Count this attempt against the address before anything is checked; False when the
+    address has used up its window."""
+    cutoff = now - timedelta(minutes=policy.address_throttle.window_minutes)
+    table = SignInAddress.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    expired = table.c.window_started_at <= cutoff
+    statement = (
+        insert(table)
+        .values(address=address, failures=1, window_started_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.address],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_started_at": case((expired, now), else_=table.c.window_started_at),
+            },
+        )
+        .returning(table.c.failures)
+    )
+    failures = session.execute(statement).scalar_one()
+    return failures <= policy.address_throttle.max_failures
+
+
+def _refund_address(session: Session, address: str) -> None:
+    session.execute(
+        update(SignInAddress)
+        .where(SignInAddress.address == address, SignInAddress.failures > 0)
+        .values(failures=SignInAddress.failures - 1)
+    )
+
+
+def _reserve_account(
+    session: Session, user_id: int, now: datetime, policy: IdentityPolicy
+) -> int | None:
+    """Count this attempt as a failure before it is checked; its number, or None if the account
+    is locked. The attempt that reaches the limit locks the account at once, so attempts still
+    in flight cannot slip past it; a success clears both."""
+    limit = policy.max_failed_logins
+    expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    locked = and_(User.locked_until.is_not(None), User.locked_until > now)
+    count = case((expired, 1), (locked, limit + 1), else_=User.failed_logins + 1)
+    until = now + timedelta(minutes=policy.lockout_minutes)
+    lock = case((locked, User.locked_until), (count >= limit, until), else_=None)
+    attempt = session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_logins=count, locked_until=lock)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    return attempt if attempt <= limit else None
+
+
+def _succeeded(session: Session, user_id: int, address: str, now: datetime) -> None:
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+    )
+    _refund_address(session, address)
+
+
+def _next_step(session: Session, user_id: int, principal: Principal) -> NextStep:
+    if mfa.has_factor(session, user_id):
+        return "verify"
+    return "enrol" if mfa.mfa_required(principal.roles()) else "done"
+
+
+def sign_in_with_password(
+    sessions: sessionmaker[Session],
+    email: str,
+    password: str,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> Verified:
+    now = now or utcnow()
+    policy = identity_policy()
+    key = _address_key(address)
+    email = email.strip().lower()[:254]
+    with transaction(sessions) as session:
+        address_ok = _reserve_address(session, key, now, policy)
+        user = session.scalar(select(User).where(User.email == email))
+        usable = user is not None and user.is_active
+        attempt = _reserve_account(session, user.id, now, policy) if usable and address_ok else None
+        stored_hash = user.password_hash if user is not None and attempt is not None else None
+    # Outside any transaction: a password hash takes a while and must not hold a lock.
+    correct = verify_password(stored_hash, password)
+    with transaction(sessions) as session:
+        if not correct:
+            _record_failure(session, email, user, attempt, address_ok, usable, policy)
+        else:
+            assert user is not None
+            _succeeded(session, user.id, key, now)
+            if needs_rehash(stored_hash or ""):
+                session.execute(
+                    update(User)
+                    .where(User.id == user.id)
+                    .values(password_hash=hash_password(password))
+                )
+            principal = principal_for(session, session.get_one(User, user.id))
+            step = _next_step(session, user.id, principal)
+            action = "auth.login" if step == "done" else "auth.password_verified"
+            record(session, _actor(user), action, "user", user.id, {"method": "password"})
+    if not correct:
+        raise SignInFailed(SIGN_IN_FAILED)
+    return Verified(user.id, user.email, "password", step, now)
+
+
+def _actor(user: User) -> Actor:
+    return Actor(label=user.email, user_id=user.id)
+
+
+def _record_failure(
+    session: Session,
+    email: str,
+    user: User | None,
+    attempt: int | None,
+    address_ok: bool,
+    usable: bool,
+    policy: IdentityPolicy,
+) -> None:
+    if not address_ok:
+        action, actor, object_id = "auth.login_refused", Actor(label=email), "-"
+        data: dict[str, object] = {"reason": "address throttled"}
+    elif not usable or user is None:
+        action, actor, object_id = "auth.login_failed", Actor(label=email), "-"
+        data = {"reason": "unknown or inactive account"}
+    elif attempt is None:
+        action, actor, object_id = "auth.login_refused", _actor(user), user.id
+        data = {"reason": "locked"}
+    else:
+        action, actor, object_id = "auth.login_failed", _actor(user), user.id
+        data = {"failed_logins": attempt, "locked": attempt >= policy.max_failed_logins}
+    record(session, actor, action, "user", object_id, data)
+
+
+def _still_pending(verified: Verified, now: datetime) -> bool:
+    limit = timedelta(minutes=identity_policy().mfa.pending_minutes)
+    return now - verified.verified_at <= limit
+
+
+def complete_with_code(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    verified: Verified,
+    code: str,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Principal, str]:
+    """The second step: a TOTP or recovery code. Returns the principal and the session method."""
+    now = now or utcnow()
+    policy = identity_policy()
+    key = _address_key(address)
+    kind = None
+    with transaction(sessions) as session:
+        user = session.get_one(User, verified.user_id)
+        address_ok = _reserve_address(session, key, now, policy)
+        attempt = _reserve_account(session, user.id, now, policy) if address_ok else None
+        if attempt is not None and _still_pending(verified, now) and user.is_active:
+            kind = mfa.accept_code(session, box, user.id, code[:64], now)
+        if kind is None:
+            reason = "expired step" if not _still_pending(verified, now) else "wrong code"
+            data: dict[str, object] = {"reason": reason if attempt is not None else "locked"}
+            record(session, _actor(user), "auth.mfa_failed", "user", user.id, data)
+        else:
+            _succeeded(session, user.id, key, now)
+            method = f"{verified.method}+{kind}"
+            record(session, _actor(user), "auth.login", "user", user.id, {"method": method})
+            if kind == "recovery":
+                left = mfa.recovery_codes_left(session, user.id)
+                record(
+                    session, _actor(user), "mfa.recovery_code_used", "user", user.id, {"left": left}
+                )
+            principal = principal_for(session, user)
+    if kind is None:
+        raise SignInFailed(SIGN_IN_FAILED)
+    return principal, method
+
+
+def complete_enrolment(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    verified: Verified,
+    secret: str,
+    code: str,
+    now: datetime | None = None,
+) -> tuple[Principal, str, list[str]]:
+    """Enrol the factor offered at sign-in; returns the principal, method and recovery codes."""
+    now = now or utcnow()
+    if not _still_pending(verified, now):
+        raise SignInFailed(SIGN_IN_FAILED)
+    with transaction(sessions) as session:
+        user = session.get_one(User, verified.user_id)
+        codes = mfa.confirm_enrolment(session, box, _actor(user), user.id, secret, code, now)
+        method = f"{verified.method}+totp"
+        record(session, _actor(user), "auth.login", "user", user.id, {"method": method})
+        principal = principal_for(session, user)
+    return principal, method, codes
+
+
+def federated_step(session: Session, principal: Principal, mfa_asserted: bool) -> NextStep:
+    """After an identity provider vouched for someone: what must follow before a session."""
+    if mfa_asserted:
+        return "done"
+    return _next_step(session, principal.user_id, principal)
+
+
+def reauthenticate(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    user_id: int,
+    password: str,
+    code: str,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Prove it is still the account holder before a factor changes: the password (if the
+    account has one) and a current code (if it has a factor). Failures count towards lockout."""
+    now = now or utcnow()
+    policy = identity_policy()
+    key = _address_key(address)
+    with transaction(sessions) as session:
+        user = session.get_one(User, user_id)
+        address_ok = _reserve_address(session, key, now, policy)
+        attempt = _reserve_account(session, user_id, now, policy) if address_ok else None
+        stored_hash = user.password_hash if attempt is not None else None
+        has_password = user.password_hash is not None
+    correct = attempt is not None and (not has_password or verify_password(stored_hash, password))
+    with transaction(sessions) as session:
+        if correct and mfa.has_factor(session, user_id):
+            correct = mfa.accept_code(session, box, user_id, code[:64], now) is not None
+        if correct:
+            _succeeded(session, user_id, key, now)
+            record(session, _actor(user), "auth.reauthenticated", "user", user_id)
+        else:
+            record(session, _actor(user), "auth.reauthentication_failed", "user", user_id)
+    if not correct:
+        raise SignInFailed(SIGN_IN_FAILED)
