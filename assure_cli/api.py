@@ -34,18 +34,18 @@ def api(
     """Serve the partner API (/v1), publishing its OpenAPI document at /openapi.json."""
     import uvicorn
 
+    from partner_api.server import server_options
+
     with open_database(require_current=False) as db:
         revision = migrate.upgrade(db.engine)
     typer.echo(f"database at schema {revision}; API on http://{host}:{port}/v1")
+    # The options (header-read and keep-alive timeouts, no proxy headers) are shared with the
+    # tests that serve the API on loopback.
     uvicorn.run(
         "partner_api.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        # Behind a TLS-terminating proxy the client address comes from it; not trusted here.
-        proxy_headers=False,
-        server_header=False,
-        date_header=True,
         log_level="warning",
-        access_log=False,
+        **server_options(),
     )

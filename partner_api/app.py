@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from partner_api import problems
-from partner_api.deps import Runtime
-from partner_api.middleware import BodyLimit, RateLimit, SecurityHeaders
+from partner_api.deps import Runtime, identify
+from partner_api.middleware import BodyLimit, HeadAsGet, RateLimit, SecurityHeaders
 from partner_api.openapi import publish
 from partner_api.routes import assessments, assurance, checks, products, public
 from posture.config import Settings, ensure_data_dir
@@ -30,18 +32,26 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.runtime = Runtime(
+    runtime = Runtime(
         settings=settings,
         sessions=session_factory(engine),
         key=signing_key(settings),
         queue=build_queue(settings),
     )
+    app.state.runtime = runtime
     for module in (public, products, assessments, checks, assurance):
         app.include_router(module.router)
     problems.install(app)
     publish(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     storage_uri = settings.redis_url or "memory://"
-    app.add_middleware(RateLimit, rate=settings.api_rate_limit, storage_uri=storage_uri)
+    app.add_middleware(
+        RateLimit,
+        rate=settings.api_rate_limit,
+        identify=partial(identify, runtime),
+        storage_uri=storage_uri,
+    )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every answer to HEAD, a refusal from the middleware above included, is GET's.
+    app.add_middleware(HeadAsGet)
     return app

@@ -1,9 +1,8 @@
-"""Pure ASGI middleware around every request: security headers, a request size limit and rate
-limiting. Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request."""
+"""Pure ASGI middleware around every request: HEAD as GET, security headers, a request size
+limit and rate limiting. Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -12,14 +11,18 @@ from typing import Any
 
 from limits import RateLimitItem, parse_many, storage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from partner_api.problems import PROBLEM_MEDIA, TITLES, Problem
+from posture.identity.permissions import Principal
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+# The principal an Authorization header authenticates, or None for a token that does not verify.
+Identify = Callable[[str], Principal | None]
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -30,9 +33,12 @@ SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
-# One address may present many tokens (a partner's pipelines behind one gateway), but not
-# unboundedly many: random bearer strings would otherwise each get a fresh allowance.
+# One address may present many users' tokens (partners' pipelines behind one gateway), but not
+# unboundedly many requests: the ceiling is this many times one client's allowance.
 ADDRESS_MULTIPLIER = 10
+# Where the rate limiter leaves (Authorization header, principal) once it has verified a token,
+# so the route's authentication need not verify it a second time.
+VERIFIED_CALLER = "assure.verified_caller"
 
 
 async def send_problem(
@@ -52,6 +58,27 @@ async def send_problem(
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class HeadAsGet:
+    """HEAD answers as GET would, with the same status and headers and no body (RFC 9110
+    9.3.2). FastAPI routes a GET operation for GET only; the application sees GET here, while
+    the server, whose scope still says HEAD, sends no body either."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 class SecurityHeaders:
@@ -91,19 +118,36 @@ class BodyLimit:
             await send_problem(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
             return
         seen = 0
+        exceeded = False
+        started = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
+        async def unless_exceeded(message: Message) -> None:
+            # A streamed (chunked) body passes the limit while the application reads it, and
+            # the body parser turns any error into its own 400 (or 500): once the limit is
+            # passed, the application's answer is dropped for the 413 below.
+            nonlocal started
+            if exceeded:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge:
+            await self.app(scope, counted, unless_exceeded)
+        except Exception:
+            # BodyTooLarge itself, or whatever the application made of it.
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
             await send_problem(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
 
 
@@ -112,12 +156,16 @@ class BodyTooLarge(Exception):
 
 
 class RateLimit:
-    """A moving window per client (its bearer token, else its address) and a wider one per
-    address. Every response says where the client stands (RateLimit-* headers); a refused
-    request gets 429 with Retry-After."""
+    """A moving window per client and a wider one per address. The client is the user a valid
+    bearer token authenticates, however many tokens that user holds; without a token, or with
+    one that does not verify, it is the address. Every response says where the client stands
+    (RateLimit-* headers); a refused request gets 429 with Retry-After."""
 
-    def __init__(self, app: App, rate: str, storage_uri: str = "memory://") -> None:
+    def __init__(
+        self, app: App, rate: str, identify: Identify, storage_uri: str = "memory://"
+    ) -> None:
         self.app = app
+        self.identify = identify
         self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
         self.client_limits = parse_many(rate)
         self.address_limits = [
@@ -136,20 +184,27 @@ class RateLimit:
             # client could be authenticated as one token and rate-limited as another.
             await send_problem(send, 400, "send one Authorization header, not several")
             return
-        authorization = credentials[0] if credentials else b""
-        client = (
-            "token:" + hashlib.sha256(authorization).hexdigest()[:32]
-            if authorization
-            else f"address:{address}"
-        )
-        checks = [(item, client) for item in self.client_limits]
-        checks += [(item, f"address-all:{address}") for item in self.address_limits]
-        for item, key in checks:
-            if not self.limiter.hit(item, "assure-api", key):
-                retry = max(1, math.ceil(self._reset(item, key) - time.time()))
-                headers = [*self._headers(item, key), (b"retry-after", str(retry).encode())]
-                await send_problem(send, 429, "slow down and retry after the stated time", headers)
+        ceiling = [(item, f"address-all:{address}") for item in self.address_limits]
+        client = f"address:{address}"
+        unverified = False
+        if credentials:
+            # An address over its ceiling gets no token verified at all.
+            over = [(i, k) for i, k in ceiling if not self.limiter.test(i, "assure-api", k)]
+            if over:
+                await self._refuse(send, *over[0])
                 return
+            authorization = credentials[0].decode("latin-1")
+            principal = await run_in_threadpool(self.identify, authorization)
+            if principal is not None:
+                client = f"user:{principal.user_id}"
+                scope[VERIFIED_CALLER] = (authorization, principal)
+            unverified = principal is None
+        own = [(item, client) for item in self.client_limits]
+        # A client's refused requests do not use up its neighbours' ceiling; but a token that
+        # does not verify always counts against it, so a stream of forged tokens soon stops
+        # being verified.
+        if not await self._admit(send, ceiling + own if unverified else own + ceiling):
+            return
         headers = self._headers(self.client_limits[0], client)
 
         async def with_headers(message: Message) -> None:
@@ -158,6 +213,19 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+    async def _admit(self, send: Send, checks: list[tuple[RateLimitItem, str]]) -> bool:
+        """Count the request against each window; False once it has sent the 429."""
+        for item, key in checks:
+            if not self.limiter.hit(item, "assure-api", key):
+                await self._refuse(send, item, key)
+                return False
+        return True
+
+    async def _refuse(self, send: Send, item: RateLimitItem, key: str) -> None:
+        retry = max(1, math.ceil(self._reset(item, key) - time.time()))
+        headers = [*self._headers(item, key), (b"retry-after", str(retry).encode())]
+        await send_problem(send, 429, "slow down and retry after the stated time", headers)
 
     def _reset(self, item: RateLimitItem, key: str) -> float:
         return self.limiter.get_window_stats(item, "assure-api", key).reset_time

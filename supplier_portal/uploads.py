@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -55,8 +56,17 @@ def sniff_media_type(data: bytes) -> str | None:
         return "text/plain"
 
 
+# Unicode categories that never belong in a file name shown to an assessor: control characters
+# (Cc), format characters (Cf: the bidi embeddings, overrides, isolates and marks that make
+# "invoice\u202efdp.exe" read as "invoiceexe.pdf", zero-width characters, the BOM), surrogates
+# (Cs) and the line and paragraph separators (Zl, Zp).
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 def safe_filename(name: str) -> str:
-    base = PurePath(name.replace("\\", "/")).name.strip()
+    """The name's last path segment without hidden or control characters, at most 255 long."""
+    visible = "".join(c for c in name if unicodedata.category(c) not in HIDDEN_CATEGORIES)
+    base = PurePath(visible.replace("\\", "/")).name.strip()
     if not base or base in {".", ".."}:
         raise ValidationFailed("filename: give the file a name")
     return base[:255]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Path, Query, Response
 
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import AssessmentDetail, AssessmentOut, EvidenceOut, FileUpload, Page
-from partner_api.uploads import read_upload
+from partner_api.uploads import OnePartPerField, read_upload
 from posture.storage.engine import transaction
 from posture.storage.paging import page
 from supplier_portal.assessments import (
@@ -86,6 +86,7 @@ def submit(me: Caller, rt: Rt, assessment_id: AssessmentId) -> AssessmentOut:
 )
 def upload_evidence(
     me: Caller,
+    _parts: OnePartPerField,
     rt: Rt,
     assessment_id: AssessmentId,
     body: Annotated[FileUpload, Form(media_type="multipart/form-data")],

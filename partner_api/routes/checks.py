@@ -18,7 +18,7 @@ from partner_api.models import (
     JobOut,
     Page,
 )
-from partner_api.uploads import read_upload
+from partner_api.uploads import OnePartPerField, read_upload
 from posture.identity.permissions import NotFound
 from posture.jobs.checks import CheckRequest, job_for
 from posture.jobs.dispatch import submit_check
@@ -71,6 +71,7 @@ def start_endpoint_check(
 )
 def start_file_check(
     me: Caller,
+    _parts: OnePartPerField,
     rt: Rt,
     product_id: ProductId,
     body: Annotated[ArtefactCheckUpload, Form(media_type="multipart/form-data")],
