@@ -38,6 +38,9 @@ class Settings(BaseModel):
     redis_url: str | None = None
     # CIDRs the egress policy allows despite being private, loopback or link-local.
     egress_allow: tuple[str, ...] = ()
+    # CIDRs of reverse proxies in front of the app whose X-Forwarded-For is believed, so sign-in
+    # throttling sees each client's address rather than the proxy's.
+    trusted_proxies: tuple[str, ...] = ()
     # DNS servers ("address" or "address:port", comma-separated) that checks resolve supplier
     # names with instead of the system resolver, e.g. a public resolver outside the force's
     # split-horizon DNS so internal names never resolve for a check.
@@ -54,14 +57,14 @@ class Settings(BaseModel):
     # Largest request body the API reads; evidence uploads are the biggest requests.
     api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
-    @field_validator("egress_allow", "dns_servers", mode="before")
+    @field_validator("egress_allow", "dns_servers", "trusted_proxies", mode="before")
     @classmethod
     def _split_cidrs(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("egress_allow")
+    @field_validator("egress_allow", "trusted_proxies")
     @classmethod
     def _valid_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for cidr in value:

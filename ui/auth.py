@@ -13,6 +13,7 @@ from posture.config import load_settings
 from posture.errors import AssureError
 from posture.identity import mfa
 from posture.identity.accounts import has_admin, principal_for
+from posture.identity.client_address import client_address as resolve_address
 from posture.identity.federation import FederatedSignInRefused, load_mapping, provision
 from posture.identity.permissions import Principal
 from posture.identity.secretbox import SecretBox, secret_box
@@ -65,8 +66,13 @@ def box() -> SecretBox:
 
 
 def client_address() -> str | None:
-    address = st.context.ip_address
-    return address if isinstance(address, str) else None
+    peer = st.context.ip_address
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    return resolve_address(
+        peer if isinstance(peer, str) else None,
+        forwarded if isinstance(forwarded, str) else None,
+        load_settings().trusted_proxies,
+    )
 
 
 def current_principal() -> Principal | None:

@@ -30,8 +30,6 @@ SIGN_IN_FAILED = (
     "try again"
 )
 NextStep = Literal["done", "verify", "enrol"]
-# Streamlit gives no address for a client on the same host (a local reverse proxy, a test).
-LOCAL_ADDRESS = "local"
 
 
 class SignInFailed(AssureError):
@@ -49,13 +47,18 @@ class Verified:
     verified_at: datetime
 
 
-def _address_key(address: str | None) -> str:
-    return (address or LOCAL_ADDRESS).strip()[:64] or LOCAL_ADDRESS
+def _address_key(address: str | None) -> str | None:
+    return (address or "").strip()[:64] or None
 
 
-def _reserve_address(session: Session, address: str, now: datetime, policy: IdentityPolicy) -> bool:
+def _reserve_address(
+    session: Session, address: str | None, now: datetime, policy: IdentityPolicy
+) -> bool:
     """Count this attempt against the address before anything is checked; False when the
-    address has used up its window."""
+    address has used up its window. No address (a client on this host, which is inside
+    already) is not throttled: one shared key would let anyone lock everyone out."""
+    if address is None:
+        return True
     cutoff = now - timedelta(minutes=policy.address_throttle.window_minutes)
     table = SignInAddress.__table__
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -76,7 +79,9 @@ def _reserve_address(session: Session, address: str, now: datetime, policy: Iden
     return failures <= policy.address_throttle.max_failures
 
 
-def _refund_address(session: Session, address: str) -> None:
+def _refund_address(session: Session, address: str | None) -> None:
+    if address is None:
+        return
     session.execute(
         update(SignInAddress)
         .where(SignInAddress.address == address, SignInAddress.failures > 0)
@@ -105,7 +110,7 @@ def _reserve_account(
     return attempt if attempt <= limit else None
 
 
-def _succeeded(session: Session, user_id: int, address: str, now: datetime) -> None:
+def _succeeded(session: Session, user_id: int, address: str | None, now: datetime) -> None:
     session.execute(
         update(User)
         .where(User.id == user_id)

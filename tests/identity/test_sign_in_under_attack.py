@@ -186,3 +186,15 @@ def test_two_admins_removing_each_other_at_once_leave_one(admin: sessionmaker[Se
     assert outcomes == ["refused", "removed"]
     with admin() as session:
         assert has_admin(session)
+
+
+def test_clients_with_no_known_address_are_not_throttled_together(
+    admin: sessionmaker[Session],
+) -> None:
+    # Without an address (a client on the server itself), one shared bucket would let a single
+    # sprayer lock every user out; the account lockout still applies to each account.
+    throttle = identity_policy().address_throttle
+    for i in range(throttle.max_failures + 1):
+        with pytest.raises(SignInFailed):
+            sign_in_with_password(admin, f"user{i}@x.police.uk", "spray", None, T0)
+    assert sign_in_with_password(admin, EMAIL, PASSWORD, None, T0).email == EMAIL
