@@ -9,6 +9,7 @@ import typer
 from assure_cli.context import friendly_errors, open_database, print_json
 from frameworks.loader import default_framework
 from posture.audit import Actor
+from posture.config import ensure_data_dir
 from posture.storage.engine import transaction
 
 app = typer.Typer(help="Posture scores, snapshots and explanations.")
@@ -41,16 +42,24 @@ def score(
     if ctx.invoked_subcommand is not None:
         return
     # NumPy and pandas load only for the commands that score.
+    from posture.audit_checkpoint import write_checkpoint
     from posture.scoring.service import score_estate
     from posture.scoring.snapshots import store_snapshots
 
     when = _as_of(as_of)
-    with open_database() as db, transaction(db.sessions) as session:
-        scores = score_estate(session, when, entity)
-        stored = 0
+    checkpoint = None
+    with open_database() as db:
+        with transaction(db.sessions) as session:
+            scores = score_estate(session, when, entity)
+            stored = 0
+            if snapshot:
+                taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
+                stored = store_snapshots(session, CLI_ACTOR, default_framework(), scores, taken_at)
         if snapshot:
-            taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
-            stored = store_snapshots(session, CLI_ACTOR, default_framework(), scores, taken_at)
+            # Signed once the run has committed, so the checkpoint covers its audit event.
+            checkpoint = write_checkpoint(
+                db.sessions, ensure_data_dir(db.settings), "snapshot"
+            ).record.checkpoint
     frame = scores.to_frame()
     if json_output:
         print_json(
@@ -58,6 +67,12 @@ def score(
                 "as_of": when,
                 "subjects": len(frame),
                 "snapshots_stored": stored,
+                "audit_checkpoint": None
+                if checkpoint is None
+                else {
+                    "event_count": checkpoint.event_count,
+                    "tip_event_id": checkpoint.tip_event_id,
+                },
                 "scores": frame.to_dict(orient="records"),
             }
         )
@@ -74,6 +89,10 @@ def score(
     typer.echo(shown[columns].to_string(index=False))
     if stored:
         typer.echo(f"stored {stored} snapshots")
+    if checkpoint is not None:
+        typer.echo(
+            f"audit checkpoint: {checkpoint.event_count} events to event {checkpoint.tip_event_id}"
+        )
 
 
 @app.command("explain")

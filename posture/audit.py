@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from posture.storage.base import utcnow
@@ -138,3 +139,70 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
             return ChainReport(checked, ChainBreak(event.id, "content was changed after writing"))
         expected_prev = event.hash
     return ChainReport(checked, None)
+
+
+@dataclass(frozen=True)
+class ChainTip:
+    """Where the chain ends, as a checkpoint signs it: how many events, the last and the first."""
+
+    event_count: int
+    tip_event_id: int | None
+    tip_hash: str
+    first_event_id: int | None
+    first_hash: str | None
+
+
+def chain_tip(session: Session) -> ChainTip:
+    """Read the tip, then count up to it: appends are serialised and commit in id order, so
+    every event up to a committed tip is already there and the count matches the tip."""
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        return ChainTip(0, None, GENESIS_HASH, None, None)
+    count = session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= last.id)
+    )
+    first = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id).limit(1)
+    ).one()
+    return ChainTip(count or 0, last.id, last.hash, first.id, first.hash)
+
+
+@dataclass(frozen=True)
+class EventPosition:
+    position: int  # 1-based, in id order
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainIndex:
+    """The chain as it is now, for comparing with what checkpoints signed."""
+
+    event_count: int
+    first_event_id: int | None
+    first_hash: str | None
+    found: dict[int, EventPosition]
+
+
+def index_events(
+    session: Session, event_ids: Collection[int], batch_size: int = 20_000
+) -> ChainIndex:
+    """One pass over ids and hashes only: the position and stored hash of each wanted event.
+    Positions are counted, not taken from ids, since ids have gaps (rolled-back appends)."""
+    wanted = set(event_ids)
+    found: dict[int, EventPosition] = {}
+    count = 0
+    first: tuple[int, str] | None = None
+    query = (
+        select(AuditEvent.id, AuditEvent.hash)
+        .order_by(AuditEvent.id)
+        .execution_options(yield_per=batch_size)
+    )
+    for event_id, stored_hash in session.execute(query):
+        count += 1
+        if first is None:
+            first = (event_id, stored_hash)
+        if event_id in wanted:
+            found[event_id] = EventPosition(count, stored_hash)
+    return ChainIndex(count, *(first or (None, None)), found)

@@ -10,7 +10,8 @@ from huey.api import TaskWrapper, crontab
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
-from posture.audit import verify_chain
+from posture.audit_checkpoint import scheduled_checkpoint
+from posture.audit_checkpoint_verify import verify_trail
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ConfigError
 from posture.jobs.checks import execute_check_job
@@ -98,22 +99,37 @@ def build_queue(
             log.info("monitoring: queued %d re-checks", len(queued))
         return queued
 
+    # Hourly, ten minutes before the hourly verification, which then compares the chain with a
+    # checkpoint at most ten minutes old. Every worker process schedules it; the file's lock
+    # orders them and a checkpoint is skipped when the chain has not moved since the last one.
+    @huey.periodic_task(crontab(minute="7"), name="audit.checkpoint")
+    def checkpoint_audit_trail() -> dict[str, object]:
+        return scheduled_checkpoint(sessions, ensure_data_dir(settings))
+
     @huey.periodic_task(crontab(minute="17"), name="audit.verify_chain")
     def verify_audit_chain() -> dict[str, object]:
         with sessions() as session:
-            report = verify_chain(session)
-        if report.intact:
-            log.info("audit chain intact: %d events", report.events_checked)
-        else:
-            assert report.first_break is not None
+            report = verify_trail(session, settings.data_dir)
+        chain_break = report.chain.first_break
+        if chain_break is not None:
             log.error(
-                "audit chain broken at event %d: %s",
-                report.first_break.event_id,
-                report.first_break.reason,
+                "audit chain broken at event %d: %s", chain_break.event_id, chain_break.reason
+            )
+        for finding in report.findings:
+            level = logging.ERROR if finding.severity == "break" else logging.WARNING
+            log.log(
+                level, "audit trail: %s: %s [%s]", finding.source, finding.message, finding.code
+            )
+        if report.intact:
+            log.info(
+                "audit trail intact: %d events, %d after the latest checkpoint",
+                report.chain.events_checked,
+                report.events_after,
             )
         return {
-            "events_checked": report.events_checked,
-            "first_break": report.first_break.event_id if report.first_break else None,
+            "events_checked": report.chain.events_checked,
+            "first_break": chain_break.event_id if chain_break else None,
+            "checkpoint_breaks": [finding.code for finding in report.breaks],
         }
 
     return queue
