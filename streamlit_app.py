@@ -10,6 +10,7 @@ from ui import auth
 from ui.account import account_page
 from ui.context import PRINCIPAL_KEY
 from ui.navigation import pages_for
+from ui.plain import plain, plain_error
 
 st.set_page_config(page_title="PoliceTech Assure", page_icon=":shield:", layout="wide")
 
@@ -25,7 +26,7 @@ def main() -> None:
         return
     st.session_state[PRINCIPAL_KEY] = principal
     with st.sidebar:
-        st.caption(f"Signed in as {principal.email}")
+        plain(f"Signed in as {principal.email}")
         st.button("Sign out", on_click=auth.sign_out)
     account = st.Page(
         account_page, title="Account security", url_path="account", icon=":material/key:"
@@ -38,4 +39,4 @@ def main() -> None:
 try:
     main()
 except AssureError as exc:
-    st.error(str(exc))
+    plain_error(str(exc))

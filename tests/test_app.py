@@ -85,7 +85,7 @@ def test_first_run_needs_the_console_code_then_a_second_factor(
     assert not app.exception
     app = _enrol_second_factor(app)
     assert app.title[0].value == "PoliceTech Assure"
-    assert any("Signed in as ada@assure.police.uk" in c.value for c in app.sidebar.caption)
+    assert any("Signed in as ada@assure.police.uk" in t.value for t in app.sidebar.text)
 
 
 def test_a_weak_first_password_is_refused_and_nothing_created(

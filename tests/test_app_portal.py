@@ -26,6 +26,7 @@ from posture.storage.models import (
 )
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
+from ui.plain import unescape_markdown
 
 
 @pytest.fixture
@@ -211,7 +212,7 @@ def test_a_bad_check_request_is_refused_on_the_page(portal) -> None:
     _add_product(sessions, people["a1"])
     app = _page("checks", "checks_page", people["a1"])
     app = app.button[0].click().run()
-    assert any("host:port" in e.value for e in app.error)
+    assert any("host:port" in unescape_markdown(e.value) for e in app.error)
     with sessions() as session:
         assert session.scalars(select(Job)).all() == []
 
@@ -250,7 +251,7 @@ def test_a_supplier_registers_an_endpoint_for_monitoring_and_sees_its_alerts(por
         "vault.example:443"
     )
     app = next(b for b in app.button if b.label == "Monitor this endpoint").click().run()
-    assert any("Monitoring vault.example:443" in s.value for s in app.success)
+    assert any("Monitoring vault.example:443" in unescape_markdown(s.value) for s in app.success)
     with transaction(sessions) as session:
         endpoint = session.scalars(select(MonitoredEndpoint)).one()
         session.add(

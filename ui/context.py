@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from posture.identity.permissions import Principal
+from ui.plain import plain_error
 
 PRINCIPAL_KEY = "assure_principal"
 UK = ZoneInfo("Europe/London")
@@ -30,7 +31,8 @@ FLASH_KEY = "assure_flash"
 
 def run_service(action, success: str):  # type: ignore[no-untyped-def]
     """Run one service call in one transaction. On success, rerun the page so it shows the new
-    state, carrying the message across; on refusal, show why (never a traceback)."""
+    state, carrying the message across; on refusal, show why (never a traceback). `success` is
+    Markdown: user text in it goes through `ui.plain.escape_markdown`."""
     from posture.errors import AssureError
     from posture.storage.engine import transaction
     from ui.runtime import sessions
@@ -39,7 +41,7 @@ def run_service(action, success: str):  # type: ignore[no-untyped-def]
         with transaction(sessions()) as session:
             result = action(session)
     except AssureError as exc:
-        st.error(str(exc))
+        plain_error(exc)
         return None
     st.session_state[FLASH_KEY] = success
     st.rerun()

@@ -15,6 +15,7 @@ import streamlit as st
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 from ui.context import principal
 from ui.pages import assurance, challenges, checks, dashboards, framework, overview, supplier
+from ui.plain import escape_markdown
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def guarded(spec: PageSpec) -> Callable[[], None]:
     def page() -> None:
         reason = refusal(principal(), spec)
         if reason is not None:
-            st.error(f"{spec.title}: {reason}.")
+            st.error(f"{spec.title}: {escape_markdown(reason)}.")
             st.stop()
         spec.render()
 

@@ -17,6 +17,7 @@ from supplier_portal.procurement.shortlists import ProductInputs, RequirementFor
 from supplier_portal.products import list_products
 from supplier_portal.reviews import review_answer, review_queue
 from ui.context import principal, run_service, show_flash
+from ui.plain import plain_error
 from ui.runtime import sessions
 
 
@@ -101,7 +102,7 @@ def procurement_page() -> None:
                             },
                         )
                     except AssureError as exc:
-                        st.error(str(exc))
+                        plain_error(exc)
                     else:
                         run_service(
                             lambda s: lots.add_lot(s, me, framework.id, key, lot_title, gates),
@@ -185,7 +186,7 @@ def shortlist_page() -> None:
                     },
                 )
             except AssureError as exc:
-                st.error(str(exc))
+                plain_error(exc)
             else:
                 organisation = sorted(me.organisation_ids())[0]
                 run_service(

@@ -16,6 +16,7 @@ from supplier_portal.challenges.moderation import moderation_policy
 from supplier_portal.forms import parse_form
 from supplier_portal.products import list_products
 from ui.context import UK, principal, uk_time
+from ui.plain import escape_markdown, plain, plain_error
 from ui.runtime import sessions
 
 EXAMPLE_RUBRIC = [
@@ -51,7 +52,7 @@ def _run(action, success: str) -> bool:  # type: ignore[no-untyped-def]
         with transaction(sessions()) as session:
             action(session)
     except AssureError as exc:
-        st.error(str(exc))
+        plain_error(exc)
         return False
     st.success(success)
     return True
@@ -78,7 +79,7 @@ def browse() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     finished = [r for r in rows if r["status"] == "results_published"]
     for row in finished:
-        st.subheader(f"Results: {row['title']}")
+        st.subheader(f"Results: {escape_markdown(row['title'])}")
         with sessions()() as session:
             ranking = results.published_ranking(session, principal(), row["id"])
         st.dataframe(
@@ -125,7 +126,7 @@ def manage_page() -> None:
                 },
             )
         except (AssureError, json.JSONDecodeError) as exc:
-            st.error(f"Not created: {exc}")
+            st.error(f"Not created: {escape_markdown(exc)}")
         else:
             organisation = sorted(me.organisation_ids())[0]
             _run(lambda s: manage.create_challenge(s, me, organisation, form), "Draft created.")
@@ -136,7 +137,7 @@ def _manage_existing(me) -> None:  # type: ignore[no-untyped-def]
     with sessions()() as session:
         challenges = manage.managed_challenges(session, me)
     for challenge in challenges:
-        with st.expander(f"{challenge.title} ({challenge.status})"):
+        with st.expander(f"{escape_markdown(challenge.title)} ({challenge.status})"):
             st.caption(
                 f"Opens {uk_time(challenge.opens_at)}, closes {uk_time(challenge.closes_at)}"
             )
@@ -162,7 +163,7 @@ def _manage_existing(me) -> None:  # type: ignore[no-untyped-def]
                     try:
                         csv_text = results.results_csv(session, me, challenge.id)
                     except AssureError as exc:
-                        st.caption(str(exc))
+                        st.caption(escape_markdown(exc))
                     else:
                         st.download_button(
                             "Download results (CSV)",
@@ -213,12 +214,13 @@ def _my_feedback(me) -> None:  # type: ignore[no-untyped-def]
         mine = results.my_published_entries(session, me)
         feedback = [results.feedback_for_entry(session, me, entry_id) for entry_id, _ in mine]
     for (_, title), item in zip(mine, feedback, strict=True):
-        with st.expander(f"Feedback: {title}"):
+        with st.expander(f"Feedback: {escape_markdown(title)}"):
             placing = f"ranked {item['rank']}" if item["rank"] else "below the quality threshold"
             st.write(f"Mean score {item['mean']:.1f}, {placing}.")
             for criterion, comments in item["comments"].items():
-                st.markdown(f"**{criterion}**")
-                st.markdown("\n".join(f"- {comment}" for comment in comments))
+                st.markdown(f"**{escape_markdown(criterion)}**")
+                for comment in comments:
+                    plain(comment)
 
 
 def enter_page() -> None:
@@ -242,7 +244,8 @@ def enter_page() -> None:
             format_func=lambda p: "none" if p is None else p.name,
         )
         answers = {
-            q["key"]: st.checkbox(q["text"], key=f"q-{q['key']}") for q in chosen.eligibility
+            q["key"]: st.checkbox(escape_markdown(q["text"]), key=f"q-{q['key']}")
+            for q in chosen.eligibility
         }
         save, submit = st.columns(2)
         saved = save.form_submit_button("Save draft")
@@ -259,7 +262,7 @@ def enter_page() -> None:
                 },
             )
         except AssureError as exc:
-            st.error(str(exc))
+            plain_error(exc)
             return
         organisation = sorted(me.organisation_ids())[0]
 
@@ -285,7 +288,7 @@ def judge_page() -> None:
         pending,
         format_func=lambda p: f"{p[1].title} ({'scored' if p[0].submitted_at else 'to score'})",
     )
-    st.write(entry.proposal)
+    plain(entry.proposal)
     if allocation.submitted_at is not None:
         st.success("You have scored this entry.")
         with sessions()() as session:
@@ -297,7 +300,8 @@ def judge_page() -> None:
         scores = {}
         for criterion in rubric:
             bands = "; ".join(f"{b['min']}-{b['max']} {b['label']}" for b in criterion["bands"])
-            st.markdown(f"**{criterion['title']}** ({criterion['weight']}%) — {bands}")
+            title, weight = (escape_markdown(criterion[k]) for k in ("title", "weight"))
+            st.markdown(f"**{title}** ({weight}%) — {escape_markdown(bands)}")
             scores[criterion["key"]] = {
                 "score": st.number_input(
                     "Score",
@@ -314,6 +318,6 @@ def judge_page() -> None:
         try:
             form = parse_form(ScoreForm, {"scores": scores, "in_scope": in_scope, "fund": fund})
         except AssureError as exc:
-            st.error(str(exc))
+            plain_error(exc)
             return
         _run(lambda s: judging.submit_score(s, me, allocation.id, form), "Score submitted.")

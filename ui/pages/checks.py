@@ -24,6 +24,7 @@ from supplier_portal.forms import parse_form
 from supplier_portal.products import list_products
 from ui.alerts import alerts_panel
 from ui.context import FLASH_KEY, principal, run_service, show_flash, uk_time
+from ui.plain import escape_markdown, plain_error
 from ui.runtime import job_queue, sessions
 
 WATCHED_KEY = "assure_watched_jobs"
@@ -63,7 +64,8 @@ def _jobs(product_id: int) -> None:
     st.subheader("Check jobs")
     for job in jobs[:3]:
         if job.status in (RunStatus.QUEUED, RunStatus.RUNNING):
-            st.progress(job.progress, text=f"Job {job.id}: {job.status} - {job.message}")
+            said = escape_markdown(job.message)
+            st.progress(job.progress, text=f"Job {job.id}: {job.status} - {said}")
     st.dataframe(
         pd.DataFrame(
             [
@@ -102,7 +104,7 @@ def checks_page() -> None:
             request = _request(kind, target, upload, base_url)
             job_id = submit_check(sessions(), job_queue(), me, product_id, request)
         except AssureError as exc:
-            st.error(str(exc))
+            plain_error(exc)
         else:
             st.session_state[FLASH_KEY] = f"{kind.upper()} check queued as job {job_id}"
             st.rerun()
@@ -156,7 +158,7 @@ def _downloads(run: CheckRun) -> None:
     try:
         files = run_files(run)
     except AssureError as exc:
-        st.warning(str(exc))
+        st.warning(escape_markdown(exc))
         return
     for column, item in zip(st.columns(len(files) + 1), files, strict=False):
         column.download_button(
@@ -184,11 +186,11 @@ def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
             try:
                 form = parse_form(EndpointForm, {"kind": kind, "target": target})
             except AssureError as exc:
-                st.error(str(exc))
+                plain_error(exc)
             else:
                 run_service(
                     lambda s: register_endpoint(s, me, product_id, form, utcnow()),
-                    f"Monitoring {target}: first check due now, then weekly.",
+                    f"Monitoring {escape_markdown(target)}: first check due now, then weekly.",
                 )
     with sessions()() as session:
         monitoring = product_monitoring(session, me, product_id)

@@ -24,6 +24,7 @@ from posture.exports import to_csv, to_xlsx
 from posture.monitoring.inbox import alert_table
 from ui.alerts import alerts_panel
 from ui.context import principal, show_flash, uk_time
+from ui.plain import plain_error
 from ui.runtime import sessions
 
 PAGE_SIZE = 50
@@ -48,7 +49,7 @@ def dashboards_page() -> None:
             workload = assurance_workload(session, me, standings)
             alerts = alert_table(session, me, PERMISSION)
     except AssureError as exc:
-        st.error(str(exc))
+        plain_error(exc)
         return
     since = f" (changes since {uk_time(runs.previous)})" if runs.previous else ""
     st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")

@@ -21,6 +21,7 @@ from supplier_portal.forms import (
 )
 from supplier_portal.reviews import queries_for_supplier
 from ui.context import principal, run_service, show_flash
+from ui.plain import escape_markdown, plain_error
 from ui.runtime import sessions
 
 LEVELS = {
@@ -36,7 +37,7 @@ def _profile(me) -> None:  # type: ignore[no-untyped-def]
     organisation_id = sorted(me.organisation_ids())[0]
     with sessions()() as session:
         organisation = get_profile(session, me, organisation_id)
-    with st.expander(f"Organisation profile: {organisation.name}"):
+    with st.expander(f"Organisation profile: {escape_markdown(organisation.name)}"):
         with st.form("profile"):
             description = st.text_area("About us", value=organisation.description)
             website = st.text_input("Website", value=organisation.website or "")
@@ -55,7 +56,7 @@ def _profile(me) -> None:  # type: ignore[no-untyped-def]
                     },
                 )
             except AssureError as exc:
-                st.error(str(exc))
+                plain_error(exc)
             else:
                 run_service(
                     lambda s: update_profile(s, me, organisation_id, form), "Profile saved."
@@ -120,7 +121,7 @@ def products_page() -> None:
             },
         )
     except AssureError as exc:
-        st.error(str(exc))
+        plain_error(exc)
         return
     organisation = sorted(me.organisation_ids())[0]
 
@@ -138,7 +139,8 @@ def assessment_page() -> None:
         queried = queries_for_supplier(session, me)
         drafts = [a for a in assessments.list_assessments(session, me) if a.status == "draft"]
     for answer in queried:
-        st.warning(f"Assessor {answer.review_status} {answer.outcome_id}: {answer.review_message}")
+        said = escape_markdown(answer.review_message)
+        st.warning(f"Assessor {answer.review_status} {escape_markdown(answer.outcome_id)}: {said}")
     subjects = {f"Product: {p.name}": p.id for p in mine}
     subjects["My organisation"] = None
     label = st.selectbox("Subject", list(subjects))
@@ -210,7 +212,7 @@ def assessment_page() -> None:
                 },
             )
         except AssureError as exc:
-            st.error(str(exc))
+            plain_error(exc)
         else:
             run_service(lambda s: assessments.save_answer(s, me, draft_id, form), "Answer saved.")
     upload = st.file_uploader("Attach evidence (PDF, image, Office, JSON or text; 10 MiB)")
