@@ -36,9 +36,6 @@ SECURITY_HEADERS = [
 # One address may present many users' tokens (partners' pipelines behind one gateway), but not
 # unboundedly many requests: the ceiling is this many times one client's allowance.
 ADDRESS_MULTIPLIER = 10
-# Where the rate limiter leaves (Authorization header, principal) once it has verified a token,
-# so the route's authentication need not verify it a second time.
-VERIFIED_CALLER = "assure.verified_caller"
 
 
 async def send_problem(
@@ -197,7 +194,6 @@ class RateLimit:
             principal = await run_in_threadpool(self.identify, authorization)
             if principal is not None:
                 client = f"user:{principal.user_id}"
-                scope[VERIFIED_CALLER] = (authorization, principal)
             unverified = principal is None
         own = [(item, client) for item in self.client_limits]
         # A client's refused requests do not use up its neighbours' ceiling; but a token that

@@ -45,6 +45,10 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._stop_header_clock()
+        elif self.header_timer is None:
+            # The cycle ended inside this read (a response sent before its request's body was
+            # all in) and what followed may be the start of the next request's headers.
+            self._start_header_clock()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_clock()

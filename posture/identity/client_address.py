@@ -10,15 +10,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted_proxies: tuple[str, ...]
 ) -> str | None:
-    """The client's address, or None for a client on this host (nothing to throttle: it is
+    """The client's address (an IPv6 client's /64), or None for a client on this host (nothing to throttle: it is
     already inside). `peer` None means loopback, as Streamlit reports it."""
     trusted = [ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies]
     current = _ip(peer) if peer is not None else ipaddress.ip_address("127.0.0.1")
@@ -38,4 +41,8 @@ def client_address(
         current = hop
     if current.is_loopback:
         return None
+    if isinstance(current, ipaddress.IPv6Address):
+        # Anyone with IPv6 holds at least a /64 and could spread attempts over it, one
+        # address each, so the /64 is what is throttled.
+        return str(ipaddress.ip_network(f"{current}/64", strict=False))
     return str(current)

@@ -4,9 +4,11 @@ more tokens gets no more requests (uvicorn on loopback)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from posture.storage.models.enums import Role
 from tests.partner_api.conftest import bearer
@@ -111,3 +113,54 @@ def test_forged_tokens_use_up_the_address_ceiling_but_a_limited_user_does_not(
         refused = client.get("/v1/products", headers=bearer(prepared, "assessor"))
         assert refused.status_code == 429
         assert refused.headers["RateLimit-Limit"] == "20"
+
+
+@pytest.mark.parametrize(("revoke", "expected"), [(False, b"201"), (True, b"401")])
+def test_a_token_revoked_while_its_body_is_in_flight_authorises_nothing(
+    api_template, tmp_path: Path, revoke: bool, expected: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    """The limiter verifies the token as the headers arrive; the route verifies it again once
+    the body is in, so a revocation in between is honoured."""
+    import json
+    import socket
+
+    from sqlalchemy import func, select, update
+
+    from posture.storage.base import utcnow
+    from posture.storage.models import ApiToken, Product
+
+    template, prepared = api_template
+    supplier = prepared.world.users[Role.SUPPLIER_ADMIN]
+    with serving_api(template, tmp_path / "data") as live:
+        token = live.issue(supplier)["Authorization"]
+        organisation = prepared.world.orgs["s1"].organisation_id
+        body = json.dumps(
+            {
+                "name": "Written after revocation",
+                "category": "digital_evidence",
+                "deployment_model": "saas",
+                "organisation_id": organisation,
+            }
+        ).encode()
+        sessions = live.app.state.runtime.sessions
+        with sessions() as session:
+            before = session.scalar(select(func.count()).select_from(Product))
+        with socket.create_connection((live.host, live.port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + f"Authorization: {token}\r\n".encode()
+                + b"Content-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            )
+            time.sleep(0.5)  # the limiter has verified the token by now
+            with sessions() as session, session.begin():
+                revoked = None if not revoke else utcnow()
+                session.execute(
+                    update(ApiToken).where(ApiToken.user_id == supplier).values(revoked_at=revoked)
+                )
+            conn.sendall(body)
+            status_line = conn.recv(65536).split(b"\r\n", 1)[0]
+        assert status_line.startswith(b"HTTP/1.1 " + expected)
+        with sessions() as session:
+            created = session.scalar(select(func.count()).select_from(Product)) - before
+        assert created == (0 if revoke else 1)

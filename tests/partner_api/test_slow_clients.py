@@ -106,6 +106,28 @@ def test_a_slow_second_request_on_a_kept_alive_connection_is_cut_off(
         assert closed_after <= QUICK_TIMEOUT + SLACK
 
 
+def test_a_next_request_begun_with_the_last_body_bytes_is_still_timed(
+    api_template, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A response sent before its request's body is in (here a 404) ends the cycle while the
+    body still arrives; the first byte of a next request in the same read must start the clock."""
+    template, _ = api_template
+    with serving_api(
+        template, tmp_path / "data", http=QuickHeaderTimeout, timeout_keep_alive=30
+    ) as live:
+        with socket.create_connection((live.host, live.port), timeout=5) as conn:
+            conn.sendall(
+                b"POST /v1/nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n"
+            )
+            assert conn.recv(65536).startswith(b"HTTP/1.1 404 ")
+            _drain(conn)
+            conn.sendall(b"0123456789G")
+            closed_after = _seconds_until_silent_socket_closed(conn, QUICK_TIMEOUT + 10)
+        assert closed_after is not None, "the begun request kept the connection"
+        assert closed_after <= QUICK_TIMEOUT + SLACK
+
+
 def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     api_template, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
