@@ -21,8 +21,9 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted_proxies: tuple[str, ...]
 ) -> str | None:
-    """The client's address (an IPv6 client's /64), or None for a client on this host (nothing to throttle: it is
-    already inside). `peer` None means loopback, as Streamlit reports it."""
+    """The client's address (an IPv6 client's /64), or None for a client on this host
+    (nothing to throttle: it is already inside). `peer` None means loopback, as Streamlit
+    reports it."""
     trusted = [ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies]
     current = _ip(peer) if peer is not None else ipaddress.ip_address("127.0.0.1")
     if current is None:
