@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from checks.safe_parse import InputRefused, Limits, load_json
-from posture.config import Settings, ensure_data_dir
+from posture.blobs import FOLDER as BLOBS
+from posture.blobs import BlobStore
+from posture.config import Settings
 from posture.errors import ValidationFailed
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -88,12 +89,5 @@ def check_upload(filename: str, data: bytes) -> tuple[str, str]:
 
 def store_upload(settings: Settings, filename: str, data: bytes) -> StoredFile:
     name, media_type = check_upload(filename, data)
-    digest = hashlib.sha256(data).hexdigest()
-    folder = ensure_data_dir(settings) / "uploads"
-    folder.mkdir(exist_ok=True)
-    target = folder / digest
-    if not target.exists():
-        temporary = folder / f".{digest}.part"
-        temporary.write_bytes(data)
-        temporary.replace(target)
-    return StoredFile(name, media_type, len(data), digest, f"uploads/{digest}")
+    digest = BlobStore.for_settings(settings).put(data)
+    return StoredFile(name, media_type, len(data), digest, f"{BLOBS}/{digest}")

@@ -3,7 +3,6 @@ results as JSON, SARIF or a CycloneDX CBOM."""
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Response
@@ -20,7 +19,7 @@ from partner_api.models import (
 )
 from partner_api.uploads import OnePartPerField, read_upload
 from posture.identity.permissions import NotFound
-from posture.jobs.checks import CheckRequest, job_for
+from posture.jobs.checks import CheckRequest, file_fields, job_for
 from posture.jobs.dispatch import submit_check
 from posture.storage.models import Job
 from posture.storage.paging import page
@@ -78,13 +77,15 @@ def start_file_check(
     response: Response,
 ) -> JobOut:
     name, data = read_upload(body.file)
-    fields = {"kind": body.kind, "file_name": name, "file_base64": base64.b64encode(data).decode()}
-    return _queue(me, rt, product_id, fields, response)
+    fields = {"kind": body.kind, **file_fields(name, data)}
+    return _queue(me, rt, product_id, fields, response, data)
 
 
-def _queue(me, rt, product_id: int, fields: dict[str, object], response: Response) -> JobOut:  # type: ignore[no-untyped-def]
+def _queue(  # type: ignore[no-untyped-def]
+    me, rt, product_id: int, fields: dict[str, object], response: Response, data=None
+) -> JobOut:
     request = parse_form(CheckRequest, fields)
-    job_id = submit_check(rt.sessions, rt.queue, me, product_id, request)
+    job_id = submit_check(rt.sessions, rt.queue, me, product_id, request, data)
     with rt.sessions() as session:
         job = _job(job_for(session, me, job_id))
     response.headers["Location"] = f"/v1/jobs/{job_id}"

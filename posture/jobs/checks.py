@@ -10,7 +10,7 @@ worker stopped.
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
 from posture.audit import Actor, record
+from posture.blobs import BlobStore
 from posture.check_runs import record_check_run
 from posture.errors import AssureError, ValidationFailed
 from posture.identity.accounts import actor_of
@@ -49,7 +50,8 @@ class CheckRequest(BaseModel):
     kind: str = Field(pattern=r"^(tls|ssh|cert|jwks|cbom|api)$")
     target: str = Field(default="", max_length=300)
     file_name: str = Field(default="", max_length=255)
-    file_base64: str = Field(default="", max_length=MAX_FILE_BYTES * 4 // 3 + 8)
+    # The checked file, kept once in the blob store; the job carries only its digest.
+    file_sha256: str = Field(default="", pattern=r"^(|[0-9a-f]{64})$")
     base_url: str = Field(default="", max_length=300)
 
     @model_validator(mode="after")
@@ -58,16 +60,29 @@ class CheckRequest(BaseModel):
             raise ValueError("target: give host:port")
         # An API check reads its description from an uploaded file or from a published URL.
         remote_api = self.kind == "api" and self.target.startswith(("https://", "http://"))
-        if self.kind not in ("tls", "ssh") and not self.file_base64 and not remote_api:
+        if self.kind not in ("tls", "ssh") and not self.file_sha256 and not remote_api:
             raise ValueError("file: choose a file to check")
         return self
 
 
-def _file(request: CheckRequest) -> bytes:
-    return base64.b64decode(request.file_base64.encode(), validate=True)
+def file_fields(name: str, data: bytes) -> dict[str, str]:
+    """The CheckRequest fields naming a submitted file; the bytes go to `submit_check`."""
+    return {"file_name": name, "file_sha256": hashlib.sha256(data).hexdigest()}
 
 
-def run_request(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
+def stage_file(store: BlobStore, data: bytes) -> str:
+    """Keep a file a check will read; its digest goes in the CheckRequest."""
+    if not data:
+        raise ValidationFailed("file: the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationFailed(f"file: larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
+    return store.put(data)
+
+
+Runner = Callable[[CheckRequest, EgressPolicy, bytes | None], CheckReport]
+
+
+def run_request(request: CheckRequest, policy: EgressPolicy, data: bytes | None) -> CheckReport:
     """The job's check, run in the sandbox: a hostile file or peer can end only that child."""
     from checks.api.live import LiveSettings
     from checks.sandbox.request import SandboxedCheck
@@ -81,7 +96,7 @@ def run_request(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
         base_url=request.base_url or None,
         live=asdict(live) if request.kind == "api" else None,
     )
-    return run_sandboxed(check, policy, _file(request) if request.file_base64 else None)
+    return run_sandboxed(check, policy, data)
 
 
 def create_check_job(
@@ -180,9 +195,10 @@ def execute_check_job(
     sessions: sessionmaker[Session],
     policy: EgressPolicy,
     job_id: int,
-    runner: Callable[[CheckRequest, EgressPolicy], CheckReport] = run_request,
+    runner: Runner = run_request,
     *,
     worker: str,
+    files: BlobStore,
     heartbeat_every: float = HEARTBEAT_EVERY,
 ) -> str:
     """Run one job to a final state as `worker`; returns that state. Refusals fail the job with
@@ -197,8 +213,9 @@ def execute_check_job(
     try:
         request = CheckRequest.model_validate(payload["request"])
         _progress(sessions, job_id, worker, 0.2, f"running the {request.kind} check")
+        data = files.get(request.file_sha256) if request.file_sha256 else None
         with heartbeat(lambda: _beat(sessions, job_id, worker), heartbeat_every):
-            report = runner(request, policy)
+            report = runner(request, policy, data)
         _progress(sessions, job_id, worker, 0.9, "recording the results")
         _succeed(sessions, job_id, worker, payload, requester, report)
         return "succeeded"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from posture.errors import ValidationFailed
 from posture.identity.permissions import Principal
-from posture.jobs.checks import CheckRequest, create_check_job
+from posture.jobs.checks import CheckRequest, create_check_job, file_fields, stage_file
 from posture.jobs.queue import JobQueue
 from posture.storage.engine import transaction
 
@@ -16,9 +17,15 @@ def submit_check(
     principal: Principal,
     product_id: int,
     request: CheckRequest,
+    data: bytes | None = None,
 ) -> int:
-    """Committing before enqueueing means a fast worker never looks for a row not yet there."""
+    """Committing before enqueueing means a fast worker never looks for a row not yet there.
+    The file is kept only once the principal may run checks on the product."""
     with transaction(sessions) as session:
         job_id = create_check_job(session, principal, product_id, request).id
+        if request.file_sha256:
+            if data is None or file_fields("", data)["file_sha256"] != request.file_sha256:
+                raise ValidationFailed("file: the file does not match the request")
+            stage_file(queue.files, data)
     queue.run_check(job_id)
     return job_id

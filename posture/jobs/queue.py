@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.egress import EgressPolicy
 from posture.audit_checkpoint import scheduled_checkpoint
 from posture.audit_checkpoint_verify import verify_trail
+from posture.blobs import BlobStore
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ConfigError
 from posture.jobs.checks import execute_check_job
@@ -31,6 +32,8 @@ class JobQueue:
     huey: Huey
     run_check: TaskWrapper
     sessions: sessionmaker[Session]
+    # Where submitted files are kept for the worker, which reads them by digest.
+    files: BlobStore
 
     def _requeue(self, recovered: Recovered) -> Recovered:
         """Put recovered jobs back on the queue; their rows are committed as queued already."""
@@ -77,16 +80,19 @@ def build_queue(
     huey = _storage(settings, name)
     sessions = session_factory(build_engine(settings))
     policy = EgressPolicy.from_settings(settings)
+    files = BlobStore.for_settings(settings)
     token = worker_token or new_token()
 
     @huey.task(name="checks.run")
     def run_check(job_id: int) -> str:
         # The identity is taken when the task runs, in the process that runs it.
-        state = execute_check_job(sessions, policy, job_id, worker=worker_identity(token))
+        state = execute_check_job(
+            sessions, policy, job_id, worker=worker_identity(token), files=files
+        )
         log.info("check job %d: %s", job_id, state)
         return state
 
-    queue = JobQueue(huey, run_check, sessions)
+    queue = JobQueue(huey, run_check, sessions, files)
 
     @huey.periodic_task(crontab(minute="*"), name="jobs.recover_stale")
     def recover_stale() -> dict[str, list[int]]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
+from posture.blobs import BlobStore
 from posture.config import Settings
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.jobs.checks import (
@@ -39,13 +40,13 @@ def _immediate(settings: Settings, **changes: object) -> Settings:
 
 
 def test_a_queued_check_runs_and_becomes_the_products_evidence(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, cert_bytes: bytes
 ) -> None:
     world, sessions, settings = world_db
     supplier = world.principal(Role.SUPPLIER_MEMBER)
     product_id = _product(world)
     queue = build_queue(_immediate(settings))
-    job_id = submit_check(sessions, queue, supplier, product_id, cert_request)
+    job_id = submit_check(sessions, queue, supplier, product_id, cert_request, cert_bytes)
     with sessions() as session:
         job = job_for(session, supplier, job_id)
         assert (job.status, job.progress, job.attempts) == (RunStatus.SUCCEEDED, 1.0, 1)
@@ -63,13 +64,13 @@ def test_a_queued_check_runs_and_becomes_the_products_evidence(
 
 
 def test_another_tenant_can_neither_queue_nor_read(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, cert_bytes: bytes
 ) -> None:
     world, sessions, settings = world_db
     product_id = _product(world)
     queue = build_queue(_immediate(settings))
     job_id = submit_check(
-        sessions, queue, world.principal(Role.SUPPLIER_ADMIN), product_id, cert_request
+        sessions, queue, world.principal(Role.SUPPLIER_ADMIN), product_id, cert_request, cert_bytes
     )
     other = world.principal(Role.SUPPLIER_MEMBER)
     other = other.__class__(other.user_id, other.email, ())
@@ -77,7 +78,7 @@ def test_another_tenant_can_neither_queue_nor_read(
         job_for(session, other, job_id)
     before = _count_jobs(sessions)
     with pytest.raises((NotFound, PermissionDenied)):
-        submit_check(sessions, queue, other, product_id, cert_request)
+        submit_check(sessions, queue, other, product_id, cert_request, cert_bytes)
     assert _count_jobs(sessions) == before
 
 
@@ -103,7 +104,7 @@ def test_an_egress_refusal_fails_the_job_with_the_reason_and_records_no_run(
 
 
 def test_an_internal_error_fails_the_job_without_leaking_details(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, files: BlobStore
 ) -> None:
     world, sessions, _ = world_db
     supplier = world.principal(Role.SUPPLIER_MEMBER)
@@ -111,10 +112,10 @@ def test_an_internal_error_fails_the_job_without_leaking_details(
     with transaction(sessions) as session:
         job_id = create_check_job(session, supplier, product_id, cert_request).id
 
-    def broken(_request: CheckRequest, _policy: EgressPolicy) -> object:
+    def broken(_request: CheckRequest, _policy: EgressPolicy, _data: bytes | None) -> object:
         raise KeyError("secret internal detail")
 
-    state = execute_check_job(sessions, EgressPolicy(), job_id, broken, worker=WORKER)  # type: ignore[arg-type]
+    state = execute_check_job(sessions, EgressPolicy(), job_id, broken, worker=WORKER, files=files)  # type: ignore[arg-type]
     assert state == "failed"
     with sessions() as session:
         job = session.get(Job, job_id)
@@ -128,7 +129,8 @@ def test_an_internal_error_fails_the_job_without_leaking_details(
         ({"kind": "tls"}, "host:port"),
         ({"kind": "cbom"}, "choose a file"),
         ({"kind": "nmap", "target": "x:1"}, "kind"),
-        ({"kind": "cert", "file_base64": "x", "shell": "rm"}, "shell"),
+        ({"kind": "cert", "file_sha256": "0" * 64, "shell": "rm"}, "shell"),
+        ({"kind": "cert", "file_sha256": "../../etc/passwd"}, "file_sha256"),
     ],
 )
 def test_bad_requests_are_refused_before_any_job_exists(
@@ -138,7 +140,9 @@ def test_bad_requests_are_refused_before_any_job_exists(
         CheckRequest.model_validate(fields)
 
 
-def test_only_one_worker_can_claim_a_job(world_db: Db, cert_request: CheckRequest) -> None:
+def test_only_one_worker_can_claim_a_job(
+    world_db: Db, cert_request: CheckRequest, files: BlobStore
+) -> None:
     world, sessions, _ = world_db
     product_id = _product(world)
     with transaction(sessions) as session:
@@ -147,7 +151,10 @@ def test_only_one_worker_can_claim_a_job(world_db: Db, cert_request: CheckReques
         ).id
     assert claim(sessions, job_id, "host:1:first") is True
     assert claim(sessions, job_id, "host:2:second") is False
-    assert execute_check_job(sessions, EgressPolicy(), job_id, worker="host:2:second") == "skipped"
+    second = "host:2:second"
+    assert execute_check_job(sessions, EgressPolicy(), job_id, worker=second, files=files) == (
+        "skipped"
+    )
     with sessions() as session:
         job = session.get(Job, job_id)
         assert job is not None
@@ -195,14 +202,16 @@ def test_a_products_jobs_are_found_however_busy_its_organisation_is(world_db: Db
 
 
 def test_a_jobs_audit_events_name_its_worker_without_the_platforms_host_or_pid(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, files: BlobStore
 ) -> None:
     world, sessions, _settings = world_db
     with transaction(sessions) as session:
         job_id = create_check_job(
             session, world.principal(Role.SUPPLIER_MEMBER), _product(world), cert_request
         ).id
-    assert execute_check_job(sessions, EgressPolicy(), job_id, worker=WORKER) == "succeeded"
+    assert execute_check_job(sessions, EgressPolicy(), job_id, worker=WORKER, files=files) == (
+        "succeeded"
+    )
     with sessions() as session:
         events = session.scalars(
             select(AuditEvent).where(

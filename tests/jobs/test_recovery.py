@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
+from posture.blobs import BlobStore
 from posture.config import Settings
 from posture.jobs.checks import CheckRequest, claim, create_check_job, execute_check_job
 from posture.jobs.checks import run_request as real_runner
@@ -124,21 +125,27 @@ def test_jobs_that_stopped_heartbeating_are_requeued_then_failed(
 
 
 def test_heartbeats_advance_while_a_slow_check_runs(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, files: BlobStore
 ) -> None:
     _, sessions, _ = world_db
     job_id = _queued_job(world_db, cert_request)
     seen: set[datetime] = set()
 
-    def slow(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
+    def slow(request: CheckRequest, policy: EgressPolicy, data: bytes | None) -> CheckReport:
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             seen.add(_job(sessions, job_id).heartbeat_at)  # type: ignore[arg-type]
             time.sleep(0.05)
-        return real_runner(request, policy)
+        return real_runner(request, policy, data)
 
     state = execute_check_job(
-        sessions, EgressPolicy(), job_id, slow, worker="host:30:a", heartbeat_every=0.2
+        sessions,
+        EgressPolicy(),
+        job_id,
+        slow,
+        worker="host:30:a",
+        heartbeat_every=0.2,
+        files=files,
     )
     assert state == "succeeded"
     # The beat before the check starts, then one every 0.2 s for 1.5 s.
@@ -146,20 +153,22 @@ def test_heartbeats_advance_while_a_slow_check_runs(
 
 
 def test_a_worker_whose_job_was_recovered_from_under_it_records_nothing(
-    world_db: Db, cert_request: CheckRequest
+    world_db: Db, cert_request: CheckRequest, files: BlobStore
 ) -> None:
     """A worker that only looked dead (stalled past the heartbeat limit) comes back to find the
     job retried by another: its late result must not overwrite the new attempt."""
     _, sessions, _ = world_db
     job_id = _queued_job(world_db, cert_request)
 
-    def stalled(request: CheckRequest, policy: EgressPolicy) -> CheckReport:
+    def stalled(request: CheckRequest, policy: EgressPolicy, data: bytes | None) -> CheckReport:
         later = utcnow() + STALE_AFTER + timedelta(seconds=1)
         assert _recover(sessions, later) == ([job_id], [])
         assert claim(sessions, job_id, "host:41:second")
-        return real_runner(request, policy)
+        return real_runner(request, policy, data)
 
-    state = execute_check_job(sessions, EgressPolicy(), job_id, stalled, worker="host:40:first")
+    state = execute_check_job(
+        sessions, EgressPolicy(), job_id, stalled, worker="host:40:first", files=files
+    )
     assert state == "abandoned"
     job = _job(sessions, job_id)
     assert (job.status, job.attempts, job.claimed_by) == (RunStatus.RUNNING, 2, "host:41:second")

@@ -30,7 +30,9 @@ def _redis_reason() -> str | None:
 
 @pytest.mark.skipif(_redis_reason() is not None, reason=str(_redis_reason()))
 def test_a_check_job_travels_through_redis_and_runs(
-    world_db: tuple[World, sessionmaker[Session], Settings], cert_request: CheckRequest
+    world_db: tuple[World, sessionmaker[Session], Settings],
+    cert_request: CheckRequest,
+    cert_bytes: bytes,
 ) -> None:
     world, sessions, settings = world_db
     product_id = world.orgs["s1"].product_id
@@ -40,7 +42,12 @@ def test_a_check_job_travels_through_redis_and_runs(
     )
     try:
         job_id = submit_check(
-            sessions, queue, world.principal(Role.SUPPLIER_MEMBER), product_id, cert_request
+            sessions,
+            queue,
+            world.principal(Role.SUPPLIER_MEMBER),
+            product_id,
+            cert_request,
+            cert_bytes,
         )
         assert queue.huey.pending_count() == 1
         task = queue.huey.dequeue()

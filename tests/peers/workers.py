@@ -67,10 +67,15 @@ def wait_for_jobs(
 
 
 def submit_as_supplier(
-    sessions: sessionmaker[Session], settings: Settings, world: World, request: CheckRequest
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    world: World,
+    request: CheckRequest,
+    data: bytes | None = None,
 ) -> int:
-    """Queue `request` for supplier s1's product as one of its members does from the app."""
+    """Queue `request` (with its file) for supplier s1's product as one of its members does
+    from the app."""
     product_id = world.orgs["s1"].product_id
     assert product_id is not None
     member = world.principal(Role.SUPPLIER_MEMBER)
-    return submit_check(sessions, build_queue(settings), member, product_id, request)
+    return submit_check(sessions, build_queue(settings), member, product_id, request, data)

@@ -4,13 +4,11 @@ recorded, not-assessable run with the finding that names the problem (or, for th
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.config import Settings
-from posture.jobs.checks import MAX_FILE_BYTES, CheckRequest
+from posture.jobs.checks import MAX_FILE_BYTES, CheckRequest, file_fields
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.storage.models import CheckRun
@@ -43,11 +41,8 @@ def test_one_worker_survives_the_whole_hostile_corpus(world_db: Db) -> None:
                 queue,
                 member,
                 product_id,
-                CheckRequest(
-                    kind=item.kind,
-                    file_name=f"supplier.{item.kind}",
-                    file_base64=base64.b64encode(raw).decode(),
-                ),
+                CheckRequest(kind=item.kind, **file_fields(f"supplier.{item.kind}", raw)),
+                raw,
             )
             for item, raw in jobs_to_run
         ]

@@ -4,7 +4,6 @@ target (cloud metadata, an internal service) and must record no request at all."
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from checks.report import CheckReport, ReportStatus
 from checks.sandbox.request import SandboxedCheck
 from checks.sandbox.run import run_sandboxed
 from posture.config import Settings
-from posture.jobs.checks import CheckRequest
+from posture.jobs.checks import CheckRequest, file_fields
 from posture.storage.models import CheckRun
 from posture.storage.models.enums import RunStatus
 from tests.cli import assure
@@ -161,14 +160,9 @@ def test_a_worker_job_keeps_a_hostile_description_inside_the_sandbox(peers, worl
     sandbox, forbidden = peers
     sandbox_url, forbidden_url = _urls(sandbox, forbidden)
     raw = json.dumps(every_way_out(sandbox_url, forbidden_url)).encode()
-    request = CheckRequest(
-        kind="api",
-        file_name="openapi.json",
-        file_base64=base64.b64encode(raw).decode(),
-        base_url=sandbox_url,
-    )
+    request = CheckRequest(kind="api", base_url=sandbox_url, **file_fields("openapi.json", raw))
     with running_worker(settings, egress_allow=f"{ALLOWED}/32"):
-        job_id = submit_as_supplier(sessions, settings, world, request)
+        job_id = submit_as_supplier(sessions, settings, world, request, raw)
         job = wait_for_jobs(sessions, [job_id])[job_id]
     assert job.status is RunStatus.SUCCEEDED, job.error
     assert forbidden.requests == []

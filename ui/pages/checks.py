@@ -5,14 +5,12 @@ Checks run in the background worker, so a slow endpoint never holds up the page.
 
 from __future__ import annotations
 
-import base64
-
 import pandas as pd
 import streamlit as st
 
 from posture.config import load_settings
 from posture.errors import AssureError
-from posture.jobs.checks import CheckRequest, list_product_jobs
+from posture.jobs.checks import CheckRequest, file_fields, list_product_jobs
 from posture.jobs.dispatch import submit_check
 from posture.monitoring.endpoints import EndpointForm, product_monitoring, register_endpoint
 from posture.storage.base import utcnow
@@ -41,10 +39,7 @@ KINDS = {
 def _request(kind: str, target: str, upload, base_url: str) -> CheckRequest:  # type: ignore[no-untyped-def]
     fields: dict[str, object] = {"kind": kind, "target": target, "base_url": base_url}
     if upload is not None:
-        fields |= {
-            "file_name": upload.name,
-            "file_base64": base64.b64encode(upload.getvalue()).decode(),
-        }
+        fields |= file_fields(upload.name, upload.getvalue())
     return parse_form(CheckRequest, fields)
 
 
@@ -102,7 +97,8 @@ def checks_page() -> None:
     if st.button("Run check"):
         try:
             request = _request(kind, target, upload, base_url)
-            job_id = submit_check(sessions(), job_queue(), me, product_id, request)
+            data = upload.getvalue() if upload is not None else None
+            job_id = submit_check(sessions(), job_queue(), me, product_id, request, data)
         except AssureError as exc:
             plain_error(exc)
         else:

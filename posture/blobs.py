@@ -1,0 +1,57 @@
+"""Files kept once, named by their SHA-256, in the data folder: evidence, challenge attachments
+and the files a check reads. A job or record refers to a file by its hash, never carries a copy,
+and every read proves the bytes are still the ones that were stored."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from posture.config import Settings, ensure_data_dir
+from posture.errors import ValidationFailed
+
+FOLDER = "uploads"
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class BlobStore:
+    folder: Path
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> BlobStore:
+        return cls(ensure_data_dir(settings) / FOLDER)
+
+    def path(self, digest: str) -> Path:
+        if not _DIGEST.fullmatch(digest):
+            raise ValidationFailed("file: not a SHA-256 digest")
+        return self.folder / digest
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (once) and return its digest. A staged copy with a name of its own is
+        renamed into place, so concurrent writers of the same file never see half of it."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if target.exists():
+            return digest
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        staged = self.folder / f".{digest}.{secrets.token_hex(6)}.part"
+        try:
+            staged.write_bytes(data)
+            os.replace(staged, target)
+        finally:
+            staged.unlink(missing_ok=True)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        try:
+            data = self.path(digest).read_bytes()
+        except FileNotFoundError:
+            raise ValidationFailed(f"file {digest[:12]}… is no longer stored") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ValidationFailed(f"file {digest[:12]}… was changed after it was stored")
+        return data
