@@ -9,9 +9,11 @@ from pathlib import Path
 import typer
 
 from assure_cli.context import fail, friendly_errors, open_database, print_json
+from checks.findings import CATALOGUE_FILE
 from frameworks.crosswalk import coverage
 from frameworks.library import FrameworkLibrary, load_library, validate_library
-from frameworks.loader import DATA_ROOT, FrameworkDataError
+from frameworks.loader import DATA_ROOT, FrameworkDataError, LoadedFramework
+from frameworks.schema import Outcome
 from posture.audit import Actor
 from posture.storage.engine import transaction
 
@@ -34,9 +36,20 @@ def _library(data_dir: Path) -> FrameworkLibrary:
 
 
 @app.command()
-def validate(data_dir: Path = DataDir, json_output: bool = JsonFlag) -> None:
-    """Check every framework, profile, catalogue, crosswalk and migration file."""
-    library, problems = validate_library(data_dir)
+def validate(
+    data_dir: Path = DataDir,
+    findings: Path = typer.Option(
+        CATALOGUE_FILE,
+        "--findings",
+        help="Check catalogue whose finding-to-outcome links to check.",
+        dir_okay=False,
+        exists=True,
+    ),
+    json_output: bool = JsonFlag,
+) -> None:
+    """Check every framework, profile, catalogue, crosswalk and migration file, and the links
+    from check findings to framework outcomes."""
+    library, problems = validate_library(data_dir, findings)
     if json_output:
         print_json(
             {
@@ -111,8 +124,16 @@ def _find(library: FrameworkLibrary, item_id: str) -> tuple[str, dict] | None:
                     return "principle", principle.model_dump(mode="json")
                 for outcome in principle.outcomes:
                     if outcome.id == item_id:
-                        return "outcome", outcome.model_dump(mode="json")
+                        return "outcome", _outcome_payload(loaded, outcome)
     return None
+
+
+def _outcome_payload(loaded: LoadedFramework, outcome: Outcome) -> dict:
+    data = outcome.model_dump(mode="json")
+    # Which checks bear on the outcome, through which findings: from checks/data/findings.yaml.
+    data["checks"] = list(loaded.finding_links.kinds_for(outcome.id))
+    data["findings"] = list(loaded.finding_links.codes_for(outcome.id))
+    return data
 
 
 @app.command("coverage")

@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from checks.findings import CATALOGUE_FILE, FindingCatalogue
 from frameworks.catalogue import UpstreamCatalogue
 from frameworks.crosswalk import CoverageRules, Crosswalk, crosswalk_problems
+from frameworks.finding_links import version_problems
 from frameworks.loader import (
     DATA_ROOT,
     FrameworkDataError,
     LoadedFramework,
     load_framework_files,
     parse_model,
+    read_catalogue,
 )
 from frameworks.schema import MigrationMap
 
@@ -54,7 +57,9 @@ def _framework_files(root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _load(root: Path, errors: list[FrameworkDataError]) -> FrameworkLibrary | None:
+def _load(
+    root: Path, errors: list[FrameworkDataError], catalogue_file: Path
+) -> FrameworkLibrary | None:
     def attempt(func, *args):  # type: ignore[no-untyped-def]
         try:
             return func(*args)
@@ -62,13 +67,26 @@ def _load(root: Path, errors: list[FrameworkDataError]) -> FrameworkLibrary | No
             errors.append(exc)
             return None
 
-    files: list[Path] = []
+    # The check catalogue links findings to outcomes of these frameworks, so it is checked here.
+    files: list[Path] = [catalogue_file]
+    catalogue = attempt(read_catalogue, catalogue_file) or FindingCatalogue(findings={})
     frameworks: dict[tuple[str, str], LoadedFramework] = {}
     migrations: dict[str, MigrationMap] = {}
+    shipped: set[tuple[str, str]] = set()
     for framework_file, profiles_file in _framework_files(root):
+        name = FRAMEWORK_FILE.match(framework_file.name)
+        assert name is not None
+        shipped.add((name["framework"], name["version"]))
         scoring_file = profiles_file.with_name(profiles_file.name.replace("profiles-", "scoring-"))
         files += [framework_file, profiles_file, scoring_file]
-        loaded = attempt(load_framework_files, framework_file, profiles_file, scoring_file)
+        loaded = attempt(
+            load_framework_files,
+            framework_file,
+            profiles_file,
+            scoring_file,
+            catalogue_file,
+            catalogue,
+        )
         if loaded is not None:
             frameworks[loaded.key] = loaded
         migration_file = framework_file.parent / "migrations.yaml"
@@ -80,6 +98,10 @@ def _load(root: Path, errors: list[FrameworkDataError]) -> FrameworkLibrary | No
 
     for framework_id, migration_map in migrations.items():
         errors.extend(_migration_problems(root / framework_id, migration_map, frameworks))
+    errors.extend(
+        FrameworkDataError(catalogue_file, where, what)
+        for where, what in version_problems(catalogue, shipped)
+    )
 
     catalogues: dict[str, UpstreamCatalogue] = {}
     for path in sorted((root / "upstream").glob("*.yaml")):
@@ -149,10 +171,13 @@ def _migration_problems(
     return problems
 
 
-def validate_library(root: Path = DATA_ROOT) -> tuple[FrameworkLibrary | None, list[str]]:
-    """Load everything; return the library, or None with every problem found (one per line)."""
+def validate_library(
+    root: Path = DATA_ROOT, catalogue_file: Path = CATALOGUE_FILE
+) -> tuple[FrameworkLibrary | None, list[str]]:
+    """Load everything, and the check catalogue whose findings link to it; return the library,
+    or None with every problem found (one per line)."""
     errors: list[FrameworkDataError] = []
-    library = _load(root, errors)
+    library = _load(root, errors, catalogue_file)
     return library, [str(error) for error in errors]
 
 

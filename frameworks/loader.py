@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from checks.findings import CATALOGUE_FILE, FindingCatalogue
+from frameworks.finding_links import FindingLinkTable, link_problems, link_table
 from frameworks.schema import Framework, Profile, ProfileSet
 from frameworks.scoring_policy import ScoringPolicy
 
@@ -83,10 +85,33 @@ class LoadedFramework:
     scoring: ScoringPolicy
     content_sha256: str
     source: Path
+    finding_links: FindingLinkTable
 
     @property
     def key(self) -> tuple[str, str]:
         return self.framework.framework_id, self.framework.version
+
+    def pins_content(self, digest: str) -> bool:
+        """Whether assessments pinned to this digest were made against this framework's content:
+        its own digest, or an earlier rendering of the same version that the file names."""
+        return digest == self.content_sha256 or digest in self.framework.earlier_content_sha256
+
+
+@cache
+def shipped_catalogue() -> FindingCatalogue:
+    """The check catalogue, read with the same file, place and reason errors as framework data."""
+    return parse_model(CATALOGUE_FILE, FindingCatalogue)
+
+
+def read_catalogue(path: Path = CATALOGUE_FILE) -> FindingCatalogue:
+    return shipped_catalogue() if path == CATALOGUE_FILE else parse_model(path, FindingCatalogue)
+
+
+def _check_finding_links(path: Path, catalogue: FindingCatalogue, framework: Framework) -> None:
+    problems = link_problems(catalogue, framework)
+    if problems:
+        where, what = problems[0]
+        raise FrameworkDataError(path, where, what)
 
 
 def _check_profiles(path: Path, framework: Framework, profile_set: ProfileSet) -> None:
@@ -130,8 +155,13 @@ def _check_scoring(path: Path, framework: Framework, scoring: ScoringPolicy) -> 
 
 
 def load_framework_files(
-    framework_file: Path, profiles_file: Path, scoring_file: Path | None = None
+    framework_file: Path,
+    profiles_file: Path,
+    scoring_file: Path | None = None,
+    catalogue_file: Path = CATALOGUE_FILE,
+    catalogue: FindingCatalogue | None = None,
 ) -> LoadedFramework:
+    """Load one framework version; `catalogue` is `catalogue_file` already read, if it was."""
     scoring_file = scoring_file or framework_file.with_name(
         f"scoring-{framework_file.stem.rsplit('-', 1)[-1]}.yaml"
     )
@@ -140,6 +170,8 @@ def load_framework_files(
     _check_profiles(profiles_file, framework, profile_set)
     scoring = parse_model(scoring_file, ScoringPolicy)
     _check_scoring(scoring_file, framework, scoring)
+    catalogue = catalogue or read_catalogue(catalogue_file)
+    _check_finding_links(catalogue_file, catalogue, framework)
     # Only the framework's own content pins assessments; profiles and the scoring policy carry
     # their own versions and may be refined without invalidating answers.
     digest = hashlib.sha256(framework_file.read_bytes()).hexdigest()
@@ -149,6 +181,7 @@ def load_framework_files(
         scoring=scoring,
         content_sha256=digest,
         source=framework_file,
+        finding_links=link_table(catalogue, framework),
     )
 
 

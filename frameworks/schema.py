@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 MIN_WEIGHT = 1
 MAX_WEIGHT = 5
@@ -71,7 +72,6 @@ class Outcome(Strict):
     weight: int = Field(ge=MIN_WEIGHT, le=MAX_WEIGHT)
     critical: bool
     evidence_types: list[Identifier] = Field(min_length=1)
-    checks: list[Identifier] = Field(default_factory=list)
     indicators: IndicatorSet
 
     @model_validator(mode="after")
@@ -108,20 +108,19 @@ class Framework(Strict):
     licence: Text
     released: date
     evidence_types: list[Identifier] = Field(min_length=1)
-    checks: list[Identifier] = Field(default_factory=list)
+    # Digests of earlier renderings of this same version whose outcomes and indicators are
+    # unchanged, so assessments pinned to them still hold (see LoadedFramework.pins_content).
+    earlier_content_sha256: list[Sha256] = Field(default_factory=list)
     objectives: list[Objective] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _ids_unique_and_known(self) -> Framework:
         reject_duplicates(self._all_ids())
-        evidence_types, checks = set(self.evidence_types), set(self.checks)
+        evidence_types = set(self.evidence_types)
         for outcome in self.outcomes():
             for kind in outcome.evidence_types:
                 if kind not in evidence_types:
                     raise ValueError(f"outcome {outcome.id}: unknown evidence type {kind!r}")
-            for check in outcome.checks:
-                if check not in checks:
-                    raise ValueError(f"outcome {outcome.id}: unknown check {check!r}")
         return self
 
     def _all_ids(self) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from checks.findings import Severity
 from frameworks.schema import LEVEL_ORDER, Level, Strict
 
 PROVENANCES = ("self_asserted", "documentary", "automated_check", "independent")
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 class Points(Strict):
@@ -49,7 +49,9 @@ class ScoringPolicy(Strict):
     policy_version: str
     points: Points
     confidence: Confidence
-    finding_caps: dict[str, Level] = Field(default_factory=dict)
+    # The highest level a finding of each severity lets the outcomes it links to reach; a
+    # severity not listed caps nothing.
+    finding_caps: dict[Severity, Level] = Field(default_factory=dict)
     bands: list[BandRule] = Field(min_length=2)
     critical_not_achieved_cap: str
 
@@ -66,9 +68,6 @@ class ScoringPolicy(Strict):
             raise ValueError(
                 f"critical_not_achieved_cap {self.critical_not_achieved_cap!r} is not a band"
             )
-        unknown = set(self.finding_caps) - set(SEVERITIES)
-        if unknown:
-            raise ValueError(f"finding_caps names unknown severities {sorted(unknown)}")
         return self
 
     def band_names(self) -> list[str]:
@@ -81,5 +80,5 @@ class ScoringPolicy(Strict):
         return self.bands[-1].band
 
     def cap_level(self, severity: str) -> int | None:
-        level = self.finding_caps.get(severity)
+        level = self.finding_caps.get(Severity(severity))
         return None if level is None else LEVEL_ORDER[level]

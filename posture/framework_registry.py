@@ -14,7 +14,8 @@ def register_framework(session: Session, loaded: LoadedFramework) -> FrameworkVe
     """Return the row for this framework version, creating it on first use.
 
     A shipped version's content must never change once assessments point at it; a different
-    hash for the same version means the data files were edited instead of versioned.
+    hash for the same version means the data files were edited instead of versioned, unless the
+    file names the stored hash as an earlier rendering of the same outcomes and indicators.
     """
     framework = loaded.framework
     row = session.scalar(
@@ -32,7 +33,7 @@ def register_framework(session: Session, loaded: LoadedFramework) -> FrameworkVe
         )
         session.add(row)
         session.flush()
-    elif row.content_sha256 != loaded.content_sha256:
+    elif not loaded.pins_content(row.content_sha256):
         raise DatabaseError(
             f"framework {framework.framework_id} {framework.version} in the database was loaded "
             "from different content; publish changes as a new framework version"

@@ -9,7 +9,7 @@ from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
 from checks.api.spec import LoadedSpec, SpecError, load_spec
 from checks.egress import EgressPolicy
-from checks.findings import CheckFinding, Severity
+from checks.findings import CheckFinding, Severity, family_outcome_ids, finding
 from checks.report import CheckReport, ReportStatus
 
 PART_NAMES = {
@@ -24,10 +24,8 @@ LIVE_ADVICE = (
 
 
 def live_findings(result: LiveResult) -> list[CheckFinding]:
-    book = rule_book()
     findings = []
     for failure in result.failures:
-        definition = book.live_rule(failure.code)
         severity = (
             Severity(failure.severity)
             if failure.severity in Severity.__members__.values()
@@ -45,7 +43,7 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
                     "message": failure.message,
                 },
                 advice=LIVE_ADVICE,
-                outcome_ids=list(definition.outcomes),
+                outcome_ids=family_outcome_ids(failure.code),
             )
         )
     refused = [
@@ -61,19 +59,7 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
         ),
     ):
         if happened:
-            definition = book.live[code]
-            if definition.severity is None or definition.title is None:
-                raise RuntimeError(f"{code} lacks severity or title in api_rules.yaml")
-            findings.append(
-                CheckFinding(
-                    code=code,
-                    severity=definition.severity,
-                    title=definition.title,
-                    evidence={"errors": detail},
-                    advice=definition.advice,
-                    outcome_ids=list(definition.outcomes),
-                )
-            )
+            findings.append(finding(code, errors=detail))
     return findings
 
 
@@ -89,10 +75,10 @@ def part_of(finding: CheckFinding) -> tuple[str, bool]:
 def score_parts(findings: list[CheckFinding], live_ran: bool) -> dict[str, float | None]:
     penalties = rule_book().scoring.severity_penalty
     worst: dict[tuple[str, str], float] = {}
-    for finding in findings:
-        part, _ = part_of(finding)
-        key = (part, finding.code)
-        worst[key] = max(worst.get(key, 0.0), penalties[finding.severity])
+    for item in findings:
+        part, _ = part_of(item)
+        key = (part, item.code)
+        worst[key] = max(worst.get(key, 0.0), penalties[item.severity])
     scores: dict[str, float | None] = {}
     for part, name in PART_NAMES.items():
         if part == "runtime" and not live_ran:

@@ -7,35 +7,29 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from checks.api.model import OpenApiView
 from checks.api.rules import RULES
 from checks.api.spec import LoadedSpec
-from checks.findings import CheckFinding, Severity
+from checks.findings import CheckFinding, Severity, finding, finding_catalogue
 
 MAX_HITS_PER_RULE = 200
 
 
 class RuleDefinition(BaseModel):
+    """How a lint rule's findings count; what they say is in findings.yaml."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    severity: Severity
     part: str
     gate: bool = False
     owasp: str
-    outcomes: list[str] = Field(default_factory=list)
-    title: str
-    advice: str
 
 
 class LiveDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     part: str
     gate: bool = False
-    outcomes: list[str] = Field(default_factory=list)
-    severity: Severity | None = None
-    title: str | None = None
-    advice: str | None = None
 
 
 class ScoringRules(BaseModel):
@@ -55,7 +49,7 @@ class ApiRuleBook(BaseModel):
         for key in (code, code[:3]):
             if key in self.live:
                 return self.live[key]
-        return LiveDefinition(part="runtime", outcomes=["B4.b"])
+        return LiveDefinition(part="runtime")
 
 
 @cache
@@ -67,19 +61,15 @@ def rule_book() -> ApiRuleBook:
     missing = set(RULES) - set(book.rules)
     if missing:
         raise RuntimeError(f"lint rules without metadata: {sorted(missing)}")
+    undefined = set(RULES) - set(finding_catalogue().findings)
+    if undefined:
+        raise RuntimeError(f"lint rules without a finding in findings.yaml: {sorted(undefined)}")
     return book
 
 
 def rule_finding(rule_id: str, where: str, evidence: dict[str, Any]) -> CheckFinding:
-    definition = rule_book().rules[rule_id]
-    return CheckFinding(
-        code=rule_id,
-        severity=definition.severity,
-        title=definition.title,
-        evidence={"pointer": where, "owasp": definition.owasp, **evidence},
-        advice=definition.advice,
-        outcome_ids=list(definition.outcomes),
-    )
+    owasp = rule_book().rules[rule_id].owasp
+    return finding(rule_id, **{"pointer": where, "owasp": owasp, **evidence})
 
 
 def lint(spec: LoadedSpec) -> list[CheckFinding]:

@@ -1,5 +1,6 @@
 """The lint rules. Each is a small function over the document view yielding (pointer, evidence);
-titles, severities, OWASP items and advice live in checks/data/api_rules.yaml."""
+titles, severities, advice and outcome links live in checks/data/findings.yaml, and the part, gate
+and OWASP item of each in checks/data/api_rules.yaml."""
 
 from __future__ import annotations
 

@@ -161,7 +161,7 @@ def _framework(catalog: Catalog) -> Framework | None:
             "licence": ours["licence"][0],
             "released": ours["released"][0],
             "evidence_types": ours.get("evidence-type", []),
-            "checks": ours.get("automated-check", []),
+            "earlier_content_sha256": ours.get("earlier-content-sha256", []),
             "objectives": objectives,
         }
     )
@@ -190,7 +190,6 @@ def _outcome(control: Control) -> dict[str, Any]:
         "weight": int(ours["weight"][0]),
         "critical": ours["critical"][0] == "true",
         "evidence_types": ours.get("evidence-type", []),
-        "checks": ours.get("automated-check", []),
         "indicators": levels,
     }
 

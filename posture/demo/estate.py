@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from frameworks.finding_links import link_table
+from frameworks.loader import shipped_catalogue
 from frameworks.schema import Framework, Outcome, Profile
 
 HISTORY_MONTHS = 24
@@ -69,6 +71,9 @@ class _Builder:
         # Some outcomes are harder for everyone; the offsets make the "most failed" view meaningful.
         self.difficulty = {o.id: self.rng.uniform(-0.15, 0.2) for o in framework.outcomes()}
         self.scope_cache: dict[str, list[Outcome]] = {}
+        # Outcomes some automated check bears on: their answers may cite a check run.
+        links = link_table(shipped_catalogue(), framework)
+        self.checked = {o.id for o in framework.outcomes() if links.kinds_for(o.id)}
 
     def _moment(self, months_ago: int) -> datetime:
         first = months_before(self.as_of, months_ago + 1)
@@ -143,7 +148,7 @@ class _Builder:
         roll = self.rng.random()
         if accepted and roll < 0.35:
             return "independent"
-        if outcome.checks and roll < 0.5:
+        if outcome.id in self.checked and roll < 0.5:
             return "automated_check"
         return "documentary" if roll < 0.7 else "self_asserted"
 

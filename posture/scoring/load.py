@@ -10,8 +10,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
-from frameworks.schema import LEVEL_ORDER
 from posture.framework_registry import register_framework
+from posture.scoring.evidence import CheckRunFacts, RunFinding, subject_levels
 from posture.scoring.inputs import (
     AnswerRecord,
     CheckEvidence,
@@ -19,7 +19,6 @@ from posture.scoring.inputs import (
     SubjectAnswers,
     SubjectRef,
 )
-from posture.scoring.rules import ACHIEVED
 from posture.storage.models import (
     Answer,
     Assessment,
@@ -29,16 +28,6 @@ from posture.storage.models import (
     Product,
 )
 from posture.storage.models.enums import AssessmentStatus, RunStatus
-
-# Which framework check each kind of check run provides evidence for.
-CHECK_KIND_TO_FRAMEWORK_CHECK = {
-    "tls": "pqc_tls",
-    "ssh": "pqc_ssh",
-    "cert": "pqc_certificate",
-    "jwks": "pqc_jwks",
-    "cbom": "pqc_cbom",
-    "api": "api_conformance",
-}
 
 
 def _cutoff(as_of: date) -> datetime:
@@ -118,34 +107,25 @@ def _check_levels(
     runs = [r for r in runs if (r.organisation_id, r.product_id) in subjects]
     if not runs:
         return {}
-    findings = defaultdict(list)
+    findings: dict[int, list[RunFinding]] = defaultdict(list)
     for finding in session.scalars(
-        select(Finding).where(Finding.check_run_id.in_([r.id for r in runs]))
+        select(Finding)
+        .where(Finding.check_run_id.in_([r.id for r in runs]))
+        .order_by(Finding.check_run_id, Finding.id)
     ):
-        findings[finding.check_run_id].append(finding)
-    policy = loaded.scoring
-    outcomes_by_check: dict[str, list[str]] = defaultdict(list)
-    for outcome in loaded.framework.outcomes():
-        for check in outcome.checks:
-            outcomes_by_check[check].append(outcome.id)
-    levels: dict[tuple[int, int | None], dict[str, CheckEvidence]] = defaultdict(dict)
+        findings[finding.check_run_id].append(
+            RunFinding(finding.code, str(finding.severity), finding.title)
+        )
+    by_subject: dict[tuple[int, int | None], list[CheckRunFacts]] = defaultdict(list)
     for run in runs:
-        framework_check = CHECK_KIND_TO_FRAMEWORK_CHECK.get(str(run.kind))
         assert run.finished_at is not None
-        for outcome_id in outcomes_by_check.get(framework_check or "", []):
-            evidence = CheckEvidence(ACHIEVED, run.finished_at, run.id)
-            for finding in findings[run.id]:
-                cap = policy.finding_caps.get(str(finding.severity))
-                capping = cap is not None and outcome_id in finding.outcome_ids
-                if capping and LEVEL_ORDER[cap] < evidence.level:
-                    evidence = CheckEvidence(
-                        LEVEL_ORDER[cap], run.finished_at, run.id, finding.code, finding.title
-                    )
-            key = (run.organisation_id, run.product_id)
-            current = levels[key].get(outcome_id)
-            if current is None or evidence.level < current.level:
-                levels[key][outcome_id] = evidence
-    return levels
+        by_subject[(run.organisation_id, run.product_id)].append(
+            CheckRunFacts(run.id, str(run.kind), run.finished_at, tuple(findings[run.id]))
+        )
+    return {
+        key: subject_levels(subject_runs, loaded.finding_links, loaded.scoring)
+        for key, subject_runs in by_subject.items()
+    }
 
 
 def load_estate(

@@ -49,15 +49,12 @@ def test_policing_supplier_topics_beyond_caf_are_covered(outcome_id: str, topic:
 
 
 def test_automated_checks_feed_the_outcomes_they_evidence() -> None:
-    framework = shipped_library().latest("ptsbd").framework
-    by_check: dict[str, set[str]] = {}
-    for outcome in framework.outcomes():
-        for check in outcome.checks:
-            by_check.setdefault(check, set()).add(outcome.id)
-    assert "C3.b" in by_check["pqc_tls"]
-    assert "C3.b" in by_check["pqc_ssh"]
-    assert "B4.a" in by_check["api_conformance"]
-    assert "C3.a" in by_check["pqc_cbom"]
+    links = shipped_library().latest("ptsbd").finding_links
+    assert "C3.b" in links.outcomes_for_kind("tls")
+    assert "C3.b" in links.outcomes_for_kind("ssh")
+    assert "B4.a" in links.outcomes_for_kind("api")
+    assert "C3.a" in links.outcomes_for_kind("cbom")
+    assert "C3.d" in links.outcomes_for_kind("tls")
 
 
 def test_profiles_scope_outcomes_by_audience() -> None:

@@ -6,6 +6,9 @@ from enum import StrEnum
 
 from sqlalchemy import Enum
 
+# Findings own their severities; the column stores the same values (see enum_column).
+from checks.findings import Severity as Severity
+
 
 class OrgKind(StrEnum):
     FORCE = "force"
@@ -57,14 +60,6 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
 
 
 class SubjectKind(StrEnum):
