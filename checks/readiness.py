@@ -4,24 +4,66 @@ subject stands against the NCSC milestones. Weights and thresholds are data (rea
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.findings import CheckFinding
 from checks.report import CheckReport, MilestoneStatus, ReportStatus
 from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index
 
 
+class ReadinessPart(StrEnum):
+    """The sub-scores a check can compute from what it observes: key exchange (TLS, SSH),
+    signatures and certificates (TLS, SSH, certificate, JWKS) and inventory (CBOM). A weight or a
+    milestone for anything else would name a part no check produces, so the schema refuses it."""
+
+    KEY_EXCHANGE = "key_exchange"
+    SIGNATURES_AND_CERTIFICATES = "signatures_and_certificates"
+    INVENTORY = "inventory"
+
+
+Points = Annotated[float, Field(ge=0, le=100)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyExchangePoints(_Table):
+    pq_preferred: Points
+    pq_supported: Points
+    obsolete_only: Points
+    none: Points
+
+
+class SignaturePoints(_Table):
+    quantum_safe: Points
+    classical_128: Points
+    classical_112: Points
+    broken: Points
+
+
 class ReadinessPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    weights: dict[str, float]
-    key_exchange: dict[str, float]
-    signatures: dict[str, float]
-    milestones: dict[str, dict[str, float]]
+    weights: dict[ReadinessPart, float] = Field(min_length=1)
+    key_exchange: KeyExchangePoints
+    signatures: SignaturePoints
+    milestones: dict[str, dict[ReadinessPart, Points]]
+
+    @model_validator(mode="after")
+    def _sane(self) -> ReadinessPolicy:
+        if any(weight <= 0 for weight in self.weights.values()):
+            raise ValueError("weights: every part weighs more than 0 (leave a part out instead)")
+        known = {milestone.id for milestone in algorithm_index().catalogue.milestones}
+        unknown = sorted(set(self.milestones) - known)
+        if unknown:
+            raise ValueError(f"milestones: {unknown} are not milestones of the algorithm policy")
+        return self
 
 
 @cache
@@ -33,25 +75,25 @@ def readiness_policy() -> ReadinessPolicy:
 def key_exchange_score(pq_supported: bool, pq_preferred: bool, obsolete_only: bool) -> float:
     table = readiness_policy().key_exchange
     if pq_preferred:
-        return table["pq_preferred"]
+        return table.pq_preferred
     if pq_supported:
-        return table["pq_supported"]
-    return table["obsolete_only"] if obsolete_only else table["none"]
+        return table.pq_supported
+    return table.obsolete_only if obsolete_only else table.none
 
 
 def signature_score(classifications: list[Classification]) -> float:
     """The weakest of the signatures in use decides."""
     table = readiness_policy().signatures
-    worst = table["quantum_safe"]
+    worst = table.quantum_safe
     for classification in classifications:
         if classification.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN:
-            value = table["broken"]
+            value = table.broken
         elif classification.quantum_resistant:
-            value = table["quantum_safe"]
+            value = table.quantum_safe
         elif (classification.classical_bits or 128) <= 112:
-            value = table["classical_112"]
+            value = table.classical_112
         else:
-            value = table["classical_128"]
+            value = table.classical_128
         worst = min(worst, value)
     return worst
 

@@ -7,7 +7,16 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import UploadFile
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from posture.scoring.bands import PostureBand
+from supplier_portal.product_fields import ProductFields
+from supplier_portal.vocabulary import (
+    DataLocation,
+    DeploymentModel,
+    ProductCategory,
+    SecurityClassification,
+)
 
 Item = TypeVar("Item")
 
@@ -18,29 +27,9 @@ def _not_text(value: Any) -> Any:
     return value
 
 
-def _text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be a JSON string")
-    return value
-
-
-# Request fields as JSON types them: 0 is not false, "1" is not 1 (though 1.0 is), and a date
-# is a string, never a number of days.
-Flag = Annotated[bool, Strict()]
+# Request fields as JSON types them: "1" is not 1 (though 1.0 is). The product's own field types
+# (names, labels, flags, days) are defined once with its fields in supplier_portal.product_fields.
 Id = Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_not_text)]
-Day = Annotated[date, BeforeValidator(_text)]
-
-# No control characters, and no space at either end. Spelled out rather than with \s, whose
-# meaning differs between regex engines (U+0085 is whitespace to Python and Rust, not to ECMA).
-Name = Annotated[
-    str,
-    Field(
-        min_length=2,
-        max_length=200,
-        pattern=r"^[^\x00-\x20\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f])?$",
-    ),
-]
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 ._-]+$")]
 
 
 class Out(BaseModel):
@@ -111,41 +100,23 @@ class ProductOut(Out):
     id: int
     organisation_id: int
     name: str
-    category: str
-    deployment_model: str
+    category: ProductCategory
+    deployment_model: DeploymentModel
     description: str
-    data_locations: list[str]
-    max_classification: str | None
+    data_locations: list[DataLocation]
+    max_classification: SecurityClassification | None
     api_available: bool
     created_at: datetime
 
 
-class CertificationIn(In):
-    scheme: Literal["cyber_essentials", "cyber_essentials_plus", "iso27001"]
-    expires: Day
+class ProductIn(ProductFields):
+    """A product to register: the product's one field set (the portal's form is the same model),
+    and the supplier organisation it belongs to."""
 
-
-class ProductIn(In):
     organisation_id: Id
-    name: Name
-    category: Literal[
-        "records_management",
-        "digital_evidence",
-        "body_worn_video",
-        "command_and_control",
-        "mobile",
-        "analytics",
-        "other",
-    ]
-    deployment_model: Literal["saas", "on_premises", "hybrid"]
-    description: str = Field(default="", max_length=5000)
-    data_locations: list[Literal["uk", "eea", "us", "other"]] = Field(
-        default_factory=list, max_length=4
-    )
-    max_classification: Literal["official", "official-sensitive", "secret"] | None = None
-    certifications: list[CertificationIn] = Field(default_factory=list, max_length=5)
-    api_available: Flag = False
-    connected_networks: list[Label] = Field(default_factory=list, max_length=10)
+
+    def product_fields(self) -> ProductFields:
+        return ProductFields.model_validate(self.model_dump(exclude={"organisation_id"}))
 
 
 class AnswerOut(Out):
@@ -248,7 +219,7 @@ class ScoreOut(Out):
     reason: str | None = None
     score: float | None = None
     confidence: float | None = None
-    band: str | None = None
+    band: PostureBand | None = None
     capped: bool = False
     gaps: int = 0
     contradicted: int = 0

@@ -13,7 +13,7 @@ from posture.identity.scoped import load_visible, within_reach
 from posture.storage.base import utcnow
 from posture.storage.models import Organisation, Product
 from posture.storage.models.enums import OrgKind
-from supplier_portal.forms import ProductForm
+from supplier_portal.product_fields import ProductFields
 
 
 def products_query(
@@ -42,7 +42,7 @@ def get_product(
 
 
 def create_product(
-    session: Session, principal: Principal, organisation_id: int, form: ProductForm
+    session: Session, principal: Principal, organisation_id: int, form: ProductFields
 ) -> Product:
     require(principal, "product.write", organisation_id, "organisation")
     organisation = session.get(Organisation, organisation_id)
@@ -82,7 +82,7 @@ def create_product(
 
 
 def update_product(
-    session: Session, principal: Principal, product_id: int, form: ProductForm
+    session: Session, principal: Principal, product_id: int, form: ProductFields
 ) -> Product:
     product = get_product(session, principal, product_id, "product.write")
     before = {

@@ -15,7 +15,6 @@ from posture.scoring.service import product_score
 from posture.storage.engine import transaction
 from posture.storage.models import Organisation
 from posture.storage.paging import page
-from supplier_portal.forms import ProductForm, parse_form
 from supplier_portal.organisations import get_profile
 from supplier_portal.products import create_product, get_product, products_query
 
@@ -67,9 +66,8 @@ def list_products(
     response_model=ProductOut,
 )
 def register_product(me: Caller, rt: Rt, body: ProductIn, response: Response) -> ProductOut:
-    form = parse_form(ProductForm, body.model_dump(exclude={"organisation_id"}))
     with transaction(rt.sessions) as session:
-        product = create_product(session, me, body.organisation_id, form)
+        product = create_product(session, me, body.organisation_id, body.product_fields())
         created = ProductOut.model_validate(product)
     response.headers["Location"] = f"/v1/products/{created.id}"
     return created

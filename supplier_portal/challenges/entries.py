@@ -13,14 +13,13 @@ from posture.config import Settings
 from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.scoring.bands import meets_band
 from posture.scoring.service import score_estate
 from posture.storage.base import utcnow
 from posture.storage.models import Challenge, ChallengeAttachment, ChallengeEntry
 from supplier_portal.challenges.forms import EntryForm
 from supplier_portal.products import get_product
 from supplier_portal.uploads import store_upload
-
-BAND_ORDER = "ABCDE"
 
 
 def open_challenges(session: Session, principal: Principal) -> list[Challenge]:
@@ -175,7 +174,7 @@ def submit_entry(
         band = _posture_band(session, entry.product_id, moment.date())
         if band is None:
             raise ValidationFailed("the linked product has no submitted assessment to score")
-        if BAND_ORDER.index(band) > BAND_ORDER.index(challenge.min_posture_band):
+        if not meets_band(band, challenge.min_posture_band):
             raise ValidationFailed(
                 f"the linked product's posture band is {band}; this challenge needs "
                 f"{challenge.min_posture_band} or better"

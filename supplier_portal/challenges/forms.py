@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from posture.scoring.bands import PostureBand
 from supplier_portal.forms import FormModel
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -59,7 +60,7 @@ class ChallengeForm(FormModel):
     closes_at: datetime
     quality_threshold: float = Field(ge=0, le=100)
     assessors_per_entry: int = Field(ge=1, le=10)
-    min_posture_band: str | None = Field(default=None, pattern=r"^[A-E]$")
+    min_posture_band: PostureBand | None = None
     rubric: list[Criterion] = Field(min_length=1, max_length=20)
     eligibility: list[EligibilityQuestion] = Field(default_factory=list, max_length=20)
 

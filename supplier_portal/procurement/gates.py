@@ -9,18 +9,25 @@ from typing import Any
 
 from pydantic import Field
 
+from posture.scoring.bands import PostureBand, meets_band
 from supplier_portal.forms import FormModel
-
-BANDS = "ABCDE"
-CERTIFICATIONS = ("cyber_essentials", "cyber_essentials_plus", "iso27001")
+from supplier_portal.vocabulary import CertificationScheme, DataLocation
 
 
 class Gates(FormModel):
-    min_posture_band: str | None = Field(default=None, pattern=r"^[A-E]$")
-    required_certifications: list[str] = Field(default_factory=list, max_length=5)
+    min_posture_band: PostureBand | None = None
+    required_certifications: list[CertificationScheme] = Field(
+        default_factory=list, max_length=len(CertificationScheme)
+    )
     min_pqc_readiness: float | None = Field(default=None, ge=0, le=100)
     min_api_score: float | None = Field(default=None, ge=0, le=100)
-    allowed_data_locations: list[str] = Field(default_factory=list, max_length=10)
+    allowed_data_locations: list[DataLocation] = Field(
+        default_factory=list, max_length=len(DataLocation)
+    )
+
+    def stored(self) -> dict[str, Any]:
+        """The gates as kept with a lot or a requirement: vocabularies as their values."""
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
     results = []
     if gates.min_posture_band:
         band = facts.posture_band
-        passed = band is not None and BANDS.index(band) <= BANDS.index(gates.min_posture_band)
+        passed = meets_band(band, gates.min_posture_band)
         reason = (
             "no submitted assessment to score"
             if band is None

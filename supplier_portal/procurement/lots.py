@@ -4,10 +4,7 @@ gate, officers move entries through the lifecycle, and listed products that slip
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
-from importlib import resources
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,13 +30,8 @@ from posture.storage.models import (
 )
 from supplier_portal.procurement.facts import product_facts
 from supplier_portal.procurement.gates import Gates, as_records, evaluate
+from supplier_portal.procurement.lifecycle import ListingState, listing_lifecycle
 from supplier_portal.products import get_product
-
-
-@cache
-def lifecycle() -> dict[str, dict[str, str]]:
-    text = (resources.files("supplier_portal") / "data" / "listing_lifecycle.yaml").read_text()
-    return yaml.safe_load(text)["transitions"]
 
 
 def create_framework(
@@ -78,7 +70,7 @@ def add_lot(
     framework = session.get(ProcurementFramework, framework_id)
     if framework is None:
         raise NotFound("framework not found")
-    lot = Lot(framework_id=framework_id, key=key, title=title, gates=gates.model_dump())
+    lot = Lot(framework_id=framework_id, key=key, title=title, gates=gates.stored())
     session.add(lot)
     try:
         session.flush()
@@ -121,7 +113,7 @@ def apply_product(
         lot_id=lot_id,
         product_id=product.id,
         organisation_id=product.organisation_id,
-        status="applied",
+        status=ListingState.APPLIED.value,
         eligible=all(r.passed for r in results),
         eligibility=as_records(results),
     )
@@ -159,18 +151,12 @@ def transition(
     if application is None:
         visible_organisations(principal, "listing.view")
         raise NotFound("application not found")
-    allowed_moves = lifecycle().get(application.status, {})
-    if to_status not in allowed_moves:
-        raise ValidationFailed(
-            f"an application that is {application.status} cannot become "
-            f"{to_status}; allowed: {', '.join(allowed_moves) or 'none'}"
-        )
-    if allowed_moves[to_status] == "officer":
+    if listing_lifecycle().mover(application.status, to_status) == "officer":
         if not allowed(principal, "procurement.manage", application.organisation_id):
             raise PermissionDenied("only procurement officers decide listings")
     else:
         require(principal, "procurement.apply", application.organisation_id, "application")
-    if to_status == "listed":
+    if to_status == ListingState.LISTED:
         results = _evaluate(session, *_subject(session, application), today or utcnow().date())
         application.eligibility = as_records(results)
         application.eligible = all(r.passed for r in results)
@@ -179,7 +165,7 @@ def transition(
             raise ValidationFailed(f"not eligible to list: {failed}")
         application.flagged = None
     before = application.status
-    application.status, application.note = to_status, note
+    application.status, application.note = ListingState(to_status).value, note
     application.decided_at, application.decided_by_user_id = utcnow(), principal.user_id
     record(
         session,
@@ -198,7 +184,7 @@ def recheck_listings(session: Session, actor: Actor, today: date) -> list[LotApp
     that recovered). Returns the applications newly flagged."""
     newly_flagged = []
     for application in session.scalars(
-        select(LotApplication).where(LotApplication.status == "listed")
+        select(LotApplication).where(LotApplication.status == ListingState.LISTED.value)
     ):
         failing = [
             r for r in _evaluate(session, *_subject(session, application), today) if not r.passed
@@ -232,7 +218,7 @@ def listings(
     session: Session, principal: Principal, lot_ids: list[int] | None = None
 ) -> list[LotApplication]:
     visible_organisations(principal, "listing.view")
-    query = select(LotApplication).where(LotApplication.status == "listed")
+    query = select(LotApplication).where(LotApplication.status == ListingState.LISTED.value)
     if lot_ids:
         query = query.where(LotApplication.lot_id.in_(lot_ids))
     return list(session.scalars(query.order_by(LotApplication.id)))
@@ -284,7 +270,7 @@ def published_listings(
         .join(ProcurementFramework, ProcurementFramework.id == Lot.framework_id)
         .join(Product, Product.id == LotApplication.product_id)
         .join(Organisation, Organisation.id == LotApplication.organisation_id)
-        .where(LotApplication.status == "listed", Product.deleted_at.is_(None))
+        .where(LotApplication.status == ListingState.LISTED.value, Product.deleted_at.is_(None))
         .order_by(LotApplication.id)
     )
     if lot_id is not None:

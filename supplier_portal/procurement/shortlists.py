@@ -4,12 +4,9 @@ explains itself, versioned saves with an audit event, comparison and CSV/XLSX ex
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
-from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-import yaml
 from pydantic import Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,28 +23,17 @@ from supplier_portal.forms import FormModel
 from supplier_portal.procurement.facts import product_facts
 from supplier_portal.procurement.gates import Gates, as_records, evaluate
 from supplier_portal.procurement.lots import listings
-
-COMPONENT_ORDER = (
-    "security_posture",
-    "pqc_readiness",
-    "api_conformance",
-    "price",
-    "quality",
-    "social_value",
+from supplier_portal.procurement.shortlisting_policy import (
+    Criterion,
+    TieBreak,
+    shortlisting_policy,
 )
-CriterionKey = Literal[
-    "security_posture", "pqc_readiness", "api_conformance", "price", "quality", "social_value"
-]
 
-
-@cache
-def shortlisting_rules() -> dict[str, Any]:
-    text = (resources.files("supplier_portal") / "data" / "shortlisting.yaml").read_text()
-    return yaml.safe_load(text)
+COMPONENT_ORDER = tuple(criterion.value for criterion in Criterion)
 
 
 class WeightedCriterion(FormModel):
-    key: CriterionKey
+    key: Criterion
     weight: int = Field(ge=1, le=100)
 
 
@@ -60,7 +46,7 @@ class RequirementForm(FormModel):
     title: str = Field(min_length=3, max_length=200)
     lot_ids: list[int] = Field(min_length=1, max_length=20)
     gates: Gates = Field(default_factory=Gates)
-    criteria: list[WeightedCriterion] = Field(min_length=1, max_length=6)
+    criteria: list[WeightedCriterion] = Field(min_length=1, max_length=len(Criterion))
     quality_questions: list[QualityQuestion] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -72,7 +58,7 @@ class RequirementForm(FormModel):
         if len(keys) != len(set(keys)):
             raise ValueError("each criterion may appear once")
         social = next((c.weight for c in self.criteria if c.key == "social_value"), 0)
-        minimum = shortlisting_rules()["min_social_value_weight"]
+        minimum = shortlisting_policy().min_social_value_weight
         if social < minimum:
             raise ValueError(f"social value must weigh at least {minimum}%")
         if "quality" in keys and not self.quality_questions:
@@ -89,10 +75,12 @@ class ProductInputs(FormModel):
 
     @model_validator(mode="after")
     def _scale(self) -> ProductInputs:
-        scale = shortlisting_rules()["quality_scale"]
+        policy = shortlisting_policy()
         for key, value in self.quality.items():
-            if value not in scale:
-                raise ValueError(f"quality.{key}: {value} is not on the 0-4 scale")
+            if value not in policy.quality_scale:
+                raise ValueError(
+                    f"quality.{key}: {value} is not on the 0-{policy.top_quality} scale"
+                )
         return self
 
 
@@ -104,9 +92,9 @@ def create_requirement(
         organisation_id=organisation_id,
         title=form.title,
         lot_ids=form.lot_ids,
-        gates=form.gates.model_dump(),
+        gates=form.gates.stored(),
         created_by_user_id=principal.user_id,
-        criteria=[c.model_dump() for c in form.criteria]
+        criteria=[c.model_dump(mode="json") for c in form.criteria]
         + [{"question": q.model_dump()} for q in form.quality_questions],
     )
     session.add(requirement)
@@ -160,6 +148,7 @@ def rank_products(
         raise ValidationFailed(f"give a price and answers for products {missing}")
     prices = [inputs[p].price for p in product_ids if p in inputs]
     cheapest = min(prices) if prices else None
+    policy = shortlisting_policy()
     rows = []
     for product_id in product_ids:
         product = session.get(Product, product_id)
@@ -173,7 +162,9 @@ def rank_products(
             "api_conformance": facts.api_score or 0.0,
             "price": 100.0 * cheapest / given.price if given and cheapest else 0.0,
             "quality": (
-                100.0 * sum(given.quality.get(q, 0) for q in questions) / (4 * len(questions))
+                100.0
+                * sum(given.quality.get(q, 0) for q in questions)
+                / (policy.top_quality * len(questions))
             )
             if given and questions
             else 0.0,
@@ -195,11 +186,14 @@ def rank_products(
                 "price": given.price if given else None,
             }
         )
-    passing = sorted((r for r in rows if r["passes_gates"]), key=_order)
-    failing = sorted((r for r in rows if not r["passes_gates"]), key=_order)
+    passing = order_rows([r for r in rows if r["passes_gates"]], policy.tie_breaks)
+    failing = order_rows([r for r in rows if not r["passes_gates"]], policy.tie_breaks)
+    totals = [row["total"] for row in passing]
     for position, row in enumerate(passing, start=1):
         row["rank"] = position
         row["why"] = _why(row, position)
+        if totals.count(row["total"]) > 1:
+            row["why"] += f"; tied on total, placed by {policy.tie_break_text()}"
     for row in failing:
         row["rank"] = None
         row["why"] = "excluded: " + "; ".join(
@@ -208,12 +202,21 @@ def rank_products(
     return passing + failing
 
 
-def _order(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        -row["total"],
-        -row["components"]["security_posture"],
-        row["price"] if row["price"] is not None else float("inf"),
-        row["product_id"],
+def _tie_break_value(row: dict[str, Any], rule: TieBreak) -> Any:
+    if rule is TieBreak.PRICE_ASCENDING:
+        return row["price"] if row["price"] is not None else float("inf")
+    if rule is TieBreak.PRODUCT_ID_ASCENDING:
+        return row["product_id"]
+    return -row["components"][rule.value]
+
+
+def order_rows(
+    rows: list[dict[str, Any]], tie_breaks: tuple[TieBreak, ...]
+) -> list[dict[str, Any]]:
+    """Highest weighted total first; equal totals in the order of the policy's tie-breaks."""
+    return sorted(
+        rows,
+        key=lambda row: (-row["total"], *(_tie_break_value(row, rule) for rule in tie_breaks)),
     )
 
 
@@ -281,7 +284,7 @@ def _version(session: Session, principal: Principal, version_id: int) -> Shortli
 def compare(
     session: Session, principal: Principal, version_id: int, product_ids: list[int]
 ) -> pd.DataFrame:
-    limit = shortlisting_rules()["max_compare"]
+    limit = shortlisting_policy().max_compare
     if not 2 <= len(product_ids) <= limit:
         raise ValidationFailed(f"compare between 2 and {limit} products")
     version = _version(session, principal, version_id)

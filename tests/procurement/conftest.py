@@ -15,6 +15,8 @@ from posture.storage.engine import transaction
 from posture.storage.models import Answer, Assessment, CheckRun, Organisation, Product, User
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
+from supplier_portal.procurement import lots
+from supplier_portal.procurement.gates import Gates
 
 TODAY = date(2026, 11, 26)
 WHEN = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -124,3 +126,19 @@ def pw(sessions: sessionmaker[Session]) -> ProcurementWorld:
             add_check(session, orgs[org], product.id, "tls", 85)
             add_check(session, orgs[org], product.id, "api", 90)
     return ProcurementWorld(sessions, orgs, people, products)
+
+
+def list_both_products(pw: ProcurementWorld) -> int:
+    """A framework lot without gates on which vault and mapper are both listed; its id."""
+    with transaction(pw.sessions) as session:
+        framework = lots.create_framework(
+            session, pw.people["officer"], pw.orgs["home-office"], "PoliceTech COTS 2027"
+        )
+        lot = lots.add_lot(session, pw.people["officer"], framework.id, "saas", "SaaS", Gates())
+        for who, product in (("a1", "vault"), ("a2", "mapper")):
+            application = lots.apply_product(
+                session, pw.people[who], lot.id, pw.products[product], today=TODAY
+            )
+            lots.transition(session, pw.people["officer"], application.id, "under_review")
+            lots.transition(session, pw.people["officer"], application.id, "listed", today=TODAY)
+        return lot.id

@@ -16,10 +16,9 @@ from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, Product
 from posture.storage.models.enums import Role
 from supplier_portal.forms import parse_form
-from supplier_portal.procurement import lots, shortlists
-from supplier_portal.procurement.gates import Gates
+from supplier_portal.procurement import shortlists
 from supplier_portal.procurement.shortlists import ProductInputs, RequirementForm
-from tests.procurement.conftest import TODAY
+from tests.procurement.conftest import TODAY, list_both_products
 
 CRITERIA = [
     {"key": "security_posture", "weight": 40},
@@ -28,21 +27,6 @@ CRITERIA = [
     {"key": "social_value", "weight": 10},
 ]
 QUESTIONS = [{"key": "support", "text": "How will you support force control rooms?"}]
-
-
-def _listed(pw) -> int:
-    with transaction(pw.sessions) as session:
-        framework = lots.create_framework(
-            session, pw.people["officer"], pw.orgs["home-office"], "PoliceTech COTS 2027"
-        )
-        lot = lots.add_lot(session, pw.people["officer"], framework.id, "saas", "SaaS", Gates())
-        for who, product in (("a1", "vault"), ("a2", "mapper")):
-            application = lots.apply_product(
-                session, pw.people[who], lot.id, pw.products[product], today=TODAY
-            )
-            lots.transition(session, pw.people["officer"], application.id, "under_review")
-            lots.transition(session, pw.people["officer"], application.id, "listed", today=TODAY)
-        return lot.id
 
 
 def _requirement(pw, lot_id: int, **changes) -> int:
@@ -98,7 +82,7 @@ def test_quality_answers_must_be_on_the_0_to_4_scale() -> None:
 
 
 def test_ranking_explains_itself_and_gates_exclude(pw) -> None:
-    requirement = _requirement(pw, _listed(pw), gates={"allowed_data_locations": ["uk"]})
+    requirement = _requirement(pw, list_both_products(pw), gates={"allowed_data_locations": ["uk"]})
     with pw.sessions() as session:
         ranking = shortlists.rank_products(
             session, pw.people["officer"], requirement, _inputs(pw), TODAY
@@ -113,7 +97,7 @@ def test_ranking_explains_itself_and_gates_exclude(pw) -> None:
 
 
 def test_price_and_quality_move_the_ranking(pw) -> None:
-    requirement = _requirement(pw, _listed(pw))
+    requirement = _requirement(pw, list_both_products(pw))
     with pw.sessions() as session:
         cheap_mapper = shortlists.rank_products(
             session,
@@ -130,7 +114,7 @@ def test_price_and_quality_move_the_ranking(pw) -> None:
 def test_ties_break_on_security_then_price_then_product_id(pw) -> None:
     requirement = _requirement(
         pw,
-        _listed(pw),
+        list_both_products(pw),
         criteria=[{"key": "price", "weight": 90}, {"key": "social_value", "weight": 10}],
         quality_questions=[],
     )
@@ -143,7 +127,7 @@ def test_ties_break_on_security_then_price_then_product_id(pw) -> None:
 
 
 def test_saves_are_versioned_audited_and_exported(pw) -> None:
-    requirement = _requirement(pw, _listed(pw))
+    requirement = _requirement(pw, list_both_products(pw))
     with transaction(pw.sessions) as session:
         first = shortlists.save_shortlist(
             session, pw.people["officer"], requirement, _inputs(pw), TODAY
@@ -169,7 +153,7 @@ def test_saves_are_versioned_audited_and_exported(pw) -> None:
 
 
 def test_compare_takes_two_to_five_products(pw) -> None:
-    requirement = _requirement(pw, _listed(pw))
+    requirement = _requirement(pw, list_both_products(pw))
     with transaction(pw.sessions) as session:
         version = shortlists.save_shortlist(
             session, pw.people["officer"], requirement, _inputs(pw), TODAY
@@ -179,7 +163,7 @@ def test_compare_takes_two_to_five_products(pw) -> None:
 
 
 def test_another_buyer_cannot_see_my_shortlist(pw) -> None:
-    requirement = _requirement(pw, _listed(pw))
+    requirement = _requirement(pw, list_both_products(pw))
     stranger = Principal(
         999, "x@other.police.uk", (Membership(pw.orgs["s2"], Role.FORCE_ASSESSOR),)
     )
@@ -191,7 +175,7 @@ def test_a_product_named_like_a_formula_reaches_the_buyers_export_as_text(pw) ->
     hostile = '=HYPERLINK("http://127.0.0.1:9/?"&B2,"Vault")'
     with transaction(pw.sessions) as session:
         session.get(Product, pw.products["vault"]).name = hostile
-    requirement = _requirement(pw, _listed(pw))
+    requirement = _requirement(pw, list_both_products(pw))
     with transaction(pw.sessions) as session:
         version = shortlists.save_shortlist(
             session, pw.people["officer"], requirement, _inputs(pw), TODAY

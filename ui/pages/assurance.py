@@ -10,12 +10,16 @@ import streamlit as st
 from posture.errors import AssureError
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import holds
+from posture.scoring.bands import minimum_band_choices
 from supplier_portal.forms import parse_form
 from supplier_portal.procurement import lots, shortlists
 from supplier_portal.procurement.gates import Gates
+from supplier_portal.procurement.lifecycle import listing_lifecycle
+from supplier_portal.procurement.shortlisting_policy import shortlisting_policy
 from supplier_portal.procurement.shortlists import ProductInputs, RequirementForm
 from supplier_portal.products import list_products
 from supplier_portal.reviews import review_answer, review_queue
+from supplier_portal.vocabulary import CertificationScheme, DataLocation, values
 from ui.context import principal, run_service, show_flash
 from ui.plain import plain_error
 from ui.runtime import sessions
@@ -81,14 +85,13 @@ def procurement_page() -> None:
                 framework = st.selectbox("Framework", frameworks, format_func=lambda f: f.title)
                 key = st.text_input("Lot key (e.g. saas)")
                 lot_title = st.text_input("Lot title")
-                band = st.selectbox("Minimum posture band", ["none", "A", "B", "C", "D"])
+                band = st.selectbox("Minimum posture band", ["none", *minimum_band_choices()])
                 certificates = st.multiselect(
-                    "Required certifications",
-                    ["cyber_essentials", "cyber_essentials_plus", "iso27001"],
+                    "Required certifications", values(CertificationScheme)
                 )
                 pqc = st.number_input("Minimum PQC readiness (0 = none)", 0.0, 100.0, 0.0)
                 api = st.number_input("Minimum API score (0 = none)", 0.0, 100.0, 0.0)
-                where = st.multiselect("Allowed data locations", ["uk", "eea", "us", "other"])
+                where = st.multiselect("Allowed data locations", values(DataLocation))
                 if st.form_submit_button("Add lot"):
                     try:
                         gates = parse_form(
@@ -142,7 +145,8 @@ def procurement_page() -> None:
         )
         with st.form("move"):
             chosen = st.selectbox("Application", [a.id for a in applications])
-            to = st.selectbox("Move to", ["under_review", "listed", "suspended", "withdrawn"])
+            moves = [state.value for state in listing_lifecycle().destinations()]
+            to = st.selectbox("Move to", moves)
             note = st.text_input("Note")
             if st.form_submit_button("Move"):
                 run_service(lambda s: lots.transition(s, me, chosen, to, note), "Moved.")
@@ -202,7 +206,7 @@ def shortlist_page() -> None:
     if not product_ids:
         st.info("No product is listed on these lots yet.")
         return
-    scale = shortlists.shortlisting_rules()["quality_scale"]
+    scale = shortlisting_policy().quality_scale
     inputs = {}
     for product_id in product_ids:
         with st.expander(f"Product {product_id}"):

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from posture.errors import AssureError
+from posture.scoring.bands import minimum_band_choices
 from posture.storage.engine import transaction
 from supplier_portal.challenges import entries, judging, manage, results
 from supplier_portal.challenges.forms import ChallengeForm, EntryForm, ScoreForm
@@ -106,7 +107,7 @@ def manage_page() -> None:
         closes_at = _uk_datetime("Closes", today, time(17, 0))
         threshold = st.number_input("Quality threshold (0-100)", 0.0, 100.0, 50.0)
         judges = st.number_input("Judges per entry", 1, 10, 2)
-        band = st.selectbox("Minimum posture band", ["none", "A", "B", "C", "D"])
+        band = st.selectbox("Minimum posture band", ["none", *minimum_band_choices()])
         rubric = st.text_area("Rubric (JSON)", json.dumps(EXAMPLE_RUBRIC, indent=1), height=200)
         created = st.form_submit_button("Create draft")
     if created:

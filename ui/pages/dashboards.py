@@ -22,13 +22,13 @@ from posture.dashboards import (
 from posture.errors import AssureError
 from posture.exports import to_csv, to_xlsx
 from posture.monitoring.inbox import alert_table
+from posture.scoring.bands import band_names
 from ui.alerts import alerts_panel
 from ui.context import principal, show_flash, uk_time
 from ui.plain import plain_error
 from ui.runtime import sessions
 
 PAGE_SIZE = 50
-BANDS = ["A", "B", "C", "D", "E"]
 
 
 def dashboards_page() -> None:
@@ -79,7 +79,7 @@ def dashboards_page() -> None:
 
 def _league(standings) -> None:  # type: ignore[no-untyped-def]
     left, right = st.columns([1, 2])
-    bands = left.multiselect("Bands", BANDS)
+    bands = left.multiselect("Bands", list(band_names()))
     search = right.text_input("Supplier or product contains")
     pages = max(1, math.ceil(len(standings) / PAGE_SIZE))
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1)

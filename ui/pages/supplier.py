@@ -12,14 +12,15 @@ from posture.config import load_settings
 from posture.errors import AssureError
 from posture.identity.permissions import holds
 from supplier_portal import assessments, evidence, products
-from supplier_portal.forms import (
-    AnswerForm,
+from supplier_portal.forms import AnswerForm, ProductForm, parse_form
+from supplier_portal.reviews import queries_for_supplier
+from supplier_portal.vocabulary import (
+    CertificationScheme,
+    DataLocation,
     DeploymentModel,
     ProductCategory,
-    ProductForm,
-    parse_form,
+    values,
 )
-from supplier_portal.reviews import queries_for_supplier
 from ui.context import principal, run_service, show_flash
 from ui.plain import escape_markdown, plain_error
 from ui.runtime import sessions
@@ -90,15 +91,11 @@ def products_page() -> None:
     with st.form("product"):
         st.subheader("Register a product")
         name = st.text_input("Name")
-        category = st.selectbox("Category", [c.value for c in ProductCategory])
-        deployment = st.selectbox("Deployment model", [d.value for d in DeploymentModel])
+        category = st.selectbox("Category", values(ProductCategory))
+        deployment = st.selectbox("Deployment model", values(DeploymentModel))
         description = st.text_area("Description")
-        locations = st.multiselect(
-            "Where data is stored and processed", ["uk", "eea", "us", "other"]
-        )
-        certificate = st.selectbox(
-            "Certification held", ["none", "cyber_essentials", "cyber_essentials_plus", "iso27001"]
-        )
+        locations = st.multiselect("Where data is stored and processed", values(DataLocation))
+        certificate = st.selectbox("Certification held", ["none", *values(CertificationScheme)])
         expires = st.date_input("Certification expires", value=None)
         sent = st.form_submit_button("Register")
     if not sent:
@@ -112,10 +109,10 @@ def products_page() -> None:
         form = parse_form(
             ProductForm,
             {
-                "name": name,
+                "name": name.strip(),
                 "category": category,
                 "deployment_model": deployment,
-                "description": description,
+                "description": description.strip(),
                 "data_locations": locations,
                 "certifications": certifications,
             },

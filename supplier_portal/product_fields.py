@@ -1,0 +1,94 @@
+"""A product's fields, defined once. The portal's product form is this model and the partner API's
+request body derives from it, so a limit (how many data locations, how long a name) cannot differ
+between the two.
+
+The types are the strictest either side needs: the API publishes this schema and must refuse
+what it does not describe ("1" is not true, a number is not a date, a name has no control
+characters or surrounding spaces), and the form holds to the same rules; pages tidy what a person
+typed (surrounding spaces) before they submit it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+
+from supplier_portal.vocabulary import (
+    CertificationScheme,
+    DataLocation,
+    DeploymentModel,
+    ProductCategory,
+    SecurityClassification,
+)
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: Any) -> Any:
+    # pydantic would also read "0" as 1970-01-01 and take a midnight timestamp as a day; the
+    # published schema says `format: date`, so only that is accepted.
+    if isinstance(value, datetime):
+        raise ValueError("must be a date, not a moment")
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+# A yes/no as JSON types it: 0 is not false.
+Flag = Annotated[bool, Strict()]
+# A calendar day: a date, or its ISO text; never a number of days.
+Day = Annotated[date, BeforeValidator(_day)]
+# No control characters, and no space at either end. Spelled out rather than with \s, whose
+# meaning differs between regex engines (U+0085 is whitespace to Python and Rust, not to ECMA).
+Name = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=200,
+        pattern=r"^[^\x00-\x20\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f])?$",
+    ),
+]
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 ._-]+$")]
+
+MAX_CERTIFICATIONS = 5
+MAX_CONNECTED_NETWORKS = 10
+
+
+class CertificationHeld(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    scheme: CertificationScheme
+    expires: Day
+
+
+class ProductFields(BaseModel):
+    """What a supplier says about a product: what it is, and what buyers filter on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Name
+    category: ProductCategory
+    deployment_model: DeploymentModel
+    description: str = Field(default="", max_length=5000)
+    data_locations: list[DataLocation] = Field(default_factory=list, max_length=len(DataLocation))
+    max_classification: SecurityClassification | None = None
+    certifications: list[CertificationHeld] = Field(
+        default_factory=list, max_length=MAX_CERTIFICATIONS
+    )
+    support_ends: Day | None = None
+    end_of_life: Day | None = None
+    api_available: Flag = False
+    connected_networks: list[Label] = Field(default_factory=list, max_length=MAX_CONNECTED_NETWORKS)
+
+    def listing_fields(self) -> dict[str, object]:
+        """The listing columns of a stored product, as stored (vocabularies as their values)."""
+        stored = self.model_dump(mode="json")
+        return {
+            "data_locations": stored["data_locations"],
+            "max_classification": stored["max_classification"],
+            "certifications": stored["certifications"],
+            "support_ends": self.support_ends,
+            "end_of_life": self.end_of_life,
+            "api_available": self.api_available,
+            "connected_networks": stored["connected_networks"],
+        }
