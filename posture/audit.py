@@ -60,16 +60,22 @@ def event_hash(event: AuditEvent) -> str:
 AUDIT_LOCK_KEY = 0x6173737572652D61
 
 
-def _tip(session: Session) -> str:
-    # The chain needs one total order: two transactions that both read the same tip would both
-    # link to it, and the second would fail on the unique prev_hash. So the tip is read only
-    # once this transaction holds the lock that orders appends, until it commits or rolls back.
+def hold_append_lock(session: Session) -> None:
+    """Take the lock that orders appends to the chain, held until the transaction ends. Code
+    that needs another lock as well takes this one first, so every path locks in one order."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     elif dialect == "sqlite":
         # A write statement that changes nothing still takes SQLite's single write lock.
         session.execute(text("UPDATE audit_events SET hash = hash WHERE 0"))
+
+
+def _tip(session: Session) -> str:
+    # The chain needs one total order: two transactions that both read the same tip would both
+    # link to it, and the second would fail on the unique prev_hash. So the tip is read only
+    # once this transaction holds the lock that orders appends, until it commits or rolls back.
+    hold_append_lock(session)
     last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     return last or GENESIS_HASH
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from posture.audit import Actor, record
+from posture.audit import Actor, hold_append_lock, record
 from posture.errors import ValidationFailed
 from posture.identity.passwords import hash_password
 from posture.identity.permissions import (
@@ -70,13 +70,25 @@ def has_admin(session: Session) -> bool:
     return bool(session.scalar(query))
 
 
-def _active_admins(session: Session) -> int:
-    query = (
-        select(func.count(func.distinct(MembershipRow.user_id)))
+def lock_admins(session: Session) -> None:
+    """Hold the locks under which the set of administrators is checked and changed: the audit
+    append lock first (every such change is audited, and sign-in provisioning holds it), then
+    the administrators' own, so no two paths can take them in opposite orders."""
+    hold_append_lock(session)
+    hold_exclusive(session, ADMINS_LOCK)
+
+
+def is_last_active_admin(session: Session, user_id: int) -> bool:
+    """True when `user_id` is the only active platform administrator left. Call it holding
+    `lock_admins`, so the answer still holds when the change commits."""
+    active = (
+        select(MembershipRow.user_id)
         .join(User, User.id == MembershipRow.user_id)
         .where(MembershipRow.role == Role.PLATFORM_ADMIN, User.is_active.is_(True))
+        .distinct()
     )
-    return int(session.scalar(query) or 0)
+    holders = set(session.scalars(active))
+    return holders <= {user_id}
 
 
 def _platform_org(session: Session) -> Organisation:
@@ -191,9 +203,9 @@ def revoke_role(
     if Role.PLATFORM_ADMIN not in principal.roles() and role not in SUPPLIER_ROLES:
         raise PermissionDenied("supplier administrators can only revoke supplier roles")
     if role == Role.PLATFORM_ADMIN:
-        # Checked under the same lock as first-run setup, so two admins removing each other
-        # at once cannot both succeed and leave the platform with none.
-        hold_exclusive(session, ADMINS_LOCK)
+        # Checked under the same locks as first-run setup and federated sign-in, so two
+        # removals at once cannot both succeed and leave the platform with none.
+        lock_admins(session)
     row = session.scalar(
         select(MembershipRow).where(
             MembershipRow.user_id == user_id,
@@ -203,7 +215,7 @@ def revoke_role(
     )
     if row is None:
         raise NotFound("membership not found")
-    if role == Role.PLATFORM_ADMIN and _active_admins(session) <= 1:
+    if role == Role.PLATFORM_ADMIN and is_last_active_admin(session, user_id):
         raise ValidationFailed(
             "this is the last platform administrator; make another one before removing this one"
         )

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from posture.audit import AUDIT_LOCK_KEY, Actor, record
+from posture.audit import Actor, hold_append_lock, record
 from posture.errors import AssureError
-from posture.identity.accounts import PLATFORM_SLUG, principal_for
+from posture.identity.accounts import PLATFORM_SLUG, is_last_active_admin, principal_for
 from posture.identity.federation_mapping import (
     FederationMapping,
     IdentityProvider,
@@ -171,12 +171,7 @@ def _serialise(session: Session) -> None:
     # Take the audit lock first (provisioning always appends an event, so it would take it
     # anyway): one lock order for every sign-in, and the user is looked up only once no other
     # sign-in can be half-way through creating them.
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    elif dialect == "sqlite":
-        # A write statement that changes nothing takes SQLite's single write lock.
-        session.execute(text("UPDATE audit_events SET hash = hash WHERE 0"))
+    hold_append_lock(session)
 
 
 class _Refusal:
@@ -370,6 +365,11 @@ def _sync_roles(
         if added:
             _role_event(session, actor, "role.granted", user, organisation_id, role)
     for role in sorted(held - roles):
+        if role == Role.PLATFORM_ADMIN and is_last_active_admin(session, user.id):
+            # The provider stopped vouching for the only administrator: keep the role rather
+            # than leave the platform with none, and say so in the trail.
+            _role_event(session, actor, "role.revoke_refused", user, organisation_id, role)
+            continue
         removed = session.execute(
             delete(Membership)
             .where(

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from posture.audit import Actor
 from posture.errors import ValidationFailed
-from posture.identity.accounts import ADMINS_LOCK, has_admin, insert_admin, prepare_admin
-from posture.storage.locks import hold_exclusive
+from posture.identity.accounts import has_admin, insert_admin, lock_admins, prepare_admin
 from posture.storage.models import User
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -65,7 +64,7 @@ def create_first_admin(
         )
     prepared = prepare_admin(email, display_name, password)
     # Serialised: of several people submitting at once, exactly one becomes the administrator.
-    hold_exclusive(session, ADMINS_LOCK)
+    lock_admins(session)
     if has_admin(session):
         raise ValidationFailed("the first administrator has already been created; sign in")
     return insert_admin(session, Actor(label="first-run setup"), prepared)

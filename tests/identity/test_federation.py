@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.errors import ConfigError
@@ -443,3 +443,32 @@ def test_an_unreadable_mapping_is_a_config_error(tmp_path: Path) -> None:
         load_mapping(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_mapping(write(tmp_path, "providers: [\n"))
+
+
+def test_a_provider_dropping_the_only_admins_group_does_not_leave_the_platform_without_one(
+    world_db,
+) -> None:
+    world, sessions, _ = world_db
+    with sessions() as session, session.begin():
+        session.execute(
+            delete(Membership).where(
+                Membership.user_id == world.users[Role.PLATFORM_ADMIN],
+                Membership.role == Role.PLATFORM_ADMIN,
+            )
+        )
+    two_roles = IdentityProvider(
+        name="platform",
+        issuer="https://login.platform.example",
+        organisations=("platform",),
+        roles_claim="groups",
+        role_map={"assure-platform": Role.PLATFORM_ADMIN, "managers": Role.CHALLENGE_MANAGER},
+        allow_platform_admin=True,
+    )
+    mapping = FederationMapping(providers=(two_roles,))
+    claims = CLAIMS | {"iss": "https://login.platform.example"}
+    sign_in(sessions, claims | {"groups": ["assure-platform", "managers"]}, mapping)
+    kept = sign_in(sessions, claims | {"groups": ["managers"]}, mapping)
+    assert Role.PLATFORM_ADMIN in kept.principal.roles()
+    with sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert "role.revoke_refused" in actions

@@ -198,3 +198,18 @@ def test_clients_with_no_known_address_are_not_throttled_together(
         with pytest.raises(SignInFailed):
             sign_in_with_password(admin, f"user{i}@x.police.uk", "spray", None, T0)
     assert sign_in_with_password(admin, EMAIL, PASSWORD, None, T0).email == EMAIL
+
+
+def test_an_inactive_admin_can_be_removed_while_an_active_one_remains(
+    admin: sessionmaker[Session],
+) -> None:
+    with transaction(admin) as session:
+        create_admin(session, Actor("setup"), "bob@assure.police.uk", "Bob", PASSWORD)
+        bob = session.scalars(select(User).where(User.email == "bob@assure.police.uk")).one()
+        bob.is_active = False
+    ada, bob_principal = _admin_principals(admin)
+    platform_id = next(iter(ada.organisation_ids()))
+    with transaction(admin) as session:
+        revoke_role(session, ada, bob_principal.user_id, platform_id, Role.PLATFORM_ADMIN)
+    with transaction(admin) as session, pytest.raises(ValidationFailed, match="last platform"):
+        revoke_role(session, ada, ada.user_id, platform_id, Role.PLATFORM_ADMIN)
