@@ -14,9 +14,17 @@ import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from posture.errors import ConfigError
 
@@ -56,6 +64,13 @@ class Settings(BaseModel):
     api_rate_limit: str = Field(default="600/minute", max_length=100)
     # Largest request body the API reads; evidence uploads are the biggest requests.
     api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # Passkeys (WebAuthn): the exact origin people reach the app on, e.g.
+    # "https://assure.force.police.uk". Browsers sign the origin they saw, and only an answer
+    # signed for this one is accepted, so it is configured, never taken from a request. Unset:
+    # passkeys are not offered. The relying party id defaults to the origin's host; set it to a
+    # parent domain only to share passkeys with sibling hosts.
+    webauthn_origin: str | None = Field(default=None, max_length=300)
+    webauthn_rp_id: str | None = Field(default=None, max_length=253)
 
     @field_validator("egress_allow", "dns_servers", "trusted_proxies", mode="before")
     @classmethod
@@ -100,6 +115,40 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not a rate such as 600/minute") from exc
         return value
 
+    @field_validator("webauthn_origin")
+    @classmethod
+    def _valid_origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        host = (parts.hostname or "").lower()
+        example = "an origin such as https://assure.force.police.uk"
+        if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
+            raise ValueError(f"{value!r} is not {example}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not {example}: no path, query or fragment")
+        if _is_ip_address(host):
+            raise ValueError(f"{value!r}: browsers refuse passkeys on an IP address; use a name")
+        if parts.scheme == "http" and host != "localhost":
+            raise ValueError(f"{value!r}: passkeys need https (plain http only on localhost)")
+        default_port = {"https": 443, "http": 80}[parts.scheme]
+        port = f":{parts.port}" if parts.port not in (None, default_port) else ""
+        return f"{parts.scheme}://{host}{port}"
+
+    @field_validator("webauthn_rp_id")
+    @classmethod
+    def _rp_id_covers_origin(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        origin = info.data.get("webauthn_origin")
+        if origin is None:
+            raise ValueError("set webauthn_origin (ASSURE_WEBAUTHN_ORIGIN) too")
+        rp_id = value.strip().lower()
+        host = urlsplit(origin).hostname or ""
+        if not rp_id or not (host == rp_id or host.endswith("." + rp_id)):
+            raise ValueError(f"{rp_id!r} must be the origin's host {host!r} or a parent domain")
+        return rp_id
+
     @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -109,6 +158,14 @@ class Settings(BaseModel):
     @property
     def uses_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

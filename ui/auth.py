@@ -1,5 +1,6 @@
 """Sign-in for the app: first-run setup with a console code, a password (or an organisation's
-identity provider), a second factor where needed, and the server session."""
+identity provider), a second factor (a code or a passkey) where needed, and the server
+session."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from posture.config import load_settings
 from posture.errors import AssureError
-from posture.identity import mfa
+from posture.identity import mfa, passkeys
 from posture.identity.accounts import has_admin, principal_for
 from posture.identity.client_address import client_address as resolve_address
 from posture.identity.federation import FederatedSignInRefused, load_mapping, provision
+from posture.identity.passkeys import RelyingParty
 from posture.identity.permissions import Principal
 from posture.identity.secretbox import SecretBox, secret_box
 from posture.identity.sessions import close_session, open_session, resume_session
@@ -23,13 +25,17 @@ from posture.identity.signin import (
     SignInFailed,
     Verified,
     complete_enrolment,
+    complete_passkey_enrolment,
     complete_with_code,
+    complete_with_passkey,
     federated_step,
     sign_in_with_password,
 )
 from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import User
+from ui.components.passkey import held_ceremony, passkey_button
+from ui.plain import escape_markdown
 from ui.runtime import sessions
 
 SESSION_KEY = "assure_session_token"
@@ -37,6 +43,9 @@ PENDING_KEY = "assure_pending_sign_in"
 ENROLMENT_KEY = "assure_pending_enrolment"
 CODES_KEY = "assure_recovery_codes_to_show"
 REFUSED_KEY = "assure_federation_refused"
+PASSKEY_KEY = "assure_sign_in_passkey"
+NOTICE_KEY = "assure_sign_in_notice"
+STEP_KEYS = (PENDING_KEY, ENROLMENT_KEY, CODES_KEY, PASSKEY_KEY, NOTICE_KEY)
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,11 @@ def box() -> SecretBox:
     return _box(str(load_settings().data_dir))
 
 
+def relying_party() -> RelyingParty | None:
+    """Who passkeys are for, from ASSURE_WEBAUTHN_ORIGIN; None when they are not set up."""
+    return passkeys.relying_party(load_settings())
+
+
 def client_address() -> str | None:
     peer = st.context.ip_address
     forwarded = st.context.headers.get("X-Forwarded-For")
@@ -88,7 +102,7 @@ def current_principal() -> Principal | None:
 
 
 def _start_session(principal: Principal, method: str) -> None:
-    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+    for key in STEP_KEYS:
         st.session_state.pop(key, None)
     with transaction(sessions()) as session:
         st.session_state[SESSION_KEY] = open_session(session, principal, method)
@@ -96,7 +110,7 @@ def _start_session(principal: Principal, method: str) -> None:
 
 def sign_out() -> None:
     token = st.session_state.pop(SESSION_KEY, None)
-    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+    for key in STEP_KEYS:
         st.session_state.pop(key, None)
     if token:
         with transaction(sessions()) as session:
@@ -222,7 +236,7 @@ def login_page() -> None:
 
 
 def _cancel() -> None:
-    for key in (PENDING_KEY, ENROLMENT_KEY, CODES_KEY):
+    for key in STEP_KEYS:
         st.session_state.pop(key, None)
 
 
@@ -231,6 +245,10 @@ def _second_step(pending: Verified) -> None:
         _enrolment_step(pending)
         return
     st.title("Two-step verification")
+    _notice()
+    rp = relying_party()
+    if rp is not None:
+        _passkey_sign_in(pending, rp)
     st.write("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
     with st.form("second-factor"):
         code = st.text_input("Code", max_chars=24, autocomplete="one-time-code")
@@ -247,8 +265,40 @@ def _second_step(pending: Verified) -> None:
     st.rerun()
 
 
+def _notice() -> None:
+    """An error kept across the rerun that replaced a spent passkey ceremony."""
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.error(escape_markdown(notice))  # a refusal may quote the key's name
+
+
+def _passkey_sign_in(pending: Verified, rp: RelyingParty) -> None:
+    def begin() -> passkeys.Ceremony | None:
+        with transaction(sessions()) as session:
+            return passkeys.begin_authentication(session, rp, pending.user_id)
+
+    ceremony = held_ceremony(PASSKEY_KEY, pending.user_id, passkeys.AUTHENTICATE, begin)
+    if ceremony is None:
+        return
+    st.write("Use the security key or passkey you registered, or enter a code below.")
+    answer = passkey_button("get", ceremony, "Use your security key")
+    if isinstance(answer, str):
+        st.warning(answer)
+    if not isinstance(answer, passkeys.PasskeyAnswer):
+        return
+    st.session_state.pop(PASSKEY_KEY, None)  # spent, whatever the outcome
+    try:
+        principal, method = complete_with_passkey(sessions(), rp, pending, answer, client_address())
+    except SignInFailed as exc:
+        st.session_state[NOTICE_KEY] = str(exc)
+        st.rerun()
+    _start_session(principal, method)
+    st.rerun()
+
+
 def _enrolment_step(pending: Verified) -> None:
     st.title("Set up two-step verification")
+    _notice()
     st.write(
         "Your role needs a second factor. Scan the code with an authenticator app (for "
         "example Microsoft Authenticator or FreeOTP), then enter the 6-digit code it shows."
@@ -258,6 +308,9 @@ def _enrolment_step(pending: Verified) -> None:
         code = st.text_input("Code from the app", max_chars=10, autocomplete="one-time-code")
         submitted = st.form_submit_button("Confirm")
     st.button("Start again", on_click=_cancel)
+    rp = relying_party()
+    if rp is not None:
+        _passkey_enrolment(pending, rp)
     if not submitted:
         return
     try:
@@ -267,10 +320,45 @@ def _enrolment_step(pending: Verified) -> None:
     except AssureError as exc:
         st.error(str(exc))
         return
+    _enrolled(principal, method, codes)
+
+
+def _enrolled(principal: Principal, method: str, codes: list[str]) -> None:
     st.session_state.pop(ENROLMENT_KEY, None)
     st.session_state.pop(PENDING_KEY, None)
+    st.session_state.pop(PASSKEY_KEY, None)
     st.session_state[CODES_KEY] = _CodesToShow(principal, method, tuple(codes))
     st.rerun()
+
+
+def _passkey_enrolment(pending: Verified, rp: RelyingParty) -> None:
+    st.subheader("Or use a security key or passkey")
+    st.write(
+        "Instead of an app you can register a security key (for example a YubiKey) or your "
+        "device's own passkey (Windows Hello, Touch ID, Android)."
+    )
+    label = st.text_input("Name for this key", value=passkeys.DEFAULT_LABEL, max_chars=60)
+
+    def begin() -> passkeys.Ceremony:
+        with transaction(sessions()) as session:
+            return passkeys.begin_registration(session, rp, pending.user_id)
+
+    ceremony = held_ceremony(PASSKEY_KEY, pending.user_id, passkeys.REGISTER, begin)
+    assert ceremony is not None
+    answer = passkey_button("create", ceremony, "Register a security key")
+    if isinstance(answer, str):
+        st.warning(answer)
+    if not isinstance(answer, passkeys.PasskeyAnswer):
+        return
+    st.session_state.pop(PASSKEY_KEY, None)
+    try:
+        principal, method, codes = complete_passkey_enrolment(
+            sessions(), rp, pending, answer, label
+        )
+    except AssureError as exc:
+        st.session_state[NOTICE_KEY] = str(exc)
+        st.rerun()
+    _enrolled(principal, method, codes)
 
 
 def offer_enrolment(state_key: str, email: str) -> mfa.TotpEnrolment:

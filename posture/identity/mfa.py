@@ -1,5 +1,6 @@
 """Second factors for local accounts: TOTP (RFC 6238) with QR enrolment, one-use recovery codes,
-re-authentication before a factor changes, and the policy of who must have one."""
+re-authentication before a factor changes, and the policy of who must have one. Passkeys
+(WebAuthn) are the other kind of factor: posture.identity.passkeys."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from posture.identity.permissions import Principal
 from posture.identity.policy import MfaPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
 from posture.storage.base import utcnow
-from posture.storage.models import MfaFactor, RecoveryCode, User
+from posture.storage.models import MfaFactor, PasskeyCredential, RecoveryCode, User
 from posture.storage.models.enums import Role
 
 TOTP = "totp"
-# Session methods that include a second factor; "+mfa" is an identity provider's own.
-SECOND_FACTOR_SUFFIXES = ("+totp", "+recovery", "+mfa")
+# Session methods that include a second factor; "+webauthn" is a passkey, "+mfa" an identity
+# provider's own.
+SECOND_FACTOR_SUFFIXES = ("+totp", "+recovery", "+webauthn", "+mfa")
 # Recovery codes carry 80 random bits, so a fast hash is enough: no dictionary or brute force
 # reaches them, and checking one code costs one indexed lookup rather than ten argon2 runs.
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -108,7 +110,32 @@ def factor_of(session: Session, user_id: int) -> MfaFactor | None:
 
 
 def has_factor(session: Session, user_id: int) -> bool:
+    """Whether the user has an authenticator app (TOTP)."""
     return factor_of(session, user_id) is not None
+
+
+def has_passkey(session: Session, user_id: int) -> bool:
+    found = session.scalar(
+        select(PasskeyCredential.id).where(PasskeyCredential.user_id == user_id).limit(1)
+    )
+    return found is not None
+
+
+def has_second_factor(session: Session, user_id: int) -> bool:
+    """Whether the user has any second factor: an authenticator app or a passkey."""
+    return has_factor(session, user_id) or has_passkey(session, user_id)
+
+
+def first_factor_codes(session: Session, user_id: int) -> list[str]:
+    """Recovery codes for someone enrolling their first factor, shown once; none for a further
+    factor, which keeps the codes they already have."""
+    if has_second_factor(session, user_id):
+        return []
+    return new_recovery_codes(session, user_id)
+
+
+def new_recovery_codes(session: Session, user_id: int) -> list[str]:
+    return _replace_recovery_codes(session, user_id, identity_policy().mfa.recovery_codes)
 
 
 def _replace_recovery_codes(session: Session, user_id: int, count: int) -> list[str]:
@@ -130,7 +157,7 @@ def confirm_enrolment(
     now: datetime | None = None,
 ) -> list[str]:
     """Store the factor once the user's app produced a valid code; return recovery codes, which
-    are shown this once and kept only as hashes."""
+    are shown this once and kept only as hashes (none when a passkey already has codes)."""
     now = now or utcnow()
     policy = identity_policy().mfa
     step = matching_step(secret, code, now, policy)
@@ -140,6 +167,7 @@ def confirm_enrolment(
         )
     if has_factor(session, user_id):
         raise ValidationFailed("two-step verification is already set up for this account")
+    codes = first_factor_codes(session, user_id)
     session.add(
         MfaFactor(
             user_id=user_id,
@@ -153,7 +181,6 @@ def confirm_enrolment(
         session.flush()
     except IntegrityError:
         raise ValidationFailed("two-step verification is already set up for this account") from None
-    codes = _replace_recovery_codes(session, user_id, policy.recovery_codes)
     record(session, actor, "mfa.enrolled", "user", user_id, {"kind": TOTP})
     return codes
 
@@ -203,11 +230,9 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
 
 def regenerate_recovery_codes(session: Session, principal: Principal) -> list[str]:
     """New codes replace the old ones. The caller must have re-authenticated first."""
-    if not has_factor(session, principal.user_id):
+    if not has_second_factor(session, principal.user_id):
         raise ValidationFailed("set up two-step verification first")
-    codes = _replace_recovery_codes(
-        session, principal.user_id, identity_policy().mfa.recovery_codes
-    )
+    codes = new_recovery_codes(session, principal.user_id)
     record(
         session,
         Actor(label=principal.email, user_id=principal.user_id),
@@ -219,18 +244,32 @@ def regenerate_recovery_codes(session: Session, principal: Principal) -> list[st
 
 
 def remove_factor(session: Session, actor: Actor, user_id: int, reason: str) -> bool:
-    """Remove the factor and recovery codes: by the user after re-authenticating, or by an
-    administrator for someone who lost their device (they enrol again at next sign-in)."""
+    """Remove the authenticator app, by the user after re-authenticating. The recovery codes go
+    too unless a passkey remains, which they still stand in for."""
     removed = session.execute(delete(MfaFactor).where(MfaFactor.user_id == user_id)).rowcount
-    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    drop_codes_without_factor(session, user_id)
     if removed:
         record(session, actor, "mfa.removed", "user", user_id, {"reason": reason[:200]})
     return bool(removed)
 
 
+def drop_codes_without_factor(session: Session, user_id: int) -> None:
+    if not has_second_factor(session, user_id):
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+
+
 def reset_by_admin(session: Session, actor: Actor, email: str) -> None:
+    """Every second factor and recovery code goes, for someone who lost their devices; they
+    enrol again at their next sign-in."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise ValidationFailed(f"no account for {email}")
-    if not remove_factor(session, actor, user.id, "reset by an administrator"):
+    totp = session.execute(delete(MfaFactor).where(MfaFactor.user_id == user.id)).rowcount
+    passkeys = session.execute(
+        delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id)
+    ).rowcount
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    if not (totp or passkeys):
         raise ValidationFailed(f"{user.email} has no second factor to reset")
+    data = {"reason": "reset by an administrator", "totp": bool(totp), "passkeys": passkeys}
+    record(session, actor, "mfa.removed", "user", user.id, data)

@@ -26,6 +26,7 @@ class MfaPolicy(BaseModel):
     totp_valid_window: int = Field(ge=0, le=2)
     recovery_codes: int = Field(ge=4, le=20)
     pending_minutes: int = Field(ge=1, le=30)
+    passkey_timeout_seconds: int = Field(ge=30, le=600)
 
 
 class IdentityPolicy(BaseModel):

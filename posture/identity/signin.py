@@ -1,10 +1,11 @@
-"""Signing in: a password, then a second factor where the account has one or its roles need
-one. Failures are counted before a password is checked, in one atomic update per account and
-one per client address, so parallel guesses cannot outrun the lockout; no lock is held while
-the password hash is computed."""
+"""Signing in: a password, then a second factor (a code or a passkey) where the account has one
+or its roles need one. Failures are counted before a password or factor is checked, in one
+atomic update per account and one per client address, so parallel guesses cannot outrun the
+lockout; no lock is held while the password hash is computed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -14,9 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.audit import Actor, record
-from posture.errors import AssureError
-from posture.identity import mfa
+from posture.errors import AssureError, ValidationFailed
+from posture.identity import mfa, passkeys
 from posture.identity.accounts import principal_for
+from posture.identity.passkeys import PasskeyAnswer, RelyingParty
 from posture.identity.passwords import hash_password, needs_rehash, verify_password
 from posture.identity.permissions import Principal
 from posture.identity.policy import IdentityPolicy, identity_policy
@@ -120,7 +122,7 @@ def _succeeded(session: Session, user_id: int, address: str | None, now: datetim
 
 
 def _next_step(session: Session, user_id: int, principal: Principal) -> NextStep:
-    if mfa.has_factor(session, user_id):
+    if mfa.has_second_factor(session, user_id):
         return "verify"
     return "enrol" if mfa.mfa_required(principal.roles()) else "done"
 
@@ -198,16 +200,20 @@ def _still_pending(verified: Verified, now: datetime) -> bool:
     return now - verified.verified_at <= limit
 
 
-def complete_with_code(
+# Checks a second factor inside the sign-in transaction: the factor kind ("totp", "recovery",
+# "webauthn") or None, and what to audit when it failed.
+SecondFactorCheck = Callable[[Session, User], tuple[str | None, str]]
+
+
+def _second_step(
     sessions: sessionmaker[Session],
-    box: SecretBox,
     verified: Verified,
-    code: str,
-    address: str | None = None,
-    now: datetime | None = None,
+    check: SecondFactorCheck,
+    address: str | None,
+    now: datetime,
 ) -> tuple[Principal, str]:
-    """The second step: a TOTP or recovery code. Returns the principal and the session method."""
-    now = now or utcnow()
+    """The second step, whatever the factor: the attempt is counted against the account and the
+    address before the factor is checked, exactly as a password is."""
     policy = identity_policy()
     key = _address_key(address)
     kind = None
@@ -215,12 +221,16 @@ def complete_with_code(
         user = session.get_one(User, verified.user_id)
         address_ok = _reserve_address(session, key, now, policy)
         attempt = _reserve_account(session, user.id, now, policy) if address_ok else None
-        if attempt is not None and _still_pending(verified, now) and user.is_active:
-            kind = mfa.accept_code(session, box, user.id, code[:64], now)
+        if attempt is None:
+            reason = "locked"
+        elif not _still_pending(verified, now):
+            reason = "expired step"
+        elif not user.is_active:
+            reason = "inactive account"
+        else:
+            kind, reason = check(session, user)
         if kind is None:
-            reason = "expired step" if not _still_pending(verified, now) else "wrong code"
-            data: dict[str, object] = {"reason": reason if attempt is not None else "locked"}
-            record(session, _actor(user), "auth.mfa_failed", "user", user.id, data)
+            record(session, _actor(user), "auth.mfa_failed", "user", user.id, {"reason": reason})
         else:
             _succeeded(session, user.id, key, now)
             method = f"{verified.method}+{kind}"
@@ -236,6 +246,42 @@ def complete_with_code(
     return principal, method
 
 
+def complete_with_code(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    verified: Verified,
+    code: str,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Principal, str]:
+    """The second step: a TOTP or recovery code. Returns the principal and the session method."""
+    now = now or utcnow()
+
+    def check(session: Session, user: User) -> tuple[str | None, str]:
+        return mfa.accept_code(session, box, user.id, code[:64], now), "wrong code"
+
+    return _second_step(sessions, verified, check, address, now)
+
+
+def complete_with_passkey(
+    sessions: sessionmaker[Session],
+    rp: RelyingParty,
+    verified: Verified,
+    answer: PasskeyAnswer,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Principal, str]:
+    """The second step with a passkey: the browser's answer to a challenge issued for this
+    sign-in. A refused answer counts towards lockout like a wrong code."""
+    now = now or utcnow()
+
+    def check(session: Session, user: User) -> tuple[str | None, str]:
+        outcome = passkeys.check_assertion(session, rp, user.id, answer, now)
+        return (passkeys.WEBAUTHN if outcome.accepted else None), outcome.detail
+
+    return _second_step(sessions, verified, check, address, now)
+
+
 def complete_enrolment(
     sessions: sessionmaker[Session],
     box: SecretBox,
@@ -249,12 +295,47 @@ def complete_enrolment(
     if not _still_pending(verified, now):
         raise SignInFailed(SIGN_IN_FAILED)
     with transaction(sessions) as session:
-        user = session.get_one(User, verified.user_id)
+        user = _still_without_factor(session, verified)
         codes = mfa.confirm_enrolment(session, box, _actor(user), user.id, secret, code, now)
         method = f"{verified.method}+totp"
         record(session, _actor(user), "auth.login", "user", user.id, {"method": method})
         principal = principal_for(session, user)
     return principal, method, codes
+
+
+def _still_without_factor(session: Session, verified: Verified) -> User:
+    """Enrolling at sign-in admits someone on a password and the factor they just made, which
+    is right only while the account has no factor: one set up meanwhile (another tab, another
+    device) must be passed, not sidestepped by enrolling a second."""
+    user = session.get_one(User, verified.user_id)
+    if verified.next_step != "enrol" or mfa.has_second_factor(session, user.id):
+        raise ValidationFailed("two-step verification is already set up for this account")
+    return user
+
+
+def complete_passkey_enrolment(
+    sessions: sessionmaker[Session],
+    rp: RelyingParty,
+    verified: Verified,
+    answer: PasskeyAnswer,
+    label: str,
+    now: datetime | None = None,
+) -> tuple[Principal, str, list[str]]:
+    """Register a passkey as the factor a sign-in must enrol; returns the principal, method and
+    recovery codes. A refused answer raises ValidationFailed after its challenge is spent."""
+    now = now or utcnow()
+    if not _still_pending(verified, now):
+        raise SignInFailed(SIGN_IN_FAILED)
+    with transaction(sessions) as session:
+        user = _still_without_factor(session, verified)
+        outcome = passkeys.register(session, rp, _actor(user), user.id, answer, label, now)
+        if outcome.refusal is None:
+            method = f"{verified.method}+{passkeys.WEBAUTHN}"
+            record(session, _actor(user), "auth.login", "user", user.id, {"method": method})
+            principal = principal_for(session, user)
+    if outcome.refusal is not None:
+        raise ValidationFailed(outcome.refusal)
+    return principal, method, outcome.recovery_codes
 
 
 def federated_step(session: Session, principal: Principal, mfa_asserted: bool) -> NextStep:
@@ -272,9 +353,11 @@ def reauthenticate(
     code: str,
     address: str | None = None,
     now: datetime | None = None,
+    passkey: tuple[RelyingParty, PasskeyAnswer] | None = None,
 ) -> None:
     """Prove it is still the account holder before a factor changes: the password (if the
-    account has one) and a current code (if it has a factor). Failures count towards lockout."""
+    account has one) and, if it has any second factor, a current code or a passkey's answer.
+    Failures count towards lockout."""
     now = now or utcnow()
     policy = identity_policy()
     key = _address_key(address)
@@ -286,8 +369,12 @@ def reauthenticate(
         has_password = user.password_hash is not None
     correct = attempt is not None and (not has_password or verify_password(stored_hash, password))
     with transaction(sessions) as session:
-        if correct and mfa.has_factor(session, user_id):
-            correct = mfa.accept_code(session, box, user_id, code[:64], now) is not None
+        if correct and mfa.has_second_factor(session, user_id):
+            if passkey is not None:
+                rp, answer = passkey
+                correct = passkeys.check_assertion(session, rp, user_id, answer, now).accepted
+            else:
+                correct = mfa.accept_code(session, box, user_id, code[:64], now) is not None
         if correct:
             _succeeded(session, user_id, key, now)
             record(session, _actor(user), "auth.reauthenticated", "user", user_id)

@@ -14,6 +14,8 @@ from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogu
 from posture.storage.models.identity import (
     ApiToken,
     MfaFactor,
+    PasskeyChallenge,
+    PasskeyCredential,
     PqChallenge,
     RecoveryCode,
     SignInAddress,
@@ -55,6 +57,8 @@ __all__ = [
     "MfaFactor",
     "MonitoredEndpoint",
     "Organisation",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "PostureSnapshot",
     "PqChallenge",
     "ProcurementFramework",

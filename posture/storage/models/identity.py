@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
@@ -17,8 +17,8 @@ class UserSession(Base):
     # Only a hash of the session token is stored, so a database leak does not hand out sessions.
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    # How the person proved who they are: "password" or "oidc", then "+totp", "+recovery" or
-    # "+mfa" (the identity provider's) when a second factor was passed.
+    # How the person proved who they are: "password" or "oidc", then "+totp", "+recovery",
+    # "+webauthn" (a passkey) or "+mfa" (the identity provider's) when a second factor was passed.
     method: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -79,6 +79,41 @@ class RecoveryCode(Base):
     code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PasskeyCredential(Base):
+    """A WebAuthn credential (security key or platform passkey) registered as a second factor.
+    Only the public key is held; the private key never leaves the authenticator."""
+
+    __tablename__ = "passkey_credentials"
+    __table_args__ = (UniqueConstraint("user_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # base64url of the authenticator's credential id (at most 1023 bytes by the spec).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE_Key as registered
+    # The authenticator's signature counter (32 bits, unsigned); 0 forever for many passkeys.
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    label: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn challenge the server issued: for one user and one purpose, answered once (the
+    row is deleted by the first answer) and only until it expires."""
+
+    __tablename__ = "passkey_challenges"
+
+    # The ceremony's handle, kept in the server-side page state; the browser never sees it.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "register" or "authenticate"
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class SignInAddress(Base):
