@@ -10,6 +10,7 @@ from assure_cli.context import friendly_errors, open_database
 from posture.audit import Actor
 from posture.identity.accounts import create_admin, set_password
 from posture.identity.mfa import reset_by_admin
+from posture.identity.sessions import revoke_all_sessions
 from posture.storage.engine import transaction
 
 app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
@@ -61,5 +62,10 @@ def reset_mfa(
     """Remove a user's second factor and recovery codes (a lost device); they enrol again at
     their next sign-in."""
     with open_database() as db, transaction(db.sessions) as session:
-        reset_by_admin(session, CLI_ACTOR, email)
-    typer.echo(f"second factor removed for {email}; they will set up a new one at next sign-in")
+        user_id = reset_by_admin(session, CLI_ACTOR, email)
+        # A lost device may be in someone else's hands, signed in: its sessions end too.
+        ended = revoke_all_sessions(session, CLI_ACTOR, user_id)
+    typer.echo(
+        f"second factor removed for {email} and {ended} session(s) ended; "
+        "they will set up a new one at next sign-in"
+    )

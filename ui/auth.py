@@ -25,6 +25,7 @@ from posture.identity.signin import (
     SignInFailed,
     Verified,
     complete_enrolment,
+    complete_federated,
     complete_passkey_enrolment,
     complete_with_code,
     complete_with_passkey,
@@ -81,10 +82,13 @@ def relying_party() -> RelyingParty | None:
 
 def client_address() -> str | None:
     peer = st.context.ip_address
-    forwarded = st.context.headers.get("X-Forwarded-For")
+    # Every X-Forwarded-For line, in order: some proxies add a line of their own rather than
+    # appending to the client's, and the client's own line must not be the one believed.
+    lines = st.context.headers.get_all("X-Forwarded-For")
+    forwarded = ",".join(line for line in lines if isinstance(line, str))
     return resolve_address(
         peer if isinstance(peer, str) else None,
-        forwarded if isinstance(forwarded, str) else None,
+        forwarded or None,
         load_settings().trusted_proxies,
     )
 
@@ -149,7 +153,9 @@ def _federated_sign_in() -> None:
             st.session_state[REFUSED_KEY] = str(exc)
             st.rerun()
     if step == "done":
-        _start_session(outcome.principal, "oidc+mfa" if outcome.mfa_asserted else "oidc")
+        method = "oidc+mfa" if outcome.mfa_asserted else "oidc"
+        complete_federated(sessions(), outcome.principal, method)
+        _start_session(outcome.principal, method)
     else:
         principal = outcome.principal
         pending = Verified(principal.user_id, principal.email, "oidc", step, utcnow())

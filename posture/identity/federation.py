@@ -28,7 +28,6 @@ from posture.identity.federation_mapping import (
     load_mapping,
 )
 from posture.identity.permissions import Principal
-from posture.storage.base import utcnow
 from posture.storage.models import Membership, Organisation, User
 from posture.storage.models.enums import Role
 
@@ -91,7 +90,8 @@ def provision(
 
     The provider is the one whose issuer equals `iss`; it may only sign people into the
     organisations it is bound to. On success the user is created if new, their roles in that
-    organisation are set to exactly the mapped roles, and "auth.login" is recorded.
+    organisation are set to exactly the mapped roles, and "auth.identity_provider_verified" is
+    recorded.
 
     Every refusal is recorded as an "auth.federated_refused" audit event in `session` *before*
     FederatedSignInRefused is raised, so a caller that commits on failure (as the password
@@ -148,11 +148,12 @@ def provision(
     _sync_roles(session, actor, user, organisation.id, roles)
     amr, acr = _amr(claims.get("amr")), _acr(claims.get("acr"))
     mfa_asserted = provider.mfa.asserted(amr, acr)
-    user.last_login_at = utcnow()
+    # The provider vouched for the first factor only; "auth.login" is recorded when the session
+    # opens, after any second step this sign-in still owes.
     record(
         session,
         Actor(label=email, user_id=user.id),
-        "auth.login",
+        "auth.identity_provider_verified",
         "user",
         user.id,
         {

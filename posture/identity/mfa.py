@@ -258,7 +258,7 @@ def drop_codes_without_factor(session: Session, user_id: int) -> None:
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
 
 
-def reset_by_admin(session: Session, actor: Actor, email: str) -> None:
+def reset_by_admin(session: Session, actor: Actor, email: str) -> int:
     """Every second factor and recovery code goes, for someone who lost their devices; they
     enrol again at their next sign-in."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -273,3 +273,4 @@ def reset_by_admin(session: Session, actor: Actor, email: str) -> None:
         raise ValidationFailed(f"{user.email} has no second factor to reset")
     data = {"reason": "reset by an administrator", "totp": bool(totp), "passkeys": passkeys}
     record(session, actor, "mfa.removed", "user", user.id, data)
+    return user.id

@@ -62,6 +62,13 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def rehash(password: str) -> str:
+    """A fresh hash of a password just verified, under today's parameters. No policy check:
+    the password was accepted when it was set, and refusing it now would tell a stranger it
+    was right."""
+    return _HASHER.hash(password)
+
+
 def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
 

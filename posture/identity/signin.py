@@ -19,7 +19,7 @@ from posture.errors import AssureError, ValidationFailed
 from posture.identity import mfa, passkeys
 from posture.identity.accounts import principal_for
 from posture.identity.passkeys import PasskeyAnswer, RelyingParty
-from posture.identity.passwords import hash_password, needs_rehash, verify_password
+from posture.identity.passwords import needs_rehash, rehash, verify_password
 from posture.identity.permissions import Principal
 from posture.identity.policy import IdentityPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
@@ -113,12 +113,32 @@ def _reserve_account(
 
 
 def _succeeded(session: Session, user_id: int, address: str | None, now: datetime) -> None:
+    """The sign-in is complete: clear the account's failures. The address row is touched first,
+    in the order the reservations take them, so two sign-ins never wait on each other."""
+    _refund_address(session, address)
     session.execute(
         update(User)
         .where(User.id == user_id)
         .values(failed_logins=0, locked_until=None, last_login_at=now)
     )
+
+
+def _first_factor_passed(
+    session: Session, user_id: int, address: str | None, attempt: int, policy: IdentityPolicy
+) -> None:
+    """A correct password with a second factor still to come: give back this attempt only.
+    Clearing the account's failures here would let someone who knows the password guess codes
+    for ever, a password between every few wrong codes; only a passed second factor clears them.
+    A lock this very attempt set is lifted with it, so the fifth try being right still works."""
     _refund_address(session, address)
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            failed_logins=case((User.failed_logins > 0, User.failed_logins - 1), else_=0),
+            locked_until=None if attempt >= policy.max_failed_logins else User.locked_until,
+        )
+    )
 
 
 def _next_step(session: Session, user_id: int, principal: Principal) -> NextStep:
@@ -146,20 +166,23 @@ def sign_in_with_password(
         stored_hash = user.password_hash if user is not None and attempt is not None else None
     # Outside any transaction: a password hash takes a while and must not hold a lock.
     correct = verify_password(stored_hash, password)
+    fresh_hash = rehash(password) if correct and needs_rehash(stored_hash or "") else None
     with transaction(sessions) as session:
         if not correct:
             _record_failure(session, email, user, attempt, address_ok, usable, policy)
         else:
             assert user is not None
-            _succeeded(session, user.id, key, now)
-            if needs_rehash(stored_hash or ""):
-                session.execute(
-                    update(User)
-                    .where(User.id == user.id)
-                    .values(password_hash=hash_password(password))
-                )
+            assert attempt is not None
             principal = principal_for(session, session.get_one(User, user.id))
             step = _next_step(session, user.id, principal)
+            if step == "done":
+                _succeeded(session, user.id, key, now)
+            else:
+                _first_factor_passed(session, user.id, key, attempt, policy)
+            if fresh_hash is not None:
+                session.execute(
+                    update(User).where(User.id == user.id).values(password_hash=fresh_hash)
+                )
             action = "auth.login" if step == "done" else "auth.password_verified"
             record(session, _actor(user), action, "user", user.id, {"method": "password"})
     if not correct:
@@ -336,6 +359,17 @@ def complete_passkey_enrolment(
     if outcome.refusal is not None:
         raise ValidationFailed(outcome.refusal)
     return principal, method, outcome.recovery_codes
+
+
+def complete_federated(
+    sessions: sessionmaker[Session], principal: Principal, method: str, now: datetime | None = None
+) -> None:
+    """An identity provider's sign-in that owes no second step: record it as the login."""
+    now = now or utcnow()
+    with transaction(sessions) as session:
+        session.execute(update(User).where(User.id == principal.user_id).values(last_login_at=now))
+        actor = Actor(label=principal.email, user_id=principal.user_id)
+        record(session, actor, "auth.login", "user", principal.user_id, {"method": method})
 
 
 def federated_step(session: Session, principal: Principal, mfa_asserted: bool) -> NextStep:

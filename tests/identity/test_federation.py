@@ -111,7 +111,7 @@ def test_a_new_user_is_provisioned_with_the_mapped_role(world_db) -> None:
     assert signed_in.principal.email == "jo@s1.example.com"
     assert signed_in.principal.roles() == {Role.SUPPLIER_MEMBER}
     assert signed_in.principal.organisation_ids() == {world.orgs["s1"].organisation_id}
-    (login,) = events(sessions, "auth.login")
+    (login,) = events(sessions, "auth.identity_provider_verified")
     assert login.data["method"] == "oidc"
     assert login.data["provider"] == "s1"
     assert login.data["mfa_asserted"] is False
@@ -248,7 +248,7 @@ def test_mfa_counts_only_where_the_providers_mapping_says(world_db, change, asse
     _, sessions, _ = world_db
     signed_in = sign_in(sessions, CLAIMS | change)
     assert signed_in.mfa_asserted is asserted
-    (login,) = events(sessions, "auth.login")
+    (login,) = events(sessions, "auth.identity_provider_verified")
     assert login.data["mfa_asserted"] is asserted
 
 
@@ -353,7 +353,7 @@ def test_concurrent_first_sign_ins_make_one_user_and_one_set_of_memberships(
     assert count(sessions, Membership) == 2
     assert len(events(sessions, "user.provisioned")) == 1
     assert len(events(sessions, "role.granted")) == 2
-    assert len(events(sessions, "auth.login")) == 20
+    assert len(events(sessions, "auth.identity_provider_verified")) == 20
     with sessions() as session:
         assert verify_chain(session).intact
 

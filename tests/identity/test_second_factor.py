@@ -30,7 +30,7 @@ from posture.identity.signin import (
     sign_in_with_password,
 )
 from posture.storage.engine import transaction
-from posture.storage.models import MfaFactor, User
+from posture.storage.models import AuditEvent, MfaFactor, User
 from posture.storage.models.enums import Role
 
 EMAIL, PASSWORD = "ada@assure.police.uk", "a sensible long passphrase"
@@ -260,3 +260,67 @@ def test_optional_roles_sign_in_with_a_password_until_they_enrol(world_db) -> No
     assert mfa.mfa_required({Role.NATIONAL_ASSESSOR, Role.SUPPLIER_MEMBER})
     with transaction(sessions) as session:
         assert open_session(session, member, "password")
+
+
+def test_knowing_the_password_buys_no_more_code_guesses_than_the_lockout_allows(
+    admin: sessionmaker[Session], box: SecretBox
+) -> None:
+    secret, _ = _enrolled(admin, box)
+    later = T0 + 10 * STEP
+    for _cycle in range(3):
+        try:
+            verified = sign_in_with_password(admin, EMAIL, PASSWORD, now=later)
+        except SignInFailed:
+            break
+        for guess in range(4):
+            with pytest.raises(SignInFailed):
+                complete_with_code(admin, box, verified, f"{guess:06d}", now=later)
+    with pytest.raises(SignInFailed):
+        complete_with_code(admin, box, verified, _code(secret, later), now=later)
+    with admin() as session:
+        checked = [
+            event.data.get("reason")
+            for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+            if event.action == "auth.mfa_failed"
+        ]
+    assert checked.count("wrong code") == identity_policy().max_failed_logins
+
+
+def test_the_fifth_try_being_the_right_password_still_reaches_the_second_step(
+    admin: sessionmaker[Session], box: SecretBox
+) -> None:
+    secret, _ = _enrolled(admin, box)
+    later = T0 + 10 * STEP
+    for guess in range(identity_policy().max_failed_logins - 1):
+        with pytest.raises(SignInFailed):
+            sign_in_with_password(admin, EMAIL, f"wrong {guess}", now=later)
+    verified = sign_in_with_password(admin, EMAIL, PASSWORD, now=later)
+    _, method = complete_with_code(admin, box, verified, _code(secret, later), now=later)
+    assert method == "password+totp"
+
+
+def test_an_admin_reset_for_a_lost_device_also_ends_the_users_sessions(
+    sqlite_env: dict[str, str],
+) -> None:
+    from posture.storage.engine import build_engine, session_factory
+    from posture.storage.migrate import upgrade
+    from tests.cli import assure
+
+    settings = load_settings(sqlite_env)
+    engine = build_engine(settings)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        create_admin(session, Actor("setup"), EMAIL, "Ada", PASSWORD)
+    _enrolled(sessions, secret_box(settings))
+    with sessions() as session:
+        principal = principal_for(session, session.scalars(select(User)).one())
+    with transaction(sessions) as session:
+        token = open_session(session, principal, "password+totp")
+    reset = assure("admin", "reset-mfa", "--email", EMAIL, env=sqlite_env)
+    assert reset.returncode == 0, reset.stderr
+    assert "1 session(s) ended" in reset.stdout
+    with transaction(sessions) as session:
+        assert resume_session(session, token) is None
+        assert not mfa.has_second_factor(session, principal.user_id)
+    engine.dispose()
