@@ -1,20 +1,28 @@
-"""assure check: post-quantum readiness checks of TLS, SSH, certificates, JWKS and CBOMs."""
+"""assure check: one command per kind of check in the check catalogue (checks/catalogue/).
+
+A command is built from its spec: what it reads (host:port, a file, or a file or URL) decides
+its argument, and every command takes --json, --fail-on and --record, --cbom when the check can
+write one and --timeout when it reaches the network. The API check has its own command: its
+options (a live sandbox, two identities, SARIF and JUnit) are its own.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from assure_cli.context import fail, friendly_errors, print_json
+from checks.catalogue import CheckKind, CheckSpec, InputKind, specs
 from checks.egress import EgressPolicy
 from checks.findings import SEVERITY_RANK, Severity
 from checks.report import CheckReport, ReportStatus
 from checks.sandbox.request import SandboxedCheck
 from posture.config import load_settings
-
-app = typer.Typer(help="Automated checks that produce evidence.", no_args_is_help=True)
 
 JsonFlag = typer.Option(False, "--json", help="Print the full report as JSON.")
 CbomOut = typer.Option(None, "--cbom", help="Also write what was found as a CycloneDX 1.6 CBOM.")
@@ -106,83 +114,65 @@ def _emit(
         raise typer.Exit(1)
 
 
-@app.command()
-@friendly_errors
-def tls(
-    target: str = typer.Argument(..., metavar="HOST:PORT"),
-    json_output: bool = JsonFlag,
-    cbom: Path | None = CbomOut,
-    fail_on: Severity | None = FailOn,
-    timeout: float = Timeout,
-    record: str | None = Record,
-) -> None:
-    """Key exchange groups (one per ClientHello), versions, preference and certificates."""
-    report = _sandboxed(SandboxedCheck(kind="tls", target=target, timeout=timeout))
-    _emit(report, json_output, cbom, fail_on, record)
+def _option(name: str, annotation: object, default: object) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
 
 
-@app.command()
-@friendly_errors
-def ssh(
-    target: str = typer.Argument(..., metavar="HOST:PORT"),
-    json_output: bool = JsonFlag,
-    cbom: Path | None = CbomOut,
-    fail_on: Severity | None = FailOn,
-    timeout: float = Timeout,
-    record: str | None = Record,
-) -> None:
-    """Key exchange and host key algorithms from the server's KEXINIT."""
-    report = _sandboxed(SandboxedCheck(kind="ssh", target=target, timeout=timeout))
-    _emit(report, json_output, cbom, fail_on, record)
+def _argument(spec: CheckSpec) -> inspect.Parameter:
+    """The command's one argument: what the check reads."""
+    if spec.input is InputKind.ENDPOINT:
+        return _option("target", str, typer.Argument(..., metavar="HOST:PORT"))
+    if spec.input is InputKind.FILE:
+        return _option("file", Path, typer.Argument(..., help=spec.input_help or None))
+    metavar = "FILE|URL"
+    return _option(
+        "source", str, typer.Argument(..., metavar=metavar, help=spec.input_help or None)
+    )
 
 
-@app.command()
-@friendly_errors
-def cert(
-    file: Path = typer.Argument(..., help="A PEM or DER certificate (or PEM chain)."),
-    json_output: bool = JsonFlag,
-    cbom: Path | None = CbomOut,
-    fail_on: Severity | None = FailOn,
-    record: str | None = Record,
-) -> None:
-    """Key type and size, signature algorithm and expiry of a certificate file."""
-    report = _sandboxed(SandboxedCheck(kind="cert", file_name=file.name), _read(file))
-    _emit(report, json_output, cbom, fail_on, record)
-
-
-@app.command()
-@friendly_errors
-def jwks(
-    source: str = typer.Argument(..., metavar="FILE|URL"),
-    json_output: bool = JsonFlag,
-    cbom: Path | None = CbomOut,
-    fail_on: Severity | None = FailOn,
-    timeout: float = Timeout,
-    record: str | None = Record,
-) -> None:
-    """Classify every key of a JSON Web Key Set, including ML-DSA (AKP) keys."""
+def _order(spec: CheckSpec, values: dict[str, Any]) -> tuple[SandboxedCheck, bytes | None]:
+    """The sandboxed check the command line asks for, and the file it reads, if any."""
+    if spec.input is InputKind.ENDPOINT:
+        return SandboxedCheck(
+            kind=spec.kind, target=values["target"], timeout=values["timeout"]
+        ), None
+    if spec.input is InputKind.FILE:
+        file: Path = values["file"]
+        return SandboxedCheck(kind=spec.kind, file_name=file.name), _read(file)
+    source, timeout = values["source"], values["timeout"]
     if source.startswith(("http://", "https://")):
-        report = _sandboxed(SandboxedCheck(kind="jwks", target=source, timeout=timeout))
-    else:
-        check = SandboxedCheck(kind="jwks", target=source, file_name=Path(source).name)
-        report = _sandboxed(check, _read(Path(source)))
-    _emit(report, json_output, cbom, fail_on, record)
+        return SandboxedCheck(kind=spec.kind, target=source, timeout=timeout), None
+    check = SandboxedCheck(
+        kind=spec.kind, target=source, file_name=Path(source).name, timeout=timeout
+    )
+    return check, _read(Path(source))
 
 
-@app.command("cbom")
-@friendly_errors
-def cbom_command(
-    file: Path = typer.Argument(..., help="A CycloneDX 1.6 or 1.7 CBOM (JSON)."),
-    json_output: bool = JsonFlag,
-    fail_on: Severity | None = FailOn,
-    record: str | None = Record,
-) -> None:
-    """Validate a CBOM and classify every cryptographic asset in it."""
-    report = _sandboxed(SandboxedCheck(kind="cbom", file_name=file.name), _read(file))
-    _emit(report, json_output, None, fail_on, record)
+def _command(spec: CheckSpec) -> Callable[..., None]:
+    """The command of one kind of check; Typer reads its parameters from the signature."""
+
+    def command(**values: Any) -> None:
+        report = _sandboxed(*_order(spec, values))
+        _emit(
+            report, values["json_output"], values.get("cbom"), values["fail_on"], values["record"]
+        )
+
+    parameters = [_argument(spec), _option("json_output", bool, JsonFlag)]
+    if spec.cbom is not None:
+        parameters.append(_option("cbom", Path | None, CbomOut))
+    parameters.append(_option("fail_on", Severity | None, FailOn))
+    if spec.input is not InputKind.FILE:
+        parameters.append(_option("timeout", float, Timeout))
+    parameters.append(_option("record", str | None, Record))
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {}
+    command.__doc__ = spec.summary
+    command.__name__ = command.__qualname__ = f"check_{spec.kind}"
+    return friendly_errors(command)
 
 
-@app.command()
 @friendly_errors
 def api(
     spec: str = typer.Option(..., "--spec", help="OpenAPI 3.0/3.1 description: a path or URL."),
@@ -217,7 +207,7 @@ def api(
     tokens = tuple(t for t in (auth, auth2) if t)
     remote = spec.startswith(("http://", "https://"))
     check = SandboxedCheck(
-        kind="api",
+        kind=CheckKind.API,
         target=spec,
         file_name="" if remote else Path(spec).name,
         base_url=base_url,
@@ -249,3 +239,22 @@ def api(
             )
     if report.status is ReportStatus.NOT_ASSESSABLE or report.details.get("gate_failed"):
         raise typer.Exit(1)
+
+
+# Checks whose options are their own: their command is written out rather than built.
+OWN_COMMANDS: dict[str, Callable[..., None]] = {CheckKind.API: api}
+
+
+def build_app() -> typer.Typer:
+    """`assure check` with a command for every kind of check in the catalogue now (a check
+    registered before this is called has its command)."""
+    checks = typer.Typer(help="Automated checks that produce evidence.", no_args_is_help=True)
+    for spec in specs():
+        if spec.kind in OWN_COMMANDS:
+            checks.command(spec.kind)(OWN_COMMANDS[spec.kind])
+        else:
+            checks.command(spec.kind)(_command(spec))
+    return checks
+
+
+app = build_app()

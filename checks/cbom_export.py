@@ -1,4 +1,8 @@
-"""Write what the probes found as a CycloneDX 1.6 CBOM, validated before it is returned."""
+"""Write what the probes found as a CycloneDX 1.6 CBOM, validated before it is returned.
+
+Each kind of check that sees cryptography names its components builder in its catalogue spec
+(`CheckSpec.cbom`); a run of any other kind adds nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-
+from checks.catalogue import CbomComponents, UnknownCheckKind, spec_for
 from checks.report import CheckReport
 from pq_crypto.catalogue import Classification, algorithm_index
 
@@ -23,7 +25,7 @@ PRIMITIVES = {
 }
 
 
-def _algorithm(name: str, classification: Classification, usage: str) -> dict[str, Any]:
+def algorithm_component(name: str, classification: Classification, usage: str) -> dict[str, Any]:
     properties: dict[str, Any] = {"primitive": PRIMITIVES.get(usage, "other")}
     if classification.quantum_resistant:
         properties["nistQuantumSecurityLevel"] = classification.nist_category or 1
@@ -44,7 +46,8 @@ def _algorithm(name: str, classification: Classification, usage: str) -> dict[st
     }
 
 
-def _tls_components(report: CheckReport) -> list[dict[str, Any]]:
+def tls_components(report: CheckReport) -> list[dict[str, Any]]:
+    """The groups an endpoint supports, the protocol it negotiated and its certificates."""
     index = algorithm_index()
     components = []
     for group in report.details.get("groups", []):
@@ -55,7 +58,7 @@ def _tls_components(report: CheckReport) -> list[dict[str, Any]]:
                 if classification.algorithm_id
                 else "kem"
             )
-            components.append(_algorithm(group["name"], classification, usage))
+            components.append(algorithm_component(group["name"], classification, usage))
     handshake = report.details.get("handshake", {})
     if handshake.get("protocol"):
         components.append(
@@ -73,12 +76,18 @@ def _tls_components(report: CheckReport) -> list[dict[str, Any]]:
                 },
             }
         )
+    return components + certificate_components(report)
+
+
+def certificate_components(report: CheckReport) -> list[dict[str, Any]]:
+    index = algorithm_index()
+    components = []
     for position, certificate in enumerate(report.details.get("certificates", [])):
         signature = index.name(certificate["signature_algorithm"])
         if signature.algorithm_id is None:
             signature = index.oid(certificate["signature_algorithm"])
         name = certificate["signature_algorithm"]
-        components.append(_algorithm(name, signature, "signature"))
+        components.append(algorithm_component(name, signature, "signature"))
         components.append(
             {
                 "type": "cryptographic-asset",
@@ -99,7 +108,7 @@ def _tls_components(report: CheckReport) -> list[dict[str, Any]]:
     return components
 
 
-def _ssh_components(report: CheckReport) -> list[dict[str, Any]]:
+def ssh_components(report: CheckReport) -> list[dict[str, Any]]:
     index = algorithm_index()
     components = []
     for key, usage in (("kex_algorithms", "kem"), ("host_key_algorithms", "signature")):
@@ -107,45 +116,31 @@ def _ssh_components(report: CheckReport) -> list[dict[str, Any]]:
             classification = index.ssh(entry["name"])
             if classification.algorithm_id:
                 usage = index.get(classification.algorithm_id).usage
-            components.append(_algorithm(entry["name"], classification, usage))
+            components.append(algorithm_component(entry["name"], classification, usage))
     return components
 
 
-def _jwks_components(report: CheckReport) -> list[dict[str, Any]]:
-    components = []
-    for key in report.details.get("keys", []):
-        name = key.get("algorithm") or key.get("alg") or key.get("kty") or "unknown"
-        classification = algorithm_index().name(str(name))
-        components.append(_algorithm(str(name), classification, "signature"))
-        components.append(
-            {
-                "type": "cryptographic-asset",
-                "bom-ref": f"key:{key['index']}",
-                "name": str(key.get("kid") or f"key {key['index']}"),
-                "cryptoProperties": {
-                    "assetType": "related-crypto-material",
-                    "relatedCryptoMaterialProperties": {
-                        "type": "public-key",
-                        "algorithmRef": f"algorithm:{name}",
-                    },
-                },
-            }
-        )
-    return components
+def _builder(kind: str) -> CbomComponents | None:
+    try:
+        return spec_for(kind).cbom
+    except UnknownCheckKind:
+        return None  # a stored run of a kind no longer in the catalogue
 
 
-BUILDERS = {
-    "tls": _tls_components,
-    "ssh": _ssh_components,
-    "jwks": _jwks_components,
-    "cert": _tls_components,
-}
+def has_cbom(kind: str) -> bool:
+    """Whether a run of this kind can be written as a CBOM."""
+    return _builder(kind) is not None
 
 
 def build_cbom(reports: list[CheckReport], subject: str) -> dict[str, Any]:
+    # Loaded here: the schema validator takes a second to import, and only an export needs it.
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
     components: dict[str, dict[str, Any]] = {}
     for report in reports:
-        for component in BUILDERS.get(report.kind, lambda _r: [])(report):
+        builder = _builder(report.kind)
+        for component in builder(report) if builder else []:
             components.setdefault(component["bom-ref"], component)
     document = {
         "bomFormat": "CycloneDX",

@@ -1,10 +1,11 @@
 """Findings: a stable code, a severity, a title, the evidence seen, advice, and the framework
 outcomes they bear on.
 
-Every code is defined once, in data/findings.yaml: its texts, the kinds of check that raise it,
-and its links to framework outcomes, per framework version. Scoring reads those links from here
-(frameworks/finding_links.py checks them against each framework as it loads); nothing else
-declares which finding bears on which outcome.
+Every code is defined once, in data/findings.yaml: its texts, the kinds of check that raise it
+(kinds in the check catalogue), and its links to framework outcomes, per framework version.
+Scoring reads those links from here (frameworks/finding_links.py checks them against each
+framework as it loads); nothing else declares which finding bears on which outcome. A check that
+is registered rather than shipped may define its own findings in its spec, linked to nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from checks.sandbox.request import CheckKindName
+from checks.catalogue import FindingText, KindName, specs
 
 CATALOGUE_FILE = Path(__file__).resolve().parent / "data" / "findings.yaml"
 
@@ -57,7 +58,7 @@ class FindingLinks(BaseModel):
     """Which kinds of check raise a finding and which framework outcomes it bears on."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    raised_by: tuple[CheckKindName, ...] = Field(min_length=1)
+    raised_by: tuple[KindName, ...] = Field(min_length=1)
     outcomes: dict[FrameworkVersion, tuple[OutcomeId, ...]] = Field(default_factory=dict)
 
     def outcomes_in(self, framework_id: str, version: str) -> tuple[str, ...]:
@@ -130,13 +131,23 @@ def family_outcome_ids(code: str) -> list[str]:
     return links.newest_outcome_ids() if links else []
 
 
+def _registered_text(code: str) -> FindingText:
+    for spec in specs():
+        if code in spec.findings:
+            return spec.findings[code]
+    raise KeyError(code)
+
+
 def finding(code: str, **evidence: Any) -> CheckFinding:
-    definition = finding_catalogue().findings[code]
+    """A finding defined in findings.yaml, or by a registered check's own spec (which links it
+    to no outcome)."""
+    definition = finding_catalogue().findings.get(code) or _registered_text(code)
+    linked = definition if isinstance(definition, FindingDefinition) else None
     return CheckFinding(
         code=code,
         severity=definition.severity,
         title=definition.title,
         evidence=evidence,
         advice=definition.advice,
-        outcome_ids=definition.newest_outcome_ids(),
+        outcome_ids=linked.newest_outcome_ids() if linked else [],
     )

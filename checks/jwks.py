@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from checks.catalogue.jwks import JwksKey, JwksResult
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble, signature_score
 from checks.report import CheckReport
@@ -71,50 +72,53 @@ def parse_jwks(raw: bytes) -> list[dict[str, Any]]:
     return keys
 
 
-def combine(keys: list[dict[str, Any]]) -> tuple[list[CheckFinding], dict[str, float | None], dict]:
-    rows = []
-    for position, key in enumerate(keys):
-        classification = classify_jwk(key)
-        rows.append(
-            {
-                "index": position,
-                "kid": key.get("kid"),
-                "kty": key.get("kty"),
-                "alg": key.get("alg"),
-                "crv": key.get("crv"),
-                "use": key.get("use"),
-                "algorithm": classification.algorithm_id,
-                "basis": classification.basis,
-                "class": classification.algorithm_class.value,
-                "_classification": classification,
-            }
+def combine(
+    keys: list[dict[str, Any]],
+) -> tuple[list[CheckFinding], dict[str, float | None], JwksResult]:
+    classes = [classify_jwk(key) for key in keys]
+    result = JwksResult(
+        keys=tuple(
+            JwksKey(
+                index=position,
+                kid=key.get("kid"),
+                kty=key.get("kty"),
+                alg=key.get("alg"),
+                crv=key.get("crv"),
+                use=key.get("use"),
+                algorithm=classification.algorithm_id,
+                basis=classification.basis,
+                algorithm_class=classification.algorithm_class,
+            )
+            for position, (key, classification) in enumerate(zip(keys, classes, strict=True))
         )
-    classes = [row["_classification"] for row in rows]
+    )
     findings: list[CheckFinding] = []
     known = [c for c in classes if c.algorithm_class is not AlgorithmClass.UNKNOWN]
-    broken = [r["kid"] or r["index"] for r in rows if r["class"] == "classically-broken"]
+    broken = [
+        k.label for k in result.keys if k.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN
+    ]
     if broken:
         findings.append(finding("JWKS-002", keys=broken))
-    pq = [r["kid"] or r["index"] for r in rows if r["_classification"].quantum_resistant]
+    pq = [k.label for k, c in zip(result.keys, classes, strict=True) if c.quantum_resistant]
     if pq:
         findings.append(finding("JWKS-003", keys=pq))
     elif known:
         findings.append(finding("JWKS-001", keys=len(known)))
-    unknown = [r["kid"] or r["index"] for r in rows if r["class"] == "unknown"]
+    unknown = [k.label for k in result.keys if k.algorithm_class is AlgorithmClass.UNKNOWN]
     if unknown:
         findings.append(finding("JWKS-004", keys=unknown))
     subscores: dict[str, float | None] = {
         "signatures_and_certificates": signature_score(known) if known else None,
     }
-    for row in rows:
-        del row["_classification"]
-    return findings, subscores, {"keys": rows}
+    return findings, subscores, result
 
 
 def run_jwks_check(raw: bytes, source: str, now: datetime | None = None) -> CheckReport:
     started = datetime.now(UTC)
+    details: dict[str, Any] = {}
     try:
-        findings, subscores, details = combine(parse_jwks(raw))
+        findings, subscores, result = combine(parse_jwks(raw))
+        details = result.as_details()
     except JwksError as exc:
-        findings, subscores, details = [finding("JWKS-005", detail=str(exc))], {}, {}
+        findings, subscores = [finding("JWKS-005", detail=str(exc))], {}
     return assemble("jwks", source, started, findings, subscores, details, (now or started).date())

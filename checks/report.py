@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from checks.catalogue import CheckResult, UnknownCheckKind, spec_for
 from checks.findings import SEVERITY_RANK, CheckFinding
 
 
@@ -35,6 +36,15 @@ class CheckReport(BaseModel):
     milestones: list[MilestoneStatus] = Field(default_factory=list)
     findings: list[CheckFinding] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    def result(self) -> CheckResult | None:
+        """The details as its kind's typed result; None for a kind whose details are still a
+        plain dict, or one no longer in the catalogue."""
+        try:
+            model = spec_for(self.kind).result
+        except UnknownCheckKind:
+            return None
+        return None if model is None else model.model_validate(self.details)
 
     def worst_severity(self) -> str | None:
         if not self.findings:

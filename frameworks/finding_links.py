@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import get_args
 
+from checks.catalogue import kinds as check_kinds
 from checks.findings import (
     FindingCatalogue,
     FindingLinks,
     framework_version_key,
     split_framework_version,
 )
-from checks.sandbox.request import CheckKindName
 from frameworks.schema import Framework
 
 Problem = tuple[str, str]  # (where in findings.yaml, what is wrong)
-CHECK_KINDS: tuple[str, ...] = get_args(CheckKindName)
 
 
 def _located(catalogue: FindingCatalogue) -> Iterable[tuple[str, FindingLinks]]:
@@ -59,14 +57,14 @@ class FindingLinkTable:
         return tuple(found)
 
     def kinds_for(self, outcome_id: str) -> tuple[str, ...]:
-        """The kinds of check that bear on an outcome."""
+        """The kinds of check that bear on an outcome, in the check catalogue's order."""
         kinds = {
             k
             for code, ks in self.raised_by.items()
             if outcome_id in self.outcomes[code]
             for k in ks
         }
-        return tuple(kind for kind in CHECK_KINDS if kind in kinds)
+        return tuple(kind for kind in check_kinds() if kind in kinds)
 
     def codes_for(self, outcome_id: str) -> tuple[str, ...]:
         """The defined finding codes linked to an outcome (families left out)."""

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from fastapi import UploadFile
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from checks.catalogue import CatalogueKind, InputKind
 from posture.scoring.bands import PostureBand
 from supplier_portal.product_fields import ProductFields
 from supplier_portal.vocabulary import (
@@ -147,10 +148,16 @@ class FileUpload(In):
     file: UploadFile
 
 
-class ArtefactCheckUpload(In):
-    """A check of a file: a certificate, a JWKS, a CBOM or an OpenAPI description."""
+# The kinds of check each way of starting one takes, as the check catalogue says when the
+# document is built (a check of a file published at a URL takes an upload here too).
+FileCheckKind = Annotated[str, CatalogueKind((InputKind.FILE, InputKind.FILE_OR_URL))]
+EndpointCheckKind = Annotated[str, CatalogueKind((InputKind.ENDPOINT,))]
 
-    kind: Literal["cert", "jwks", "cbom", "api"]
+
+class ArtefactCheckUpload(In):
+    """A check of a file: `kind` names the check that reads it."""
+
+    kind: FileCheckKind
     file: UploadFile
 
 
@@ -170,9 +177,9 @@ HostPort = Annotated[
 
 
 class EndpointCheckIn(In):
-    """A check of a live endpoint: TLS or SSH key exchange."""
+    """A check of a live endpoint at host:port: `kind` names the check that probes it."""
 
-    kind: Literal["tls", "ssh"]
+    kind: EndpointCheckKind
     target: HostPort
 
 

@@ -11,13 +11,13 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checks.catalogue import post_quantum_kinds
 from posture.dashboards import PERMISSION
 from posture.identity.permissions import Principal
 from posture.identity.scoped import within_reach
 from posture.storage.models import Assessment, CheckRun, Product
-from posture.storage.models.enums import AssessmentStatus, CheckKind, RunStatus
+from posture.storage.models.enums import AssessmentStatus, RunStatus
 
-PQC_KINDS = (CheckKind.TLS, CheckKind.SSH, CheckKind.CERT, CheckKind.JWKS, CheckKind.CBOM)
 # Readiness groups by score, highest first: (label, lowest score in the group).
 READINESS_GROUPS = (("ready", 80.0), ("migrating", 40.0), ("exposed", 0.0))
 
@@ -28,7 +28,7 @@ def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict
         .where(
             CheckRun.product_id.is_not(None),
             CheckRun.status == RunStatus.SUCCEEDED,
-            CheckRun.kind.in_(PQC_KINDS),
+            CheckRun.kind.in_(post_quantum_kinds()),
         )
         .group_by(CheckRun.product_id, CheckRun.kind)
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from checks.api.outputs import to_junit, to_sarif
-from checks.cbom_export import BUILDERS, build_cbom
+from checks.cbom_export import build_cbom, has_cbom
 from checks.report import CheckReport
 from posture.config import Settings, ensure_data_dir
 from posture.errors import ValidationFailed
@@ -59,7 +59,7 @@ def run_files(run: CheckRun) -> list[RunFile]:
         ),
         RunFile("JUnit XML", f"{stem}.junit.xml", "application/xml", to_junit(report).encode()),
     ]
-    if report.kind in BUILDERS:
+    if has_cbom(report.kind):
         cbom = build_cbom([report], run.target)
         files.append(
             RunFile(

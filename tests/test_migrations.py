@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from posture.errors import DatabaseError, SchemaTooNewError
 from posture.storage import (
@@ -109,3 +110,28 @@ def test_existing_jobs_gain_their_product_from_the_payload(empty_engine: Engine)
         rows = connection.execute(text("SELECT id, product_id FROM jobs ORDER BY id")).all()
     assert [tuple(row) for row in rows] == [(1, 7), (2, None)]
     assert migrate.downgrade(empty_engine, "0009_monitoring") == "0009_monitoring"
+
+
+def test_a_new_kind_of_check_needs_no_migration(empty_engine: Engine) -> None:
+    """Runs recorded before 0014 keep their kind; after it the database takes any kind the
+    check catalogue knows (the application validates it), while other CHECKs still hold."""
+    migrate.upgrade(empty_engine, "0013_passkeys")
+    insert = text(
+        "INSERT INTO check_runs (id, organisation_id, kind, target, status, created_at) "
+        "VALUES (:id, 1, :kind, 'x', :status, CURRENT_TIMESTAMP)"
+    )
+    with empty_engine.begin() as connection:
+        _old_supplier(connection)
+        connection.execute(insert, {"id": 1, "kind": "jwks", "status": "succeeded"})
+    migrate.upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(insert, {"id": 2, "kind": "toy", "status": "succeeded"})
+        rows = connection.execute(text("SELECT id, kind FROM check_runs ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [(1, "jwks"), (2, "toy")]
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(insert, {"id": 3, "kind": "toy", "status": "bogus"})
+    with empty_engine.begin() as connection:
+        connection.execute(text("DELETE FROM check_runs WHERE id = 2"))
+    assert migrate.downgrade(empty_engine, "0013_passkeys") == "0013_passkeys"
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(insert, {"id": 4, "kind": "toy", "status": "succeeded"})

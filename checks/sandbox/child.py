@@ -73,10 +73,14 @@ def main(folder: Path) -> int:
     guard.install(rules, record_fd)
     _reserve = bytearray(4 * 1024 * 1024)
 
+    from checks.catalogue import load_plugin
     from checks.sandbox.execute import execute
     from checks.sandbox.request import ChildFailure, ChildOrder
     from posture.errors import AssureError
 
+    if raw_order.get("check_module"):
+        # A registered check: its module is loaded (under the guard) before its kind is read.
+        load_plugin(raw_order["check_module"])
     order = ChildOrder.model_validate(raw_order)
     try:
         report = execute(order, policy)

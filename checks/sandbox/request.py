@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CheckKindName = Literal["tls", "ssh", "cert", "jwks", "cbom", "api"]
-NETWORK_KINDS = ("tls", "ssh")
+from checks.catalogue import KindName
+
+if TYPE_CHECKING:
+    from checks.egress import EgressPolicy
 
 
 class SandboxedCheck(BaseModel):
-    """One check run. `target` is host:port for tls and ssh, and the URL to read for jwks and
-    api when no file is given; an uploaded file travels beside this model, not inside it."""
+    """One check run. `target` is host:port for an endpoint check, and the URL to read for a
+    check of a file published at a URL when no file is given; an uploaded file travels beside
+    this model, not inside it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: CheckKindName
+    kind: KindName
     target: str = Field(default="", max_length=2000)
     file_name: str = Field(default="", max_length=255)
     base_url: str | None = Field(default=None, max_length=2000)
@@ -39,6 +43,19 @@ class ChildOrder(BaseModel):
     input_file: str | None = None
     # The process the child must die with (see lifeline.py).
     parent_pid: int
+    # A registered (not shipped) check's module file, which the child loads before the order.
+    check_module: str | None = None
+
+    def read_input(self, policy: EgressPolicy) -> tuple[bytes, str]:
+        """The bytes a file check reads, and the name to report them by: the uploaded file,
+        or else what the target URL answers (fetched through the egress policy)."""
+        check = self.check
+        name = check.file_name or check.target or check.kind
+        if self.input_file is not None:
+            return Path(self.input_file).read_bytes(), name
+        from checks.fetch import fetch
+
+        return fetch(check.target, policy, timeout=check.timeout), name
 
 
 class ChildFailure(BaseModel):

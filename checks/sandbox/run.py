@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from checks.catalogue import plugin_file, spec_for
 from checks.egress import EgressPolicy, EgressRefused
 from checks.findings import finding
 from checks.report import CheckReport, ReportStatus
@@ -42,7 +43,7 @@ class SandboxFailure(AssureError):
 def limits_for(check: SandboxedCheck, base: SandboxLimits | None = None) -> SandboxLimits:
     """The API check's live run has its own budget; the sandbox waits for it, not past it."""
     base = base or SandboxLimits()
-    if check.kind == "api" and check.base_url:
+    if spec_for(check.kind).live and check.base_url:
         from checks.api.live import LiveSettings
 
         live = LiveSettings(**(check.live or {}))
@@ -144,6 +145,7 @@ def run_sandboxed(
             limits=limits.as_dict(),
             input_file=input_file,
             parent_pid=os.getpid(),
+            check_module=plugin_file(check.kind),
         )
         descriptor = os.open(folder / "order.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

@@ -18,7 +18,8 @@ from trestle.oscal.catalog import Group1 as GroupOfGroups
 from trestle.oscal.catalog import Group2 as GroupOfControls
 from trestle.oscal.common import Metadata, Part, Property
 
-from frameworks.finding_links import CHECK_KINDS, FindingLinkTable
+from checks.catalogue import kinds as check_kinds
+from frameworks.finding_links import FindingLinkTable
 from frameworks.loader import LoadedFramework
 from frameworks.oscal.validation import SCHEMA_OSCAL_VERSION
 from frameworks.schema import Framework, Outcome
@@ -59,7 +60,7 @@ def _outcome_control(outcome: Outcome, links: FindingLinkTable) -> Control:
 
 def _checked_kinds(framework: Framework, links: FindingLinkTable) -> list[str]:
     kinds = {kind for outcome in framework.outcomes() for kind in links.kinds_for(outcome.id)}
-    return [kind for kind in CHECK_KINDS if kind in kinds]
+    return [kind for kind in check_kinds() if kind in kinds]
 
 
 def _intent_part(node_id: str, intent: str) -> list[Part]:

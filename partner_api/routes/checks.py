@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Response
 
+from checks.catalogue import specs
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import (
     ArtefactCheckUpload,
@@ -51,7 +52,7 @@ def _job(job: Job) -> JobOut:
 @router.post(
     "/products/{product_id}/checks",
     operation_id="startEndpointCheck",
-    summary="Queue a TLS or SSH check of an endpoint; follow it at the job's URL",
+    summary="Queue a check of a live endpoint (host:port); follow it at the job's URL",
     status_code=202,
     response_model=JobOut,
 )
@@ -148,9 +149,8 @@ def _export(me, session, run_id: int, label: str) -> Response:  # type: ignore[n
     for item in run_files(run):
         if item.label == label:
             return Response(item.data, media_type=item.mime)
-    raise NotFound(
-        f"check run {run_id} has no {label}: it applies to TLS, SSH, certificate and JWKS checks"
-    )
+    kinds = ", ".join(spec.kind for spec in specs() if spec.cbom)
+    raise NotFound(f"check run {run_id} has no {label}: it applies to {kinds} checks")
 
 
 @router.get(

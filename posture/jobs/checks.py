@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from checks.catalogue import InputKind, KindName, spec_for
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
 from posture.audit import Actor, record
@@ -47,7 +48,7 @@ HEARTBEAT_EVERY = 10.0
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-    kind: str = Field(pattern=r"^(tls|ssh|cert|jwks|cbom|api)$")
+    kind: KindName
     target: str = Field(default="", max_length=300)
     file_name: str = Field(default="", max_length=255)
     # The checked file, kept once in the blob store; the job carries only its digest.
@@ -56,11 +57,12 @@ class CheckRequest(BaseModel):
 
     @model_validator(mode="after")
     def _inputs(self) -> CheckRequest:
-        if self.kind in ("tls", "ssh") and not self.target:
+        """What the kind's input needs: an endpoint, a file, or a file or the URL it is at."""
+        reads = spec_for(self.kind).input
+        if reads is InputKind.ENDPOINT and not self.target:
             raise ValueError("target: give host:port")
-        # An API check reads its description from an uploaded file or from a published URL.
-        remote_api = self.kind == "api" and self.target.startswith(("https://", "http://"))
-        if self.kind not in ("tls", "ssh") and not self.file_sha256 and not remote_api:
+        remote = reads is InputKind.FILE_OR_URL and self.target.startswith(("https://", "http://"))
+        if reads is not InputKind.ENDPOINT and not self.file_sha256 and not remote:
             raise ValueError("file: choose a file to check")
         return self
 
@@ -94,7 +96,7 @@ def run_request(request: CheckRequest, policy: EgressPolicy, data: bytes | None)
         target=request.target,
         file_name=request.file_name or request.kind,
         base_url=request.base_url or None,
-        live=asdict(live) if request.kind == "api" else None,
+        live=asdict(live) if spec_for(request.kind).live else None,
     )
     return run_sandboxed(check, policy, data)
 

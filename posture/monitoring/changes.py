@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from checks.catalogue import InputKind, KindName, spec_for
 from checks.findings import Severity
 from checks.report import CheckReport
 
@@ -25,7 +26,7 @@ class AlertRule(BaseModel):
     severity: Severity
     title: str
     advice: str
-    kinds: list[str]
+    kinds: list[KindName]
     before_any: list[str] = Field(default_factory=list)
     before_none: list[str] = Field(default_factory=list)
     now_any: list[str] = Field(default_factory=list)
@@ -34,13 +35,17 @@ class AlertRule(BaseModel):
 
 class MonitoringPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    schedule_days: dict[str, int]
+    # The kinds of check that can be monitored (an endpoint, or a file at a URL), and how often.
+    schedule_days: dict[KindName, int]
     alerts: dict[str, AlertRule]
 
     @model_validator(mode="after")
     def _sane(self) -> MonitoringPolicy:
         if any(days < 1 for days in self.schedule_days.values()):
             raise ValueError("schedule_days: every interval is at least one day")
+        for kind in self.schedule_days:
+            if spec_for(kind).input is InputKind.FILE:
+                raise ValueError(f"schedule_days: a {kind} check reads an uploaded file only")
         if BAND_CHANGE not in self.alerts:
             raise ValueError(f"alerts: {BAND_CHANGE} must be defined")
         return self

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from checks.catalogue import InputKind, KindName, spec_for
 from posture.audit import SYSTEM, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
@@ -24,27 +25,35 @@ from posture.storage.models import Job, MonitoredEndpoint, Product
 from posture.storage.models.enums import RunStatus
 
 HOST_PORT = re.compile(r"[^\s:/]+:\d{1,5}")
-API_TARGET = re.compile(r"https?://[^\s]+")
+PUBLISHED_URL = re.compile(r"https?://[^\s]+")
+
+
+def monitored_kinds() -> tuple[str, ...]:
+    """The kinds of check the monitoring policy schedules (posture/data/monitoring.yaml)."""
+    return tuple(monitoring_policy().schedule_days)
 
 
 class EndpointForm(BaseModel):
-    """TLS and SSH endpoints are host:port; an API is its published OpenAPI description's URL.
+    """An endpoint check's target is host:port; a check of a published file (an API's OpenAPI
+    description) is the file's URL.
 
     A scheduled API re-check lints the published description only: fuzzing a supplier's live
     service every week, unattended, could change its data, so live testing stays a run a person
     starts."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-    kind: str = Field(pattern=r"^(tls|ssh|api)$")
+    kind: KindName
     target: str = Field(min_length=3, max_length=300)
 
     @model_validator(mode="after")
     def _target_fits_kind(self) -> EndpointForm:
-        if self.kind == "api":
-            if not API_TARGET.fullmatch(self.target):
-                raise ValueError("target: give the https:// URL of the API's OpenAPI description")
-        elif not HOST_PORT.fullmatch(self.target):
-            raise ValueError("target: give host:port")
+        if self.kind not in monitored_kinds():
+            raise ValueError(f"kind: choose one of {', '.join(monitored_kinds())}")
+        if spec_for(self.kind).input is InputKind.ENDPOINT:
+            if not HOST_PORT.fullmatch(self.target):
+                raise ValueError("target: give host:port")
+        elif not PUBLISHED_URL.fullmatch(self.target):
+            raise ValueError("target: give the https:// URL the file is published at")
         return self
 
 

@@ -7,12 +7,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checks.catalogue import CheckKind, post_quantum_kinds
 from posture.scoring.service import score_estate
 from posture.storage.models import CheckRun, Product
 from posture.storage.models.enums import RunStatus
 from supplier_portal.procurement.gates import ProductFacts
-
-PQC_KINDS = ("tls", "ssh", "cert", "jwks", "cbom")
 
 
 def _latest_scores(session: Session, product_id: int) -> dict[str, float | None]:
@@ -33,7 +32,8 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
     band = scores.band[0] if scores.subjects else None
     posture = float(scores.score[0]) if scores.subjects else None
     checks = _latest_scores(session, product.id)
-    pqc = [v for k, v in checks.items() if k in PQC_KINDS and v is not None]
+    pq_kinds = post_quantum_kinds()
+    pqc = [v for k, v in checks.items() if k in pq_kinds and v is not None]
     certificates = {}
     for held in product.certifications or []:
         try:
@@ -46,7 +46,7 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         posture_score=posture,
         # The weakest endpoint or artefact decides the product's post-quantum risk.
         pqc_readiness=min(pqc) if pqc else None,
-        api_score=checks.get("api"),
+        api_score=checks.get(CheckKind.API),
         certifications=certificates,
         data_locations=tuple(product.data_locations or ()),
     )

@@ -12,22 +12,16 @@ from pathlib import Path
 import pytest
 
 import checks
+from checks.catalogue import CheckKind, kinds, specs
 from checks.findings import CATALOGUE_FILE, FindingCatalogue, finding_catalogue
-from frameworks.finding_links import CHECK_KINDS
 from frameworks.library import validate_library
 from frameworks.loader import DATA_ROOT, FrameworkDataError, load_framework_files
 from tests.cli import assure
 
 CHECKS_ROOT = Path(checks.__file__).resolve().parent
-# The module each kind of check runs, as checks/sandbox/execute.py dispatches it.
-ENTRY = {
-    "tls": "checks.tls.check",
-    "ssh": "checks.ssh",
-    "cert": "checks.certificate_file",
-    "jwks": "checks.jwks",
-    "cbom": "checks.cbom",
-    "api": "checks.api.check",
-}
+# The module each kind of check runs: its catalogue spec's, which checks/sandbox/execute.py
+# calls (it imports the check's own code).
+ENTRY = {str(spec.kind): spec.run.__module__ for spec in specs()}
 # The sandbox runs every kind, and can end any of them with a finding of its own.
 EVERY_KIND = "checks.sandbox.run"
 # Calls whose first argument (or `code=` / `rule_id=`) is a finding code.
@@ -190,10 +184,10 @@ def test_every_code_the_checks_use_is_defined(modules: dict[str, ModuleCodes]) -
 
 
 def test_the_entry_modules_are_the_ones_the_sandbox_runs() -> None:
-    assert set(ENTRY) == set(CHECK_KINDS)
+    assert {kind: f"checks.catalogue.{kind}" for kind in kinds()} == ENTRY
+    assert set(ENTRY) == set(CheckKind)
     execute = (CHECKS_ROOT / "sandbox" / "execute.py").read_text("utf-8")
-    for module in ENTRY.values():
-        assert f"from {module} import" in execute
+    assert "spec_for(order.check.kind).run(order, policy)" in execute
 
 
 def test_each_finding_names_exactly_the_kinds_that_can_raise_it(

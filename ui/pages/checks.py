@@ -8,11 +8,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from checks.catalogue import InputKind, spec_for, specs
 from posture.config import load_settings
 from posture.errors import AssureError
 from posture.jobs.checks import CheckRequest, file_fields, list_product_jobs
 from posture.jobs.dispatch import submit_check
-from posture.monitoring.endpoints import EndpointForm, product_monitoring, register_endpoint
+from posture.monitoring.endpoints import (
+    EndpointForm,
+    monitored_kinds,
+    product_monitoring,
+    register_endpoint,
+)
 from posture.storage.base import utcnow
 from posture.storage.models import CheckRun
 from posture.storage.models.enums import RunStatus
@@ -26,14 +32,11 @@ from ui.plain import escape_markdown, plain_error
 from ui.runtime import job_queue, sessions
 
 WATCHED_KEY = "assure_watched_jobs"
-KINDS = {
-    "tls": "TLS endpoint (host:port)",
-    "ssh": "SSH endpoint (host:port)",
-    "cert": "Certificate file",
-    "jwks": "JWKS file",
-    "cbom": "CBOM file",
-    "api": "OpenAPI description (+ optional sandbox URL)",
-}
+
+
+def check_choices() -> dict[str, str]:
+    """The checks a person can run, by kind, with the label the picker shows: the catalogue's."""
+    return {spec.kind: spec.label for spec in specs()}
 
 
 def _request(kind: str, target: str, upload, base_url: str) -> CheckRequest:  # type: ignore[no-untyped-def]
@@ -90,10 +93,13 @@ def checks_page() -> None:
         return
     names = {p.id: p.name for p in mine}
     product_id = st.selectbox("Product", list(names), format_func=names.__getitem__)
-    kind = st.selectbox("Check", list(KINDS), format_func=KINDS.__getitem__)
-    target = st.text_input("Endpoint (host:port)") if kind in ("tls", "ssh") else ""
-    upload = st.file_uploader("File") if kind not in ("tls", "ssh") else None
-    base_url = st.text_input("Sandbox base URL (optional)") if kind == "api" else ""
+    choices = check_choices()
+    kind = st.selectbox("Check", list(choices), format_func=choices.__getitem__)
+    spec = spec_for(kind)
+    endpoint = spec.input is InputKind.ENDPOINT
+    target = st.text_input("Endpoint (host:port)") if endpoint else ""
+    upload = st.file_uploader("File") if not endpoint else None
+    base_url = st.text_input("Sandbox base URL (optional)") if spec.live else ""
     if st.button("Run check"):
         try:
             request = _request(kind, target, upload, base_url)
@@ -176,7 +182,7 @@ def _monitoring(me, product_id: int) -> None:  # type: ignore[no-untyped-def]
     """Endpoints re-checked on a schedule, and the alerts their changes have raised."""
     st.subheader("Continuous monitoring")
     with st.form("monitor"):
-        kind = st.selectbox("Endpoint kind", ["tls", "ssh", "api"], format_func=str.upper)
+        kind = st.selectbox("Endpoint kind", monitored_kinds(), format_func=str.upper)
         target = st.text_input("Endpoint to monitor (host:port, or the API description's URL)")
         if st.form_submit_button("Monitor this endpoint"):
             try:

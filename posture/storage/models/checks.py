@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
+from checks.catalogue import spec_for
 from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
-from posture.storage.models.enums import CheckKind, RunStatus, Severity, enum_column
+from posture.storage.models.enums import RunStatus, Severity, enum_column
+
+
+class CheckKindType(TypeDecorator[str]):
+    """A kind of check, stored as a plain string and validated against the check catalogue when
+    written: a database constraint would need a migration for every new check. Rows are read as
+    stored, so a run of a kind no longer in the catalogue still loads."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return str(spec_for(value).kind)
 
 
 class CheckRun(Base):
@@ -20,7 +35,7 @@ class CheckRun(Base):
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
-    kind: Mapped[CheckKind] = mapped_column(enum_column(CheckKind, "check_kind"))
+    kind: Mapped[str] = mapped_column(CheckKindType())
     target: Mapped[str] = mapped_column(String(2048))
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus, "run_status"))
     score: Mapped[float | None] = mapped_column(Float)

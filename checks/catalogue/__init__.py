@@ -1,0 +1,220 @@
+"""The check catalogue: every kind of check, what it reads, how people and programs name it, and
+what runs it. The CLI's commands, the worker's dispatch, the partner API's kinds, the app's
+picker, the stored kind and the findings' `raised_by` are all read from here.
+
+Each kind has one module in this package (`checks/catalogue/<kind>.py`) that defines its `SPEC`;
+the shipped kinds are the members of `CheckKind`, loaded on first use. A check that is not
+shipped (a test's, a plugin's) is one module with a `SPEC`, added with `register(SPEC)` (or
+`registered(SPEC)` for as long as a block runs). The sandbox child loads such a module again
+from its file, so the check runs there as a shipped one does.
+
+Spec modules stay light: they import their check's code inside `run`, so building the CLI or
+validating a request loads no parser, and the sandbox installs its guard before any check is
+imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from checks.egress import EgressPolicy
+    from checks.findings import Severity
+    from checks.report import CheckReport
+    from checks.sandbox.request import ChildOrder
+
+
+class CheckKind(StrEnum):
+    """The kinds of check this platform ships, in the order people are offered them; each has
+    its module `checks/catalogue/<value>.py`."""
+
+    TLS = "tls"
+    SSH = "ssh"
+    CERT = "cert"
+    JWKS = "jwks"
+    CBOM = "cbom"
+    API = "api"
+
+
+class InputKind(StrEnum):
+    """What a check reads, which decides how every front end asks for it."""
+
+    ENDPOINT = "endpoint"  # a live service's host:port
+    FILE = "file"  # a file the user supplies
+    FILE_OR_URL = "file_or_url"  # a file, or the URL it is published at
+
+
+@dataclass(frozen=True)
+class FindingText:
+    """A finding a registered (not shipped) check defines in its own module: what it says, and
+    no outcome links; a shipped check's findings, and every link, are in data/findings.yaml."""
+
+    severity: Severity
+    title: str
+    advice: str
+
+
+class CheckResult(BaseModel):
+    """What one kind of check saw, typed: its report's `details`, written by the check and read
+    back by exports, the CLI and pages instead of reading a dict by string keys. Frozen; a key
+    the model does not name (the sandbox's cost, or a field of a newer release) is ignored when
+    a stored run is read."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    def as_details(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# Inside the sandbox child: the order (the check, its input file) and the egress policy.
+RunInSandbox = Callable[["ChildOrder", "EgressPolicy"], "CheckReport"]
+CbomComponents = Callable[["CheckReport"], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One kind of check, as every front end, the worker and storage know it."""
+
+    kind: str
+    label: str  # what people pick in the app
+    summary: str  # one line: the CLI command's help
+    input: InputKind
+    run: RunInSandbox
+    post_quantum: bool  # its score is a post-quantum readiness score
+    input_help: str = ""  # the CLI argument's help
+    cbom: CbomComponents | None = None  # what it saw, as CycloneDX components
+    live: bool = False  # can also test a live service at a base URL (the API check)
+    findings: Mapping[str, FindingText] = field(default_factory=dict)
+    # Its report's details as a typed model (and so a JSON schema); None while still a dict.
+    result: type[CheckResult] | None = None
+
+
+class UnknownCheckKind(ValueError):
+    pass
+
+
+@cache
+def _shipped() -> dict[str, CheckSpec]:
+    found = {}
+    for kind in CheckKind:
+        spec = importlib.import_module(f"{__name__}.{kind.value}").SPEC
+        if spec.kind != kind:
+            raise RuntimeError(f"{__name__}.{kind.value} defines the {spec.kind!r} check")
+        found[kind.value] = spec
+    return found
+
+
+_registered: dict[str, CheckSpec] = {}
+
+
+def specs() -> tuple[CheckSpec, ...]:
+    """Every kind of check: the shipped ones in CheckKind's order, then registered ones."""
+    return (*_shipped().values(), *_registered.values())
+
+
+def kinds(*inputs: InputKind) -> tuple[str, ...]:
+    """The kinds of check, or those that read one of `inputs`."""
+    return tuple(str(s.kind) for s in specs() if not inputs or s.input in inputs)
+
+
+def post_quantum_kinds() -> tuple[str, ...]:
+    """The kinds whose score is a post-quantum readiness score."""
+    return tuple(str(s.kind) for s in specs() if s.post_quantum)
+
+
+def spec_for(kind: str) -> CheckSpec:
+    spec = _shipped().get(kind) or _registered.get(kind)
+    if spec is None:
+        raise UnknownCheckKind(f"no check of kind {kind!r}; the kinds are {', '.join(kinds())}")
+    return spec
+
+
+def register(spec: CheckSpec) -> None:
+    """Add a check that is not shipped; its module must define it as `SPEC` and be a file the
+    sandbox child can load again (its imports resolvable there: `checks`, `pq_crypto`, ...)."""
+    if spec.kind in _shipped() or spec.kind in _registered:
+        raise ValueError(f"a {spec.kind!r} check is already in the catalogue")
+    if getattr(sys.modules.get(spec.run.__module__), "SPEC", None) is not spec:
+        raise ValueError(f"{spec.run.__module__} must define this check as SPEC")
+    _registered[spec.kind] = spec
+
+
+def unregister(kind: str) -> None:
+    _registered.pop(kind, None)
+
+
+@contextmanager
+def registered(spec: CheckSpec) -> Iterator[CheckSpec]:
+    """The check is in the catalogue while the block runs."""
+    register(spec)
+    try:
+        yield spec
+    finally:
+        unregister(spec.kind)
+
+
+def plugin_file(kind: str) -> str | None:
+    """The file of a registered check's module, for the sandbox child to load; None when the
+    kind is shipped (the child finds those itself)."""
+    if kind in _shipped():
+        return None
+    return sys.modules[spec_for(kind).run.__module__].__file__
+
+
+def load_plugin(path: str) -> CheckSpec:
+    """In the sandbox child: load a registered check's module from its file and register it."""
+    name = "assure_check_" + hashlib.sha256(path.encode()).hexdigest()[:16]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise RuntimeError(f"cannot load a check from {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    spec: CheckSpec = module.SPEC
+    if spec.kind not in _registered:
+        register(spec)
+    return spec
+
+
+@dataclass(frozen=True)
+class CatalogueKind:
+    """Pydantic metadata for a string field holding a kind of check: it must be in the
+    catalogue (and read one of `inputs`, when given), and the JSON schema's enum lists those
+    kinds when the schema is generated, so an API document built after a check is registered
+    offers it."""
+
+    inputs: tuple[InputKind, ...] = ()
+
+    def allowed(self) -> tuple[str, ...]:
+        return kinds(*self.inputs)
+
+    def _check(self, value: str) -> str:
+        allowed = self.allowed()
+        if value not in allowed:
+            raise ValueError(f"not a kind of check here; choose one of {', '.join(allowed)}")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.allowed())}
+
+
+KindName = Annotated[str, CatalogueKind()]
