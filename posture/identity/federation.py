@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from posture.audit import Actor, hold_append_lock, record
@@ -28,6 +27,7 @@ from posture.identity.federation_mapping import (
     load_mapping,
 )
 from posture.identity.permissions import Principal
+from posture.storage.dialects import upsert_insert
 from posture.storage.models import Membership, Organisation, User
 from posture.storage.models.enums import Role
 
@@ -293,10 +293,10 @@ def _display_name(value: Any, email: str) -> str:
 def _insert_if_absent(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True if a row was added. A conflict (someone else
     added it first, e.g. an administrator) is not an error and leaves the transaction usable."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT that did nothing.
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    statement = (
+        upsert_insert(session, model).values(**values).on_conflict_do_nothing().returning(model.id)
+    )
     return session.execute(statement).first() is not None
 
 

@@ -4,10 +4,8 @@ re-authentication before a factor changes, and the policy of who must have one. 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from posture.audit import Actor, record
 from posture.errors import ValidationFailed
+from posture.identity.one_time_codes import code_digest, new_code, normalised
 from posture.identity.permissions import Principal
 from posture.identity.policy import MfaPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
@@ -32,7 +31,6 @@ TOTP = "totp"
 SECOND_FACTOR_SUFFIXES = ("+totp", "+recovery", "+webauthn", "+mfa")
 # Recovery codes carry 80 random bits, so a fast hash is enough: no dictionary or brute force
 # reaches them, and checking one code costs one indexed lookup rather than ten argon2 runs.
-RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 RECOVERY_LENGTH = 16
 
 
@@ -83,20 +81,15 @@ def new_enrolment(email: str, policy: MfaPolicy | None = None) -> TotpEnrolment:
 
 
 def _recovery_digest(code: str) -> str:
-    normalised = code.strip().upper().replace("-", "").replace(" ", "")
-    return hashlib.sha256(normalised.encode()).hexdigest()
+    return code_digest(code).hex()
 
 
 def _new_recovery_codes(count: int) -> list[str]:
-    codes = []
-    for _ in range(count):
-        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
-        codes.append("-".join(raw[i : i + 4] for i in range(0, RECOVERY_LENGTH, 4)))
-    return codes
+    return [new_code(RECOVERY_LENGTH, 4) for _ in range(count)]
 
 
 def looks_like_recovery_code(code: str) -> bool:
-    return len(code.strip().replace("-", "").replace(" ", "")) == RECOVERY_LENGTH
+    return len(normalised(code)) == RECOVERY_LENGTH
 
 
 def _context(user_id: int) -> str:

@@ -3,9 +3,7 @@ server's console, where a one-time code is printed, and only once, however many 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -13,9 +11,9 @@ from sqlalchemy.orm import Session
 from posture.audit import Actor
 from posture.errors import ValidationFailed
 from posture.identity.accounts import has_admin, insert_admin, lock_admins, prepare_admin
+from posture.identity.one_time_codes import code_digest, new_code
 from posture.storage.models import User
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 20  # 100 random bits: guessing is hopeless, so no attempt counter is needed
 
 
@@ -27,17 +25,11 @@ class SetupCode:
 
     @classmethod
     def generate(cls) -> tuple[SetupCode, str]:
-        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        shown = "-".join(raw[i : i + 5] for i in range(0, CODE_LENGTH, 5))
-        return cls(cls._digest(shown)), shown
-
-    @staticmethod
-    def _digest(code: str) -> bytes:
-        normalised = code.strip().upper().replace("-", "").replace(" ", "")
-        return hashlib.sha256(normalised.encode()).digest()
+        shown = new_code(CODE_LENGTH, 5)
+        return cls(code_digest(shown)), shown
 
     def matches(self, presented: str) -> bool:
-        return hmac.compare_digest(self.digest, self._digest(presented))
+        return hmac.compare_digest(self.digest, code_digest(presented))
 
 
 def console_notice(code: str) -> str:

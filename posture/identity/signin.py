@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import and_, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.audit import Actor, record
@@ -24,6 +23,7 @@ from posture.identity.permissions import Principal
 from posture.identity.policy import IdentityPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
 from posture.storage.base import utcnow
+from posture.storage.dialects import upsert_insert
 from posture.storage.engine import transaction
 from posture.storage.models import SignInAddress, User
 
@@ -63,10 +63,9 @@ def _reserve_address(
         return True
     cutoff = now - timedelta(minutes=policy.address_throttle.window_minutes)
     table = SignInAddress.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     expired = table.c.window_started_at <= cutoff
     statement = (
-        insert(table)
+        upsert_insert(session, table)
         .values(address=address, failures=1, window_started_at=now)
         .on_conflict_do_update(
             index_elements=[table.c.address],

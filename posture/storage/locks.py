@@ -8,6 +8,8 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from posture.errors import DatabaseError
+
 
 def hold_exclusive(session: Session, name: str) -> None:
     """Block until no other transaction holds `name`; released at commit or rollback."""
@@ -19,5 +21,5 @@ def hold_exclusive(session: Session, name: str) -> None:
         # SQLite has one writer: a write that changes nothing takes that lock for the
         # transaction, so everything read after it is read by the only writer.
         session.execute(text("UPDATE users SET id = id WHERE 0"))
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
+    else:
+        raise DatabaseError(f"{dialect} is not supported: use SQLite or PostgreSQL")

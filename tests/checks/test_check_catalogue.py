@@ -34,7 +34,7 @@ from tests.checks import toy_check
 from tests.identity.world import World
 
 Db = tuple[World, sessionmaker[Session], Settings]
-NOTES = b"buy milk\nTODO: write the report\n"
+NOTES = b"buy milk\nDRAFT: write the report\n"
 
 
 @pytest.fixture

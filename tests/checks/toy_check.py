@@ -1,5 +1,6 @@
-"""A toy kind of check, whole in this one module: it reads a text file and finds the TODOs left in
-it. tests/checks/test_check_catalogue.py registers it to show that a check is one module.
+"""A toy kind of check, whole in this one module: it reads a text file and finds the DRAFT
+lines left in it. tests/checks/test_check_catalogue.py registers it to show that a check is
+one module.
 
 The sandbox child loads this file again by its path, so it imports only what the child can:
 the platform's packages, never `tests`.
@@ -24,7 +25,7 @@ KIND = "toy"
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     raw, name = order.read_input(policy)
     lines = raw.decode("utf-8", "replace").splitlines()
-    todo = [number for number, line in enumerate(lines, 1) if "TODO" in line]
+    drafts = [number for number, line in enumerate(lines, 1) if "DRAFT" in line]
     now = datetime.now(UTC)
     return CheckReport(
         kind=KIND,
@@ -32,16 +33,16 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
         started_at=now,
         finished_at=now,
         status=ReportStatus.COMPLETED,
-        score=0.0 if todo else 100.0,
-        findings=[finding("TOY-001", lines=todo)] if todo else [],
+        score=0.0 if drafts else 100.0,
+        findings=[finding("TOY-001", lines=drafts)] if drafts else [],
         details={"lines": len(lines)},
     )
 
 
 SPEC = CheckSpec(
     kind=KIND,
-    label="Toy text file (TODOs left)",
-    summary="Find the TODOs left in a text file.",
+    label="Toy text file (DRAFT lines left)",
+    summary="Find the DRAFT lines left in a text file.",
     input=InputKind.FILE,
     input_help="A UTF-8 text file.",
     run=run,
@@ -49,8 +50,8 @@ SPEC = CheckSpec(
     findings={
         "TOY-001": FindingText(
             severity=Severity.LOW,
-            title="The file still has TODOs",
-            advice="Do what each TODO says, or remove it.",
+            title="The file still has DRAFT lines",
+            advice="Do what each DRAFT line says, or remove it.",
         )
     },
 )
