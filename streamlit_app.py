@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
 from ui import auth
 from ui.account import account_page
 from ui.context import PRINCIPAL_KEY

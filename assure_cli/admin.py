@@ -1,17 +1,22 @@
-"""assure admin: create administrators and set passwords (never a default)."""
+"""assure admin: create administrators, set passwords, grant and revoke roles. Run by the
+operator on the host; every change is audited as the command line (`cli`)."""
 
 from __future__ import annotations
 
 import sys
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from assure_cli.context import friendly_errors, open_database
+from assure_cli.context import fail, friendly_errors, open_database
 from posture.audit import Actor
-from posture.identity.accounts import create_admin, set_password
+from posture.identity.accounts import create_admin, grant_role, revoke_role, set_password
 from posture.identity.mfa import reset_by_admin
 from posture.identity.sessions import revoke_all_sessions
 from posture.storage.engine import transaction
+from posture.storage.models import Organisation, User
+from posture.storage.models.enums import Role
 
 app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 CLI_ACTOR = Actor(label="cli")
@@ -69,3 +74,49 @@ def reset_mfa(
         f"second factor removed for {email} and {ended} session(s) ended; "
         "they will set up a new one at next sign-in"
     )
+
+
+EmailOption = typer.Option(..., "--email", help="The account's email address.")
+OrganisationOption = typer.Option(
+    ...,
+    "--organisation",
+    help="The organisation's slug (platform administrators belong to `platform`).",
+)
+RoleOption = typer.Option(..., "--role", help="The role.")
+
+
+def _member(session: Session, email: str, slug: str) -> tuple[User, Organisation]:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise fail(f"no account for {email}")
+    organisation = session.scalar(select(Organisation).where(Organisation.slug == slug.strip()))
+    if organisation is None:
+        raise fail(f"no organisation with the slug {slug!r}")
+    return user, organisation
+
+
+@app.command("grant-role")
+@friendly_errors
+def grant_role_command(
+    email: str = EmailOption, organisation: str = OrganisationOption, role: Role = RoleOption
+) -> None:
+    """Give an existing account a role in an organisation."""
+    with open_database() as db, transaction(db.sessions) as session:
+        user, org = _member(session, email, organisation)
+        granted = grant_role(session, CLI_ACTOR, user.id, org.id, role)
+    if granted:
+        typer.echo(f"granted {role.value} in {org.slug} to {user.email}")
+    else:
+        typer.echo(f"{user.email} already holds {role.value} in {org.slug}; nothing changed")
+
+
+@app.command("revoke-role")
+@friendly_errors
+def revoke_role_command(
+    email: str = EmailOption, organisation: str = OrganisationOption, role: Role = RoleOption
+) -> None:
+    """Take a role away from an account; the last active platform administrator keeps theirs."""
+    with open_database() as db, transaction(db.sessions) as session:
+        user, org = _member(session, email, organisation)
+        revoke_role(session, CLI_ACTOR, user.id, org.id, role)
+    typer.echo(f"revoked {role.value} in {org.slug} from {user.email}")

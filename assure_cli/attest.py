@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from assure_cli.context import fail, friendly_errors
-from posture.config import load_settings
+from kernel.settings import load_settings
 
 app = typer.Typer(help="Hybrid post-quantum signed attestations.", no_args_is_help=True)
 

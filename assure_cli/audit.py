@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from assure_cli.context import fail, friendly_errors, open_database, print_json
-from posture.config import ensure_data_dir
+from kernel.data_dir import ensure_data_dir
 
 if TYPE_CHECKING:
     from posture.audit_checkpoint import AuditCheckpoint

@@ -1,9 +1,10 @@
 """assure check: one command per kind of check in the check catalogue (checks/catalogue/).
 
 A command is built from its spec: what it reads (host:port, a file, or a file or URL) decides
-its argument, and every command takes --json, --fail-on and --record, --cbom when the check can
-write one and --timeout when it reaches the network. The API check has its own command: its
-options (a live sandbox, two identities, SARIF and JUnit) are its own.
+its argument, and every command takes --json, --sarif, --junit, --fail-on and --record, --cbom
+when the check can write one and --timeout when it reaches the network. The API check has its
+own command for the options that are its own (a live sandbox, two identities), and reports as
+every other does; what it adds to the output (its verdict) comes from its spec.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,12 @@ import typer
 
 from assure_cli.context import fail, friendly_errors, print_json
 from checks.catalogue import CheckKind, CheckSpec, InputKind, specs
+from checks.catalogue.api import ApiResult
 from checks.egress import EgressPolicy
 from checks.findings import SEVERITY_RANK, Severity
 from checks.report import CheckReport, ReportStatus
 from checks.sandbox.request import SandboxedCheck
-from posture.config import load_settings
+from kernel.settings import load_settings
 
 JsonFlag = typer.Option(False, "--json", help="Print the full report as JSON.")
 CbomOut = typer.Option(None, "--cbom", help="Also write what was found as a CycloneDX 1.6 CBOM.")
@@ -31,6 +34,25 @@ Record = typer.Option(
     None, "--record", help="Store the run as evidence for product:<id> or org:<id> (feeds scores)."
 )
 Timeout = typer.Option(3.0, min=0.1, max=60, help="Seconds to wait for each answer.")
+SarifOut = typer.Option(None, "--sarif", help="Also write the findings as SARIF 2.1.0.")
+JunitOut = typer.Option(None, "--junit", help="Also write the findings as JUnit XML.")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a report goes besides the terminal, and when it fails the command: the options
+    every check command shares."""
+
+    json_output: bool = False
+    cbom: Path | None = None
+    sarif: Path | None = None
+    junit: Path | None = None
+    fail_on: Severity | None = None
+    record: str | None = None
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Delivery:
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
 
 def _policy() -> EgressPolicy:
@@ -74,40 +96,37 @@ def _store(report: CheckReport, subject: str) -> int:
         return run.id
 
 
-def _emit(
-    report: CheckReport,
-    json_output: bool,
-    cbom: Path | None,
-    fail_on: Severity | None,
-    record: str | None = None,
-) -> None:
-    if record is not None:
-        run_id = _store(report, record)
-        if not json_output:
+def _emit(report: CheckReport, delivery: Delivery, artifact: str | None = None) -> None:
+    """Record, write and print the report; exit 1 when it could not be assessed or has a
+    finding at least as severe as --fail-on. `artifact` is what SARIF results point at."""
+    from checks.outputs import console_lines, to_junit, to_sarif
+
+    if delivery.record is not None:
+        run_id = _store(report, delivery.record)
+        if not delivery.json_output:
             typer.echo(f"recorded as check run {run_id}")
-    if cbom is not None:
+    if delivery.cbom is not None:
         from checks.cbom_export import build_cbom
 
         document = build_cbom([report], report.target)
-        cbom.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
-    if json_output:
+        delivery.cbom.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    if delivery.sarif is not None:
+        sarif = to_sarif(report, artifact)
+        delivery.sarif.write_text(json.dumps(sarif, indent=2) + "\n", "utf-8")
+    if delivery.junit is not None:
+        delivery.junit.write_text(to_junit(report) + "\n", "utf-8")
+    if delivery.json_output:
         print_json(report.model_dump(mode="json"))
     else:
-        score = "n/a" if report.score is None else f"{report.score:g}"
-        typer.echo(
-            f"{report.kind} check of {report.target}: {report.status.value}, "
-            f"post-quantum readiness {score}"
-        )
-        for name, value in report.subscores.items():
-            typer.echo(f"  {name}: {'not assessed' if value is None else f'{value:g}'}")
-        for milestone in report.milestones:
-            typer.echo(f"  {milestone.id} ({milestone.date}): {milestone.status}")
-        for item in sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity]):
-            typer.echo(f"  [{item.severity.value:<8}] {item.code:<14} {item.title}")
-        if cbom is not None:
-            typer.echo(f"  CBOM written to {cbom}")
+        for line in console_lines(report):
+            typer.echo(line)
+        written = {"CBOM": delivery.cbom, "SARIF": delivery.sarif, "JUnit XML": delivery.junit}
+        for label, path in written.items():
+            if path is not None:
+                typer.echo(f"  {label} written to {path}")
     if report.status is ReportStatus.NOT_ASSESSABLE:
         raise typer.Exit(1)
+    fail_on = delivery.fail_on
     if fail_on is not None and any(
         SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in report.findings
     ):
@@ -130,6 +149,16 @@ def _argument(spec: CheckSpec) -> inspect.Parameter:
     return _option(
         "source", str, typer.Argument(..., metavar=metavar, help=spec.input_help or None)
     )
+
+
+def _artifact(spec: CheckSpec, values: dict[str, Any]) -> str | None:
+    """What SARIF results point at: the file as given (a path in the repository scanned);
+    None for an endpoint, which the renderer names by its kind (tls://host:port)."""
+    if spec.input is InputKind.FILE:
+        return str(values["file"])
+    if spec.input is InputKind.FILE_OR_URL:
+        return str(values["source"])
+    return None
 
 
 def _order(spec: CheckSpec, values: dict[str, Any]) -> tuple[SandboxedCheck, bytes | None]:
@@ -155,13 +184,13 @@ def _command(spec: CheckSpec) -> Callable[..., None]:
 
     def command(**values: Any) -> None:
         report = _sandboxed(*_order(spec, values))
-        _emit(
-            report, values["json_output"], values.get("cbom"), values["fail_on"], values["record"]
-        )
+        _emit(report, Delivery.of(values), _artifact(spec, values))
 
     parameters = [_argument(spec), _option("json_output", bool, JsonFlag)]
     if spec.cbom is not None:
         parameters.append(_option("cbom", Path | None, CbomOut))
+    parameters.append(_option("sarif", Path | None, SarifOut))
+    parameters.append(_option("junit", Path | None, JunitOut))
     parameters.append(_option("fail_on", Severity | None, FailOn))
     if spec.input is not InputKind.FILE:
         parameters.append(_option("timeout", float, Timeout))
@@ -186,8 +215,9 @@ def api(
     rate_limit: str = typer.Option("200/s", help="Request rate limit, e.g. 50/s or 1000/m."),
     seed: int = typer.Option(20261126, help="Random seed, recorded for reproduction."),
     json_output: bool = JsonFlag,
-    sarif: Path | None = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 here."),
-    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    sarif: Path | None = SarifOut,
+    junit: Path | None = JunitOut,
+    fail_on: Severity | None = FailOn,
     record: str | None = Record,
 ) -> None:
     """Lint an OpenAPI description and, with --base-url, test the live API with schemathesis.
@@ -197,7 +227,6 @@ def api(
     from dataclasses import asdict
 
     from checks.api.live import LiveSettings
-    from checks.api.outputs import to_junit, to_sarif
 
     if auth2 and not auth:
         raise fail("--auth2 needs --auth: the second identity is compared with the first")
@@ -215,29 +244,11 @@ def api(
         live=asdict(settings),
     )
     report = _sandboxed(check, None if remote else _read(Path(spec)))
-    if sarif is not None:
-        sarif.write_text(json.dumps(to_sarif(report, spec), indent=2) + "\n", "utf-8")
-    if junit is not None:
-        junit.write_text(to_junit(report) + "\n", "utf-8")
-    if record is not None:
-        _store(report, record)
-    if json_output:
-        print_json(report.model_dump(mode="json"))
-    else:
-        score = "n/a" if report.score is None else f"{report.score:g}"
-        verdict = report.details.get("verdict", "not assessable")
-        provisional = " (provisional)" if report.details.get("provisional") else ""
-        typer.echo(f"api check of {report.target}: {verdict}, score {score}{provisional}")
-        for name, value in report.subscores.items():
-            typer.echo(f"  {name}: {'not assessed' if value is None else f'{value:g}'}")
-        if report.details.get("gate_failed"):
-            typer.echo("  gates failed: " + ", ".join(report.details["gate_failed"]))
-        for code in sorted({f.code for f in report.findings}):
-            items = [f for f in report.findings if f.code == code]
-            typer.echo(
-                f"  [{items[0].severity.value:<8}] {code:<9} {items[0].title} ({len(items)})"
-            )
-    if report.status is ReportStatus.NOT_ASSESSABLE or report.details.get("gate_failed"):
+    delivery = Delivery(
+        json_output=json_output, sarif=sarif, junit=junit, fail_on=fail_on, record=record
+    )
+    _emit(report, delivery, spec)
+    if ApiResult.model_validate(report.details).gate_failed:
         raise typer.Exit(1)
 
 

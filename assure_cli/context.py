@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings, load_settings
-from posture.errors import AssureError, DatabaseError
+from kernel.errors import AssureError, DatabaseError
+from kernel.settings import Settings, load_settings
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory
 

@@ -7,7 +7,7 @@ import os
 import typer
 
 from assure_cli import admin, api, attest, audit, check, db, demo, framework, score, serve, token
-from posture import __version__
+from kernel.version import __version__
 
 app = typer.Typer(
     help="PoliceTech Assure: secure-by-design posture, checks and procurement for UK policing.",

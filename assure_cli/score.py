@@ -8,8 +8,8 @@ import typer
 
 from assure_cli.context import friendly_errors, open_database, print_json
 from frameworks.loader import default_framework
+from kernel.data_dir import ensure_data_dir
 from posture.audit import Actor
-from posture.config import ensure_data_dir
 from posture.storage.engine import transaction
 
 app = typer.Typer(help="Posture scores, snapshots and explanations.")

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from frameworks.loader import default_framework
-from posture.config import load_settings
+from kernel.settings import load_settings
 from posture.demo.estate import build_estate
 from posture.demo.seed import seed_demo
 from posture.storage import migrate

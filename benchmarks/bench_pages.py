@@ -23,8 +23,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from frameworks.loader import default_framework
+from kernel.settings import load_settings
 from posture.audit import Actor
-from posture.config import load_settings
 from posture.demo.seed import seed_demo
 from posture.identity.permissions import Membership, Principal
 from posture.scoring.service import score_estate

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from frameworks.loader import default_framework
-from posture.config import load_settings
+from kernel.settings import load_settings
 from posture.demo.seed import seed_demo
 from posture.scoring.encode import encode
 from posture.scoring.engine import score_arrays

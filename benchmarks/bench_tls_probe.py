@@ -27,9 +27,9 @@ from OpenSSL import SSL
 from OpenSSL._util import lib as _openssl
 
 from checks.egress import EgressPolicy, Target
-from checks.runner import run_bounded
 from checks.tls.check import group_verdicts, plan
 from checks.tls.probes import GroupProbe, run_probes
+from kernel.errors import AssureError
 from pq_crypto.catalogue import algorithm_index
 
 LOOPBACK = EgressPolicy.loopback_only()
@@ -78,6 +78,21 @@ OPENSSL_NAMES = {
 }
 
 
+def _probe_all(targets: list[Target], concurrency: int) -> int:
+    """Every endpoint's probes, `concurrency` endpoints at a time; how many could not be probed
+    (an egress refusal or bad address is the endpoint's own failure, not the run's)."""
+
+    def probe(target: Target) -> bool:
+        try:
+            run_probes(plan(), target)
+        except AssureError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return sum(not ok for ok in pool.map(probe, targets))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
@@ -117,7 +132,7 @@ def main() -> None:
     agreement = sum(probed[g.group] == ok for g, ok in baseline.items())
 
     started = time.perf_counter()
-    outcomes = run_bounded(lambda t: run_probes(plan(), t), targets, workers=args.concurrency)
+    failed = _probe_all(targets, args.concurrency)
     many_seconds = time.perf_counter() - started
     server.terminate()
 
@@ -136,7 +151,7 @@ def main() -> None:
                 "endpoints": len(targets),
                 "endpoint_probes_each": len(plan()),
                 "endpoints_seconds": round(many_seconds, 2),
-                "endpoints_failed": sum(1 for o in outcomes if o.error),
+                "endpoints_failed": failed,
                 "targets": {"all_groups_ms": 50, "ratio": 3, "endpoints_seconds": 10},
                 "meets_targets": probe_ms < 50
                 and baseline_ms / probe_ms >= 3

@@ -26,6 +26,7 @@ import jsonschema_rs
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema._res import BOM_JSON_STRICT, CRYPTOGRAPHY_DEFS, JSF, SPDX_JSON
 
+from checks.catalogue.cbom import CbomAsset, CbomResult
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble
 from checks.report import CheckReport
@@ -198,7 +199,7 @@ def classify_algorithm(component: dict[str, Any]) -> Classification:
     return by_name
 
 
-def classify_assets(document: dict[str, Any]) -> list[dict[str, Any]]:
+def classify_assets(document: dict[str, Any]) -> list[CbomAsset]:
     components = _components(document)
     own = [
         classify_algorithm(c)
@@ -220,14 +221,14 @@ def classify_assets(document: dict[str, Any]) -> list[dict[str, Any]]:
                 _worst(linked) if linked else algorithm_index().name(str(component.get("name", "")))
             )
         rows.append(
-            {
-                "bom_ref": component.get("bom-ref"),
-                "name": component.get("name"),
-                "asset_type": properties.get("assetType", "unknown"),
-                "class": classification.algorithm_class.value,
-                "algorithm": classification.algorithm_id,
-                "basis": classification.basis,
-            }
+            CbomAsset(
+                bom_ref=component.get("bom-ref"),
+                name=component.get("name"),
+                asset_type=properties.get("assetType", "unknown"),
+                algorithm_class=classification.algorithm_class,
+                algorithm=classification.algorithm_id,
+                basis=classification.basis,
+            )
         )
     return rows
 
@@ -259,22 +260,23 @@ def _worst(classifications: list[Classification]) -> Classification:
     return min(classifications, key=lambda c: CLASS_ORDER.index(c.algorithm_class))
 
 
-def combine(rows: list[dict[str, Any]]) -> tuple[list[CheckFinding], dict[str, float | None]]:
-    counts = Counter(row["class"] for row in rows)
+def combine(rows: list[CbomAsset]) -> tuple[list[CheckFinding], dict[str, float | None]]:
+    counts = Counter(row.algorithm_class for row in rows)
     findings: list[CheckFinding] = []
 
-    def names(kind: str) -> list[str]:
-        return sorted({str(r["name"]) for r in rows if r["class"] == kind})
+    def names(kind: AlgorithmClass) -> list[str]:
+        return sorted({str(r.name) for r in rows if r.algorithm_class is kind})
 
-    if counts["classically-broken"]:
-        findings.append(finding("CBOM-001", assets=names("classically-broken")))
-    if counts["quantum-vulnerable"]:
-        findings.append(finding("CBOM-002", assets=names("quantum-vulnerable")))
-    if counts["unknown"]:
-        findings.append(finding("CBOM-003", assets=names("unknown")))
-    if counts["quantum-safe"] or counts["hybrid"]:
-        findings.append(finding("CBOM-005", assets=names("quantum-safe") + names("hybrid")))
-    inventory = 100.0 * (len(rows) - counts["unknown"]) / len(rows) if rows else 0.0
+    if counts[AlgorithmClass.CLASSICALLY_BROKEN]:
+        findings.append(finding("CBOM-001", assets=names(AlgorithmClass.CLASSICALLY_BROKEN)))
+    if counts[AlgorithmClass.QUANTUM_VULNERABLE]:
+        findings.append(finding("CBOM-002", assets=names(AlgorithmClass.QUANTUM_VULNERABLE)))
+    if counts[AlgorithmClass.UNKNOWN]:
+        findings.append(finding("CBOM-003", assets=names(AlgorithmClass.UNKNOWN)))
+    if counts[AlgorithmClass.QUANTUM_SAFE] or counts[AlgorithmClass.HYBRID]:
+        safe = names(AlgorithmClass.QUANTUM_SAFE) + names(AlgorithmClass.HYBRID)
+        findings.append(finding("CBOM-005", assets=safe))
+    inventory = 100.0 * (len(rows) - counts[AlgorithmClass.UNKNOWN]) / len(rows) if rows else 0.0
     return findings, {"inventory": round(inventory, 1)}
 
 
@@ -286,9 +288,10 @@ def run_cbom_check(raw: bytes, source: str, now: datetime | None = None) -> Chec
         return assemble("cbom", source, started, [finding("CBOM-004", detail=str(exc))], {})
     rows = classify_assets(document)
     findings, subscores = combine(rows)
-    details = {
-        "spec_version": document["specVersion"],
-        "assets": rows,
-        "counts": dict(Counter(row["class"] for row in rows)),
-    }
+    result = CbomResult(
+        spec_version=document["specVersion"],
+        assets=tuple(rows),
+        counts=dict(Counter(row.algorithm_class for row in rows)),
+    )
+    details = result.as_details()
     return assemble("cbom", source, started, findings, subscores, details, (now or started).date())

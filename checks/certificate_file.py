@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 
+from checks.catalogue.cert import CertResult
 from checks.certificates import certificate_facts, certificate_findings
 from checks.findings import finding
 from checks.readiness import assemble, signature_score
@@ -43,5 +44,7 @@ def run_certificate_check(raw: bytes, source: str, now: datetime | None = None) 
     if facts[0].not_after <= moment:
         score = 0.0
     subscores: dict[str, float | None] = {"signatures_and_certificates": score}
-    details = {"certificates": [f.as_evidence() for f in facts]}
-    return assemble("cert", source, started, findings, subscores, details, moment.date())
+    result = CertResult(certificates=tuple(f.seen() for f in facts))
+    return assemble(
+        "cert", source, started, findings, subscores, result.as_details(), moment.date()
+    )

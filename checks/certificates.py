@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, mldsa, rsa
 
+from checks.catalogue.certificate_seen import CertificateSeen
 from checks.findings import CheckFinding, finding
 from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index, rsa_classification
 
@@ -25,17 +26,21 @@ class CertificateFacts:
     signature_algorithm: str
     signature_class: Classification
 
+    def seen(self) -> CertificateSeen:
+        """The certificate as a check's result records it."""
+        return CertificateSeen(
+            subject=self.subject,
+            issuer=self.issuer,
+            not_after=self.not_after,
+            key_type=self.key_type,
+            key_bits=self.key_bits,
+            key_class=self.key_class.algorithm_class,
+            signature_algorithm=self.signature_algorithm,
+            signature_class=self.signature_class.algorithm_class,
+        )
+
     def as_evidence(self) -> dict[str, object]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "not_after": self.not_after.isoformat(),
-            "key_type": self.key_type,
-            "key_bits": self.key_bits,
-            "key_class": self.key_class.algorithm_class.value,
-            "signature_algorithm": self.signature_algorithm,
-            "signature_class": self.signature_class.algorithm_class.value,
-        }
+        return self.seen().model_dump(mode="json")
 
 
 def _key(certificate: x509.Certificate) -> tuple[str, int | None, Classification]:

@@ -10,8 +10,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from posture.config import Settings
-from posture.errors import AssureError
+from kernel.errors import AssureError
+from kernel.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

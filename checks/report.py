@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from checks.catalogue import CheckResult, UnknownCheckKind, spec_for
-from checks.findings import SEVERITY_RANK, CheckFinding
+from checks.findings import CheckFinding
 
 
 class ReportStatus(StrEnum):
@@ -45,8 +45,3 @@ class CheckReport(BaseModel):
         except UnknownCheckKind:
             return None
         return None if model is None else model.model_validate(self.details)
-
-    def worst_severity(self) -> str | None:
-        if not self.findings:
-            return None
-        return max(self.findings, key=lambda f: SEVERITY_RANK[f.severity]).severity.value

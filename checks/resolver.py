@@ -13,7 +13,8 @@ import socket
 import dns.exception
 import dns.resolver
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
+from kernel.settings import server_address
 
 LOOKUP_TIMEOUT = 5.0
 
@@ -35,15 +36,6 @@ def _system(host: str, port: int) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         raise ResolutionFailed(f"cannot resolve {host}: {exc}") from exc
     return [str(sockaddr[0]) for *_rest, sockaddr in answers]
-
-
-def server_address(text: str) -> tuple[str, int]:
-    """'192.0.2.53', '192.0.2.53:5353', '2001:db8::53' or '[2001:db8::53]:5353'."""
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]")
-        return host, int(port.removeprefix(":") or 53)
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "53")
-    return host, int(port or 53)
 
 
 def _configured(host: str, servers: tuple[str, ...]) -> list[str]:

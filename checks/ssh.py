@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from checks.catalogue.ssh import SshAlgorithm, SshResult
 from checks.egress import EgressPolicy, Target, split_host_port
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble, key_exchange_score, signature_score
@@ -126,7 +127,9 @@ def read_kexinit(target: Target, timeout: float) -> KexInit:
         return KexInit(banner=line.decode("ascii", errors="replace"), lists=parse_kexinit(payload))
 
 
-def combine(kexinit: KexInit) -> tuple[list[CheckFinding], dict[str, float | None], dict]:
+def combine(
+    kexinit: KexInit, address: str = ""
+) -> tuple[list[CheckFinding], dict[str, float | None], SshResult]:
     index = algorithm_index()
     kex = kexinit.lists["kex_algorithms"]
     host_keys = kexinit.lists["server_host_key_algorithms"]
@@ -159,16 +162,19 @@ def combine(kexinit: KexInit) -> tuple[list[CheckFinding], dict[str, float | Non
         "key_exchange": key_exchange_score(bool(pq), preferred, False),
         "signatures_and_certificates": signature_score(known_keys) if known_keys else None,
     }
-    details = {
-        "banner": kexinit.banner,
-        "kex_algorithms": [{"name": n, "class": classified[n].algorithm_class.value} for n in kex],
-        "host_key_algorithms": [
-            {"name": n, "class": classified[n].algorithm_class.value} for n in host_keys
-        ],
-        "encryption": kexinit.lists["encryption_server_to_client"],
-        "mac": kexinit.lists["mac_server_to_client"],
-    }
-    return findings, subscores, details
+    result = SshResult(
+        address=address,
+        banner=kexinit.banner,
+        kex_algorithms=tuple(
+            SshAlgorithm(name=n, algorithm_class=classified[n].algorithm_class) for n in kex
+        ),
+        host_key_algorithms=tuple(
+            SshAlgorithm(name=n, algorithm_class=classified[n].algorithm_class) for n in host_keys
+        ),
+        encryption=tuple(kexinit.lists["encryption_server_to_client"]),
+        mac=tuple(kexinit.lists["mac_server_to_client"]),
+    )
+    return findings, subscores, result
 
 
 def run_ssh_check(
@@ -179,8 +185,9 @@ def run_ssh_check(
     target = policy.resolve(host, port)
     moment = now or started
     try:
-        findings, subscores, details = combine(read_kexinit(target, timeout))
+        findings, subscores, result = combine(read_kexinit(target, timeout), target.address)
     except SshProtocolError as exc:
-        findings, subscores, details = [finding(exc.code, detail=str(exc))], {}, {}
-    details["address"] = target.address
+        findings, subscores = [finding(exc.code, detail=str(exc))], {}
+        result = SshResult(address=target.address)
+    details = result.as_details()
     return assemble("ssh", target.label, started, findings, subscores, details, moment.date())

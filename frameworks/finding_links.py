@@ -81,7 +81,7 @@ def link_problems(catalogue: FindingCatalogue, framework: Framework) -> list[Pro
     known = {outcome.id for outcome in framework.outcomes()}
     problems = []
     for where, links in _located(catalogue):
-        for outcome_id in links.outcomes.get(key, ()):
+        for outcome_id in links.outcomes_in(framework.framework_id, framework.version):
             if outcome_id not in known:
                 problems.append(
                     (
@@ -119,12 +119,12 @@ def version_problems(
 
 
 def link_table(catalogue: FindingCatalogue, framework: Framework) -> FindingLinkTable:
-    key = framework_version_key(framework.framework_id, framework.version)
+    framework_id, version = framework.framework_id, framework.version
     every = catalogue.all_links()
     return FindingLinkTable(
-        framework_id=framework.framework_id,
-        version=framework.version,
-        outcomes={code: links.outcomes.get(key, ()) for code, links in every.items()},
+        framework_id=framework_id,
+        version=version,
+        outcomes={code: links.outcomes_in(framework_id, version) for code, links in every.items()},
         raised_by={code: links.raised_by for code, links in every.items()},
         families=frozenset(catalogue.families),
     )

@@ -21,9 +21,6 @@ class Points(Strict):
             raise ValueError("points must not decrease from not_achieved to achieved")
         return self
 
-    def for_level(self, level: Level) -> float:
-        return float(getattr(self, level.value))
-
 
 class Confidence(Strict):
     provenance_weights: dict[str, float]

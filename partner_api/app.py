@@ -6,12 +6,13 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from kernel.data_dir import ensure_data_dir
+from kernel.settings import Settings
 from partner_api import problems
 from partner_api.deps import Runtime, identify
 from partner_api.middleware import BodyLimit, HeadAsGet, RateLimit, SecurityHeaders
 from partner_api.openapi import publish
-from partner_api.routes import assessments, assurance, checks, products, public
-from posture.config import Settings, ensure_data_dir
+from partner_api.routes import assessments, assurance, checks, pq_proof, products, public
 from posture.identity.tokens import signing_key
 from posture.jobs.queue import build_queue
 from posture.storage import migrate
@@ -39,7 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
         queue=build_queue(settings),
     )
     app.state.runtime = runtime
-    for module in (public, products, assessments, checks, assurance):
+    for module in (public, products, pq_proof, assessments, checks, assurance):
         app.include_router(module.router)
     problems.install(app)
     publish(app)

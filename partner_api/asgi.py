@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
+from kernel.settings import load_settings
 from partner_api.app import create_app
-from posture.config import load_settings
 
 app = create_app(load_settings())

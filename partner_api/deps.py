@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
+from kernel.settings import Settings
 from posture.identity.permissions import Principal
 from posture.identity.tokens import SigningKey, TokenRejected, verify_token
 from posture.jobs.queue import JobQueue

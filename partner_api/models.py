@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import UploadFile
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from checks.catalogue import CatalogueKind, InputKind
 from posture.scoring.bands import PostureBand
@@ -108,6 +108,10 @@ class ProductOut(Out):
     max_classification: SecurityClassification | None
     api_available: bool
     created_at: datetime
+    # Read from the stored `deleted_at`: a withdrawn product is kept, never deleted.
+    withdrawn_at: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("withdrawn_at", "deleted_at")
+    )
 
 
 class ProductIn(ProductFields):

@@ -54,6 +54,12 @@ LINKS: dict[tuple[str, str], dict[str, Any]] = {
         "StartFileCheck": _link("startFileCheck", product_id="$response.body#/id"),
         "ListCheckRuns": _link("listCheckRuns", product_id="$response.body#/id"),
         "ListAssessments": _link("listAssessments", product_id="$response.body#/id"),
+        "UpdateProduct": _link("updateProduct", product_id="$response.body#/id"),
+        "WithdrawProduct": _link("withdrawProduct", product_id="$response.body#/id"),
+        "IssuePqChallenge": _link("issuePqChallenge", product_id="$response.body#/id"),
+    },
+    ("issuePqChallenge", "201"): {
+        "AnswerPqChallenge": _link("answerPqChallenge", challenge_id="$response.body#/id")
     },
     ("startEndpointCheck", "202"): {"GetJob": _link("getJob", job_id="$response.body#/id")},
     ("startFileCheck", "202"): {"GetJob": _link("getJob", job_id="$response.body#/id")},

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from posture.errors import AssureError, ValidationFailed
+from kernel.errors import AssureError, ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.identity.tokens import TokenRejected
 

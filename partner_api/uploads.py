@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, UploadFile
 from starlette.datastructures import UploadFile as FormFile
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from supplier_portal.uploads import MAX_UPLOAD_BYTES, safe_filename
 
 

@@ -1,3 +1,1 @@
-"""Domain core of PoliceTech Assure: settings, storage, scoring, snapshots, audit and jobs."""
-
-__version__ = "0.1.0"
+"""Domain core of PoliceTech Assure: storage, identity, scoring, audit, jobs, monitoring."""

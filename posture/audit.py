@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from posture.storage.base import utcnow
+from kernel.clock import utcnow
 from posture.storage.models import AuditEvent
 
 GENESIS_HASH = "0" * 64

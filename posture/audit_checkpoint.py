@@ -27,21 +27,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.data_dir import CHECKPOINT_FILE, KEYS_FOLDER
+from kernel.errors import ValidationFailed
 from posture.audit import canonical_bytes, chain_tip
 from posture.audit_checkpoint_file import CheckpointFileError, JsonLinesFile
-from posture.errors import ValidationFailed
 from pq_crypto.attestation import AttestationKeys, load_or_create_keys, sign_bytes, verify_bytes
 
 log = logging.getLogger("assure.audit")
 
-CHECKPOINT_FILE_NAME = "audit-checkpoints.jsonl"
 CHECKPOINT_FORMAT = "policetech-assure/audit-checkpoint/v1"
 EXPORT_FORMAT = "policetech-assure/audit-checkpoint-export/v1"
 # The name inside every checkpoint signature, so no other signed file passes for a checkpoint.
 SIGNED_NAME = "audit-checkpoint"
 # Where the platform's attestation keys live (as supplier_portal.check_exports.signing_keys has
 # it); posture cannot import the portal, so the folder is named here too.
-KEYS_FOLDER = "keys"
 KEYS_FILE = "attestation-keys.json"
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -129,7 +128,7 @@ def sign_checkpoint(checkpoint: AuditCheckpoint, keys: AttestationKeys) -> Signe
 
 
 def checkpoint_path(data_dir: Path) -> Path:
-    return data_dir / CHECKPOINT_FILE_NAME
+    return data_dir / CHECKPOINT_FILE
 
 
 def signing_keys(data_dir: Path) -> AttestationKeys:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
 
 log = logging.getLogger("assure.audit")
 

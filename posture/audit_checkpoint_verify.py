@@ -13,9 +13,9 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from kernel.data_dir import KEYS_FOLDER
 from posture.audit import ChainIndex, ChainReport, canonical_bytes, index_events, verify_chain
 from posture.audit_checkpoint import (
-    KEYS_FOLDER,
     AuditCheckpoint,
     checkpoint_path,
     parse_line,

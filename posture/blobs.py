@@ -1,20 +1,19 @@
-"""Files kept once, named by their SHA-256, in the data folder: evidence, challenge attachments
-and the files a check reads. A job or record refers to a file by its hash, never carries a copy,
+"""Files kept once, named by their SHA-256, in the data folder: evidence and the files a check
+reads. A job or record refers to a file by its hash, never carries a copy,
 and every read proves the bytes are still the ones that were stored."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from posture.config import Settings, ensure_data_dir
-from posture.errors import ValidationFailed
+from kernel.data_dir import BLOBS_FOLDER, ensure_data_dir
+from kernel.errors import ValidationFailed
+from kernel.files import replace_whole
+from kernel.settings import Settings
 
-FOLDER = "uploads"
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -24,7 +23,7 @@ class BlobStore:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> BlobStore:
-        return cls(ensure_data_dir(settings) / FOLDER)
+        return cls(ensure_data_dir(settings) / BLOBS_FOLDER)
 
     def path(self, digest: str) -> Path:
         if not _DIGEST.fullmatch(digest):
@@ -39,12 +38,7 @@ class BlobStore:
         if target.exists():
             return digest
         self.folder.mkdir(mode=0o700, exist_ok=True)
-        staged = self.folder / f".{digest}.{secrets.token_hex(6)}.part"
-        try:
-            staged.write_bytes(data)
-            os.replace(staged, target)
-        finally:
-            staged.unlink(missing_ok=True)
+        replace_whole(target, data)
         return digest
 
     def get(self, digest: str) -> bytes:

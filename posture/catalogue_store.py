@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from frameworks.catalogue import UpstreamCatalogue
 from frameworks.oscal.importer import ImportedCatalog, read_oscal_catalog
+from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
-from posture.errors import ValidationFailed
 from posture.storage.models import ImportedCatalogue
 
 
@@ -84,7 +84,3 @@ def import_oscal_file(
         imported.top_level_control_count,
         already_present=False,
     )
-
-
-def list_imported(session: Session) -> list[ImportedCatalogue]:
-    return list(session.scalars(select(ImportedCatalogue).order_by(ImportedCatalogue.id)))

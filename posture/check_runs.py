@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from checks.report import CheckReport, ReportStatus
+from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
-from posture.errors import ValidationFailed
 from posture.storage.models import CheckRun, Finding, Organisation, Product
 from posture.storage.models.enums import RunStatus
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
-from posture.errors import DatabaseError
+from kernel.errors import DatabaseError
 from posture.storage.models import FrameworkVersion
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kernel.files import create_once
 from pq_crypto.registry import signature
 
 SCHEME = "hybrid-ed25519-mldsa65/v1"
@@ -50,21 +50,22 @@ class AttestationKeys:
         return hashlib.sha256(raw).hexdigest()
 
 
+def _new_keys_document() -> bytes:
+    pq = signature(PQ_ALGORITHM).generate_keypair()
+    ed = Ed25519PrivateKey.generate()
+    document = {
+        "ed25519_private": _b64(ed.private_bytes_raw()),
+        "mldsa65_public": _b64(pq.public_key),
+        "mldsa65_secret": _b64(pq.secret_key),
+    }
+    return json.dumps(document).encode()
+
+
 def load_or_create_keys(folder: Path) -> AttestationKeys:
     """Keys live in the data directory, readable only by their owner."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / "attestation-keys.json"
-    if not path.exists():
-        pq = signature(PQ_ALGORITHM).generate_keypair()
-        ed = Ed25519PrivateKey.generate()
-        document = {
-            "ed25519_private": _b64(ed.private_bytes_raw()),
-            "mldsa65_public": _b64(pq.public_key),
-            "mldsa65_secret": _b64(pq.secret_key),
-        }
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(document, handle)
+    create_once(path, _new_keys_document)
     document = json.loads(path.read_text())
     return AttestationKeys(
         Ed25519PrivateKey.from_private_bytes(_unb64(document["ed25519_private"])),

@@ -125,8 +125,6 @@ class AlgorithmIndex:
                 self._by[f"oid:{oid}"] = algorithm
             for group in algorithm.tls_groups:
                 self._by[f"tls:{group}"] = algorithm
-            for scheme in algorithm.tls_sigschemes:
-                self._by[f"sig:{scheme}"] = algorithm
             for name in algorithm.ssh_names:
                 self._by[f"ssh:{name}"] = algorithm
             for alg in algorithm.jose_algs:
@@ -150,9 +148,6 @@ class AlgorithmIndex:
 
     def tls_group(self, code: int) -> Classification:
         return self._classify(self._by.get(f"tls:{code}"), f"TLS group 0x{code:04X}")
-
-    def tls_sigscheme(self, code: int) -> Classification:
-        return self._classify(self._by.get(f"sig:{code}"), f"TLS signature scheme 0x{code:04X}")
 
     def ssh(self, name: str) -> Classification:
         return self._classify(self._by.get(f"ssh:{name}"), f"SSH algorithm {name}")

@@ -7,13 +7,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework, default_framework
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
-from posture.storage.base import utcnow
 from posture.storage.models import Answer, Assessment, Organisation
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
 from supplier_portal.forms import AnswerForm

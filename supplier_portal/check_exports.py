@@ -1,6 +1,7 @@
-"""A recorded check run in the forms people take away: the JSON report, SARIF for code scanning,
-JUnit for CI gates, a CycloneDX CBOM of the cryptography it saw, and a signed attestation bundle
-that anyone can verify offline with `assure attest verify`."""
+"""A recorded check run in the forms people take away: the JSON report, SARIF for code scanning
+and JUnit for CI gates (for a run of any kind), a CycloneDX CBOM of the cryptography it saw (for
+kinds that see some), and a signed attestation bundle that anyone can verify offline with
+`assure attest verify`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from checks.api.outputs import to_junit, to_sarif
 from checks.cbom_export import build_cbom, has_cbom
+from checks.outputs import to_junit, to_sarif
 from checks.report import CheckReport
-from posture.config import Settings, ensure_data_dir
-from posture.errors import ValidationFailed
+from kernel.data_dir import keys_folder
+from kernel.errors import ValidationFailed
+from kernel.settings import Settings
 from posture.storage.models import CheckRun
 from pq_crypto.attestation import AttestationKeys, load_or_create_keys, sign_bytes
 
@@ -39,6 +41,8 @@ def run_files(run: CheckRun) -> list[RunFile]:
     """The run's report in every export format that applies to its kind of check."""
     try:
         report = CheckReport.model_validate(run.result)
+        # The exports read the details through the kind's typed result; check it reads first.
+        report.result()
     except ValidationError:
         raise ValidationFailed(
             f"check run {run.id}: its stored report is incomplete, so it cannot be exported"
@@ -55,7 +59,7 @@ def run_files(run: CheckRun) -> list[RunFile]:
             "SARIF",
             f"{stem}.sarif",
             "application/sarif+json",
-            json.dumps(to_sarif(report, run.target), indent=2).encode(),
+            json.dumps(to_sarif(report), indent=2).encode(),
         ),
         RunFile("JUnit XML", f"{stem}.junit.xml", "application/xml", to_junit(report).encode()),
     ]
@@ -74,7 +78,7 @@ def run_files(run: CheckRun) -> list[RunFile]:
 
 def signing_keys(settings: Settings) -> AttestationKeys:
     """The platform's attestation keys, created in the data directory on first use."""
-    return load_or_create_keys(ensure_data_dir(settings) / "keys")
+    return load_or_create_keys(keys_folder(settings))
 
 
 def attestation_bundle(files: list[RunFile], keys: AttestationKeys) -> bytes:

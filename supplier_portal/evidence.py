@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.errors import ValidationFailed
+from kernel.settings import Settings
 from posture.audit import record
-from posture.config import Settings
-from posture.errors import ValidationFailed
+from posture.blobs import BlobStore
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.storage.models import Evidence
@@ -64,6 +63,7 @@ def add_evidence(
 
 
 def list_evidence(session: Session, principal: Principal, assessment_id: int) -> list[Evidence]:
+    """The assessment's files, oldest first, for those who may read the assessment."""
     get_assessment(session, principal, assessment_id)
     return list(
         session.scalars(
@@ -72,5 +72,6 @@ def list_evidence(session: Session, principal: Principal, assessment_id: int) ->
     )
 
 
-def evidence_path(settings: Settings, evidence: Evidence) -> Path:
-    return settings.data_dir / evidence.storage_key
+def evidence_content(settings: Settings, evidence: Evidence) -> bytes:
+    """The bytes of a file from `list_evidence`, refused if they changed after upload."""
+    return BlobStore.for_settings(settings).get(evidence.sha256)

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from supplier_portal.product_fields import ProductFields
 from supplier_portal.vocabulary import DeploymentModel, ProductCategory
 

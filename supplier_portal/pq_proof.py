@@ -11,14 +11,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
-from posture.storage.base import utcnow
 from posture.storage.models import Evidence, PqChallenge
 from posture.storage.models.enums import Provenance
 from pq_crypto.interface import UnsupportedAlgorithm
@@ -29,6 +30,7 @@ CHALLENGE_LIFETIME = timedelta(minutes=15)
 ACCEPTED_ALGORITHMS = ("ML-DSA-44", "ML-DSA-65", "ML-DSA-87")
 MAX_PUBLIC_KEY_BYTES = 4096
 MAX_SIGNATURE_BYTES = 8192
+ALREADY_ANSWERED = "this challenge has already been answered; ask for a new one"
 
 
 def challenge_message(challenge: PqChallenge) -> bytes:
@@ -66,28 +68,44 @@ def issue_challenge(
     return challenge
 
 
+def get_challenge(session: Session, principal: Principal, challenge_id: int) -> PqChallenge:
+    return load_visible(session, PqChallenge, challenge_id, principal, "check.run", "challenge")
+
+
 def answer_challenge(
     session: Session, principal: Principal, challenge_id: int, public_key: bytes, signed: bytes
 ) -> Evidence:
     """Verify the answer; a wrong, late or repeated answer is refused and records nothing."""
-    challenge = load_visible(
-        session, PqChallenge, challenge_id, principal, "check.run", "challenge"
-    )
+    challenge = get_challenge(session, principal, challenge_id)
     if challenge.answered_at is not None:
-        raise ValidationFailed("this challenge has already been answered; ask for a new one")
+        raise ValidationFailed(ALREADY_ANSWERED)
     if utcnow() >= challenge.expires_at:
         raise ValidationFailed("this challenge has expired; ask for a new one")
-    if (
-        not 0 < len(public_key) <= MAX_PUBLIC_KEY_BYTES
-        or not 0 < len(signed) <= MAX_SIGNATURE_BYTES
+    for what, given, limit in (
+        ("public key", public_key, MAX_PUBLIC_KEY_BYTES),
+        ("signature", signed, MAX_SIGNATURE_BYTES),
     ):
-        raise ValidationFailed("public key or signature has an impossible size")
+        if not given:
+            raise ValidationFailed(f"{what}: empty")
+        if len(given) > limit:
+            raise ValidationFailed(f"{what}: {len(given)} bytes, more than the {limit} allowed")
     try:
         verifier = signature(challenge.algorithm)
     except UnsupportedAlgorithm as exc:
         raise ValidationFailed(str(exc)) from exc
     if not verifier.verify(public_key, challenge_message(challenge), signed):
         raise ValidationFailed(f"the {challenge.algorithm} signature does not verify")
+    answered_at = utcnow()
+    # The check above read a moment ago; answers sent together all pass it. The conditional
+    # update lets exactly one of them claim the challenge, and the others are refused as repeats.
+    claimed = session.execute(
+        update(PqChallenge)
+        .where(PqChallenge.id == challenge.id, PqChallenge.answered_at.is_(None))
+        .values(answered_at=answered_at)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise ValidationFailed(ALREADY_ANSWERED)
     key_hash = hashlib.sha256(public_key).hexdigest()
     evidence = Evidence(
         organisation_id=challenge.organisation_id,
@@ -108,7 +126,7 @@ def answer_challenge(
     )
     session.add(evidence)
     session.flush()
-    challenge.answered_at, challenge.evidence_id = utcnow(), evidence.id
+    challenge.answered_at, challenge.evidence_id = answered_at, evidence.id
     record(
         session,
         actor_of(principal),

@@ -1,6 +1,6 @@
 """A product's fields, defined once. The portal's product form is this model and the partner API's
-request body derives from it, so a limit (how many data locations, how long a name) cannot differ
-between the two.
+request bodies derive from it (registration's, and `ProductChanges` for a partial update), so a
+limit (how many data locations, how long a name) cannot differ between them.
 
 The types are the strictest either side needs: the API publishes this schema and must refuse
 what it does not describe ("1" is not true, a number is not a date, a name has no control
@@ -10,10 +10,11 @@ typed (surrounding spaces) before they submit it."""
 from __future__ import annotations
 
 import re
+from copy import copy
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
 
 from supplier_portal.vocabulary import (
     CertificationScheme,
@@ -92,3 +93,28 @@ class ProductFields(BaseModel):
             "api_available": self.api_available,
             "connected_networks": stored["connected_networks"],
         }
+
+
+def _absent_means_unchanged(schema: dict[str, Any]) -> None:
+    # Each field defaults to None only so that it may be left out; None is no name or category,
+    # so the published schema names no default (a field given as null is validated and refused
+    # where its type does not allow null).
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
+def _every_field_optional(fields: type[BaseModel]) -> type[BaseModel]:
+    optional = {}
+    for field, info in fields.model_fields.items():
+        loosened = copy(info)
+        loosened.default, loosened.default_factory = None, None
+        optional[field] = (info.annotation, loosened)
+    config = ConfigDict(**fields.model_config, json_schema_extra=_absent_means_unchanged)
+    return create_model(f"Optional{fields.__name__}", __config__=config, **optional)  # type: ignore[call-overload,no-any-return]
+
+
+# Built from ProductFields, so each field keeps its type and limits; `model_fields_set` says
+# which fields a change gives.
+class ProductChanges(_every_field_optional(ProductFields)):  # type: ignore[misc]
+    """Some of a product's fields: those given replace the stored values (null clears a field
+    that may be empty), the others are kept."""

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
-from posture.storage.base import utcnow
 from posture.storage.models import Organisation, Product
 from posture.storage.models.enums import OrgKind
-from supplier_portal.product_fields import ProductFields
+from supplier_portal.forms import parse_form
+from supplier_portal.product_fields import ProductChanges, ProductFields
 
 
 def products_query(
@@ -50,15 +52,7 @@ def create_product(
         raise NotFound("organisation not found")
     if organisation.kind != OrgKind.SUPPLIER:
         raise ValidationFailed("only supplier organisations register products")
-    duplicate = session.scalar(
-        select(Product.id).where(
-            Product.organisation_id == organisation_id,
-            Product.name == form.name,
-            Product.deleted_at.is_(None),
-        )
-    )
-    if duplicate is not None:
-        raise ValidationFailed(f"you already have a product called {form.name!r}")
+    _refuse_duplicate_name(session, organisation_id, form.name)
     product = Product(
         organisation_id=organisation_id,
         name=form.name,
@@ -81,15 +75,66 @@ def create_product(
     return product
 
 
+def _refuse_duplicate_name(
+    session: Session, organisation_id: int, name: str, product_id: int | None = None
+) -> None:
+    query = select(Product.id).where(
+        Product.organisation_id == organisation_id,
+        Product.name == name,
+        Product.deleted_at.is_(None),
+    )
+    if product_id is not None:
+        query = query.where(Product.id != product_id)
+    if session.scalar(query) is not None:
+        raise ValidationFailed(f"you already have a product called {name!r}")
+
+
+def stored_fields(product: Product) -> dict[str, object]:
+    """The stored product as its field set reads it: an edit form's starting values, and what a
+    partial update leaves alone. The columns carry the fields' names."""
+    return {field: getattr(product, field) for field in ProductFields.model_fields}
+
+
+def _editable(session: Session, principal: Principal, product_id: int) -> Product:
+    product = get_product(session, principal, product_id, "product.write")
+    if product.deleted_at is not None:
+        raise ValidationFailed(f"{product.name!r} has been withdrawn and can no longer be edited")
+    return product
+
+
 def update_product(
     session: Session, principal: Principal, product_id: int, form: ProductFields
 ) -> Product:
-    product = get_product(session, principal, product_id, "product.write")
-    before = {
-        "name": product.name,
-        "category": product.category,
-        "deployment_model": product.deployment_model,
+    """Replace every field of the product with the form's (the portal's edit form)."""
+    return _apply(session, principal, _editable(session, principal, product_id), form)
+
+
+def amend_product(
+    session: Session, principal: Principal, product_id: int, changes: ProductChanges
+) -> Product:
+    """Replace only the fields `changes` gives; the others keep their stored values."""
+    product = _editable(session, principal, product_id)
+    given = changes.model_dump(include=changes.model_fields_set)
+    # Each given field is valid on its own; the stored ones are validated again here, so a value
+    # stored before a rule tightened is named rather than written back unchecked.
+    form = parse_form(ProductFields, stored_fields(product) | given)
+    return _apply(session, principal, product, form)
+
+
+def _apply(
+    session: Session, principal: Principal, product: Product, form: ProductFields
+) -> Product:
+    if form.name != product.name:
+        _refuse_duplicate_name(session, product.organisation_id, form.name, product.id)
+    before = to_jsonable_python(stored_fields(product))
+    after = form.model_dump(mode="json")
+    changed = {
+        field: {"before": before[field], "after": after[field]}
+        for field in after
+        if before[field] != after[field]
     }
+    if not changed:
+        return product
     product.name, product.category = form.name, form.category.value
     product.deployment_model, product.description = form.deployment_model.value, form.description
     for field, value in form.listing_fields().items():
@@ -100,22 +145,34 @@ def update_product(
         "product.updated",
         "product",
         product.id,
-        {"before": before, "after": form.model_dump(mode="json")},
+        {"changed": changed},
         organisation_id=product.organisation_id,
     )
     return product
 
 
 def withdraw_product(session: Session, principal: Principal, product_id: int) -> Product:
+    """Take the product out of lists and listings for good; its history is kept."""
     product = get_product(session, principal, product_id, "product.write")
-    if product.deleted_at is None:
-        product.deleted_at = utcnow()
-        record(
-            session,
-            actor_of(principal),
-            "product.withdrawn",
-            "product",
-            product.id,
-            organisation_id=product.organisation_id,
-        )
+    # Claimed by a conditional update, so of two withdrawals at once exactly one happens and is
+    # audited; the other is told, as a second withdrawal later is.
+    claimed = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.deleted_at.is_(None))
+        .values(deleted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(product)
+    if claimed.rowcount != 1:
+        assert product.deleted_at is not None
+        day = product.deleted_at.date().isoformat()
+        raise ValidationFailed(f"{product.name!r} was already withdrawn on {day}")
+    record(
+        session,
+        actor_of(principal),
+        "product.withdrawn",
+        "product",
+        product.id,
+        organisation_id=product.organisation_id,
+    )
     return product

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import default_framework
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.scoring.encode import encode
 from posture.scoring.engine import score_arrays
 from posture.scoring.load import SubjectFilter, load_estate
 from posture.scoring.tables import framework_tables
-from posture.storage.base import utcnow
 from posture.storage.models import Answer, Assessment, Organisation, Product
 from posture.storage.models.enums import AssessmentStatus, Provenance
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from checks.safe_parse import InputRefused, Limits, load_json
-from posture.blobs import FOLDER as BLOBS
+from kernel.data_dir import BLOBS_FOLDER
+from kernel.errors import ValidationFailed
+from kernel.settings import Settings
 from posture.blobs import BlobStore
-from posture.config import Settings
-from posture.errors import ValidationFailed
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Parsed only to tell JSON from text; the shared limits keep that parse from crashing the request.
@@ -90,4 +90,4 @@ def check_upload(filename: str, data: bytes) -> tuple[str, str]:
 def store_upload(settings: Settings, filename: str, data: bytes) -> StoredFile:
     name, media_type = check_upload(filename, data)
     digest = BlobStore.for_settings(settings).put(data)
-    return StoredFile(name, media_type, len(data), digest, f"{BLOBS}/{digest}")
+    return StoredFile(name, media_type, len(data), digest, f"{BLOBS_FOLDER}/{digest}")

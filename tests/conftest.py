@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings, load_settings
+from kernel.settings import Settings, load_settings
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
 from tests.identity.world import World, build_world

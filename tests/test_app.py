@@ -10,8 +10,8 @@ import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kernel.settings import load_settings
 from posture.audit import Actor
-from posture.config import load_settings
 from posture.demo.seed import seed_demo
 from posture.identity.accounts import create_admin
 from posture.identity.policy import identity_policy

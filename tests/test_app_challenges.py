@@ -9,11 +9,18 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from posture.config import load_settings
+from kernel.settings import load_settings
 from posture.identity.permissions import Membership, Principal
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
-from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation, Organisation, User
+from posture.storage.models import (
+    Challenge,
+    ChallengeEntry,
+    JudgeAllocation,
+    JudgeConflict,
+    Organisation,
+    User,
+)
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
 from supplier_portal.challenges import manage
@@ -149,3 +156,38 @@ def test_the_manager_page_lists_challenges_and_refuses_a_bad_rubric(world) -> No
     assert any("total 100%, not 90%" in e.value for e in app.error)
     with sessions() as session:
         assert len(session.scalars(select(Challenge)).all()) == 1
+
+
+def test_a_judge_declares_a_conflict_on_the_page_and_comes_off_the_entry(world) -> None:
+    sessions, people, challenge_id = world
+    supplier_org = people["a1"].memberships[0].organisation_id
+    with transaction(sessions) as session:
+        session.add(
+            ChallengeEntry(
+                challenge_id=challenge_id,
+                organisation_id=supplier_org,
+                title="An entry from a former employer",
+                proposal="x" * 60,
+                status="submitted",
+                submitted_at=datetime.now(UTC),
+            )
+        )
+        session.execute(
+            update(Challenge).values(closes_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        session.flush()
+        manage.allocate_judges(session, people["manager"], challenge_id)
+    app = _page("judge_page", people["j1"])
+    reason = next(t for t in app.text_area if t.label == "What is the conflict?")
+    reason.input("I worked for this supplier until last year.")
+    app = next(b for b in app.button if b.label == "Declare conflict").click().run()
+    assert any("Conflict declared" in s.value for s in app.success), [e.value for e in app.error]
+    with sessions() as session:
+        conflict = session.scalars(select(JudgeConflict)).one()
+        assert (conflict.judge_user_id, conflict.organisation_id) == (
+            people["j1"].user_id,
+            supplier_org,
+        )
+        assert session.scalar(select(JudgeAllocation.id)) is None
+    again = _page("judge_page", people["j1"])
+    assert any("No entries are allocated to you" in i.value for i in again.info)

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from frameworks.loader import default_framework
-from posture.config import load_settings
+from kernel.settings import load_settings
 from posture.identity.permissions import Membership, Principal
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
@@ -259,6 +259,25 @@ def test_organisation_and_product_names_are_shown_as_typed_even_in_a_refusal(wor
     app = next(b for b in app.button if b.label == "Register").click().run()
     assert_no_user_markdown(app)  # the refusal quotes the name it refuses
     assert any(PRODUCT in unescape_markdown(e.value) for e in app.error)
+
+
+def test_a_product_name_is_shown_as_typed_when_proving_editing_and_withdrawing(world) -> None:
+    _, people, _ = world
+    app = _page("supplier", "products_page", people["supplier"])
+    app = next(b for b in app.button if b.label == "Issue a challenge").click().run()
+    assert_no_user_markdown(app)
+    assert shown_in_markdown(app, PRODUCT)  # the challenge names its product
+    edit = next(t for t in app.text_input if (t.key or "").startswith("edit-"))
+    edit.input(f"{PRODUCT} 2")
+    app = next(b for b in app.button if b.label == "Save changes").click().run()
+    assert_no_user_markdown(app)
+    assert shown_in_markdown(app, f"Saved {PRODUCT} 2.")
+    app = next(b for b in app.button if b.label == "Withdraw this product…").click().run()
+    assert_no_user_markdown(app)
+    assert shown_in_markdown(app, f"Withdraw {PRODUCT} 2?")
+    app = next(b for b in app.button if b.label == "Confirm withdrawal").click().run()
+    assert_no_user_markdown(app)
+    assert shown_in_markdown(app, f"Withdrew {PRODUCT} 2.")
 
 
 @given(st.text(alphabet=st.sampled_from("ab1 .:@-+=#*_`~[]()<>!&|$\\{}/\n\r\t")))

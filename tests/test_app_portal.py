@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from posture.config import load_settings
+from kernel.settings import load_settings
 from posture.identity.permissions import Membership, Principal
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
@@ -26,6 +26,8 @@ from posture.storage.models import (
 )
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
+from supplier_portal import assessments, evidence
+from supplier_portal.forms import AnswerForm
 from ui.plain import unescape_markdown
 
 
@@ -127,6 +129,33 @@ def test_self_assessment_then_review_on_the_pages(portal) -> None:
     assert any("Recorded" in s.value for s in review.success)
     with sessions() as session:
         assert session.scalar(select(Answer.provenance)) == "independent"
+
+
+def test_the_reviewer_can_open_the_evidence_attached_to_a_queued_assessment(portal) -> None:
+    sessions, people = portal
+    supplier, assessor = people["a1"], people["assessor"]
+    _add_product(sessions, supplier)
+    settings = load_settings()
+    minutes = b"%PDF-1.7 board minutes naming the security owner"
+    with transaction(sessions) as session:
+        product_id = session.scalars(select(Product.id)).one()
+        organisation_id = supplier.memberships[0].organisation_id
+        draft = assessments.start_assessment(
+            session, supplier, organisation_id, product_id, "supplier-saas"
+        )
+        answer = AnswerForm(outcome_id="A1.a", indicators_met=["A1.a.A1"])
+        assessments.save_answer(session, supplier, draft.id, answer)
+        evidence.add_evidence(session, supplier, settings, draft.id, "minutes [draft].pdf", minutes)
+        assessments.submit_assessment(session, supplier, draft.id)
+        assessment_id = draft.id
+    review = _page("assurance", "review_page", assessor)
+    assert not review.exception
+    (download,) = review.get("download_button")
+    label = unescape_markdown(download.proto.label)
+    assert label.startswith("minutes [draft].pdf (application/pdf")
+    with sessions() as session:
+        (item,) = evidence.list_evidence(session, assessor, assessment_id)
+    assert evidence.evidence_content(settings, item) == minutes
 
 
 def test_officer_creates_a_lot_supplier_applies_officer_lists(portal) -> None:

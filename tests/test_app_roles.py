@@ -4,11 +4,13 @@ without error, and that each page refused to a role shows the refusal and nothin
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from posture.identity.permissions import Principal
 from posture.monitoring.alerts import record_band_changes
 from posture.storage.engine import transaction
+from posture.storage.models import AuditEvent
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import LATER, Db, snapshots
 
@@ -25,7 +27,7 @@ EXPECTED = {
     Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists"},
     Role.CHALLENGE_MANAGER: EVERYONE | {"Manage challenges"},
     Role.CHALLENGE_JUDGE: EVERYONE | {"Judging"},
-    Role.PLATFORM_ADMIN: EVERYONE | {"Posture dashboards", "Manage challenges"},
+    Role.PLATFORM_ADMIN: EVERYONE | {"Posture dashboards", "Manage challenges", "Audit trail"},
 }
 
 
@@ -118,3 +120,19 @@ def test_the_supplier_sees_its_product_alert_on_the_checks_page(estate: Db) -> N
     assert alerts["code"].tolist() == ["MON-BAND-CHANGE"]
     other = _open("product-checks", world.principal(Role.SUPPLIER_MEMBER, "s2"))
     assert not [f for f in other.dataframe if "raised_at" in f.value.columns]
+
+
+def test_a_platform_admin_reads_the_newest_audit_events_first(estate: Db) -> None:
+    world, sessions, _ = estate
+    with sessions() as session:
+        newest = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert newest is not None
+        total = session.scalar(select(func.count()).select_from(AuditEvent))
+    app = _open("audit-trail", world.principal(Role.PLATFORM_ADMIN))
+    (events,) = (f.value for f in app.dataframe)
+    assert len(events) == total
+    assert events["id"].tolist() == sorted(events["id"], reverse=True)
+    assert (events["id"][0], events["action"][0]) == (newest.id, "alert.raised")
+    app.number_input[0].set_value(1)
+    (events,) = (f.value for f in app.run().dataframe)
+    assert events["id"].tolist() == [newest.id]

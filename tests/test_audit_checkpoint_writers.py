@@ -16,10 +16,11 @@ from huey import Huey
 from huey.api import Task
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.data_dir import ensure_data_dir
+from kernel.settings import Settings, load_settings
 from posture.audit import Actor, record
 from posture.audit_checkpoint import checkpoint_path, write_checkpoint
 from posture.audit_checkpoint_verify import TrailReport, verify_trail
-from posture.config import Settings, ensure_data_dir, load_settings
 from posture.jobs.queue import build_queue
 from posture.storage.engine import transaction
 from tests.cli import assure

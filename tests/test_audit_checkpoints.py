@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.settings import load_settings
 from posture.audit import Actor, event_hash, record
 from posture.audit_checkpoint import AuditCheckpoint, checkpoint_path, sign_checkpoint
 from posture.audit_checkpoint_verify import (
@@ -28,7 +29,6 @@ from posture.audit_checkpoint_verify import (
     REHASHED,
     TRUNCATED,
 )
-from posture.config import load_settings
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
 from posture.storage.models import AuditEvent

@@ -13,12 +13,16 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from checks.catalogue import CheckKind
 from checks.cbom import run_cbom_check
 from checks.certificate_file import run_certificate_check
-from posture.errors import ValidationFailed
+from checks.report import CheckReport
+from kernel.errors import ValidationFailed
 from posture.storage.models import CheckRun
 from pq_crypto.attestation import load_or_create_keys, verify_bytes
 from supplier_portal.check_exports import attestation_bundle, run_files
+from tests.checks import sample_reports
+from tests.checks.report_formats import assert_valid_sarif, junit_suite
 from tests.peers.certificates import make_certificate
 
 CBOMS = Path(__file__).resolve().parent / "data" / "cbom"
@@ -52,6 +56,31 @@ def test_an_uploaded_cbom_run_is_not_rebuilt_as_a_cbom() -> None:
 def test_a_run_without_a_complete_report_is_refused() -> None:
     with pytest.raises(ValidationFailed, match="incomplete"):
         run_files(CheckRun(id=3, kind="tls", target="x:443", result={}))
+
+
+def test_a_run_whose_details_contradict_its_kind_is_refused(tmp_path: Path) -> None:
+    stored = sample_reports.tls(tmp_path).model_dump(mode="json")
+    stored["details"]["groups"] = [{"name": "X25519"}]
+    with pytest.raises(ValidationFailed, match="incomplete"):
+        run_files(CheckRun(id=4, kind="tls", target="x:443", result=stored))
+
+
+@pytest.fixture(scope="module")
+def every_kind(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CheckReport]:
+    return sample_reports.every_kind(tmp_path_factory.mktemp("reports"))
+
+
+@pytest.mark.parametrize("kind", [kind.value for kind in CheckKind])
+def test_a_run_of_every_kind_exports_as_sarif_and_junit(
+    kind: str, every_kind: dict[str, CheckReport]
+) -> None:
+    report = every_kind[kind]
+    files = {f.label: f for f in run_files(_run(report))}
+    results = assert_valid_sarif(json.loads(files["SARIF"].data))
+    assert [r["ruleId"] for r in results] == [f.code for f in report.findings]
+    suite = junit_suite(files["JUnit XML"].data.decode())
+    has_gates = suite.find("testcase[@name='hard gates']") is not None
+    assert has_gates == (kind == "api")
 
 
 def test_the_attestation_bundle_verifies_offline_and_catches_tampering(tmp_path: Path) -> None:

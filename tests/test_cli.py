@@ -101,7 +101,7 @@ def test_a_database_from_a_newer_release_is_refused(sqlite_env: dict[str, str]) 
 
 
 def test_version_prints_the_package_version(sqlite_env: dict[str, str]) -> None:
-    from posture import __version__
+    from kernel.version import __version__
 
     result = run(["version"], sqlite_env)
     assert result.stdout.strip() == f"policetech-assure {__version__}"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from posture.config import load_settings
-from posture.errors import ConfigError
+from kernel.errors import ConfigError
+from kernel.settings import load_settings
 
 
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:

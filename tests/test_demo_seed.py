@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
+from kernel.errors import ValidationFailed
 from posture.demo.estate import build_estate, police_bodies
 from posture.demo.seed import seed_demo
-from posture.errors import ValidationFailed
 from posture.storage.engine import transaction
 from posture.storage.models import Answer, Assessment, AuditEvent, Organisation, Product, User
 

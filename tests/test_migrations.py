@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from posture.errors import DatabaseError, SchemaTooNewError
+from kernel.errors import DatabaseError, SchemaTooNewError
 from posture.storage import (
     migrate,
     models,  # noqa: F401  (registers every table on the metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.passwords import (
     generate_password,
     hash_password,

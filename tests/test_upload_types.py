@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from supplier_portal.uploads import check_upload, safe_filename
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
 from posture.identity import mfa, passkeys
 from posture.identity.accounts import actor_of
 from posture.identity.passkeys import PasskeyAnswer, RelyingParty

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from kernel.clock import utcnow
 from posture.identity.permissions import Principal, allowed, holds
 from posture.monitoring.inbox import acknowledge_alert
-from posture.storage.base import utcnow
 from ui.context import run_service, uk_time
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from posture.config import load_settings
-from posture.errors import AssureError
+from kernel.clock import utcnow
+from kernel.errors import AssureError
+from kernel.settings import load_settings
 from posture.identity import mfa, passkeys
 from posture.identity.accounts import has_admin, principal_for
 from posture.identity.client_address import client_address as resolve_address
@@ -32,7 +33,6 @@ from posture.identity.signin import (
     federated_step,
     sign_in_with_password,
 )
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import User
 from ui.components.passkey import held_ceremony, passkey_button

@@ -33,7 +33,7 @@ def run_service(action, success: str):  # type: ignore[no-untyped-def]
     """Run one service call in one transaction. On success, rerun the page so it shows the new
     state, carrying the message across; on refusal, show why (never a traceback). `success` is
     Markdown: user text in it goes through `ui.plain.escape_markdown`."""
-    from posture.errors import AssureError
+    from kernel.errors import AssureError
     from posture.storage.engine import transaction
     from ui.runtime import sessions
 

@@ -14,7 +14,16 @@ import streamlit as st
 
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 from ui.context import principal
-from ui.pages import assurance, challenges, checks, dashboards, framework, overview, supplier
+from ui.pages import (
+    assurance,
+    audit,
+    challenges,
+    checks,
+    dashboards,
+    framework,
+    overview,
+    supplier,
+)
 from ui.plain import escape_markdown
 
 
@@ -89,6 +98,14 @@ PAGES: tuple[PageSpec, ...] = (
         "shortlists",
         WORK,
         ("shortlist.manage",),
+    ),
+    PageSpec(
+        audit.audit_page,
+        "Audit trail",
+        ":material/history:",
+        "audit-trail",
+        WORK,
+        ("audit.read",),
     ),
     PageSpec(
         challenges.browse,

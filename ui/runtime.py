@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings, load_settings
+from kernel.settings import Settings, load_settings
 from posture.jobs.queue import JobQueue, build_queue
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory

@@ -8,6 +8,7 @@ from checks.api.bundle import bundle
 from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
 from checks.api.spec import LoadedSpec, SpecError, load_spec
+from checks.catalogue.api import ApiLiveRun, ApiResult, ApiVerdict
 from checks.egress import EgressPolicy
 from checks.findings import CheckFinding, Severity, family_outcome_ids, finding
 from checks.report import CheckReport, ReportStatus
@@ -141,7 +142,7 @@ def _not_assessable(source: str, started: datetime, findings: list[CheckFinding]
         finished_at=datetime.now(UTC),
         status=ReportStatus.NOT_ASSESSABLE,
         findings=findings,
-        details={"gate_failed": [], "provisional": True},
+        details=ApiResult().as_details(),
     )
 
 
@@ -159,34 +160,34 @@ def _assessed(
     gates = sorted({f.code for f in findings if part_of(f)[1]})
     coverage = live.coverage if live else 0.0
     provisional = live is None or coverage < rule_book().scoring.provisional_below_coverage
-    details = {
-        "openapi_version": spec.version,
-        "spec_bytes": spec.size_bytes,
-        "operations": sum(
+    result = ApiResult(
+        openapi_version=spec.version,
+        spec_bytes=spec.size_bytes,
+        operations=sum(
             1
             for p in (spec.document.get("paths") or {}).values()
             for m in (p or {})
             if m in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
         ),
-        "gate_failed": gates,
-        "verdict": "fail" if gates else "pass",
-        "provisional": provisional,
-        "live": None
+        gate_failed=tuple(gates),
+        verdict=ApiVerdict.FAIL if gates else ApiVerdict.PASS,
+        provisional=provisional,
+        live=None
         if live is None
-        else {
-            "completed": live.completed,
-            "timed_out": live.timed_out,
-            "operations_tested": live.operations_tested,
-            "operations_total": live.operations_total,
-            "coverage": round(coverage, 3),
-            "seed": live.seed,
-            "command": live.command,
-            "seconds": live.seconds,
-            "identities": len(tokens),
-            "not_followed": bundled_notes,
-            "unconfirmed": live.unconfirmed,
-        },
-    }
+        else ApiLiveRun(
+            completed=live.completed,
+            timed_out=live.timed_out,
+            operations_tested=live.operations_tested,
+            operations_total=live.operations_total,
+            coverage=round(coverage, 3),
+            seed=live.seed,
+            command=tuple(live.command),
+            seconds=live.seconds,
+            identities=len(tokens),
+            not_followed=tuple(bundled_notes),
+            unconfirmed=tuple(live.unconfirmed),
+        ),
+    )
     return CheckReport(
         kind="api",
         target=base_url or source,
@@ -196,5 +197,5 @@ def _assessed(
         score=overall(subscores),
         subscores=subscores,
         findings=findings,
-        details=details,
+        details=result.as_details(),
     )

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from checks.api.confirm import NEGATIVE_ACCEPTED, sent_body_conforms
+from checks.catalogue.api import UnconfirmedFailure
 from checks.egress import EgressPolicy, EgressRefused, parse_url
 from checks.sandbox.environment import child_environment
 from checks.sandbox.limits import MIB, SandboxLimits
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 ST_CHILD = "checks.sandbox.st_child"
 # schemathesis with hypothesis holds every operation's strategies; the large public
@@ -67,7 +68,7 @@ class LiveResult:
     failures: list[LiveFailure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # Failures the sent request did not confirm (see confirm.py), kept as evidence.
-    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
+    unconfirmed: list[UnconfirmedFailure] = field(default_factory=list)
     egress_refused: list[dict[str, str]] = field(default_factory=list)
     seed: int | None = None
     command: list[str] = field(default_factory=list)
@@ -278,7 +279,7 @@ def run_live(
 
 def _confirmed(
     summary: dict[str, Any], reproductions: dict[str, Reproduction], document: dict[str, Any]
-) -> tuple[list[LiveFailure], list[dict[str, Any]]]:
+) -> tuple[list[LiveFailure], list[UnconfirmedFailure]]:
     """The failures, less a lone accepted-negative-data one whose sent request was valid."""
     failures, unconfirmed = [], []
     for item in summary.get("failures") or []:
@@ -300,13 +301,13 @@ def _confirmed(
             and sent_body_conforms(document, failure.operations[0], found.request)
         ):
             unconfirmed.append(
-                {
-                    "code": failure.code,
-                    "operation": failure.operations[0],
-                    "curl": failure.curl,
-                    "reason": "the request sent was valid for the schema; the tester's "
+                UnconfirmedFailure(
+                    code=failure.code,
+                    operation=failure.operations[0],
+                    curl=failure.curl,
+                    reason="the request sent was valid for the schema; the tester's "
                     "serialisation removed what made its data invalid",
-                }
+                )
             )
             continue
         failures.append(failure)

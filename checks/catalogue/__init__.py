@@ -32,6 +32,7 @@ from pydantic_core import core_schema
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
     from checks.findings import Severity
+    from checks.outputs import JUnitCase
     from checks.report import CheckReport
     from checks.sandbox.request import ChildOrder
 
@@ -66,13 +67,18 @@ class FindingText:
     advice: str
 
 
-class CheckResult(BaseModel):
-    """What one kind of check saw, typed: its report's `details`, written by the check and read
-    back by exports, the CLI and pages instead of reading a dict by string keys. Frozen; a key
-    the model does not name (the sandbox's cost, or a field of a newer release) is ignored when
-    a stored run is read."""
+class ResultPart(BaseModel):
+    """A part of a typed result (a key, a group, a certificate): frozen, and a key it does not
+    name (a field of a newer release) is ignored when a stored run is read."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class CheckResult(ResultPart):
+    """What one kind of check saw, typed: its report's `details`, written by the check and read
+    back by exports, the CLI and pages instead of reading a dict by string keys. Every field has
+    a default, so a run stored before a field existed, or one the sandbox cut short (details
+    holding only its `sandbox` cost, which no result names), still reads."""
 
     def as_details(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -81,6 +87,10 @@ class CheckResult(BaseModel):
 # Inside the sandbox child: the order (the check, its input file) and the egress policy.
 RunInSandbox = Callable[["ChildOrder", "EgressPolicy"], "CheckReport"]
 CbomComponents = Callable[["CheckReport"], list[dict[str, Any]]]
+# What a kind adds to the renderers every report has (checks/outputs.py).
+ConsoleLines = Callable[["CheckReport"], list[str]]
+JUnitCases = Callable[["CheckReport"], list["JUnitCase"]]
+SarifProperties = Callable[["CheckReport"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,9 @@ class CheckSpec:
     findings: Mapping[str, FindingText] = field(default_factory=dict)
     # Its report's details as a typed model (and so a JSON schema); None while still a dict.
     result: type[CheckResult] | None = None
+    console: ConsoleLines | None = None  # extra lines of the CLI's human output
+    junit: JUnitCases | None = None  # extra JUnit test cases (the API check's hard gates)
+    sarif: SarifProperties | None = None  # extra properties of the SARIF run
 
 
 class UnknownCheckKind(ValueError):

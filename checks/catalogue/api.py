@@ -1,15 +1,71 @@
-"""API: lint an OpenAPI description and, given a base URL, test the live API with schemathesis."""
+"""API: lint an OpenAPI description and, given a base URL, test the live API with schemathesis.
+
+Beyond its score the check gives a verdict: it fails when a hard gate does, whatever the score.
+The verdict is what this kind adds to the renderers every report has: a line of the CLI's
+output, a JUnit test case and a property of the SARIF run.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from checks.catalogue import CheckKind, CheckSpec, InputKind
+from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
+from checks.outputs import JUnitCase
 
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
     from checks.report import CheckReport
     from checks.sandbox.request import ChildOrder
+
+
+class ApiVerdict(StrEnum):
+    PASS = "pass"  # noqa: S105 (a verdict, not a password)
+    FAIL = "fail"
+
+
+class UnconfirmedFailure(ResultPart):
+    """A failure schemathesis reported that the request it sent did not bear out
+    (checks/api/confirm.py): kept as evidence, not scored."""
+
+    code: str
+    operation: str
+    curl: str | None = None
+    reason: str
+
+
+class ApiLiveRun(ResultPart):
+    """The live run against the base URL: how far it got and how to reproduce it."""
+
+    completed: bool = False
+    timed_out: bool = False
+    operations_tested: int = 0
+    operations_total: int = 0
+    coverage: float = 0.0  # tested / total, to three places
+    seed: int | None = None
+    command: tuple[str, ...] = ()  # the schemathesis command line
+    seconds: float | None = None
+    identities: int = 0  # bearer tokens given: two test object-level authorisation
+    not_followed: tuple[str, ...] = ()  # $refs the bundled description could not follow
+    unconfirmed: tuple[UnconfirmedFailure, ...] = ()
+
+
+class ApiResult(CheckResult):
+    """The description as linted, the live run if there was one, and the verdict. A
+    description that could not be assessed has no verdict and no version."""
+
+    openapi_version: str | None = None
+    spec_bytes: int | None = None
+    operations: int | None = None  # operations the description declares
+    gate_failed: tuple[str, ...] = ()  # codes of the hard gates that failed
+    verdict: ApiVerdict | None = None
+    # Provisional unless a live run covered enough of the operations to stand on.
+    provisional: bool = True
+    live: ApiLiveRun | None = None
+
+    @property
+    def verdict_text(self) -> str:
+        return self.verdict.value if self.verdict else "not assessable"
 
 
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
@@ -28,6 +84,30 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     return report
 
 
+def verdict_lines(report: CheckReport) -> list[str]:
+    result = ApiResult.model_validate(report.details)
+    lines = [f"verdict: {result.verdict_text}{' (provisional)' if result.provisional else ''}"]
+    if result.gate_failed:
+        lines.append("gates failed: " + ", ".join(result.gate_failed))
+    return lines
+
+
+def gate_case(report: CheckReport) -> list[JUnitCase]:
+    """The hard gates as one test case, which fails when any of them does."""
+    gates = ApiResult.model_validate(report.details).gate_failed
+    failure = "gate failed: " + ", ".join(gates) if gates else None
+    return [JUnitCase(f"{report.kind}.gates", "hard gates", failure)]
+
+
+def verdict_properties(report: CheckReport) -> dict[str, Any]:
+    result = ApiResult.model_validate(report.details)
+    return {
+        "verdict": result.verdict_text,
+        "provisional": result.provisional,
+        "gate_failed": list(result.gate_failed),
+    }
+
+
 SPEC = CheckSpec(
     kind=CheckKind.API,
     label="OpenAPI description (+ optional sandbox URL)",
@@ -38,4 +118,8 @@ SPEC = CheckSpec(
     run=run,
     post_quantum=False,
     live=True,
+    result=ApiResult,
+    console=verdict_lines,
+    junit=gate_case,
+    sarif=verdict_properties,
 )

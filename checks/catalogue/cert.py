@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from checks.catalogue import CheckKind, CheckSpec, InputKind
-from checks.cbom_export import certificate_components
+from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind
+from checks.catalogue.certificate_seen import CertificateSeen, certificate_components
 
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
@@ -13,10 +13,21 @@ if TYPE_CHECKING:
     from checks.sandbox.request import ChildOrder
 
 
+class CertResult(CheckResult):
+    """The certificates of the file, leaf first; none when the file could not be read."""
+
+    certificates: tuple[CertificateSeen, ...] = ()
+
+
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     from checks.certificate_file import run_certificate_check
 
     return run_certificate_check(*order.read_input(policy))
+
+
+def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
+    result = CertResult.model_validate(report.details)
+    return certificate_components(report.target, result.certificates)
 
 
 SPEC = CheckSpec(
@@ -27,5 +38,6 @@ SPEC = CheckSpec(
     input_help="A PEM or DER certificate (or PEM chain).",
     run=run,
     post_quantum=True,
-    cbom=certificate_components,
+    cbom=cbom_components,
+    result=CertResult,
 )

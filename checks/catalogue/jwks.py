@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
-from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind
+from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
 from checks.cbom_export import algorithm_component
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 
@@ -33,10 +33,8 @@ def _as_text(value: Any) -> str | None:
 Member = Annotated[str | None, BeforeValidator(_as_text)]
 
 
-class JwksKey(BaseModel):
+class JwksKey(ResultPart):
     """One key of the set, as the set names it and as the algorithm policy classifies it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     index: int = Field(ge=0)
     kid: Member = None

@@ -35,7 +35,7 @@ def _policy(order: dict[str, Any]) -> EgressPolicy:
 
 
 def dns_endpoints(policy: EgressPolicy) -> frozenset[tuple[str, int]]:
-    from checks.resolver import server_address
+    from kernel.settings import server_address
 
     return frozenset(server_address(server) for server in policy.dns_servers)
 
@@ -76,7 +76,7 @@ def main(folder: Path) -> int:
     from checks.catalogue import load_plugin
     from checks.sandbox.execute import execute
     from checks.sandbox.request import ChildFailure, ChildOrder
-    from posture.errors import AssureError
+    from kernel.errors import AssureError
 
     if raw_order.get("check_module"):
         # A registered check: its module is loaded (under the guard) before its kind is read.

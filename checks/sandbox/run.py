@@ -29,7 +29,7 @@ from checks.report import CheckReport, ReportStatus
 from checks.sandbox.environment import child_environment
 from checks.sandbox.limits import SandboxLimits
 from checks.sandbox.request import ChildFailure, ChildOrder, SandboxedCheck, safe_file_name
-from posture.errors import AssureError
+from kernel.errors import AssureError
 
 log = logging.getLogger("assure.sandbox")
 

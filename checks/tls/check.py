@@ -5,9 +5,9 @@ Planning and combining are pure; only `run_tls_check` touches the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from checks.catalogue.tls import TlsGroup, TlsHandshake, TlsResult
 from checks.certificates import CertificateFacts, certificate_facts, certificate_findings
 from checks.egress import EgressPolicy, Target, split_host_port
 from checks.findings import CheckFinding, finding
@@ -16,7 +16,7 @@ from checks.report import CheckReport
 from checks.tls.handshake import HandshakeResult, full_handshake
 from checks.tls.probes import DEFAULT_TIMEOUT, GroupProbe, Probe, VersionProbe, run_probes
 from checks.tls.wire import TLS_VERSIONS, Outcome, ServerAnswer
-from pq_crypto.catalogue import algorithm_index
+from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 
 ERROR_FINDINGS = {
     Outcome.UNREACHABLE: "NET-001",
@@ -33,17 +33,7 @@ def plan() -> list[Probe]:
     return groups + versions
 
 
-@dataclass(frozen=True)
-class GroupVerdict:
-    name: str
-    code: int
-    algorithm_class: str
-    obsolete: bool
-    supported: bool
-    answer: str
-
-
-def group_verdicts(answers: dict[Probe, ServerAnswer]) -> list[GroupVerdict]:
+def group_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsGroup]:
     index = algorithm_index()
     verdicts = []
     for probe, answer in answers.items():
@@ -54,10 +44,10 @@ def group_verdicts(answers: dict[Probe, ServerAnswer]) -> list[GroupVerdict]:
         supported = named and answer.selected_group == probe.group
         classification = index.tls_group(probe.group)
         verdicts.append(
-            GroupVerdict(
+            TlsGroup(
                 name=classification.algorithm_id or f"0x{probe.group:04X}",
                 code=probe.group,
-                algorithm_class=classification.algorithm_class.value,
+                algorithm_class=classification.algorithm_class,
                 obsolete=classification.obsolete,
                 supported=supported,
                 answer=answer.outcome.value
@@ -91,15 +81,17 @@ def protocol_failure(answers: dict[Probe, ServerAnswer]) -> CheckFinding | None:
 
 def combine(
     target: Target, answers: dict[Probe, ServerAnswer], handshake: HandshakeResult, now: datetime
-) -> tuple[list[CheckFinding], dict[str, float | None], dict]:
+) -> tuple[list[CheckFinding], dict[str, float | None], TlsResult]:
     failure = protocol_failure(answers)
     if failure is not None:
-        return [failure], {}, {"address": target.address}
+        return [failure], {}, TlsResult(address=target.address)
     verdicts = group_verdicts(answers)
     resistant = [
         v
         for v in verdicts
-        if v.supported and v.algorithm_class in ("hybrid", "quantum-safe") and not v.obsolete
+        if v.supported
+        and v.algorithm_class in (AlgorithmClass.HYBRID, AlgorithmClass.QUANTUM_SAFE)
+        and not v.obsolete
     ]
     obsolete = [v for v in verdicts if v.supported and v.obsolete]
     negotiated = algorithm_index().name(handshake.group) if handshake.group else None
@@ -140,20 +132,20 @@ def combine(
     }
     if facts and facts[0].not_after <= now:
         subscores["signatures_and_certificates"] = 0.0
-    details = {
-        "address": target.address,
-        "groups": [v.__dict__ for v in verdicts],
-        "versions": versions,
-        "handshake": {
-            "ok": handshake.ok,
-            "group": handshake.group,
-            "protocol": handshake.protocol,
-            "cipher": handshake.cipher,
-            "error": handshake.error,
-        },
-        "certificates": [f.as_evidence() for f in facts],
-    }
-    return findings, subscores, details
+    result = TlsResult(
+        address=target.address,
+        groups=tuple(verdicts),
+        versions=versions,
+        handshake=TlsHandshake(
+            ok=handshake.ok,
+            group=handshake.group,
+            protocol=handshake.protocol,
+            cipher=handshake.cipher,
+            error=handshake.error,
+        ),
+        certificates=tuple(f.seen() for f in facts),
+    )
+    return findings, subscores, result
 
 
 def run_tls_check(
@@ -173,5 +165,6 @@ def run_tls_check(
         else HandshakeResult(False)
     )
     moment = now or datetime.now(UTC)
-    findings, subscores, details = combine(target, answers, handshake, moment)
+    findings, subscores, result = combine(target, answers, handshake, moment)
+    details = result.as_details()
     return assemble("tls", target.label, started, findings, subscores, details, moment.date())

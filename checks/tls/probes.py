@@ -142,7 +142,3 @@ def run_probes(
                 ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {timeout:g}s")
             )
     return {c.probe: c.answer for c in connections if c.answer is not None}
-
-
-def run_probe(probe: Probe, target: Target, timeout: float = DEFAULT_TIMEOUT) -> ServerAnswer:
-    return run_probes([probe], target, timeout)[probe]

@@ -7,9 +7,7 @@ Everything read is bounded: record size, total bytes and time.
 from __future__ import annotations
 
 import os
-import socket
 import struct
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -167,28 +165,3 @@ def answer_at_end(buffer: bytes) -> ServerAnswer:
     return parse_answer(buffer) or ServerAnswer(
         Outcome.CLOSED, detail=f"closed after {len(buffer)} bytes"
     )
-
-
-def read_answer(sock: socket.socket, timeout: float) -> ServerAnswer:
-    """Read from a blocking socket until parse_answer has an answer."""
-    deadline = time.monotonic() + timeout
-    buffer = bytearray()
-    try:
-        while True:
-            answer = parse_answer(buffer)
-            if answer is not None:
-                return answer
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            sock.settimeout(remaining)
-            chunk = sock.recv(65536)
-            if not chunk:
-                return answer_at_end(buffer)
-            buffer.extend(chunk)
-            if len(buffer) > MAX_READ:
-                return ServerAnswer(Outcome.OVERSIZED, detail=f"more than {MAX_READ} bytes")
-    except TimeoutError:
-        return ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {timeout:g}s")
-    except (ConnectionResetError, BrokenPipeError) as exc:
-        return ServerAnswer(Outcome.CLOSED, detail=str(exc))

@@ -23,6 +23,7 @@ from frameworks.finding_links import FindingLinkTable
 from frameworks.loader import LoadedFramework
 from frameworks.oscal.validation import SCHEMA_OSCAL_VERSION
 from frameworks.schema import Framework, Outcome
+from kernel.ids import name_based_uuid
 
 NAMESPACE = "https://policetech-assure.example/ns/oscal"
 UUID_NAMESPACE = uuid.UUID("0f0b7f8e-5a3c-4c55-9a57-6f8a1d0c2b11")
@@ -104,7 +105,7 @@ def framework_to_catalog(framework: Framework, links: FindingLinkTable) -> Catal
             *_listed("automated-check", _checked_kinds(framework, links)),
         ],
     )
-    return Catalog(uuid=str(uuid.uuid5(UUID_NAMESPACE, identity)), metadata=metadata, groups=groups)
+    return Catalog(uuid=name_based_uuid(UUID_NAMESPACE, identity), metadata=metadata, groups=groups)
 
 
 def export_oscal(loaded: LoadedFramework) -> dict[str, Any]:

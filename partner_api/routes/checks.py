@@ -19,8 +19,9 @@ from partner_api.models import (
     Page,
 )
 from partner_api.uploads import OnePartPerField, read_upload
+from posture.check_requests import CheckRequest, file_fields
 from posture.identity.permissions import NotFound
-from posture.jobs.checks import CheckRequest, file_fields, job_for
+from posture.jobs.checks import job_for
 from posture.jobs.dispatch import submit_check
 from posture.storage.models import Job
 from posture.storage.paging import page

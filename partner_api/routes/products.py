@@ -16,7 +16,14 @@ from posture.storage.engine import transaction
 from posture.storage.models import Organisation
 from posture.storage.paging import page
 from supplier_portal.organisations import get_profile
-from supplier_portal.products import create_product, get_product, products_query
+from supplier_portal.product_fields import ProductChanges
+from supplier_portal.products import (
+    amend_product,
+    create_product,
+    get_product,
+    products_query,
+    withdraw_product,
+)
 
 router = APIRouter(prefix="/v1", tags=["organisations and products"])
 ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The product's id.")]
@@ -86,6 +93,30 @@ def read_product(
     return conditional(
         if_none_match, ProductOut.model_validate(get_product(session, me, product_id))
     )
+
+
+@router.patch(
+    "/products/{product_id}",
+    operation_id="updateProduct",
+    summary="Change some of a product's fields; the fields left out keep their values",
+    response_model=ProductOut,
+)
+def change_product(me: Caller, rt: Rt, product_id: ProductId, body: ProductChanges) -> ProductOut:
+    with transaction(rt.sessions) as session:
+        changed = ProductOut.model_validate(amend_product(session, me, product_id, body))
+    return changed
+
+
+@router.post(
+    "/products/{product_id}/withdraw",
+    operation_id="withdrawProduct",
+    summary="Withdraw a product: it leaves product lists and published listings, its history stays",
+    response_model=ProductOut,
+)
+def withdraw(me: Caller, rt: Rt, product_id: ProductId) -> ProductOut:
+    with transaction(rt.sessions) as session:
+        withdrawn = ProductOut.model_validate(withdraw_product(session, me, product_id))
+    return withdrawn
 
 
 @router.get(

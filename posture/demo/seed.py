@@ -11,9 +11,9 @@ from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from frameworks.loader import default_framework
+from kernel.errors import ValidationFailed
 from posture.audit import SYSTEM, record
 from posture.demo.estate import DemoEstate, build_estate
-from posture.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.identity.accounts import create_admin
 from posture.identity.passwords import generate_password, hash_password

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kernel.errors import ValidationFailed
 from posture.audit import Actor, hold_append_lock, record
-from posture.errors import ValidationFailed
 from posture.identity.passwords import hash_password
 from posture.identity.permissions import (
     Membership,
@@ -164,17 +164,27 @@ def set_password(session: Session, actor: Actor, email: str, password: str) -> N
     record(session, actor, "auth.password_set", "user", user.id)
 
 
+def _changing_roles(by: Principal | Actor, organisation_id: int, role: Role, verb: str) -> Actor:
+    """Who a role change is recorded against. A signed-in principal is held to the permission
+    table: platform admins change any role, supplier admins supplier roles in their own
+    organisation. An Actor is the operator at the command line, who already controls the host."""
+    if isinstance(by, Actor):
+        return by
+    require(by, "membership.manage", organisation_id, "organisation")
+    if Role.PLATFORM_ADMIN not in by.roles() and role not in SUPPLIER_ROLES:
+        raise PermissionDenied(f"supplier administrators can only {verb} supplier roles")
+    return actor_of(by)
+
+
 def grant_role(
-    session: Session, principal: Principal, user_id: int, organisation_id: int, role: Role
-) -> None:
-    """Platform admins grant any role; supplier admins grant supplier roles in their own org."""
-    require(principal, "membership.manage", organisation_id, "organisation")
+    session: Session, by: Principal | Actor, user_id: int, organisation_id: int, role: Role
+) -> bool:
+    """Add the membership; False when the user already holds the role there."""
+    actor = _changing_roles(by, organisation_id, role, "grant")
     organisation = session.get(Organisation, organisation_id)
     user = session.get(User, user_id)
     if organisation is None or user is None:
         raise NotFound("user or organisation not found")
-    if Role.PLATFORM_ADMIN not in principal.roles() and role not in SUPPLIER_ROLES:
-        raise PermissionDenied("supplier administrators can only grant supplier roles")
     exists = session.scalar(
         select(MembershipRow).where(
             MembershipRow.user_id == user_id,
@@ -183,25 +193,24 @@ def grant_role(
         )
     )
     if exists:
-        return
+        return False
     session.add(MembershipRow(user_id=user_id, organisation_id=organisation_id, role=role))
     record(
         session,
-        actor_of(principal),
+        actor,
         "role.granted",
         "user",
         user_id,
         {"role": role.value, "organisation_id": organisation_id},
         organisation_id=organisation_id,
     )
+    return True
 
 
 def revoke_role(
-    session: Session, principal: Principal, user_id: int, organisation_id: int, role: Role
+    session: Session, by: Principal | Actor, user_id: int, organisation_id: int, role: Role
 ) -> None:
-    require(principal, "membership.manage", organisation_id, "organisation")
-    if Role.PLATFORM_ADMIN not in principal.roles() and role not in SUPPLIER_ROLES:
-        raise PermissionDenied("supplier administrators can only revoke supplier roles")
+    actor = _changing_roles(by, organisation_id, role, "revoke")
     if role == Role.PLATFORM_ADMIN:
         # Checked under the same locks as first-run setup and federated sign-in, so two
         # removals at once cannot both succeed and leave the platform with none.
@@ -214,7 +223,7 @@ def revoke_role(
         )
     )
     if row is None:
-        raise NotFound("membership not found")
+        raise NotFound(f"membership not found: the user does not hold {role.value} there")
     if role == Role.PLATFORM_ADMIN and is_last_active_admin(session, user_id):
         raise ValidationFailed(
             "this is the last platform administrator; make another one before removing this one"
@@ -222,7 +231,7 @@ def revoke_role(
     session.delete(row)
     record(
         session,
-        actor_of(principal),
+        actor,
         "role.revoked",
         "user",
         user_id,

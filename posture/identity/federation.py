@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kernel.errors import AssureError
 from posture.audit import Actor, hold_append_lock, record
-from posture.errors import AssureError
 from posture.identity.accounts import PLATFORM_SLUG, is_last_active_admin, principal_for
 from posture.identity.federation_mapping import (
     FederationMapping,

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from posture.errors import ConfigError
+from kernel.errors import ConfigError
 from posture.identity.accounts import PLATFORM_SLUG
 from posture.storage.models.enums import Role
 

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
-from posture.errors import ValidationFailed
 from posture.identity.one_time_codes import code_digest, new_code, normalised
 from posture.identity.permissions import Principal
 from posture.identity.policy import MfaPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
-from posture.storage.base import utcnow
 from posture.storage.models import MfaFactor, PasskeyCredential, RecoveryCode, User
 from posture.storage.models.enums import Role
 

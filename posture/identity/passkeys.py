@@ -45,12 +45,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
+from kernel.settings import Settings
 from posture.audit import Actor, record
-from posture.config import Settings
-from posture.errors import ValidationFailed
 from posture.identity import mfa
 from posture.identity.policy import identity_policy
-from posture.storage.base import utcnow
 from posture.storage.models import PasskeyChallenge, PasskeyCredential, User
 
 WEBAUTHN = "webauthn"

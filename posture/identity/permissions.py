@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -11,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
 from posture.storage.models.enums import Role
 
 Scope = Literal["own", "any"]
@@ -128,7 +127,3 @@ def require(
     scope = visible_organisations(principal, permission)
     if scope is not None and organisation_id not in scope:
         raise NotFound(f"{what} not found")
-
-
-def roles_with(permission: str) -> Iterable[Role]:
-    return _rule(permission).grants.keys()

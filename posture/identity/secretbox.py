@@ -4,19 +4,17 @@ the data folder, so a copy of the database (a dump, a replica, a backup) alone r
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from posture.config import Settings, ensure_data_dir
-from posture.errors import AssureError
+from kernel.data_dir import SECRET_BOX_FILE, ensure_data_dir
+from kernel.errors import AssureError
+from kernel.files import create_once
+from kernel.settings import Settings
 
-KEY_FILE = "secret-box.key"
 NONCE_BYTES = 12
 
 
@@ -47,26 +45,9 @@ class SecretBox:
             ) from exc
 
 
-def _create_once(path: Path) -> None:
-    """Write a new key beside the final name, then link it into place: concurrent first starts
-    agree on one key, and no reader ever sees a half-written file."""
-    staged = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won: use its key
-            os.link(staged, path)
-    finally:
-        staged.unlink(missing_ok=True)
-
-
 def secret_box(settings: Settings) -> SecretBox:
-    path = ensure_data_dir(settings) / KEY_FILE
-    if not path.exists():
-        _create_once(path)
+    path = ensure_data_dir(settings) / SECRET_BOX_FILE
+    create_once(path, lambda: base64.b64encode(AESGCM.generate_key(bit_length=256)))
     key = base64.b64decode(path.read_bytes())
     if len(key) != 32:
         raise SecretUnreadable(f"{path} does not hold a 256-bit key")

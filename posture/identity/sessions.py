@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
 from posture.audit import Actor, record
 from posture.identity.accounts import principal_for
 from posture.identity.mfa import method_has_second_factor, mfa_required
 from posture.identity.permissions import PermissionDenied, Principal
 from posture.identity.policy import identity_policy
-from posture.storage.base import utcnow
 from posture.storage.models import User, UserSession
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
-from posture.errors import ValidationFailed
 from posture.identity.accounts import has_admin, insert_admin, lock_admins, prepare_admin
 from posture.identity.one_time_codes import code_digest, new_code
 from posture.storage.models import User

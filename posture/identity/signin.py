@@ -13,8 +13,9 @@ from typing import Literal
 from sqlalchemy import and_, case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.clock import utcnow
+from kernel.errors import AssureError, ValidationFailed
 from posture.audit import Actor, record
-from posture.errors import AssureError, ValidationFailed
 from posture.identity import mfa, passkeys
 from posture.identity.accounts import principal_for
 from posture.identity.passkeys import PasskeyAnswer, RelyingParty
@@ -22,7 +23,6 @@ from posture.identity.passwords import needs_rehash, rehash, verify_password
 from posture.identity.permissions import Principal
 from posture.identity.policy import IdentityPolicy, identity_policy
 from posture.identity.secretbox import SecretBox
-from posture.storage.base import utcnow
 from posture.storage.dialects import upsert_insert
 from posture.storage.engine import transaction
 from posture.storage.models import SignInAddress, User

@@ -6,7 +6,6 @@ and any other algorithm are refused before the signature is considered.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,16 +14,17 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.data_dir import keys_folder
+from kernel.errors import AssureError, ValidationFailed
+from kernel.files import create_once
+from kernel.settings import Settings
 from posture.audit import Actor, record
-from posture.config import Settings, ensure_data_dir
-from posture.errors import AssureError, ValidationFailed
 from posture.identity.accounts import principal_for
 from posture.identity.permissions import Principal, permission_table, require
 from posture.identity.policy import identity_policy
-from posture.storage.base import utcnow
 from posture.storage.models import ApiToken, User
 
 ALGORITHM = "EdDSA"
@@ -51,19 +51,17 @@ class SigningKey:
 
 def signing_key(settings: Settings) -> SigningKey:
     """The server's signing key, created on first use in the data directory with mode 0600."""
-    folder = ensure_data_dir(settings) / "keys"
+    folder = keys_folder(settings)
     folder.mkdir(mode=0o700, exist_ok=True)
     path = folder / KEY_FILE
-    if not path.exists():
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
+    create_once(
+        path,
+        lambda: Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
+        ),
+    )
     private = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(private, Ed25519PrivateKey):
         raise AssureError(f"{path} does not hold an Ed25519 key")
@@ -186,7 +184,3 @@ def revoke_token(session: Session, actor: Actor, jti: str) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         record(session, actor, "token.revoked", "api_token", jti)
-
-
-def tokens_for(session: Session, user_id: int) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)))

@@ -10,75 +10,37 @@ worker stopped.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from checks.catalogue import InputKind, KindName, spec_for
+from checks.catalogue import spec_for
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
+from kernel.clock import utcnow
+from kernel.errors import AssureError, ValidationFailed
 from posture.audit import Actor, record
 from posture.blobs import BlobStore
+from posture.check_requests import CheckRequest
 from posture.check_runs import record_check_run
-from posture.errors import AssureError, ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
 from posture.jobs.heartbeat import heartbeat
 from posture.jobs.workers import audit_name
 from posture.monitoring.alerts import record_endpoint_run
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Job, Product
 from posture.storage.models.enums import RunStatus
 
 log = logging.getLogger("assure.jobs")
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
 # Well inside recovery.STALE_AFTER, so a healthy check that runs for minutes is never recovered.
 HEARTBEAT_EVERY = 10.0
-
-
-class CheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-    kind: KindName
-    target: str = Field(default="", max_length=300)
-    file_name: str = Field(default="", max_length=255)
-    # The checked file, kept once in the blob store; the job carries only its digest.
-    file_sha256: str = Field(default="", pattern=r"^(|[0-9a-f]{64})$")
-    base_url: str = Field(default="", max_length=300)
-
-    @model_validator(mode="after")
-    def _inputs(self) -> CheckRequest:
-        """What the kind's input needs: an endpoint, a file, or a file or the URL it is at."""
-        reads = spec_for(self.kind).input
-        if reads is InputKind.ENDPOINT and not self.target:
-            raise ValueError("target: give host:port")
-        remote = reads is InputKind.FILE_OR_URL and self.target.startswith(("https://", "http://"))
-        if reads is not InputKind.ENDPOINT and not self.file_sha256 and not remote:
-            raise ValueError("file: choose a file to check")
-        return self
-
-
-def file_fields(name: str, data: bytes) -> dict[str, str]:
-    """The CheckRequest fields naming a submitted file; the bytes go to `submit_check`."""
-    return {"file_name": name, "file_sha256": hashlib.sha256(data).hexdigest()}
-
-
-def stage_file(store: BlobStore, data: bytes) -> str:
-    """Keep a file a check will read; its digest goes in the CheckRequest."""
-    if not data:
-        raise ValidationFailed("file: the file is empty")
-    if len(data) > MAX_FILE_BYTES:
-        raise ValidationFailed(f"file: larger than the {MAX_FILE_BYTES // 2**20} MiB limit")
-    return store.put(data)
 
 
 Runner = Callable[[CheckRequest, EgressPolicy, bytes | None], CheckReport]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
+from posture.check_requests import CheckRequest, file_fields, stage_file
 from posture.identity.permissions import Principal
-from posture.jobs.checks import CheckRequest, create_check_job, file_fields, stage_file
+from posture.jobs.checks import create_check_job
 from posture.jobs.queue import JobQueue
 from posture.storage.engine import transaction
 

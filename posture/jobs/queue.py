@@ -10,16 +10,17 @@ from huey.api import TaskWrapper, crontab
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
+from kernel.clock import utcnow
+from kernel.data_dir import QUEUE_FILE, ensure_data_dir
+from kernel.errors import ConfigError
+from kernel.settings import Settings
 from posture.audit_checkpoint import scheduled_checkpoint
 from posture.audit_checkpoint_verify import verify_trail
 from posture.blobs import BlobStore
-from posture.config import Settings, ensure_data_dir
-from posture.errors import ConfigError
 from posture.jobs.checks import execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
-from posture.storage.base import utcnow
 from posture.storage.engine import build_engine, session_factory, transaction
 
 log = logging.getLogger("assure.jobs")
@@ -67,7 +68,7 @@ def _storage(settings: Settings, name: str) -> Huey:
         return RedisHuey(name, url=settings.redis_url)
     if settings.queue_immediate:
         return Huey(name, immediate=True)
-    path = ensure_data_dir(settings) / "queue.db"
+    path = ensure_data_dir(settings) / QUEUE_FILE
     return SqliteHuey(name, filename=str(path))
 
 

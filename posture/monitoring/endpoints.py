@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.catalogue import InputKind, KindName, spec_for
 from posture.audit import SYSTEM, record
+from posture.check_requests import CheckRequest
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
-from posture.identity.scoped import load_visible, within_reach
-from posture.jobs.checks import CheckRequest
+from posture.identity.scoped import load_visible
 from posture.monitoring.changes import monitoring_policy
 from posture.monitoring.inbox import alert_table
 from posture.storage.engine import transaction
@@ -82,12 +82,6 @@ def register_endpoint(
         organisation_id=product.organisation_id,
     )
     return endpoint
-
-
-def list_endpoints(session: Session, principal: Principal) -> list[MonitoredEndpoint]:
-    query = select(MonitoredEndpoint).order_by(MonitoredEndpoint.id)
-    organisation = MonitoredEndpoint.organisation_id
-    return list(session.scalars(within_reach(query, organisation, principal, "check.read")))
 
 
 def queue_due_checks(

@@ -8,8 +8,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible, within_reach

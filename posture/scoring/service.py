@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework, default_framework
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
 from posture.scoring.encode import encode

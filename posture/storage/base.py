@@ -42,9 +42,5 @@ class UtcDateTime(TypeDecorator[datetime]):
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

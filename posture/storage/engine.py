@@ -12,8 +12,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings, ensure_data_dir
-from posture.errors import ConfigError
+from kernel.data_dir import ensure_data_dir
+from kernel.errors import ConfigError
+from kernel.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -8,7 +8,7 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from posture.errors import DatabaseError
+from kernel.errors import DatabaseError
 
 
 def hold_exclusive(session: Session, name: str) -> None:

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from posture.errors import DatabaseError, SchemaTooNewError
+from kernel.errors import DatabaseError, SchemaTooNewError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

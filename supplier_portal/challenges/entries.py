@@ -1,4 +1,4 @@
-"""Suppliers' entries: drafts, attachments and submission, closed at the deadline to the second."""
+"""Suppliers' entries: drafts and submission, closed at the deadline to the second."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.config import Settings
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.scoring.bands import meets_band
 from posture.scoring.service import score_estate
-from posture.storage.base import utcnow
-from posture.storage.models import Challenge, ChallengeAttachment, ChallengeEntry
+from posture.storage.models import Challenge, ChallengeEntry
 from supplier_portal.challenges.forms import EntryForm
 from supplier_portal.products import get_product
-from supplier_portal.uploads import store_upload
 
 
 def open_challenges(session: Session, principal: Principal) -> list[Challenge]:
@@ -107,44 +105,6 @@ def save_entry(
         organisation_id=organisation_id,
     )
     return entry
-
-
-def attach_file(
-    session: Session,
-    principal: Principal,
-    settings: Settings,
-    entry_id: int,
-    filename: str,
-    data: bytes,
-    now: datetime | None = None,
-) -> ChallengeAttachment:
-    entry = _own_entry(session, principal, entry_id)
-    if entry.status != "draft":
-        raise ValidationFailed("a submitted entry is locked")
-    challenge = session.get(Challenge, entry.challenge_id)
-    assert challenge is not None
-    _open_for_entries(challenge, now or utcnow())
-    stored = store_upload(settings, filename, data)
-    attachment = ChallengeAttachment(
-        entry_id=entry.id,
-        filename=stored.filename,
-        media_type=stored.media_type,
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-    )
-    session.add(attachment)
-    session.flush()
-    record(
-        session,
-        actor_of(principal),
-        "challenge.attachment_added",
-        "challenge_entry",
-        entry.id,
-        {"filename": stored.filename, "sha256": stored.sha256},
-        organisation_id=entry.organisation_id,
-    )
-    return attachment
 
 
 def _posture_band(session: Session, product_id: int, today: date) -> str | None:

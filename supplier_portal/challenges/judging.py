@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, visible_organisations
-from posture.storage.base import utcnow
 from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation
 from supplier_portal.challenges.forms import ScoreForm
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.storage.base import utcnow
 from posture.storage.models import (
     Challenge,
     ChallengeEntry,
@@ -106,7 +106,11 @@ def declare_conflict(
     organisation_id: int,
     reason: str,
 ) -> JudgeConflict:
-    """Judges declare their own conflicts; managers may record them on a judge's behalf."""
+    """Judges declare their own conflicts; managers may record them on a judge's behalf.
+
+    The judge comes off the organisation's entries they have not scored yet, so that allocating
+    judges again gives those entries someone else; a score already submitted stays for
+    moderation to exclude with a reason."""
     challenge = session.get(Challenge, challenge_id)
     if challenge is None:
         raise NotFound("challenge not found")
@@ -127,13 +131,33 @@ def declare_conflict(
         session.flush()
     except IntegrityError:
         raise ValidationFailed("that conflict is already recorded") from None
+    withdrawn = list(
+        session.scalars(
+            select(JudgeAllocation)
+            .join(ChallengeEntry, ChallengeEntry.id == JudgeAllocation.entry_id)
+            .where(
+                JudgeAllocation.challenge_id == challenge_id,
+                JudgeAllocation.judge_user_id == judge_user_id,
+                JudgeAllocation.submitted_at.is_(None),
+                ChallengeEntry.organisation_id == organisation_id,
+            )
+            .order_by(JudgeAllocation.id)
+        )
+    )
+    for allocation in withdrawn:
+        session.delete(allocation)
+    session.flush()
     record(
         session,
         actor_of(principal),
         "challenge.conflict_declared",
         "challenge",
         challenge_id,
-        {"judge_user_id": judge_user_id, "organisation_id": organisation_id},
+        {
+            "judge_user_id": judge_user_id,
+            "organisation_id": organisation_id,
+            "withdrawn_from_entries": [a.entry_id for a in withdrawn],
+        },
         organisation_id=challenge.organisation_id,
     )
     return conflict
@@ -256,6 +280,19 @@ def publish_results(
     )
     if not allocations or any(a.submitted_at is None for a in allocations):
         raise ValidationFailed("every allocated judge must submit a score first")
+    # A judge who declared a conflict came off their entries; those wait for a replacement.
+    judged = Counter(a.entry_id for a in allocations)
+    entries = session.scalars(
+        select(ChallengeEntry.id)
+        .where(ChallengeEntry.challenge_id == challenge_id, ChallengeEntry.status == "submitted")
+        .order_by(ChallengeEntry.id)
+    )
+    for entry_id in entries:
+        if judged[entry_id] < challenge.assessors_per_entry:
+            raise ValidationFailed(
+                f"entry {entry_id} has {judged[entry_id]} of {challenge.assessors_per_entry} "
+                "judges; allocate judges again before publishing results"
+            )
     ranking = moderated_entries(session, challenge, moderation_policy())
     challenge.results = {
         "ranking": [

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.exports import rows_to_csv
 from posture.identity.permissions import NotFound, Principal, visible_organisations
 from posture.identity.scoped import within_reach

@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 
 
 class ListingState(StrEnum):

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
-from posture.errors import ValidationFailed
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import (
     NotFound,
@@ -20,7 +21,6 @@ from posture.identity.permissions import (
     require,
     visible_organisations,
 )
-from posture.storage.base import utcnow
 from posture.storage.models import (
     Lot,
     LotApplication,

@@ -11,13 +11,13 @@ from pydantic import Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.audit import record
-from posture.errors import ValidationFailed
 from posture.exports import to_csv, to_xlsx
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.identity.scoped import load_visible, within_reach
-from posture.storage.base import utcnow
 from posture.storage.models import Product, ShortlistRequirement, ShortlistVersion
 from supplier_portal.forms import FormModel
 from supplier_portal.procurement.facts import product_facts

@@ -12,8 +12,8 @@ import pytest
 
 from checks.api.check import run_api_check
 from checks.api.live import LiveSettings
-from checks.api.outputs import to_junit, to_sarif
 from checks.egress import EgressPolicy
+from checks.outputs import to_junit, to_sarif
 from checks.report import CheckReport
 from tests.peers.apis import build_spec, serving_api
 

@@ -87,7 +87,7 @@ def _list_products_on_a_lot(env: dict[str, str], officer_email: str, count: int)
     and each product's supplier admin would make them on the listings page."""
     from sqlalchemy import select
 
-    from posture.config import load_settings
+    from kernel.settings import load_settings
     from posture.identity.accounts import principal_for
     from posture.storage.engine import build_engine, session_factory, transaction
     from posture.storage.models import Membership, Product, User

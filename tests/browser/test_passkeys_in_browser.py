@@ -151,7 +151,7 @@ def _confirm_with_the_key(page) -> None:  # type: ignore[no-untyped-def]
 def _audited(env: dict[str, str], action: str) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    from posture.config import load_settings
+    from kernel.settings import load_settings
     from posture.storage.engine import build_engine, session_factory
     from posture.storage.models import AuditEvent
 

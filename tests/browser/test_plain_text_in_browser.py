@@ -106,8 +106,8 @@ def _hostile_work(
     from sqlalchemy import select, update
 
     from frameworks.loader import default_framework
+    from kernel.settings import load_settings
     from posture.audit import SYSTEM
-    from posture.config import load_settings
     from posture.identity.accounts import principal_for, set_password
     from posture.storage.engine import build_engine, session_factory, transaction
     from posture.storage.models import Challenge, Membership, User

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, Challenge, ChallengeEntry, JudgeAllocation
@@ -199,6 +199,69 @@ def test_judges_score_blind(cw) -> None:
     assert len(seen) == 1
     assert "judge_user_id" not in seen[0]
     assert seen[0]["judge"] == "Judge 2"
+
+
+def test_a_judge_who_declares_a_conflict_comes_off_the_entry_and_is_replaced(cw) -> None:
+    challenge_id, (_, e2, _), allocations = _allocated(cw)
+    allocation, _, judge = next(a for a in allocations if a[1] == e2)
+    me = cw.people[judge]
+    with transaction(cw.sessions) as session:
+        manage.declare_conflict(
+            session, me, challenge_id, me.user_id, cw.orgs["s2"], "I advised s2 on this bid"
+        )
+    with cw.sessions() as session:
+        assert session.get(JudgeAllocation, allocation) is None
+        assert e2 not in {a.entry_id for a in judging.my_allocations(session, me)}
+        declared = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "challenge.conflict_declared")
+        ).one()
+        assert declared.data["withdrawn_from_entries"] == [e2]
+    with transaction(cw.sessions) as session:
+        (replacement,) = manage.allocate_judges(
+            session, cw.people["manager"], challenge_id, now=AFTER
+        )
+        assert (replacement.entry_id, replacement.judge_user_id != me.user_id) == (e2, True)
+
+
+def test_results_wait_until_a_judge_who_stepped_aside_is_replaced(cw) -> None:
+    challenge_id, (_, e2, _), allocations = _allocated(cw)
+    stepping_aside = cw.people[next(a for a in allocations if a[1] == e2)[2]]
+    with transaction(cw.sessions) as session:
+        manage.declare_conflict(
+            session,
+            stepping_aside,
+            challenge_id,
+            stepping_aside.user_id,
+            cw.orgs["s2"],
+            "I advised s2 on this bid",
+        )
+        for allocation, _, judge in allocations:
+            if session.get(JudgeAllocation, allocation) is not None:
+                judging.submit_score(session, cw.people[judge], allocation, _score(7, 4), now=AFTER)
+    with (
+        cw.sessions() as session,
+        pytest.raises(ValidationFailed, match=f"entry {e2} has 1 of 2 judges"),
+    ):
+        manage.publish_results(session, cw.people["manager"], challenge_id, now=AFTER)
+
+
+def test_a_conflict_recorded_after_scoring_leaves_the_score_for_moderation(cw) -> None:
+    challenge_id, (_, e2, _), allocations = _allocated(cw)
+    allocation, _, judge = next(a for a in allocations if a[1] == e2)
+    with transaction(cw.sessions) as session:
+        judging.submit_score(session, cw.people[judge], allocation, _score(9, 5), now=AFTER)
+        manage.declare_conflict(
+            session,
+            cw.people["manager"],
+            challenge_id,
+            cw.people[judge].user_id,
+            cw.orgs["s2"],
+            "Holds shares in s2",
+        )
+    with cw.sessions() as session:
+        kept = session.get(JudgeAllocation, allocation)
+        assert kept is not None
+        assert kept.submitted_at is not None
 
 
 @pytest.mark.parametrize(

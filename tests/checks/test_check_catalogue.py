@@ -23,9 +23,10 @@ from assure_cli.check import build_app
 from checks import catalogue
 from checks.catalogue import CheckKind, CheckSpec, InputKind
 from checks.findings import CATALOGUE_FILE, FindingCatalogue
+from kernel.settings import Settings
 from partner_api.app import create_app
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest, file_fields, job_for
+from posture.check_requests import CheckRequest, file_fields
+from posture.jobs.checks import job_for
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.storage.models import CheckRun, Finding
@@ -69,6 +70,8 @@ def test_the_cli_has_a_command_for_a_registered_check(
     assert toy.input_help in usage.output
     # A file check that writes no CBOM: neither --timeout nor --cbom.
     assert "--fail-on" in usage.output
+    assert "--sarif" in usage.output
+    assert "--junit" in usage.output
     assert "--cbom" not in usage.output
     assert "--timeout" not in usage.output
     notes = tmp_path / "notes.txt"
@@ -78,12 +81,18 @@ def test_the_cli_has_a_command_for_a_registered_check(
     report = json.loads(result.output)
     assert (report["kind"], report["target"], report["score"]) == ("toy", "notes.txt", 0.0)
     assert [(f["code"], f["evidence"]) for f in report["findings"]] == [("TOY-001", {"lines": [2]})]
+    sarif, junit = tmp_path / "toy.sarif", tmp_path / "toy.xml"
+    options = ["--sarif", str(sarif), "--junit", str(junit)]
+    assert runner.invoke(build_app(), ["toy", str(notes), *options]).exit_code == 0
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("TOY-001", "note")]
+    assert "toy.TOY-001" in junit.read_text()
 
 
 def test_the_partner_api_document_offers_a_registered_file_check(
     toy: CheckSpec, data_dir: Path
 ) -> None:
-    from posture.config import load_settings
+    from kernel.settings import load_settings
     from posture.storage import migrate
     from posture.storage.engine import build_engine
 

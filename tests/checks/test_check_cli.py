@@ -8,7 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from assure_cli.check import build_app
+from checks.catalogue import CheckKind
+from tests.checks.report_formats import assert_valid_sarif, junit_suite
 from tests.cli import assure
 from tests.peers import servers
 from tests.peers.certificates import make_certificate
@@ -104,6 +108,27 @@ def test_check_cbom_and_cert_files(tmp_path: Path, loopback_env) -> None:
     missing = assure("check", "cert", str(tmp_path / "nope.pem"), env=loopback_env)
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr
+
+
+def test_every_check_command_writes_sarif_and_junit(tmp_path: Path, sqlite_env) -> None:
+    cert, _ = make_certificate(tmp_path, "rsa2048")
+    sarif, junit = tmp_path / "cert.sarif", tmp_path / "cert.xml"
+    options = ["--sarif", str(sarif), "--junit", str(junit)]
+    result = assure("check", "cert", str(cert), *options, env=sqlite_env)
+    assert result.returncode == 0, result.stderr
+    assert f"SARIF written to {sarif}" in result.stdout
+    results = assert_valid_sarif(json.loads(sarif.read_text()))
+    assert {r["ruleId"] for r in results} == {"CERT-004"}
+    uri = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == str(cert)  # the file as given, so code scanning finds it in the repository
+    suite = junit_suite(junit.read_text())
+    case = suite.find("testcase[@classname='cert.CERT-004']")
+    assert case is not None
+    assert case.find("failure") is None  # quantum-vulnerable is low: reported, not failed
+    for kind in CheckKind:
+        usage = CliRunner().invoke(build_app(), [kind, "--help"], env={"COLUMNS": "200"}).output
+        assert "--sarif" in usage, kind
+        assert "--junit" in usage, kind
 
 
 def test_attest_sign_and_verify_round_trip(tmp_path: Path, sqlite_env) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import NotFound
 from posture.storage.models import AuditEvent, Evidence, PqChallenge
 from posture.storage.models.enums import Role

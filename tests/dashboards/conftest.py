@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
-from posture.config import Settings
+from kernel.settings import Settings
 from posture.framework_registry import register_framework
 from posture.storage.engine import transaction
 from posture.storage.models import PostureSnapshot

@@ -6,8 +6,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from posture.identity.permissions import Principal
+from posture.storage.engine import transaction
+from posture.storage.models import Alert
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import Db
+
+# How many open alerts alert_table lists by default.
+LISTED_ALERTS = 200
 
 
 def _render() -> None:
@@ -66,3 +71,30 @@ def test_an_estate_without_snapshots_says_how_to_take_one(world_db: Db, monkeypa
     monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
     app = _page(world.principal(Role.NATIONAL_ASSESSOR))
     assert any("assure score --snapshot" in i.value for i in app.info)
+
+
+def test_the_alerts_tab_counts_every_open_alert_beyond_those_listed(
+    snapshots: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, sessions, settings = snapshots
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    organisation_id, product_id = world.orgs["s1"].organisation_id, world.orgs["s1"].product_id
+    with transaction(sessions) as session:
+        session.add_all(
+            Alert(
+                organisation_id=organisation_id,
+                product_id=product_id,
+                code="MON-PQ-LOST",
+                severity="high",
+                title="Post-quantum key exchange lost",
+                advice="Restore the hybrid group.",
+            )
+            for _ in range(LISTED_ALERTS + 1)
+        )
+    app = _page(world.principal(Role.NATIONAL_ASSESSOR))
+    assert not app.exception
+    assert any(tab.label == f"Alerts ({LISTED_ALERTS + 1})" for tab in app.tabs)
+    (listed,) = (f.value for f in app.dataframe if "raised_at" in f.value.columns)
+    assert len(listed) == LISTED_ALERTS
+    shown = f"Showing the newest {LISTED_ALERTS} of {LISTED_ALERTS + 1} open alerts."
+    assert shown in [c.value for c in app.caption]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
-from posture.errors import DatabaseError
+from kernel.errors import DatabaseError
 from posture.framework_registry import register_framework
 from posture.storage.engine import transaction
 from posture.storage.models import FrameworkVersion

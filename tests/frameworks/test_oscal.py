@@ -15,9 +15,9 @@ from frameworks.oscal import importer
 from frameworks.oscal.export import export_oscal
 from frameworks.oscal.importer import OscalImportError, read_oscal_catalog
 from frameworks.oscal.validation import oscal_schema_errors
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
 from posture.catalogue_store import import_oscal_file
-from posture.errors import ValidationFailed
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, ImportedCatalogue
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
-from posture.errors import ValidationFailed
 from posture.identity.accounts import create_admin, grant_role, principal_for
 from posture.identity.permissions import PermissionDenied, Principal
 from posture.identity.policy import identity_policy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from posture.config import load_settings
-from posture.errors import ConfigError
+from kernel.errors import ConfigError
+from kernel.settings import load_settings
 from posture.identity.client_address import client_address
 
 PROXY = ("10.0.0.0/8",)

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
+from kernel.settings import Settings
 from posture.identity.permissions import NotFound
+from posture.scoring.service import product_score
 from posture.storage.engine import transaction
 from posture.storage.models import Answer, AuditEvent, Evidence, Product
 from posture.storage.models.enums import Role
-from supplier_portal import assessments, check_results, evidence, products, scores
+from supplier_portal import assessments, check_results, evidence, products
 from supplier_portal.forms import AnswerForm, DeploymentModel, ProductCategory, ProductForm
 from tests.identity.world import World, build_world
 
@@ -50,7 +51,7 @@ def test_another_suppliers_records_cannot_be_read(world: World, sessions, role: 
         lambda s: assessments.list_answers(s, me, other.draft_assessment_id),
         lambda s: evidence.list_evidence(s, me, other.draft_assessment_id),
         lambda s: check_results.get_check_run(s, me, other.check_run_id),
-        lambda s: scores.explain_score(s, me, f"product:{other.product_id}", date(2026, 11, 1)),
+        lambda s: product_score(s, me, other.product_id, date(2026, 11, 1)),
     ]
     with sessions() as session:
         for read in reads:

@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.errors import ConfigError
+from kernel.errors import ConfigError
 from posture.identity.federation import (
     FederatedSignIn,
     FederatedSignInRefused,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from posture.config import load_settings
-from posture.errors import ConfigError
+from kernel.errors import ConfigError
+from kernel.settings import load_settings
 from posture.identity.passkeys import RelyingParty, relying_party
 
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.errors import ValidationFailed
+from kernel.settings import load_settings
 from posture.audit import Actor
-from posture.config import load_settings
-from posture.errors import ValidationFailed
 from posture.identity import mfa, passkeys
 from posture.identity.accounts import create_admin, principal_for
 from posture.identity.passkeys import PasskeyAnswer, RelyingParty

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from kernel.errors import AssureError
+from kernel.settings import Settings
 from posture.audit_log import recent_events
-from posture.config import Settings
-from posture.errors import AssureError
 from posture.identity.accounts import grant_role
 from posture.identity.permissions import NotFound, PermissionDenied, Principal, permission_table
+from posture.scoring.service import product_score
 from posture.storage.models.enums import Role
-from supplier_portal import assessments, check_results, evidence, products, scores
+from supplier_portal import assessments, check_results, evidence, products
 from supplier_portal.forms import AnswerForm, DeploymentModel, ProductCategory, ProductForm
 from tests.identity.world import OrgObjects
 
@@ -119,16 +120,10 @@ CASES = [
         lambda s, p, t, _: check_results.get_check_run(s, p, t.check_run_id),
     ),
     Case(
-        "explain_product_score",
+        "product_score",
         "score.read",
         "product_id",
-        lambda s, p, t, _: scores.explain_score(s, p, f"product:{t.product_id}", AS_OF),
-    ),
-    Case(
-        "explain_organisation_score",
-        "score.read",
-        "organisation_id",
-        lambda s, p, t, _: scores.explain_score(s, p, f"org:{t.organisation_id}", AS_OF),
+        lambda s, p, t, _: product_score(s, p, t.product_id, AS_OF),
     ),
     Case(
         "grant_role",

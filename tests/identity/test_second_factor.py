@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.errors import ValidationFailed
+from kernel.settings import load_settings
 from posture.audit import Actor
-from posture.config import load_settings
-from posture.errors import ValidationFailed
 from posture.identity import mfa
 from posture.identity.accounts import create_admin, grant_role, principal_for
 from posture.identity.permissions import PermissionDenied

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
-from posture.errors import ValidationFailed
 from posture.identity.accounts import create_admin, has_admin, principal_for, revoke_role
 from posture.identity.policy import identity_policy
 from posture.identity.setup import SetupCode, create_first_admin

@@ -150,7 +150,7 @@ def test_scopes_limit_what_a_token_can_do(issued) -> None:
 
 
 def test_lifetimes_beyond_policy_and_unknown_scopes_are_refused(world_db) -> None:
-    from posture.errors import ValidationFailed
+    from kernel.errors import ValidationFailed
 
     world, sessions, settings = world_db
     key = signing_key(settings)

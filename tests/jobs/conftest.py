@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from posture.blobs import BlobStore
-from posture.jobs.checks import CheckRequest, file_fields
+from posture.check_requests import CheckRequest, file_fields
 from tests.peers.certificates import make_certificate
 
 

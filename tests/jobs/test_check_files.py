@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
+from kernel.errors import ValidationFailed
+from kernel.settings import Settings
 from posture.blobs import BlobStore
-from posture.config import Settings
-from posture.errors import ValidationFailed
+from posture.check_requests import CheckRequest, file_fields
 from posture.identity.permissions import NotFound, PermissionDenied
-from posture.jobs.checks import CheckRequest, execute_check_job, file_fields
+from posture.jobs.checks import execute_check_job
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.storage.models import Job

@@ -7,11 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
+from kernel.settings import Settings
 from posture.blobs import BlobStore
-from posture.config import Settings
+from posture.check_requests import CheckRequest
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.jobs.checks import (
-    CheckRequest,
     claim,
     create_check_job,
     execute_check_job,

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
+from kernel.clock import utcnow
+from kernel.settings import Settings
 from posture.blobs import BlobStore
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest, claim, create_check_job, execute_check_job
+from posture.check_requests import CheckRequest
+from posture.jobs.checks import claim, create_check_job, execute_check_job
 from posture.jobs.checks import run_request as real_runner
 from posture.jobs.recovery import STALE_AFTER, recover_stale_jobs, release_worker_jobs
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, CheckRun, Job
 from posture.storage.models.enums import Role, RunStatus

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest
+from kernel.settings import Settings
+from posture.check_requests import CheckRequest
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.storage.models import Job

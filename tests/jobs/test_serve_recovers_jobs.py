@@ -12,8 +12,8 @@ import time
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest
+from kernel.settings import Settings
+from posture.check_requests import CheckRequest
 from posture.storage.models import Job
 from posture.storage.models.enums import RunStatus
 from tests.identity.world import World

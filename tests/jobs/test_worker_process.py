@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest
+from kernel.clock import utcnow
+from kernel.settings import Settings
+from posture.check_requests import CheckRequest
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.jobs.recovery import STALE_AFTER, recover_stale_jobs
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Job
 from posture.storage.models.enums import Role, RunStatus

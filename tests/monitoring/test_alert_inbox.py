@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
 from posture.dashboards import PERMISSION
-from posture.errors import ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.monitoring.alerts import record_band_changes
 from posture.monitoring.inbox import acknowledge_alert, alert_table, open_alert_count
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, AuditEvent
 from posture.storage.models.enums import Role

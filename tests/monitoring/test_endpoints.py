@@ -17,16 +17,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
+from kernel.clock import utcnow
+from kernel.settings import Settings
 from posture.identity.permissions import NotFound, PermissionDenied, Principal
 from posture.jobs.queue import JobQueue, build_queue
 from posture.monitoring.endpoints import (
     EndpointForm,
-    list_endpoints,
+    product_monitoring,
     queue_due_checks,
     register_endpoint,
 )
-from posture.storage.base import utcnow
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, AuditEvent, Job, MonitoredEndpoint
 from posture.storage.models.enums import Role, RunStatus
@@ -83,8 +83,11 @@ def test_losing_pq_key_exchange_between_scheduled_checks_raises_an_alert(
         assert {"monitoring.endpoint_registered", "monitoring.checks_queued", "alert.raised"} <= (
             actions
         )
-        assert [e.id for e in list_endpoints(session, supplier)] == [endpoint_id]
-        assert list_endpoints(session, world.principal(Role.FORCE_ASSESSOR)) == []
+        shown = product_monitoring(session, supplier, product_id)
+        assert [e.id for e in shown.endpoints] == [endpoint_id]
+        assert shown.open_alerts["code"].tolist() == ["MON-PQ-LOST"]
+        with pytest.raises(NotFound):
+            product_monitoring(session, world.principal(Role.FORCE_ASSESSOR), product_id)
 
 
 def test_another_tenant_cannot_register_an_endpoint_for_the_product(world_db: Db) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from kernel.settings import load_settings
 from partner_api.app import create_app
-from posture.config import load_settings
 from tests.partner_api.world import ApiWorld, prepare
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from kernel.settings import load_settings
 from partner_api.app import create_app
 from partner_api.server import server_options
-from posture.config import load_settings
 from posture.identity.tokens import issue_token, known_scopes
 from posture.storage.engine import transaction
 from posture.storage.models import User

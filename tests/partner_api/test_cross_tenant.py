@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from posture.storage.models import Assessment, Evidence, Job, Product
+from posture.storage.models import Assessment, AuditEvent, Evidence, Job, PqChallenge, Product
 from tests.partner_api.conftest import bearer
 from tests.partner_api.world import ApiWorld
 
@@ -29,12 +29,31 @@ def _s1_job(client: TestClient, prepared: ApiWorld) -> int:
     return queued.json()["id"]
 
 
-def _object_requests(prepared: ApiWorld, job_id: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
+def _s1_challenge(client: TestClient, prepared: ApiWorld) -> int:
+    product_id = prepared.world.orgs["s1"].product_id
+    issued = client.post(
+        f"/v1/products/{product_id}/pq-proof/challenges", json={}, headers=bearer(prepared, "s1")
+    )
+    assert issued.status_code == 201, issued.text
+    return issued.json()["id"]
+
+
+def _object_requests(
+    prepared: ApiWorld, job_id: int, challenge_id: int
+) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """For each operation on one object: s2's request for s1's object."""
     s1 = prepared.world.orgs["s1"]
     product, run = s1.product_id, s1.check_run_id
     return {
         "getProduct": ("GET", f"/v1/products/{product}", {}),
+        "updateProduct": ("PATCH", f"/v1/products/{product}", {"json": {"name": "Planted"}}),
+        "withdrawProduct": ("POST", f"/v1/products/{product}/withdraw", {}),
+        "issuePqChallenge": ("POST", f"/v1/products/{product}/pq-proof/challenges", {"json": {}}),
+        "answerPqChallenge": (
+            "POST",
+            f"/v1/pq-proof/challenges/{challenge_id}/answer",
+            {"json": {"public_key": "AAAA", "signature": "AAAA"}},
+        ),
         "getProductScore": ("GET", f"/v1/products/{product}/score", {}),
         "createProduct": (
             "POST",
@@ -80,8 +99,14 @@ def _counts(client: TestClient) -> dict[str, Any]:
         drafts = session.scalar(select(func.count()).where(Assessment.status == "draft"))
         return {
             model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Product, Evidence, Job)
-        } | {"drafts": drafts}
+            for model in (Product, Evidence, Job, PqChallenge, AuditEvent)
+        } | {
+            "drafts": drafts,
+            # Edits and withdrawals change rows rather than add them.
+            "products": session.execute(
+                select(Product.id, Product.name, Product.deleted_at, Product.updated_at)
+            ).all(),
+        }
 
 
 def test_no_object_of_one_supplier_is_reachable_by_another(
@@ -89,9 +114,10 @@ def test_no_object_of_one_supplier_is_reachable_by_another(
 ) -> None:
     client, prepared = api
     job_id = _s1_job(client, prepared)
+    challenge_id = _s1_challenge(client, prepared)
     before = _counts(client)
     assert before["Job"] == 1
-    for operation, (method, url, extra) in _object_requests(prepared, job_id).items():
+    for operation, (method, url, extra) in _object_requests(prepared, job_id, challenge_id).items():
         refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
         assert refused.status_code == 404, (operation, refused.status_code, refused.text)
         assert refused.headers["content-type"] == "application/problem+json", operation
@@ -143,7 +169,7 @@ def test_every_operation_is_covered_here(api: tuple[TestClient, ApiWorld]) -> No
         for operation in item.values()
     }
     covered = (
-        set(_object_requests(prepared, 1))
+        set(_object_requests(prepared, 1, 1))
         | PUBLIC
         | {
             "listMyOrganisations",
@@ -167,7 +193,14 @@ def test_every_secured_operation_needs_a_valid_token(
     for path, item in document["paths"].items():
         for method, operation in item.items():
             url = path.replace("{", "").replace("}", "")
-            for name in ("product_id", "assessment_id", "job_id", "run_id", "version_id"):
+            for name in (
+                "product_id",
+                "assessment_id",
+                "job_id",
+                "run_id",
+                "version_id",
+                "challenge_id",
+            ):
                 url = url.replace(name, "1")
             response = client.request(method, url, headers=headers)
             if operation["operationId"] in PUBLIC:
@@ -181,8 +214,8 @@ def test_every_secured_operation_needs_a_valid_token(
 def _expired_token(prepared: ApiWorld, client: TestClient) -> str:
     from datetime import timedelta
 
+    from kernel.clock import utcnow
     from posture.identity.tokens import issue_token, signing_key
-    from posture.storage.base import utcnow
     from posture.storage.engine import transaction
     from posture.storage.models import User
 

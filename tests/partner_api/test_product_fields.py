@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kernel.errors import ValidationFailed
 from partner_api.models import ProductIn
-from posture.errors import ValidationFailed
 from posture.scoring.bands import band_names
 from supplier_portal.forms import ProductForm, parse_form
 from supplier_portal.vocabulary import (

@@ -41,4 +41,9 @@ def test_every_operation_documents_its_errors(api: tuple[TestClient, ApiWorld]) 
                     assert list(response["content"]) == ["application/problem+json"]
     links = document["paths"]["/v1/products"]["post"]["responses"]["201"]["links"]
     assert links["GetProduct"]["operationId"] == "getProduct"
+    assert links["UpdateProduct"]["operationId"] == "updateProduct"
+    assert links["IssuePqChallenge"]["operationId"] == "issuePqChallenge"
+    challenges = document["paths"]["/v1/products/{product_id}/pq-proof/challenges"]["post"]
+    answer = challenges["responses"]["201"]["links"]["AnswerPqChallenge"]
+    assert answer["parameters"] == {"challenge_id": "$response.body#/id"}
     assert json.dumps(document).count("HTTPValidationError") == 0

@@ -126,7 +126,7 @@ def test_a_token_revoked_while_its_body_is_in_flight_authorises_nothing(
 
     from sqlalchemy import func, select, update
 
-    from posture.storage.base import utcnow
+    from kernel.clock import utcnow
     from posture.storage.models import ApiToken, Product
 
     template, prepared = api_template

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from posture.config import Settings, load_settings
+from kernel.settings import Settings, load_settings
 from posture.identity.tokens import issue_token, known_scopes, signing_key
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction

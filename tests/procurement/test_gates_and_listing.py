@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
-from posture.errors import ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, LotApplication

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import Membership, NotFound, PermissionDenied, Principal
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import PermissionDenied
 from posture.storage.engine import transaction
 from supplier_portal.forms import parse_form

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from frameworks.loader import default_framework
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.identity.permissions import Membership, PermissionDenied, Principal
 from posture.scoring.service import explain_entity

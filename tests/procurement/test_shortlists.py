@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from posture.errors import ValidationFailed
+from kernel.errors import ValidationFailed
 from posture.identity.permissions import Membership, NotFound, Principal
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, Product

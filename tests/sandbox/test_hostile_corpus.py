@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.config import Settings
-from posture.jobs.checks import MAX_FILE_BYTES, CheckRequest, file_fields
+from kernel.settings import Settings
+from posture.check_requests import MAX_FILE_BYTES, CheckRequest, file_fields
 from posture.jobs.dispatch import submit_check
 from posture.jobs.queue import build_queue
 from posture.storage.models import CheckRun

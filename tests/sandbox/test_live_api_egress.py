@@ -18,8 +18,8 @@ from checks.egress import EgressPolicy
 from checks.report import CheckReport, ReportStatus
 from checks.sandbox.request import SandboxedCheck
 from checks.sandbox.run import run_sandboxed
-from posture.config import Settings
-from posture.jobs.checks import CheckRequest, file_fields
+from kernel.settings import Settings
+from posture.check_requests import CheckRequest, file_fields
 from posture.storage.models import CheckRun
 from posture.storage.models.enums import RunStatus
 from tests.cli import assure

@@ -50,7 +50,8 @@ def _tls_report_with_an_expired_certificate(folder: Path):  # type: ignore[no-un
     }
     handshake = HandshakeResult(True, protocol="TLSv1.3", chain=[certificate])
     target = Target("portal.example", 443, "192.0.2.10", socket.AF_INET)
-    findings, subscores, details = combine(target, answers, handshake, CHECKED)
+    findings, subscores, result = combine(target, answers, handshake, CHECKED)
+    details = result.as_details()
     return assemble("tls", "portal.example:443", CHECKED, findings, subscores, details)
 
 

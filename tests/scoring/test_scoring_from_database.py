@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
+from kernel.errors import ValidationFailed
 from posture.audit import Actor
 from posture.demo.seed import seed_demo
-from posture.errors import ValidationFailed
 from posture.scoring.service import explain_entity, score_estate
 from posture.scoring.snapshots import store_snapshots
 from posture.storage.engine import transaction

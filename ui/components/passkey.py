@@ -19,8 +19,8 @@ from typing import Literal
 import streamlit as st
 import streamlit.components.v1 as components
 
+from kernel.clock import utcnow
 from posture.identity.passkeys import Ceremony, PasskeyAnswer
-from posture.storage.base import utcnow
 
 FRONTEND = Path(__file__).parent / "passkey_frontend"
 # A ceremony about to expire is replaced before it is shown, so a prompt is not started on a

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import streamlit as st
 
-from posture.errors import AssureError
+from kernel.errors import AssureError
 from posture.scoring.bands import minimum_band_choices
 from posture.storage.engine import transaction
 from supplier_portal.challenges import entries, judging, manage, results
@@ -315,6 +315,7 @@ def judge_page() -> None:
         in_scope = st.radio("In scope?", ["yes", "no"], horizontal=True) == "yes"
         fund = st.radio("Fund?", ["yes", "no"], horizontal=True) == "yes"
         send = st.form_submit_button("Submit score")
+    _declare_conflict(me, entry)
     if send:
         try:
             form = parse_form(ScoreForm, {"scores": scores, "in_scope": in_scope, "fund": fund})
@@ -322,3 +323,21 @@ def judge_page() -> None:
             plain_error(exc)
             return
         _run(lambda s: judging.submit_score(s, me, allocation.id, form), "Score submitted.")
+
+
+def _declare_conflict(me, entry) -> None:  # type: ignore[no-untyped-def]
+    """A judge who has a conflict with the entrant steps aside instead of scoring."""
+    with st.expander("Declare a conflict of interest"), st.form("conflict"):
+        st.caption(
+            "You come off this entrant's entries that you have not scored, and the challenge "
+            "manager allocates another judge."
+        )
+        reason = st.text_area("What is the conflict?")
+        declared = st.form_submit_button("Declare conflict")
+    if declared:
+        _run(
+            lambda s: manage.declare_conflict(
+                s, me, entry.challenge_id, me.user_id, entry.organisation_id, reason
+            ),
+            "Conflict declared: you no longer judge this entrant's entries.",
+        )

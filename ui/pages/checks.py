@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from checks.catalogue import InputKind, spec_for, specs
-from posture.config import load_settings
-from posture.errors import AssureError
-from posture.jobs.checks import CheckRequest, file_fields, list_product_jobs
+from kernel.clock import utcnow
+from kernel.errors import AssureError
+from kernel.settings import load_settings
+from posture.check_requests import CheckRequest, file_fields
+from posture.jobs.checks import list_product_jobs
 from posture.jobs.dispatch import submit_check
 from posture.monitoring.endpoints import (
     EndpointForm,
@@ -19,7 +21,6 @@ from posture.monitoring.endpoints import (
     product_monitoring,
     register_endpoint,
 )
-from posture.storage.base import utcnow
 from posture.storage.models import CheckRun
 from posture.storage.models.enums import RunStatus
 from supplier_portal.check_exports import attestation_bundle, run_files, signing_keys

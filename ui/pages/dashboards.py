@@ -7,6 +7,7 @@ import math
 import altair as alt
 import streamlit as st
 
+from kernel.errors import AssureError
 from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import (
     PERMISSION,
@@ -19,9 +20,8 @@ from posture.dashboards import (
     snapshot_runs,
     weakest_objectives,
 )
-from posture.errors import AssureError
 from posture.exports import to_csv, to_xlsx
-from posture.monitoring.inbox import alert_table
+from posture.monitoring.inbox import alert_table, open_alert_count
 from posture.scoring.bands import band_names
 from ui.alerts import alerts_panel
 from ui.context import principal, show_flash, uk_time
@@ -48,6 +48,8 @@ def dashboards_page() -> None:
             readiness, milestones = pqc_migration(session, me)
             workload = assurance_workload(session, me, standings)
             alerts = alert_table(session, me, PERMISSION)
+            # The table is cut at the newest alerts; the tab counts every open one.
+            open_alerts = open_alert_count(session, me, PERMISSION)
     except AssureError as exc:
         plain_error(exc)
         return
@@ -61,7 +63,7 @@ def dashboards_page() -> None:
             "Forces and objectives",
             "Trends",
             "Post-quantum migration",
-            f"Alerts ({len(alerts)})",
+            f"Alerts ({open_alerts})",
         ]
     )
     with league:
@@ -74,6 +76,8 @@ def dashboards_page() -> None:
         _pqc(readiness, milestones)
     with alerting:
         st.caption("Open alerts from continuous monitoring and snapshot band changes.")
+        if open_alerts > len(alerts):
+            st.caption(f"Showing the newest {len(alerts)} of {open_alerts} open alerts.")
         alerts_panel(me, alerts, "estate", None)
 
 

@@ -1,4 +1,5 @@
-"""Supplier pages: products with their listing fields, and self-assessment with evidence."""
+"""Supplier pages: products (register, edit, withdraw, prove post-quantum signing), and
+self-assessment with evidence."""
 
 from __future__ import annotations
 
@@ -8,21 +9,17 @@ import pandas as pd
 import streamlit as st
 
 from frameworks.loader import default_framework
-from posture.config import load_settings
-from posture.errors import AssureError
+from kernel.errors import AssureError
+from kernel.settings import load_settings
 from posture.identity.permissions import holds
 from supplier_portal import assessments, evidence, products
-from supplier_portal.forms import AnswerForm, ProductForm, parse_form
+from supplier_portal.forms import AnswerForm, parse_form
 from supplier_portal.reviews import queries_for_supplier
-from supplier_portal.vocabulary import (
-    CertificationScheme,
-    DataLocation,
-    DeploymentModel,
-    ProductCategory,
-    values,
-)
 from ui.context import principal, run_service, show_flash
 from ui.plain import escape_markdown, plain_error
+from ui.pq_proof import pq_proof_section
+from ui.product_changes import edit_section, withdraw_section
+from ui.product_form import product_form
 from ui.runtime import sessions
 
 LEVELS = {
@@ -88,41 +85,17 @@ def products_page() -> None:
             ),
             hide_index=True,
         )
-    with st.form("product"):
-        st.subheader("Register a product")
-        name = st.text_input("Name")
-        category = st.selectbox("Category", values(ProductCategory))
-        deployment = st.selectbox("Deployment model", values(DeploymentModel))
-        description = st.text_area("Description")
-        locations = st.multiselect("Where data is stored and processed", values(DataLocation))
-        certificate = st.selectbox("Certification held", ["none", *values(CertificationScheme)])
-        expires = st.date_input("Certification expires", value=None)
-        sent = st.form_submit_button("Register")
-    if not sent:
-        return
-    try:
-        certifications = (
-            [{"scheme": certificate, "expires": expires}]
-            if certificate != "none" and expires
-            else []
+    form = product_form("register", "Register", heading="Register a product")
+    if form is not None:
+        organisation = sorted(me.organisation_ids())[0]
+        run_service(
+            lambda s: products.create_product(s, me, organisation, form), "Product registered."
         )
-        form = parse_form(
-            ProductForm,
-            {
-                "name": name.strip(),
-                "category": category,
-                "deployment_model": deployment,
-                "description": description.strip(),
-                "data_locations": locations,
-                "certifications": certifications,
-            },
-        )
-    except AssureError as exc:
-        plain_error(exc)
-        return
-    organisation = sorted(me.organisation_ids())[0]
-
-    run_service(lambda s: products.create_product(s, me, organisation, form), "Product registered.")
+    if mine:
+        edit_section(me, mine)
+        withdraw_section(me, mine)
+        if holds(me, "check.run"):
+            pq_proof_section(me, mine)
 
 
 def assessment_page() -> None:

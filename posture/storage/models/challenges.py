@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime
 
 
 class Challenge(Base):

@@ -9,7 +9,8 @@ from sqlalchemy import Float, ForeignKey, String, Text, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checks.catalogue import spec_for
-from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime
 from posture.storage.models.enums import RunStatus, Severity, enum_column
 
 

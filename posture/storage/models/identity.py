@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime
 
 
 class UserSession(Base):

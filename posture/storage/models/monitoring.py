@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime
 
 
 class MonitoredEndpoint(Base):

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from posture.storage.base import Base, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, UtcDateTime
 from posture.storage.models.enums import OrgKind, Role, enum_column
 
 

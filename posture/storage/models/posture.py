@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from posture.storage.base import Base, JsonDocument, UtcDateTime, utcnow
+from kernel.clock import utcnow
+from posture.storage.base import Base, JsonDocument, UtcDateTime
 from posture.storage.models.enums import SubjectKind, enum_column
 
 

@@ -2,14 +2,13 @@
 
 Precedence: environment, then the config file (ASSURE_CONFIG, else `assure.toml` in the data
 directory), then defaults. Nothing here touches the filesystem except reading the config file;
-`ensure_data_dir` is the one place that creates the data directory.
+`kernel.data_dir.ensure_data_dir` is the one place that creates the data directory.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import tempfile
 import tomllib
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +25,8 @@ from pydantic import (
     field_validator,
 )
 
-from posture.errors import ConfigError
+from kernel.data_dir import CONFIG_FILE, DATABASE_FILE
+from kernel.errors import ConfigError
 
 APP_DIR_NAME = "policetech-assure"
 
@@ -92,8 +92,6 @@ class Settings(BaseModel):
     @field_validator("dns_servers")
     @classmethod
     def _valid_servers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from checks.resolver import server_address
-
         for server in value:
             try:
                 address, port = server_address(server)
@@ -153,11 +151,21 @@ class Settings(BaseModel):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'assure.db').as_posix()}"
+        return f"sqlite:///{(self.data_dir / DATABASE_FILE).as_posix()}"
 
     @property
     def uses_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+
+def server_address(text: str) -> tuple[str, int]:
+    """A DNS server setting as (address, port): '192.0.2.53', '192.0.2.53:5353', '2001:db8::53'
+    or '[2001:db8::53]:5353'."""
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]")
+        return host, int(port.removeprefix(":") or 53)
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "53")
+    return host, int(port or 53)
 
 
 def _is_ip_address(host: str) -> bool:
@@ -195,7 +203,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         env_values.pop(name)
     try:
         bootstrap = Settings.model_validate(env_values)
-        config_path = bootstrap.config or bootstrap.data_dir / "assure.toml"
+        config_path = bootstrap.config or bootstrap.data_dir / CONFIG_FILE
         file_values: dict[str, Any] = {}
         if config_path.exists():
             file_values = _read_config_file(config_path)
@@ -208,26 +216,3 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"invalid setting {field} (ASSURE_{field.upper()}): {first['msg']}"
         ) from exc
-
-
-def ensure_data_dir(settings: Settings) -> Path:
-    """Create the data directory (0700) if needed, refuse one other users can write to, and
-    prove it is writable. The folder holds the database, the queue and suppliers' evidence."""
-    path = settings.data_dir
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        mode = path.stat().st_mode
-        if mode & 0o022:
-            raise ConfigError(
-                f"data directory {path} can be written by other users (mode {mode & 0o777:o}); "
-                f"run: chmod 700 {path}"
-            )
-        # A name of its own: processes starting together must not delete each other's probe.
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"data directory {path} is not writable ({exc.strerror}); "
-            "set ASSURE_DATA_DIR to a folder you can write to"
-        ) from exc
-    return path

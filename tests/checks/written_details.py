@@ -1,0 +1,154 @@
+"""Each kind's report details as the checks wrote them before their results were typed, and as
+stored runs still hold them (CheckRun.result["details"]): the typed results must read these and
+write them back unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CERTIFICATE = {
+    "subject": "CN=portal.example",
+    "issuer": "CN=Example Issuing CA",
+    "not_after": "2027-03-01T12:00:00+00:00",
+    "key_type": "EC secp256r1",
+    "key_bits": 256,
+    "key_class": "quantum-vulnerable",
+    "signature_algorithm": "ecdsa-with-SHA256",
+    "signature_class": "quantum-vulnerable",
+}
+
+TLS: dict[str, Any] = {
+    "address": "192.0.2.10",
+    "groups": [
+        {
+            "name": "X25519MLKEM768",
+            "code": 0x11EC,
+            "algorithm_class": "hybrid",
+            "obsolete": False,
+            "supported": True,
+            "answer": "server_hello",
+        },
+        {
+            "name": "X25519",
+            "code": 0x001D,
+            "algorithm_class": "quantum-vulnerable",
+            "obsolete": False,
+            "supported": False,
+            "answer": "named 0x11EC instead",
+        },
+    ],
+    "versions": {"TLSv1.3": True, "TLSv1.2": True, "TLSv1.1": False, "TLSv1.0": False},
+    "handshake": {
+        "ok": True,
+        "group": "X25519MLKEM768",
+        "protocol": "TLSv1.3",
+        "cipher": "TLS_AES_256_GCM_SHA384",
+        "error": "",
+    },
+    "certificates": [CERTIFICATE],
+}
+
+SSH: dict[str, Any] = {
+    "banner": "SSH-2.0-OpenSSH_9.9",
+    "kex_algorithms": [
+        {"name": "mlkem768x25519-sha256", "class": "hybrid"},
+        {"name": "curve25519-sha256", "class": "quantum-vulnerable"},
+    ],
+    "host_key_algorithms": [{"name": "ssh-ed25519", "class": "quantum-vulnerable"}],
+    "encryption": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"],
+    "mac": ["hmac-sha2-256-etm@openssh.com"],
+    "address": "192.0.2.22",
+}
+
+CERT: dict[str, Any] = {"certificates": [CERTIFICATE]}
+
+JWKS: dict[str, Any] = {
+    "keys": [
+        {
+            "index": 0,
+            "kid": "pq-1",
+            "kty": "AKP",
+            "alg": "ML-DSA-65",
+            "crv": None,
+            "use": "sig",
+            "algorithm": "ML-DSA-65",
+            "basis": "JOSE alg ML-DSA-65",
+            "class": "quantum-safe",
+        }
+    ]
+}
+
+CBOM: dict[str, Any] = {
+    "spec_version": "1.6",
+    "assets": [
+        {
+            "bom_ref": "algorithm:RSA-2048",
+            "name": "RSA-2048",
+            "asset_type": "algorithm",
+            "class": "quantum-vulnerable",
+            "algorithm": "RSA-2048",
+            "basis": "name",
+        },
+        {
+            "bom_ref": None,
+            "name": "mystery cipher",
+            "asset_type": "algorithm",
+            "class": "unknown",
+            "algorithm": None,
+            "basis": "",
+        },
+    ],
+    "counts": {"quantum-vulnerable": 1, "unknown": 1},
+}
+
+API_LIVE: dict[str, Any] = {
+    "completed": True,
+    "timed_out": False,
+    "operations_tested": 9,
+    "operations_total": 10,
+    "coverage": 0.9,
+    "seed": 20261126,
+    "command": ["st", "run", "openapi.json"],
+    "seconds": 12.5,
+    "identities": 2,
+    "not_followed": ["an externalValue was dropped: #/paths/~1notes/post"],
+    "unconfirmed": [
+        {
+            "code": "ST201",
+            "operation": "POST /v1/notes",
+            "curl": "curl -X POST http://127.0.0.1:8000/v1/notes",
+            "reason": "the request sent was valid for the schema",
+        }
+    ],
+}
+
+API: dict[str, Any] = {
+    "openapi_version": "3.1.0",
+    "spec_bytes": 4096,
+    "operations": 10,
+    "gate_failed": ["API-001", "ST401"],
+    "verdict": "fail",
+    "provisional": False,
+    "live": API_LIVE,
+}
+
+# Lint only: no live run, so the score is provisional; a gate can fail all the same.
+API_LINTED: dict[str, Any] = {**API, "gate_failed": ["API-001"], "provisional": True, "live": None}
+
+WRITTEN: dict[str, dict[str, Any]] = {
+    "tls": TLS,
+    "ssh": SSH,
+    "cert": CERT,
+    "jwks": JWKS,
+    "cbom": CBOM,
+    "api": API,
+}
+
+
+def shape(value: Any) -> Any:
+    """The keys of a details dict, nested, without the values: what a reader depends on."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return "value"

@@ -1,0 +1,178 @@
+"""The product form, for registering a product and for editing one: one widget for each field of
+the product's one field definition (`ProductFields`), in its order and with its limits, and what
+they hold checked by that same model. A field added there without a widget here stops the page,
+so the form cannot quietly fall behind the partner API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from annotated_types import MaxLen
+
+from kernel.errors import AssureError
+from supplier_portal.forms import ProductForm, parse_form
+from supplier_portal.product_fields import ISO_DAY, MAX_CONNECTED_NETWORKS, ProductFields
+from supplier_portal.vocabulary import (
+    CertificationScheme,
+    DataLocation,
+    DeploymentModel,
+    ProductCategory,
+    SecurityClassification,
+    values,
+)
+from ui.plain import plain_error
+
+# Dates a product's support and certificates can sensibly carry (Streamlit's own default range
+# is ten years either side of today, too short for an end of life).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _max_length(field: str) -> int | None:
+    limits = [
+        m.max_length for m in ProductFields.model_fields[field].metadata if isinstance(m, MaxLen)
+    ]
+    return limits[0] if limits else None
+
+
+def _choice(label: str, options: list[str], key: str, current: Any) -> str:
+    return st.selectbox(
+        label, options, index=options.index(current) if current in options else 0, key=key
+    )
+
+
+def _name(key: str, current: Any) -> str:
+    # Surrounding spaces are tidied here; the model refuses them from the API.
+    return st.text_input(
+        "Name", value=current or "", max_chars=_max_length("name"), key=key
+    ).strip()
+
+
+def _category(key: str, current: Any) -> str:
+    return _choice("Category", values(ProductCategory), key, current)
+
+
+def _deployment(key: str, current: Any) -> str:
+    return _choice("Deployment model", values(DeploymentModel), key, current)
+
+
+def _description(key: str, current: Any) -> str:
+    limit = _max_length("description")
+    return st.text_area("Description", value=current or "", max_chars=limit, key=key).strip()
+
+
+def _locations(key: str, current: Any) -> list[str]:
+    options = values(DataLocation)
+    held = [v for v in current or [] if v in options]
+    return st.multiselect("Where data is stored and processed", options, default=held, key=key)
+
+
+def _classification(key: str, current: Any) -> str | None:
+    options: list[str | None] = [None, *values(SecurityClassification)]
+    return st.selectbox(
+        "Highest classification it is accredited to hold",
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda v: "not stated" if v is None else v,
+        key=key,
+    )
+
+
+def _certifications(key: str, current: Any) -> list[dict[str, Any]]:
+    held = [
+        {"scheme": c.get("scheme"), "expires": _as_day(c.get("expires"))} for c in current or []
+    ]
+    table = pd.DataFrame(held, columns=["scheme", "expires"], dtype="object")
+    edited = st.data_editor(
+        table,
+        num_rows="dynamic",
+        hide_index=True,
+        key=key,
+        column_config={
+            "scheme": st.column_config.SelectboxColumn(
+                "Certification held", options=values(CertificationScheme)
+            ),
+            "expires": st.column_config.DateColumn("Expires", min_value=EARLIEST, max_value=LATEST),
+        },
+    )
+    rows = []
+    for row in edited.to_dict("records"):
+        scheme, expires = (None if pd.isna(row[c]) else row[c] for c in ("scheme", "expires"))
+        # A row left wholly blank is no certification; a half-filled one goes to the model,
+        # which says what is missing.
+        if scheme is not None or expires is not None:
+            rows.append({"scheme": scheme, "expires": _as_day(expires)})
+    return rows
+
+
+def _as_day(value: Any) -> Any:
+    # Stored expiry days are ISO text, and the editor may hand back a cell the browser changed
+    # as a midnight timestamp or as text: each is the day it names (the model refuses a moment).
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    return value  # anything else goes to the model, which names it
+
+
+def _day(label: str) -> Callable[[str, Any], date | None]:
+    def widget(key: str, current: Any) -> date | None:
+        return st.date_input(
+            label, value=current, min_value=EARLIEST, max_value=LATEST, format="YYYY-MM-DD", key=key
+        )
+
+    return widget
+
+
+def _api(key: str, current: Any) -> bool:
+    return st.checkbox("Offers an API to customers", value=bool(current), key=key)
+
+
+def _networks(key: str, current: Any) -> list[str]:
+    typed = st.text_area(
+        f"Connected networks (one a line, at most {MAX_CONNECTED_NETWORKS})",
+        value="\n".join(current or []),
+        key=key,
+    )
+    return [line.strip() for line in typed.splitlines() if line.strip()]
+
+
+WIDGETS: dict[str, Callable[[str, Any], Any]] = {
+    "name": _name,
+    "category": _category,
+    "deployment_model": _deployment,
+    "description": _description,
+    "data_locations": _locations,
+    "max_classification": _classification,
+    "certifications": _certifications,
+    "support_ends": _day("Support ends"),
+    "end_of_life": _day("End of life"),
+    "api_available": _api,
+    "connected_networks": _networks,
+}
+
+
+def product_form(
+    key: str, submit: str, current: Mapping[str, Any] | None = None, heading: str | None = None
+) -> ProductFields | None:
+    """Draw the form, filled with `current` (a stored product's fields) if given. Returns the
+    fields once submitted and valid; a refusal is shown, naming the field, and returns None."""
+    current = current or {}
+    with st.form(key):
+        if heading:
+            st.subheader(heading)
+        given = {
+            field: WIDGETS[field](f"{key}-{field}", current.get(field))
+            for field in ProductFields.model_fields
+        }
+        sent = st.form_submit_button(submit)
+    if not sent:
+        return None
+    try:
+        return parse_form(ProductForm, given)
+    except AssureError as exc:
+        plain_error(exc)
+        return None
