@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from checks.catalogue.cert import CertResult
 from checks.certificates import certificate_facts, certificate_findings
@@ -27,18 +28,19 @@ def run_certificate_check(raw: bytes, source: str, now: datetime | None = None) 
     started = datetime.now(UTC)
     moment = now or started
     try:
-        certificates = load_certificates(raw)
-    except ValueError as exc:
-        detail = str(exc).splitlines()[0][:300]
+        facts = [certificate_facts(c) for c in load_certificates(raw)]
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
         return assemble("cert", source, started, [finding("CERT-006", detail=detail)], {})
-    facts = [certificate_facts(c) for c in certificates]
     findings = []
     for position, fact in enumerate(facts):
         label = "leaf" if position == 0 else f"chain[{position}]"
         findings.extend(
             f
             for f in certificate_findings(fact, moment, label)
-            if position == 0 or f.code in {"CERT-001", "CERT-003"}
+            # Beyond the leaf, what breaks the chain for every client: a certificate out of its
+            # validity period, or a broken key or signature.
+            if position == 0 or f.code in {"CERT-001", "CERT-003", "CERT-007"}
         )
     score = signature_score([c for f in facts for c in (f.key_class, f.signature_class)])
     if facts[0].not_after <= moment:

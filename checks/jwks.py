@@ -1,60 +1,68 @@
-"""The JWKS check: classify every key in a JSON Web Key Set, read as plain JSON.
+"""The JWKS check: judge every key in a JSON Web Key Set, read as plain JSON.
 
 PyJWT's PyJWKSet silently drops key types it does not know (ML-DSA's "AKP" among them), which
-would hide exactly the keys this check looks for, so the set is parsed directly.
+would hide exactly the keys this check looks for, so the set is parsed directly. Each key's
+material is loaded before its algorithm is classified (checks/jwk_material.py), and a public key
+set that carries a private or secret member has published a compromised key.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from checks.catalogue.jwks import JwksKey, JwksResult
 from checks.findings import CheckFinding, finding
+from checks.jwk_material import MalformedKey, load_jwk, private_members
+from checks.public_keys import classify_key
 from checks.readiness import assemble, signature_score
 from checks.report import CheckReport
 from checks.safe_parse import InputRefused, Limits, load_json
-from pq_crypto.catalogue import (
-    AlgorithmClass,
-    Classification,
-    algorithm_index,
-    rsa_classification,
-)
+from pq_crypto.catalogue import AlgorithmClass, Classification
 
 MAX_JWKS_BYTES = 1024 * 1024
 MAX_KEYS = 500
 JWKS_LIMITS = Limits(max_bytes=MAX_JWKS_BYTES)
-EC_CURVES = {"P-256": "ECDSA-P256", "P-384": "ECDSA-P384", "P-521": "ECDSA-P521"}
 
 
 class JwksError(ValueError):
     pass
 
 
-def _rsa_bits(modulus: str) -> int:
-    padded = modulus + "=" * (-len(modulus) % 4)
-    return int.from_bytes(base64.urlsafe_b64decode(padded), "big").bit_length()
+@dataclass(frozen=True)
+class KeyVerdict:
+    classification: Classification
+    problem: str | None = None  # why the key's material is malformed
+    private: tuple[str, ...] = ()  # the private or secret members it publishes
 
 
-def classify_jwk(key: dict[str, Any]) -> Classification:
-    index = algorithm_index()
-    kty, alg = key.get("kty"), key.get("alg")
-    if kty == "AKP":
-        return index.jose(str(alg)) if alg else index.name(str(key.get("pub", "")))
-    if kty == "RSA" and isinstance(key.get("n"), str):
-        try:
-            return rsa_classification(_rsa_bits(key["n"]))
-        except (ValueError, TypeError):
-            return Classification(None, AlgorithmClass.UNKNOWN, basis="unreadable RSA modulus")
-    if kty == "EC":
-        return index.name(EC_CURVES.get(str(key.get("crv")), f"EC {key.get('crv')}"))
-    if kty == "OKP":
-        return index.name(str(key.get("crv")))
-    if alg:
-        return index.jose(str(alg))
-    return Classification(None, AlgorithmClass.UNKNOWN, basis=f"key type {kty!r}")
+def _unknown(key: dict[str, Any]) -> Classification:
+    """A key type, curve or algorithm this check cannot load, named as the set names it."""
+    kty, crv, alg = key.get("kty"), key.get("crv"), key.get("alg")
+    if kty == "oct":
+        basis = "a symmetric (oct) key"
+    elif crv is not None:
+        basis = f"kty {kty!r} with curve {crv!r}"
+    elif alg is not None:
+        basis = f"kty {kty!r} with alg {alg!r}"
+    else:
+        basis = f"kty {kty!r}"
+    return Classification(None, AlgorithmClass.UNKNOWN, basis=basis)
+
+
+def judge_jwk(key: dict[str, Any]) -> KeyVerdict:
+    private = private_members(key)
+    try:
+        loaded = load_jwk(key)
+    except MalformedKey as exc:
+        problem = str(exc)
+        unusable = Classification(None, AlgorithmClass.UNKNOWN, basis=f"malformed: {problem}")
+        return KeyVerdict(unusable, problem, private)
+    if loaded is None:
+        return KeyVerdict(_unknown(key), None, private)
+    return KeyVerdict(classify_key(loaded).classification, None, private)
 
 
 def parse_jwks(raw: bytes) -> list[dict[str, Any]]:
@@ -72,45 +80,66 @@ def parse_jwks(raw: bytes) -> list[dict[str, Any]]:
     return keys
 
 
+def _entry(position: int, key: dict[str, Any], verdict: KeyVerdict) -> JwksKey:
+    return JwksKey(
+        index=position,
+        kid=key.get("kid"),
+        kty=key.get("kty"),
+        alg=key.get("alg"),
+        crv=key.get("crv"),
+        use=key.get("use"),
+        algorithm=verdict.classification.algorithm_id,
+        basis=verdict.classification.basis,
+        algorithm_class=verdict.classification.algorithm_class,
+        problem=verdict.problem,
+        private_members=verdict.private,
+    )
+
+
 def combine(
     keys: list[dict[str, Any]],
 ) -> tuple[list[CheckFinding], dict[str, float | None], JwksResult]:
-    classes = [classify_jwk(key) for key in keys]
+    verdicts = [judge_jwk(key) for key in keys]
     result = JwksResult(
-        keys=tuple(
-            JwksKey(
-                index=position,
-                kid=key.get("kid"),
-                kty=key.get("kty"),
-                alg=key.get("alg"),
-                crv=key.get("crv"),
-                use=key.get("use"),
-                algorithm=classification.algorithm_id,
-                basis=classification.basis,
-                algorithm_class=classification.algorithm_class,
-            )
-            for position, (key, classification) in enumerate(zip(keys, classes, strict=True))
-        )
+        keys=tuple(_entry(n, key, v) for n, (key, v) in enumerate(zip(keys, verdicts, strict=True)))
     )
+    pairs = list(zip(result.keys, verdicts, strict=True))
     findings: list[CheckFinding] = []
-    known = [c for c in classes if c.algorithm_class is not AlgorithmClass.UNKNOWN]
+    # Only the member names go in the evidence: the values are the secret.
+    leaked = [{"key": k.label, "members": list(v.private)} for k, v in pairs if v.private]
+    if leaked:
+        findings.append(finding("JWKS-006", keys=leaked))
+    malformed = [{"key": k.label, "problem": v.problem} for k, v in pairs if v.problem]
+    if malformed:
+        findings.append(finding("JWKS-007", keys=malformed))
+    known = [
+        v.classification
+        for v in verdicts
+        if v.classification.algorithm_class is not AlgorithmClass.UNKNOWN
+    ]
     broken = [
         k.label for k in result.keys if k.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN
     ]
     if broken:
         findings.append(finding("JWKS-002", keys=broken))
-    pq = [k.label for k, c in zip(result.keys, classes, strict=True) if c.quantum_resistant]
+    pq = [k.label for k, v in pairs if v.classification.quantum_resistant]
     if pq:
         findings.append(finding("JWKS-003", keys=pq))
     elif known:
         findings.append(finding("JWKS-001", keys=len(known)))
-    unknown = [k.label for k in result.keys if k.algorithm_class is AlgorithmClass.UNKNOWN]
+    unknown = [
+        k.label
+        for k, v in pairs
+        if k.algorithm_class is AlgorithmClass.UNKNOWN and not v.problem and not v.private
+    ]
     if unknown:
         findings.append(finding("JWKS-004", keys=unknown))
-    subscores: dict[str, float | None] = {
-        "signatures_and_certificates": signature_score(known) if known else None,
-    }
-    return findings, subscores, result
+    score = signature_score(known) if known else None
+    if leaked or (malformed and not known):
+        # A published private key signs for anyone; a set of nothing but malformed keys
+        # verifies nothing.
+        score = 0.0
+    return findings, {"signatures_and_certificates": score}, result
 
 
 def run_jwks_check(raw: bytes, source: str, now: datetime | None = None) -> CheckReport:

@@ -67,11 +67,27 @@ class Algorithm(Strict):
     source: str
 
 
+class Family(Strict):
+    """A name or OID that says which algorithm only once a size or a curve is known: a CBOM writes
+    "AES" with the OID arc 2.16.840.1.101.3.4.1 and parameterSetIdentifier 128, or "EC" with curve
+    secp384r1. `algorithm` is the family's own entry, taken when nothing picks a member, so every
+    member must share its class."""
+
+    algorithm: str
+    oid_arcs: list[str] = Field(default_factory=list)  # OIDs under which every member sits
+    size_oids: list[str] = Field(default_factory=list)  # OIDs whose parameter set is a key size
+    sizes: dict[int, str] = Field(default_factory=dict)  # member by key or parameter size
+    curves: dict[str, str] = Field(default_factory=dict)  # member by curve name
+    # The size is an RSA modulus: its strength follows NIST SP 800-57 (rsa_classification).
+    modulus: bool = False
+
+
 class Catalogue(Strict):
     version: str
     sources: dict[str, Source]
     milestones: list[Milestone]
     deadlines: list[Deadline]
+    families: list[Family] = Field(default_factory=list)
     algorithms: list[Algorithm]
 
     @model_validator(mode="after")
@@ -93,7 +109,25 @@ class Catalogue(Strict):
         for item in [*self.milestones, *self.deadlines]:
             if item.source not in self.sources:
                 raise ValueError(f"{item.id}: unknown source {item.source}")
+        self._families_consistent()
         return self
+
+    def _families_consistent(self) -> None:
+        by_id = {algorithm.id: algorithm for algorithm in self.algorithms}
+        for family in self.families:
+            head = by_id.get(family.algorithm)
+            if head is None:
+                raise ValueError(f"family {family.algorithm}: no algorithm with that id")
+            for member in [*family.sizes.values(), *family.curves.values()]:
+                if member not in by_id:
+                    raise ValueError(f"family {family.algorithm}: no algorithm {member}")
+                if by_id[member].algorithm_class != head.algorithm_class:
+                    # The family's own entry stands for a member nobody named, so it must not
+                    # be safer than any member.
+                    raise ValueError(
+                        f"family {family.algorithm}: {member} is {by_id[member].algorithm_class},"
+                        f" the family {head.algorithm_class}"
+                    )
 
 
 @dataclass(frozen=True)
@@ -113,6 +147,11 @@ class Classification:
 UNKNOWN = Classification(None, AlgorithmClass.UNKNOWN, basis="not in the catalogue")
 
 
+def compact(name: str) -> str:
+    """A name without case or separators: "AES-128-GCM", "aes_128_gcm" and "AES128GCM" agree."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
 class AlgorithmIndex:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
@@ -121,6 +160,8 @@ class AlgorithmIndex:
             self._by[f"id:{algorithm.id.lower()}"] = algorithm
             for name in algorithm.names:
                 self._by.setdefault(f"name:{name.lower()}", algorithm)
+            for name in [algorithm.id, *algorithm.names]:
+                self._by.setdefault(f"compact:{compact(name)}", algorithm)
             for oid in algorithm.oids:
                 self._by[f"oid:{oid}"] = algorithm
             for group in algorithm.tls_groups:
@@ -129,6 +170,9 @@ class AlgorithmIndex:
                 self._by[f"ssh:{name}"] = algorithm
             for alg in algorithm.jose_algs:
                 self._by[f"jose:{alg}"] = algorithm
+
+        self.families = {family.algorithm: family for family in catalogue.families}
+        self.oid_arcs = [(arc, f) for f in catalogue.families for arc in f.oid_arcs]
 
     @staticmethod
     def _classify(algorithm: Algorithm | None, basis: str) -> Classification:
@@ -162,6 +206,21 @@ class AlgorithmIndex:
         key = name.strip().lower()
         algorithm = self._by.get(f"id:{key}") or self._by.get(f"name:{key}")
         return self._classify(algorithm, f"name {name}")
+
+    def classify(self, algorithm: Algorithm, basis: str) -> Classification:
+        return self._classify(algorithm, basis)
+
+    def lookup(self, name: str) -> Algorithm | None:
+        """The algorithm a name is the id or a name of, ignoring case, then also separators."""
+        key = name.strip().lower()
+        return (
+            self._by.get(f"id:{key}")
+            or self._by.get(f"name:{key}")
+            or self._by.get(f"compact:{compact(key)}")
+        )
+
+    def by_oid(self, oid: str) -> Algorithm | None:
+        return self._by.get(f"oid:{oid}")
 
     def tls_groups(self) -> dict[int, Algorithm]:
         return {g: a for a in self.catalogue.algorithms for g in a.tls_groups}

@@ -10,6 +10,20 @@ class UnsupportedAlgorithm(ValueError):
     """No installed backend implements the algorithm."""
 
 
+class SecretKeyFormatError(ValueError):
+    """A secret key in a form this backend does not take, typically one another backend made:
+    `cryptography` keeps ML-KEM/ML-DSA secret keys as the FIPS seed, liboqs as the expanded key."""
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether a backend can be used in this process, and why not."""
+
+    name: str
+    available: bool
+    detail: str
+
+
 @dataclass(frozen=True)
 class KeyPair:
     public_key: bytes

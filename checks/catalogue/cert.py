@@ -1,4 +1,4 @@
-"""Certificate file: key type and size, signature algorithm and expiry of each certificate."""
+"""Certificate file: key type and size, signature algorithm and validity of each certificate."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
 SPEC = CheckSpec(
     kind=CheckKind.CERT,
     label="Certificate file",
-    summary="Key type and size, signature algorithm and expiry of a certificate file.",
+    summary="Key type and size, signature algorithm and validity of a certificate file.",
     input=InputKind.FILE,
     input_help="A PEM or DER certificate (or PEM chain).",
     run=run,

@@ -28,11 +28,15 @@ class CertificateSeen(ResultPart):
 
     subject: str
     issuer: str
+    not_before: IsoTime | None = None  # None in runs stored before it was recorded
     not_after: IsoTime
     key_type: str
-    key_bits: int | None = None
+    key_bits: int | None = None  # the curve's or modulus's size: 448 for Ed448, not 456
+    key_security_bits: int | None = None  # classical security, when the policy gives it
     key_class: AlgorithmClass
+    key_oid: str | None = None
     signature_algorithm: str  # the OID's name, or the dotted OID when it has none
+    signature_oid: str | None = None
     signature_class: AlgorithmClass
 
 
@@ -44,10 +48,19 @@ def certificate_components(
     components = []
     for position, certificate in enumerate(certificates):
         name = certificate.signature_algorithm
-        signature = index.name(name)
+        signature = index.oid(certificate.signature_oid or name)
         if signature.algorithm_id is None:
-            signature = index.oid(name)
+            signature = index.name(name)
         components.append(algorithm_component(name, signature, "signature"))
+        properties: dict[str, Any] = {
+            "subjectName": certificate.subject,
+            "issuerName": certificate.issuer,
+            "notValidAfter": certificate.not_after.isoformat(),
+            "signatureAlgorithmRef": f"algorithm:{name}",
+            "certificateFormat": "X.509",
+        }
+        if certificate.not_before is not None:
+            properties["notValidBefore"] = certificate.not_before.isoformat()
         components.append(
             {
                 "type": "cryptographic-asset",
@@ -55,13 +68,7 @@ def certificate_components(
                 "name": certificate.subject,
                 "cryptoProperties": {
                     "assetType": "certificate",
-                    "certificateProperties": {
-                        "subjectName": certificate.subject,
-                        "issuerName": certificate.issuer,
-                        "notValidAfter": certificate.not_after.isoformat(),
-                        "signatureAlgorithmRef": f"algorithm:{name}",
-                        "certificateFormat": "X.509",
-                    },
+                    "certificateProperties": properties,
                 },
             }
         )

@@ -1,4 +1,4 @@
-"""JWKS: classify every key of a JSON Web Key Set, from a file or the URL it is published at.
+"""JWKS: judge every key of a JSON Web Key Set, from a file or the URL it is published at.
 
 The check's result is typed (`JwksResult`): the check writes it, and the CBOM export reads it
 back, from a fresh report or a stored run, through the same model.
@@ -45,6 +45,10 @@ class JwksKey(ResultPart):
     algorithm: str | None = None  # the policy's algorithm id, when it knows the key's
     basis: str = ""
     algorithm_class: AlgorithmClass = Field(alias="class")
+    # Why the key's material does not load (then its class is unknown, whatever alg claims).
+    problem: str | None = None
+    # The private or secret members the public set publishes: their names, never the values.
+    private_members: tuple[str, ...] = ()
 
     @property
     def label(self) -> str | int:
@@ -67,10 +71,13 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
 
 
 def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
-    """Each key's algorithm, and the key itself as related crypto material."""
+    """Each key's algorithm, and the key itself as related crypto material; a malformed key is
+    no algorithm in use, whatever its alg says."""
     result = JwksResult.model_validate(report.details)
     components = []
     for key in result.keys:
+        if key.problem is not None:
+            continue
         classification = algorithm_index().name(key.name)
         components.append(algorithm_component(key.name, classification, "signature"))
         components.append(
@@ -93,7 +100,7 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
 SPEC = CheckSpec(
     kind=CheckKind.JWKS,
     label="JWKS file",
-    summary="Classify every key of a JSON Web Key Set, including ML-DSA (AKP) keys.",
+    summary="Every key of a JSON Web Key Set, including ML-DSA (AKP) keys, loaded and classified.",
     input=InputKind.FILE_OR_URL,
     run=run,
     post_quantum=True,

@@ -1,20 +1,28 @@
-"""TLS: one ClientHello per key-exchange group, versions, preference and the certificate chain."""
+"""TLS: one ClientHello per key-exchange group, versions, what real clients get, certificates."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
-from checks.catalogue.certificate_seen import CertificateSeen, certificate_components
-from checks.cbom_export import algorithm_component
-from pq_crypto.catalogue import AlgorithmClass, algorithm_index
+from checks.catalogue.certificate_seen import CertificateSeen
+from pq_crypto.catalogue import AlgorithmClass
 
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
     from checks.report import CheckReport
     from checks.sandbox.request import ChildOrder
+
+
+class Support(StrEnum):
+    SUPPORTED = "supported"
+    NOT_SUPPORTED = "not-supported"  # the server said so in TLS
+    # No answer in TLS even when retried (closed, reset, refused, timed out): a connection
+    # limit does this as readily as a refusal, so it is neither support nor its absence.
+    INCONCLUSIVE = "inconclusive"
 
 
 class TlsGroup(ResultPart):
@@ -24,8 +32,41 @@ class TlsGroup(ResultPart):
     code: int  # the TLS NamedGroup code
     algorithm_class: AlgorithmClass
     obsolete: bool
-    supported: bool  # the server named this very group
+    supported: bool  # the server named this very group, or a client negotiated it
     answer: str  # the probe's outcome, or which other group the server named instead
+    support: Support = Support.NOT_SUPPORTED  # `supported`, or why not: refused or inconclusive
+
+    @model_validator(mode="before")
+    @classmethod
+    def _support_of_older_runs(cls, data: Any) -> Any:
+        # Runs stored before `support` existed knew supported or not, never inconclusive.
+        if isinstance(data, dict) and "support" not in data and "supported" in data:
+            support = Support.SUPPORTED if data["supported"] else Support.NOT_SUPPORTED
+            return {**data, "support": support}
+        return data
+
+
+class TlsClientGets(ResultPart):
+    """What one client of tls_clients.yaml gets: the group the server picks for its ClientHello."""
+
+    client: str  # its id, e.g. browser, classical-first
+    label: str = ""
+    offered: tuple[str, ...] = ()  # its groups, most preferred first
+    group: str | None = None  # the group picked: None when none was, or the answer did not say
+    code: int | None = None  # its TLS NamedGroup code
+    algorithm_class: AlgorithmClass | None = None
+    protocol: str | None = None  # e.g. TLSv1.3
+    answer: str = ""  # the probe's outcome
+    inconclusive: bool = False  # no answer in TLS even when retried
+
+
+class GroupPreference(StrEnum):
+    """Whose order decides the group, as the two judging clients show it."""
+
+    PQ_EVEN_WHEN_CLASSICAL_FIRST = "pq-even-when-classical-first"  # the server prefers PQ
+    PQ_WHEN_OFFERED_FIRST = "pq-when-offered-first"  # the client's order: browsers get PQ
+    CLASSICAL_EVEN_WHEN_PQ_FIRST = "classical-even-when-pq-first"  # browsers get classical
+    INCONCLUSIVE = "inconclusive"
 
 
 class TlsHandshake(ResultPart):
@@ -43,9 +84,12 @@ class TlsResult(CheckResult):
 
     address: str = ""
     groups: tuple[TlsGroup, ...] = ()
-    versions: dict[str, bool] = Field(default_factory=dict)  # TLSv1.0 ... TLSv1.3: accepted
+    # TLSv1.0 ... TLSv1.3: accepted, refused, or None when inconclusive
+    versions: dict[str, bool | None] = Field(default_factory=dict)
     handshake: TlsHandshake | None = None  # None: no probe got a TLS answer, so none was tried
     certificates: tuple[CertificateSeen, ...] = ()  # the chain the handshake got, leaf first
+    clients: tuple[TlsClientGets, ...] = ()  # what each client of tls_clients.yaml gets
+    preference: GroupPreference | None = None  # None: no TLS answer, or a run before it existed
 
 
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
@@ -55,44 +99,15 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
 
 
 def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
-    """The groups the endpoint supports, the protocol it negotiated and its certificates."""
-    result = TlsResult.model_validate(report.details)
-    index = algorithm_index()
-    components = []
-    for group in result.groups:
-        if group.supported:
-            classification = index.tls_group(group.code)
-            usage = (
-                index.get(classification.algorithm_id).usage
-                if classification.algorithm_id
-                else "kem"
-            )
-            components.append(algorithm_component(group.name, classification, usage))
-    handshake = result.handshake
-    if handshake is not None and handshake.protocol:
-        protocol = handshake.protocol
-        components.append(
-            {
-                "type": "cryptographic-asset",
-                "bom-ref": f"protocol:{report.target}",
-                "name": f"{protocol} at {report.target}",
-                "cryptoProperties": {
-                    "assetType": "protocol",
-                    "protocolProperties": {
-                        "type": "tls",
-                        "version": protocol.removeprefix("TLSv"),
-                        "cipherSuites": [{"name": handshake.cipher or "unknown"}],
-                    },
-                },
-            }
-        )
-    return components + certificate_components(report.target, result.certificates)
+    from checks.tls.cbom import tls_components
+
+    return tls_components(report.target, TlsResult.model_validate(report.details))
 
 
 SPEC = CheckSpec(
     kind=CheckKind.TLS,
     label="TLS endpoint (host:port)",
-    summary="Key exchange groups (one per ClientHello), versions, preference and certificates.",
+    summary="Key exchange groups (one per ClientHello), versions, what clients get, certificates.",
     input=InputKind.ENDPOINT,
     run=run,
     post_quantum=True,

@@ -17,18 +17,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kernel.process_events import PROCESS_EVENTS
+
 INET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 LOOKUP_EVENTS = ("socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo")
-PROCESS_EVENTS = (
-    "subprocess.Popen",
-    "os.system",
-    "os.exec",
-    "os.posix_spawn",
-    "os.spawn",
-    "os.fork",
-    "os.forkpty",
-    "pty.spawn",
-)
 MAX_RECORDED = 200
 
 

@@ -1,1 +1,2 @@
-"""TLS checks: raw ClientHello probes for groups and versions, and one full pyOpenSSL handshake."""
+"""TLS checks: raw ClientHello probes for groups and versions, the ClientHellos real clients send,
+and one full pyOpenSSL handshake."""

@@ -7,15 +7,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from checks.catalogue.tls import TlsGroup, TlsHandshake, TlsResult
+from checks.catalogue.tls import (
+    GroupPreference,
+    Support,
+    TlsClientGets,
+    TlsGroup,
+    TlsHandshake,
+    TlsResult,
+)
 from checks.certificates import CertificateFacts, certificate_facts, certificate_findings
 from checks.egress import EgressPolicy, Target, split_host_port
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble, key_exchange_score, signature_score
 from checks.report import CheckReport
 from checks.tls.handshake import HandshakeResult, full_handshake
-from checks.tls.probes import DEFAULT_TIMEOUT, GroupProbe, Probe, VersionProbe, run_probes
-from checks.tls.wire import TLS_VERSIONS, Outcome, ServerAnswer
+from checks.tls.policy import probe_limits, tls_clients
+from checks.tls.probes import (
+    DEFAULT_TIMEOUT,
+    ClientProbe,
+    GroupProbe,
+    Probe,
+    VersionProbe,
+    run_probes,
+)
+from checks.tls.verdicts import client_results, group_verdicts, preference, version_support
+from checks.tls.wire import TLS_ANSWERS, TLS_VERSIONS, Outcome, ServerAnswer
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 
 ERROR_FINDINGS = {
@@ -25,58 +41,93 @@ ERROR_FINDINGS = {
     Outcome.TIMEOUT: "TLS-PROTO-003",
     Outcome.OVERSIZED: "TLS-PROTO-004",
 }
+PQ_PREFERRED = {GroupPreference.PQ_EVEN_WHEN_CLASSICAL_FIRST, GroupPreference.PQ_WHEN_OFFERED_FIRST}
 
 
 def plan() -> list[Probe]:
-    groups: list[Probe] = [GroupProbe(code) for code in sorted(algorithm_index().tls_groups())]
+    """The clients first: under a connection limit the first answers come soonest, and what a
+    browser gets names a group, a version and the preference at once."""
+    clients: list[Probe] = [ClientProbe(client.id) for client in tls_clients()]
     versions: list[Probe] = [VersionProbe(v) for v in sorted(TLS_VERSIONS, reverse=True)]
-    return groups + versions
-
-
-def group_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsGroup]:
-    index = algorithm_index()
-    verdicts = []
-    for probe, answer in answers.items():
-        if not isinstance(probe, GroupProbe):
-            continue
-        named = answer.outcome in (Outcome.HELLO_RETRY, Outcome.SERVER_HELLO)
-        # Only an answer naming the very group offered counts as support.
-        supported = named and answer.selected_group == probe.group
-        classification = index.tls_group(probe.group)
-        verdicts.append(
-            TlsGroup(
-                name=classification.algorithm_id or f"0x{probe.group:04X}",
-                code=probe.group,
-                algorithm_class=classification.algorithm_class,
-                obsolete=classification.obsolete,
-                supported=supported,
-                answer=answer.outcome.value
-                if not named or supported
-                else f"named 0x{(answer.selected_group or 0):04X} instead",
-            )
-        )
-    return verdicts
-
-
-def version_support(answers: dict[Probe, ServerAnswer]) -> dict[str, bool]:
-    support = {}
-    for probe, answer in answers.items():
-        if isinstance(probe, VersionProbe):
-            accepted = answer.outcome in (Outcome.SERVER_HELLO, Outcome.HELLO_RETRY) and (
-                answer.version == probe.version
-            )
-            support[TLS_VERSIONS[probe.version]] = accepted
-    return support
+    groups: list[Probe] = [GroupProbe(code) for code in sorted(algorithm_index().tls_groups())]
+    return clients + versions + groups
 
 
 def protocol_failure(answers: dict[Probe, ServerAnswer]) -> CheckFinding | None:
     """When no probe got a TLS answer at all, say why once, instead of drawing conclusions."""
     outcomes = [a.outcome for a in answers.values()]
-    if any(o in (Outcome.HELLO_RETRY, Outcome.SERVER_HELLO, Outcome.ALERT) for o in outcomes):
+    if any(o in TLS_ANSWERS for o in outcomes):
         return None
     most_common = max(set(outcomes), key=outcomes.count)
     detail = next(a.detail for a in answers.values() if a.outcome == most_common)
     return finding(ERROR_FINDINGS[most_common], probes=len(outcomes), detail=detail)
+
+
+def _resistant(verdicts: list[TlsGroup], support: Support) -> list[TlsGroup]:
+    return [
+        v
+        for v in verdicts
+        if v.support is support
+        and v.algorithm_class in (AlgorithmClass.HYBRID, AlgorithmClass.QUANTUM_SAFE)
+        and not v.obsolete
+    ]
+
+
+def _obsolete(verdicts: list[TlsGroup], support: Support) -> list[TlsGroup]:
+    return [v for v in verdicts if v.support is support and v.obsolete]
+
+
+def key_exchange(verdicts: list[TlsGroup], chosen: GroupPreference) -> float | None:
+    """The score the evidence proves; None when an inconclusive answer could still change it (an
+    inconclusive group is neither counted as supported nor as missing)."""
+    sure, maybe = Support.SUPPORTED, Support.INCONCLUSIVE
+    resistant, obsolete = bool(_resistant(verdicts, sure)), bool(_obsolete(verdicts, sure))
+    could_resist = resistant or bool(_resistant(verdicts, maybe))
+    lowest = key_exchange_score(resistant, resistant and chosen in PQ_PREFERRED, obsolete)
+    highest = key_exchange_score(
+        could_resist,
+        could_resist and chosen in PQ_PREFERRED | {GroupPreference.INCONCLUSIVE},
+        obsolete or bool(_obsolete(verdicts, maybe)),
+    )
+    return lowest if lowest == highest else None
+
+
+def _key_exchange_findings(
+    verdicts: list[TlsGroup], chosen: GroupPreference, clients: list[TlsClientGets], group: str
+) -> list[CheckFinding]:
+    resistant = [v.name for v in _resistant(verdicts, Support.SUPPORTED)]
+    uncertain = _resistant(verdicts, Support.INCONCLUSIVE)
+    gets = {result.client: result.group for result in clients}
+    if resistant:
+        found = [finding("PQC-TLS-004", groups=resistant, negotiated=group)]
+        if chosen is GroupPreference.CLASSICAL_EVEN_WHEN_PQ_FIRST:
+            found.append(finding("PQC-TLS-002", groups=resistant, negotiated=group, clients=gets))
+        elif chosen is GroupPreference.PQ_WHEN_OFFERED_FIRST:
+            found.append(finding("PQC-TLS-005", groups=resistant, clients=gets))
+        return found
+    if uncertain:
+        return []  # the inconclusive finding names them; no verdict either way
+    obsolete = [v.name for v in _obsolete(verdicts, Support.SUPPORTED)]
+    if obsolete:
+        return [finding("PQC-TLS-003", groups=obsolete)]
+    return [finding("PQC-TLS-001", groups_supported=[v.name for v in verdicts if v.supported])]
+
+
+def _inconclusive_finding(
+    verdicts: list[TlsGroup], versions: dict[str, bool | None], clients: list[TlsClientGets]
+) -> CheckFinding | None:
+    groups = [v.name for v in verdicts if v.support is Support.INCONCLUSIVE]
+    unknown_versions = [name for name, ok in versions.items() if ok is None]
+    unknown_clients = [c.client for c in clients if c.inconclusive]
+    if not (groups or unknown_versions or unknown_clients):
+        return None
+    return finding(
+        "TLS-PROBE-001",
+        groups=groups,
+        versions=unknown_versions,
+        clients=unknown_clients,
+        retries=probe_limits().retries,
+    )
 
 
 def combine(
@@ -85,45 +136,24 @@ def combine(
     failure = protocol_failure(answers)
     if failure is not None:
         return [failure], {}, TlsResult(address=target.address)
-    verdicts = group_verdicts(answers)
-    resistant = [
-        v
-        for v in verdicts
-        if v.supported
-        and v.algorithm_class in (AlgorithmClass.HYBRID, AlgorithmClass.QUANTUM_SAFE)
-        and not v.obsolete
-    ]
-    obsolete = [v for v in verdicts if v.supported and v.obsolete]
-    negotiated = algorithm_index().name(handshake.group) if handshake.group else None
-    preferred = bool(negotiated and negotiated.quantum_resistant and not negotiated.obsolete)
-    findings: list[CheckFinding] = []
-    if resistant:
-        findings.append(
-            finding("PQC-TLS-004", groups=[v.name for v in resistant], negotiated=handshake.group)
-        )
-        if not preferred:
-            findings.append(
-                finding(
-                    "PQC-TLS-002", groups=[v.name for v in resistant], negotiated=handshake.group
-                )
-            )
-    elif obsolete:
-        findings.append(finding("PQC-TLS-003", groups=[v.name for v in obsolete]))
-    else:
-        findings.append(
-            finding("PQC-TLS-001", groups_supported=[v.name for v in verdicts if v.supported])
-        )
-    versions = version_support(answers)
+    verdicts = group_verdicts(answers, handshake)
+    clients = client_results(answers)
+    chosen = preference(clients, handshake)
+    findings = _key_exchange_findings(verdicts, chosen, clients, handshake.group or "")
+    versions = version_support(answers, handshake)
     legacy = [name for name in ("TLSv1.0", "TLSv1.1") if versions.get(name)]
     if legacy:
         findings.append(finding("TLS-VER-001", versions=legacy))
-    if not versions.get("TLSv1.3"):
+    if versions.get("TLSv1.3") is False:
         findings.append(finding("TLS-VER-002", versions=[v for v, ok in versions.items() if ok]))
+    inconclusive = _inconclusive_finding(verdicts, versions, clients)
+    if inconclusive is not None:
+        findings.append(inconclusive)
     facts: list[CertificateFacts] = [certificate_facts(c) for c in handshake.chain]
     if facts:
         findings.extend(certificate_findings(facts[0], now))
     subscores: dict[str, float | None] = {
-        "key_exchange": key_exchange_score(bool(resistant), preferred, bool(obsolete)),
+        "key_exchange": key_exchange(verdicts, chosen),
         "signatures_and_certificates": signature_score(
             [facts[0].key_class, facts[0].signature_class]
         )
@@ -144,6 +174,8 @@ def combine(
             error=handshake.error,
         ),
         certificates=tuple(f.seen() for f in facts),
+        clients=tuple(clients),
+        preference=chosen,
     )
     return findings, subscores, result
 
@@ -159,8 +191,9 @@ def run_tls_check(
     target = policy.resolve(host, port)
     answers = run_probes(plan(), target, timeout=timeout)
     server_name = None if host == target.address else host
+    limits = probe_limits()
     handshake = (
-        full_handshake(target, server_name, timeout)
+        full_handshake(target, server_name, timeout, limits.retries, limits.retry_delay_ms / 1000)
         if protocol_failure(answers) is None
         else HandshakeResult(False)
     )

@@ -1,7 +1,10 @@
 """Probes: one TCP connection each to the vetted address, a ClientHello, the server's answer.
 
-All probes of an endpoint run at once on one thread with non-blocking sockets and a selector, so
-probing costs a connection per question and no thread per connection.
+An endpoint's probes run on one thread with non-blocking sockets and a selector, so probing costs
+a connection per question and no thread per connection. At most `concurrent_connections` are open
+at once (tls_probing.yaml): a server that limits connections per client resets the rest, and a
+reset says nothing about the question asked. A closed, refused or timed-out probe is retried and,
+if it still gets no answer, is reported as such for the verdicts to call inconclusive.
 """
 
 from __future__ import annotations
@@ -10,21 +13,26 @@ import errno
 import selectors
 import socket
 import time
-from dataclasses import dataclass
+from collections import Counter, deque
+from dataclasses import dataclass, replace
 
 from checks.egress import Target
+from checks.tls.handshake import client_hello
+from checks.tls.policy import ProbeLimits, probe_limits, tls_clients
 from checks.tls.wire import (
-    CLASSICAL_GROUPS,
+    INCONCLUSIVE,
     LEGACY_SUITES,
     MAX_READ,
     TLS12_SUITES,
     TLS13_SUITES,
+    TLS_ANSWERS,
     Outcome,
     ServerAnswer,
     answer_at_end,
-    client_hello,
     parse_answer,
 )
+from checks.tls.wire import client_hello as raw_client_hello
+from pq_crypto.catalogue import algorithm_index
 
 DEFAULT_TIMEOUT = 3.0
 
@@ -39,7 +47,14 @@ class VersionProbe:
     version: int
 
 
-Probe = GroupProbe | VersionProbe
+@dataclass(frozen=True)
+class ClientProbe:
+    """The ClientHello a client of tls_clients.yaml sends: which group does the server pick?"""
+
+    client: str
+
+
+Probe = GroupProbe | VersionProbe | ClientProbe
 
 
 def _server_name(target: Target) -> str | None:
@@ -54,17 +69,26 @@ def _server_name(target: Target) -> str | None:
 def hello_for(probe: Probe, target: Target) -> bytes:
     name = _server_name(target)
     if isinstance(probe, GroupProbe):
-        return client_hello(name, 0x0304, [probe.group], TLS13_SUITES)
+        return raw_client_hello(name, 0x0304, [probe.group], TLS13_SUITES)
+    if isinstance(probe, ClientProbe):
+        client = next(c for c in tls_clients() if c.id == probe.client)
+        return client_hello(client, name)
+    # Every group the catalogue knows, classical first: a server restricted to post-quantum
+    # groups still answers a version it speaks, instead of failing for want of a group.
+    groups = sorted(algorithm_index().tls_groups(), key=lambda g: (g >= 0x0200, g))
     if probe.version == 0x0304:
-        return client_hello(name, 0x0304, list(CLASSICAL_GROUPS), TLS13_SUITES)
+        return raw_client_hello(name, 0x0304, groups, TLS13_SUITES)
     suites = TLS12_SUITES + LEGACY_SUITES if probe.version == 0x0303 else LEGACY_SUITES
-    return client_hello(name, probe.version, list(CLASSICAL_GROUPS), suites)
+    return raw_client_hello(name, probe.version, groups, suites)
 
 
 class _Connection:
-    def __init__(self, probe: Probe, target: Target) -> None:
+    def __init__(self, probe: Probe, hello: bytes, target: Target, attempt: int, timeout: float):
         self.probe = probe
-        self.hello = hello_for(probe, target)
+        self.hello = hello
+        self.attempt = attempt
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
         self.sent = 0
         self.buffer = bytearray()
         self.sock = socket.socket(target.family, socket.SOCK_STREAM)
@@ -75,18 +99,23 @@ class _Connection:
             self.finish(ServerAnswer(Outcome.UNREACHABLE, detail=errno.errorcode.get(code, "")))
 
     def finish(self, answer: ServerAnswer) -> None:
-        self.answer = answer
+        self.answer = replace(answer, attempts=self.attempt)
         self.sock.close()
 
     def on_writable(self) -> None:
         error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if error:
-            self.finish(ServerAnswer(Outcome.UNREACHABLE, detail=errno.errorcode.get(error, "")))
+            # Reset once accepted (a limiter's way) is a close; refused or no route is not.
+            closed = error in (errno.ECONNRESET, errno.EPIPE)
+            outcome = Outcome.CLOSED if closed else Outcome.UNREACHABLE
+            self.finish(ServerAnswer(outcome, detail=errno.errorcode.get(error, "")))
             return
         try:
             self.sent += self.sock.send(self.hello[self.sent :])
         except (ConnectionResetError, BrokenPipeError) as exc:
             self.finish(ServerAnswer(Outcome.CLOSED, detail=str(exc)))
+        except BlockingIOError:
+            return
 
     def on_readable(self) -> None:
         try:
@@ -107,38 +136,142 @@ class _Connection:
         if answer is not None:
             self.finish(answer)
 
+    def expire(self) -> None:
+        self.finish(ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s"))
+
     @property
     def events(self) -> int:
         return selectors.EVENT_WRITE if self.sent < len(self.hello) else selectors.EVENT_READ
 
 
+@dataclass
+class _Waiting:
+    probe: Probe
+    attempt: int = 1
+    not_before: float = 0.0
+
+
+class _Schedule:
+    """Which probe starts next, how many may be open at once, and the answers so far.
+
+    Until the endpoint has answered once in TLS, its failures are counted; as many as the window
+    allows at the start (all of a first wave) end probing, since a port that closes, stalls or
+    refuses every one of them is not limiting connections but not answering."""
+
+    def __init__(self, probes: list[Probe], limits: ProbeLimits) -> None:
+        self.limits = limits
+        self.window = limits.concurrent_connections
+        self.waiting = deque(_Waiting(p) for p in probes)
+        self.answers: dict[Probe, ServerAnswer] = {}
+        self.spoke_tls = False
+        self.failures: list[ServerAnswer] = []
+
+    def next_ready(self, now: float) -> _Waiting | None:
+        for item in self.waiting:
+            if item.not_before <= now:
+                self.waiting.remove(item)
+                return item
+        return None
+
+    def next_wake(self) -> float | None:
+        return min((item.not_before for item in self.waiting), default=None)
+
+    def record(self, connection: _Connection, now: float) -> None:
+        answer = connection.answer
+        assert answer is not None
+        if answer.outcome in TLS_ANSWERS:
+            self.spoke_tls = True
+        elif not self.spoke_tls:
+            self.failures.append(answer)
+        if answer.outcome in INCONCLUSIVE:
+            if answer.outcome is not Outcome.TIMEOUT:
+                # Closed or refused while others were open: probably over a connection limit.
+                self.window = max(1, self.window // 2)
+            if connection.attempt <= self.limits.retries and not self.gave_up:
+                delay = self.limits.retry_delay_ms / 1000 * connection.attempt
+                self.waiting.append(_Waiting(connection.probe, connection.attempt + 1, now + delay))
+                return
+        self.answers[connection.probe] = answer
+
+    @property
+    def gave_up(self) -> bool:
+        return not self.spoke_tls and len(self.failures) >= self.limits.concurrent_connections
+
+    def end(self, unanswered: dict[Probe, int], why: str) -> None:
+        """Every probe still without an answer (with the attempts it had) gets the most common
+        failure seen when probing gave up, or else a timeout."""
+        if self.gave_up:
+            outcome = Counter(f.outcome for f in self.failures).most_common(1)[0][0]
+            filler = next(f for f in self.failures if f.outcome == outcome)
+        else:
+            filler = ServerAnswer(Outcome.TIMEOUT, detail=why)
+        tried = {item.probe: item.attempt - 1 for item in self.waiting} | unanswered
+        for probe, attempts in tried.items():
+            self.answers.setdefault(probe, replace(filler, attempts=attempts))
+        self.waiting.clear()
+
+
 def run_probes(
-    probes: list[Probe], target: Target, timeout: float = DEFAULT_TIMEOUT
+    probes: list[Probe],
+    target: Target,
+    timeout: float = DEFAULT_TIMEOUT,
+    limits: ProbeLimits | None = None,
 ) -> dict[Probe, ServerAnswer]:
-    """Every probe of one endpoint at once; each is its own connection, bounded by `timeout`."""
-    connections = [_Connection(probe, target) for probe in probes]
-    deadline = time.monotonic() + timeout
+    """Every probe of one endpoint, a few at a time; each attempt is bounded by `timeout` and all
+    of them together by `budget_timeouts` timeouts."""
+    limits = limits or probe_limits()
+    schedule = _Schedule(probes, limits)
+    budget_end = time.monotonic() + timeout * limits.budget_timeouts
+    open_: dict[int, _Connection] = {}
     with selectors.DefaultSelector() as selector:
-        for connection in connections:
-            if connection.answer is None:
-                selector.register(connection.sock, connection.events, connection)
-        while selector.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        while (schedule.waiting or open_) and not schedule.gave_up:
+            now = time.monotonic()
+            if now >= budget_end:
                 break
-            for key, mask in selector.select(remaining):
-                connection: _Connection = key.data
+            while (
+                len(open_) < schedule.window
+                and not schedule.gave_up
+                and (item := schedule.next_ready(now))
+            ):
+                connection = _Connection(
+                    item.probe, hello_for(item.probe, target), target, item.attempt, timeout
+                )
+                if connection.answer is not None:
+                    schedule.record(connection, now)
+                    continue
+                fd = connection.sock.fileno()
+                open_[fd] = connection
+                selector.register(fd, connection.events, connection)
+            wakes = [c.deadline for c in open_.values()] + [budget_end]
+            # A retry waiting for its delay wakes the loop only when there is room to start it.
+            room = len(open_) < schedule.window
+            if room and (pending := schedule.next_wake()) is not None:
+                wakes.append(pending)
+            for key, mask in selector.select(max(0.0, min(wakes) - now)) if open_ else []:
+                connection = key.data
                 if mask & selectors.EVENT_WRITE:
                     connection.on_writable()
                 elif mask & selectors.EVENT_READ:
                     connection.on_readable()
                 if connection.answer is not None:
-                    selector.unregister(key.fileobj)
+                    del open_[key.fd]
+                    selector.unregister(key.fd)
+                    schedule.record(connection, time.monotonic())
                 elif connection.events != key.events:
-                    selector.modify(key.fileobj, connection.events, connection)
-    for connection in connections:
-        if connection.answer is None:
-            connection.finish(
-                ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {timeout:g}s")
-            )
-    return {c.probe: c.answer for c in connections if c.answer is not None}
+                    selector.modify(key.fd, connection.events, connection)
+            if not open_ and (pending := schedule.next_wake()) is not None:
+                time.sleep(max(0.0, min(pending, budget_end) - time.monotonic()))
+            now = time.monotonic()
+            for fd, connection in list(open_.items()):
+                if connection.deadline <= now:
+                    del open_[fd]
+                    selector.unregister(fd)
+                    connection.expire()
+                    schedule.record(connection, now)
+        for connection in open_.values():
+            connection.sock.close()
+        schedule.end(
+            {c.probe: c.attempt for c in open_.values()},
+            f"not answered within the probing budget of {timeout * limits.budget_timeouts:g}s",
+        )
+    return schedule.answers

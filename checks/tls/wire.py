@@ -36,7 +36,6 @@ SIGNATURE_SCHEMES = (
     0x0201,
     0x0203,
 )
-CLASSICAL_GROUPS = (0x001D, 0x0017, 0x0018)
 
 TLS_VERSIONS = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}
 
@@ -52,6 +51,13 @@ class Outcome(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+# The server answered in TLS: what it said is its answer to the question asked.
+TLS_ANSWERS = frozenset({Outcome.HELLO_RETRY, Outcome.SERVER_HELLO, Outcome.ALERT})
+# No answer at all: a connection limit, a rate limit or a busy server does this as readily as a
+# server that dislikes the question, so it is retried and at worst inconclusive.
+INCONCLUSIVE = frozenset({Outcome.CLOSED, Outcome.TIMEOUT, Outcome.UNREACHABLE})
+
+
 @dataclass(frozen=True)
 class ServerAnswer:
     outcome: Outcome
@@ -60,6 +66,7 @@ class ServerAnswer:
     cipher_suite: int | None = None
     alert: int | None = None
     detail: str = ""
+    attempts: int = 1  # connections it took; 0 when probing ended before it was tried
 
 
 def _vector(data: bytes, length_bytes: int) -> bytes:

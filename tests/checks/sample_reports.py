@@ -14,6 +14,7 @@ from typing import Any
 from cryptography import x509
 
 from checks.api.check import run_api_check
+from checks.catalogue.ssh import SshHostKey, SshHostKeyUnread
 from checks.cbom import run_cbom_check
 from checks.certificate_file import run_certificate_check
 from checks.egress import EgressPolicy, Target
@@ -25,16 +26,19 @@ from checks.ssh import combine as ssh_combine
 from checks.tls.check import combine as tls_combine
 from checks.tls.check import plan
 from checks.tls.handshake import HandshakeResult
-from checks.tls.probes import GroupProbe, VersionProbe
+from checks.tls.probes import ClientProbe, Probe, VersionProbe
 from checks.tls.wire import Outcome, ServerAnswer
 from tests.peers.apis import build_spec
 from tests.peers.certificates import make_certificate
+from tests.peers.jwks import real_jwk
 
 CBOMS = Path(__file__).resolve().parents[1] / "data" / "cbom"
 HYBRID, CLASSICAL = 0x11EC, 0x001D  # X25519MLKEM768, X25519
 
 
-def _tls_answer(probe: GroupProbe | VersionProbe) -> ServerAnswer:
+def _tls_answer(probe: Probe) -> ServerAnswer:
+    if isinstance(probe, ClientProbe):
+        return ServerAnswer(Outcome.SERVER_HELLO, version=0x0304, selected_group=HYBRID)
     if isinstance(probe, VersionProbe):
         if probe.version >= 0x0303:
             return ServerAnswer(Outcome.SERVER_HELLO, version=probe.version)
@@ -65,7 +69,19 @@ def ssh() -> CheckReport:
         "encryption_server_to_client": ["aes256-gcm@openssh.com"],
         "mac_server_to_client": ["hmac-sha2-256-etm@openssh.com"],
     }
-    findings, subscores, result = ssh_combine(KexInit("SSH-2.0-OpenSSH_9.9", lists), "192.0.2.22")
+    host_keys = [
+        SshHostKey(
+            algorithm="ssh-ed25519",
+            key_type="Ed25519",
+            key_bits=256,
+            fingerprint="SHA256:RvV/ByM/84ddG7D+aCr9Z0u2phY9eRu03ozGaD7nVx0",
+            kex="curve25519-sha256",
+            signature_verified=True,
+        ),
+        SshHostKeyUnread(algorithm="ssh-rsa", reason="no answer in time", attempted=True),
+    ]
+    kexinit = KexInit("SSH-2.0-OpenSSH_9.9", lists)
+    findings, subscores, result = ssh_combine(kexinit, "192.0.2.22", host_keys)
     now = datetime.now(UTC)
     return assemble("ssh", "bastion.example:22", now, findings, subscores, result.as_details())
 
@@ -76,7 +92,7 @@ def cert(folder: Path) -> CheckReport:
 
 
 def jwks() -> CheckReport:
-    keys = {"keys": [{"kty": "AKP", "alg": "ML-DSA-65", "kid": "pq-1", "use": "sig"}]}
+    keys = {"keys": [{**real_jwk("mldsa65", "pq-1"), "use": "sig"}]}
     return run_jwks_check(json.dumps(keys).encode(), "jwks.json")
 
 

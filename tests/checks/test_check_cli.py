@@ -16,6 +16,7 @@ from tests.checks.report_formats import assert_valid_sarif, junit_suite
 from tests.cli import assure
 from tests.peers import servers
 from tests.peers.certificates import make_certificate
+from tests.peers.jwks import real_jwk
 
 CBOMS = Path(__file__).resolve().parents[1] / "data" / "cbom"
 
@@ -65,7 +66,7 @@ def test_loopback_is_refused_without_an_egress_allowance(sqlite_env: dict[str, s
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
-    body = json.dumps({"keys": [{"kty": "AKP", "alg": "ML-DSA-44", "kid": "pq"}]}).encode()
+    body = json.dumps({"keys": [real_jwk("mldsa44", "pq")]}).encode()
 
     def do_GET(self) -> None:
         self.send_response(200)

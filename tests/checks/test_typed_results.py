@@ -18,13 +18,11 @@ from checks.jwks import run_jwks_check
 from checks.report import CheckReport
 from pq_crypto.catalogue import AlgorithmClass
 from tests.checks import toy_check
+from tests.peers.jwks import real_jwk
 
-KEYS = {
-    "keys": [
-        {"kty": "AKP", "alg": "ML-DSA-65", "kid": "pq-1", "pub": "AAAA"},
-        {"kty": "EC", "crv": "P-256", "kid": 7, "x": "AA", "y": "AA"},
-    ]
-}
+# Real keys: the check loads a key before it classifies it (a 3-byte "ML-DSA-65" key is
+# malformed, not post-quantum). A number as a key id is read as text.
+KEYS = {"keys": [real_jwk("mldsa65", "pq-1"), {**real_jwk("ecdsa"), "kid": 7}]}
 # A JWKS run as an earlier release stored it (CheckRun.result): details written as a plain dict,
 # a number as a key id, and the sandbox's cost beside the keys.
 STORED = {

@@ -15,6 +15,10 @@ CERTIFICATE = {
     "key_class": "quantum-vulnerable",
     "signature_algorithm": "ecdsa-with-SHA256",
     "signature_class": "quantum-vulnerable",
+    "not_before": "2026-03-01T12:00:00+00:00",
+    "key_security_bits": 128,
+    "key_oid": "1.2.840.10045.2.1",
+    "signature_oid": "1.2.840.10045.4.3.2",
 }
 
 TLS: dict[str, Any] = {
@@ -27,6 +31,7 @@ TLS: dict[str, Any] = {
             "obsolete": False,
             "supported": True,
             "answer": "server_hello",
+            "support": "supported",
         },
         {
             "name": "X25519",
@@ -35,6 +40,7 @@ TLS: dict[str, Any] = {
             "obsolete": False,
             "supported": False,
             "answer": "named 0x11EC instead",
+            "support": "not-supported",
         },
     ],
     "versions": {"TLSv1.3": True, "TLSv1.2": True, "TLSv1.1": False, "TLSv1.0": False},
@@ -46,6 +52,20 @@ TLS: dict[str, Any] = {
         "error": "",
     },
     "certificates": [CERTIFICATE],
+    "clients": [
+        {
+            "client": "browser",
+            "label": "Browser (Chrome and Edge 131+, Firefox 132+)",
+            "offered": ["X25519MLKEM768", "X25519", "ECDH-P256", "ECDH-P384"],
+            "group": "X25519MLKEM768",
+            "code": 0x11EC,
+            "algorithm_class": "hybrid",
+            "protocol": "TLSv1.3",
+            "answer": "server_hello",
+            "inconclusive": False,
+        }
+    ],
+    "preference": "pq-even-when-classical-first",
 }
 
 SSH: dict[str, Any] = {
@@ -58,6 +78,33 @@ SSH: dict[str, Any] = {
     "encryption": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"],
     "mac": ["hmac-sha2-256-etm@openssh.com"],
     "address": "192.0.2.22",
+    "extensions": [],
+    "strict_kex": False,
+    "terrapin": "vulnerable",
+    "clients": [
+        {
+            "client": "openssh-9.0",
+            "label": "OpenSSH 9.0 to 9.8",
+            "kex": "curve25519-sha256",
+            "class": "quantum-vulnerable",
+            "post_quantum_capable": True,
+        }
+    ],
+    "host_keys": [
+        {
+            "algorithm": "ssh-ed25519",
+            "key_type": "Ed25519",
+            "key_bits": 256,
+            "fingerprint": "SHA256:RvV/ByM/84ddG7D+aCr9Z0u2phY9eRu03ozGaD7nVx0",
+            "kex": "curve25519-sha256",
+            "signature_verified": True,
+        }
+    ],
+    "host_keys_not_read": [
+        {"algorithm": "ssh-rsa", "reason": "no answer in time", "attempted": True}
+    ],
+    "weak_ciphers": [],
+    "weak_macs": [],
 }
 
 CERT: dict[str, Any] = {"certificates": [CERTIFICATE]}
@@ -74,6 +121,8 @@ JWKS: dict[str, Any] = {
             "algorithm": "ML-DSA-65",
             "basis": "JOSE alg ML-DSA-65",
             "class": "quantum-safe",
+            "problem": None,
+            "private_members": [],
         }
     ]
 }
@@ -88,6 +137,11 @@ CBOM: dict[str, Any] = {
             "class": "quantum-vulnerable",
             "algorithm": "RSA-2048",
             "basis": "name",
+            "nist_category": None,
+            "claimed_level": 3,
+            "claim": "contradicts",
+            "use": "signature",
+            "via": [],
         },
         {
             "bom_ref": None,
@@ -96,9 +150,32 @@ CBOM: dict[str, Any] = {
             "class": "unknown",
             "algorithm": None,
             "basis": "",
+            "nist_category": None,
+            "claimed_level": None,
+            "claim": None,
+            "use": None,
+            "via": [],
         },
     ],
     "counts": {"quantum-vulnerable": 1, "unknown": 1},
+    "readiness": {
+        "assets": 2,
+        "public_key": 1,
+        "unmigrated": 1,
+        "migrating": 0,
+        "broken": 0,
+        "unknown": 1,
+        "supplier_claim": 0,
+        "confidence": 50.0,
+        "points_lost": {
+            "unmigrated_public_key": 80.0,
+            "migrating_public_key": 0.0,
+            "broken": 0.0,
+            "unknown": 50.0,
+            "supplier_claim": 0.0,
+        },
+        "capped_at": None,
+    },
 }
 
 API_LIVE: dict[str, Any] = {

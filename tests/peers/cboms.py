@@ -33,3 +33,73 @@ def unique_cbom(count: int | None = None, max_bytes: int | None = None) -> bytes
         components.append(component)
         size = grown
     return json.dumps({**envelope, "components": components}).encode()
+
+
+# Hostile reference graphs: keys that name their algorithm only by reference, arranged so that a
+# resolver that recursed, enumerated paths or followed references without a bound would hang.
+def _graph_cbom(components: list[dict[str, Any]], dependencies: list[dict[str, Any]]) -> bytes:
+    envelope = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    return json.dumps({**envelope, "components": components, "dependencies": dependencies}).encode()
+
+
+def _key(ref: str, algorithm_ref: str | None = None) -> dict[str, Any]:
+    material: dict[str, Any] = {"type": "secret-key"}
+    if algorithm_ref is not None:
+        material["algorithmRef"] = algorithm_ref
+    return {
+        "type": "cryptographic-asset",
+        "bom-ref": ref,
+        "name": f"key@{ref}",
+        "cryptoProperties": {
+            "assetType": "related-crypto-material",
+            "relatedCryptoMaterialProperties": material,
+        },
+    }
+
+
+RSA_2048 = {
+    "type": "cryptographic-asset",
+    "bom-ref": "algorithm-rsa-2048",
+    "name": "RSA-2048",
+    "cryptoProperties": {
+        "assetType": "algorithm",
+        "algorithmProperties": {"primitive": "pke", "parameterSetIdentifier": "2048"},
+        "oid": "1.2.840.113549.1.1.1",
+    },
+}
+
+
+def reference_cycles(pairs: int) -> bytes:
+    """`pairs` pairs of keys naming each other (one way by algorithmRef, back by dependsOn),
+    and a key naming itself."""
+    components = [_key("self", "self")]
+    dependencies = []
+    for pair in range(pairs):
+        components += [_key(f"a-{pair}", f"b-{pair}"), _key(f"b-{pair}")]
+        dependencies.append({"ref": f"b-{pair}", "dependsOn": [f"a-{pair}"]})
+    return _graph_cbom(components, dependencies)
+
+
+def reference_chain(length: int) -> bytes:
+    """key-0 depends on key-1, ... and the last on RSA-2048: `length` steps to the algorithm."""
+    components = [_key(f"key-{step}") for step in range(length)] + [RSA_2048]
+    dependencies = [
+        {"ref": f"key-{step}", "dependsOn": [f"key-{step + 1}"]} for step in range(length - 1)
+    ]
+    dependencies.append({"ref": f"key-{length - 1}", "dependsOn": [RSA_2048["bom-ref"]]})
+    return _graph_cbom(components, dependencies)
+
+
+def reference_fan_out(refs: int) -> bytes:
+    """One key that depends on `refs` refs the CBOM does not list, and on RSA-2048; and 16
+    layers of 2 keys, each depending on both keys of the next, the last on RSA-2048 (65,536
+    paths from the top for anything that enumerates paths)."""
+    names = [f"missing-{n}" for n in range(refs)] + [RSA_2048["bom-ref"]]
+    components = [_key("wide"), RSA_2048]
+    dependencies = [{"ref": "wide", "dependsOn": names}]
+    for layer in range(16):
+        below = [f"d{layer + 1}-{side}" for side in "ab"] if layer < 15 else [RSA_2048["bom-ref"]]
+        for side in "ab":
+            components.append(_key(f"d{layer}-{side}"))
+            dependencies.append({"ref": f"d{layer}-{side}", "dependsOn": below})
+    return _graph_cbom(components, dependencies)

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.sandbox.limits import MIB
-from tests.peers.cboms import real_components, unique_cbom
+from tests.peers.cboms import (
+    real_components,
+    reference_chain,
+    reference_cycles,
+    reference_fan_out,
+    unique_cbom,
+)
 
 OSCAL_BASIC = Path(__file__).resolve().parents[1] / "data" / "oscal" / "basic-catalog.json"
 
@@ -74,6 +80,11 @@ CORPUS = (
     HostileInput("cbom: components 400 deep", "cbom", deep_components, ("CBOM-004",)),
     HostileInput(
         "cbom: 20 MB of unique components", "cbom", lambda: unique_cbom(max_bytes=19 * MIB), ()
+    ),
+    HostileInput("cbom: 20,000 key reference cycles", "cbom", lambda: reference_cycles(20_000), ()),
+    HostileInput("cbom: 50,000-step reference chain", "cbom", lambda: reference_chain(50_000), ()),
+    HostileInput(
+        "cbom: one key naming 400,000 refs", "cbom", lambda: reference_fan_out(400_000), ()
     ),
     HostileInput("jwks: 100k nested arrays", "jwks", nested_arrays, ("JWKS-005",)),
     HostileInput("jwks: 5k nested objects", "jwks", nested_objects, ("JWKS-005",)),
