@@ -186,6 +186,13 @@ def classify_assets(document: dict[str, Any]) -> list[CbomAsset]:
         links.append([node_of[r] for r in names if r in node_of])
         own.append(None if names else _by_own_name(component))
     verdicts, unresolved = resolve_references(refs, links, own, _adapter(components))
+    # What something refers to is in use; an algorithm nothing names is only listed.
+    referenced = {ref for names in named for ref in names}
+    # An algorithm's own dependencies (ML-KEM on SHA3) are what it is built from, not a use of it.
+    built_from = {refs[node] for node in algorithms}
+    for source, targets in depends.items():
+        if source not in built_from:
+            referenced.update(t for t in targets if t != source)
     rows = []
     for node, component in enumerate(components):
         crypto = component.get("cryptoProperties") or {}
@@ -212,6 +219,7 @@ def classify_assets(document: dict[str, Any]) -> list[CbomAsset]:
                 claim=algorithm.claim if algorithm else None,
                 use=verdict.use,
                 via=verdict.via,
+                referenced=bool(refs[node]) and refs[node] in referenced,
             )
         )
     return rows

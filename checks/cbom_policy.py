@@ -24,15 +24,21 @@ RULES = ("unmigrated_public_key", "migrating_public_key", "broken", "unknown", "
 
 
 class InventoryPoints(BaseModel):
-    """Points lost, from 100, when every asset a rule counts is affected (pro rata otherwise)."""
+    """Points lost from 100. The public-key rules count uses (key establishment, signature), the
+    others count distinct assets up to a most: neither is a share of all rows, so rows added to
+    a CBOM (hashes, symmetric ciphers, duplicates) can never dilute a penalty."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    unmigrated_public_key: Points
-    migrating_public_key: Points
-    broken: Points
+    unmigrated_public_key: Points  # when every exposed use has no counterpart (pro rata per use)
+    migrating_public_key: Points  # when every exposed use has one
+    unmigrated_cap: Points  # the highest score with any exposed use lacking a counterpart
+    broken: Points  # the most the broken rule takes
+    broken_each: Points  # per distinct broken asset
     broken_cap: Points  # the highest score an inventory with any broken asset can have
     unknown: Points
+    unknown_each: Points
     supplier_claim: Points
+    supplier_claim_each: Points
 
 
 class CbomPolicy(BaseModel):
@@ -56,12 +62,32 @@ def _label(row: CbomAsset) -> str:
     return row.name or row.bom_ref or "(unnamed)"
 
 
+def is_counterpart(row: CbomAsset) -> bool:
+    """A post-quantum counterpart: quantum-safe or hybrid by the algorithm policy itself (never
+    by the supplier's nistQuantumSecurityLevel alone), and used. An algorithm is used when a key,
+    certificate, protocol or dependency refers to it; a key, certificate or protocol when it
+    reached that algorithm by reference. A bare list of algorithms says what exists, not what is
+    used, so in a CBOM with no references nothing is a counterpart: listing ML-KEM is not
+    deploying it."""
+    verified = (
+        row.algorithm_class in RESISTANT
+        and row.algorithm is not None
+        and row.claim is not Claim.SUPPLIER_CLAIM
+    )
+    used = row.referenced if row.asset_type == "algorithm" else bool(row.via)
+    return bool(row.use) and verified and used
+
+
 def _exposed_public_key(rows: list[CbomAsset]) -> tuple[list[CbomAsset], list[CbomAsset]]:
-    """Quantum-vulnerable or broken public-key assets: those with no quantum-safe or hybrid asset
-    of the same use in the inventory, and those with one."""
-    covered = {row.use for row in rows if row.use and row.algorithm_class in RESISTANT}
+    """Quantum-vulnerable or broken public-key assets: those whose use has no counterpart, and
+    those whose use has one."""
+    covered = {row.use for row in rows if is_counterpart(row)}
     exposed = [row for row in rows if row.use and row.algorithm_class in EXPOSED]
     return [r for r in exposed if r.use not in covered], [r for r in exposed if r.use in covered]
+
+
+def _distinct(rows: list[CbomAsset]) -> int:
+    return len({(r.algorithm or _label(r), r.use) for r in rows})
 
 
 def inventory_readiness(rows: list[CbomAsset], policy: CbomPolicy | None = None) -> CbomReadiness:
@@ -73,28 +99,37 @@ def inventory_readiness(rows: list[CbomAsset], policy: CbomPolicy | None = None)
     total = len(rows)
     # Every rule, 0 where it took nothing, so the report shows each rule was applied.
     lost = dict.fromkeys(RULES, 0.0)
-    if public_key:
-        share = 1 / len(public_key)
-        lost["unmigrated_public_key"] = points.unmigrated_public_key * len(unmigrated) * share
-        lost["migrating_public_key"] = points.migrating_public_key * len(migrating) * share
-    broken = counts[AlgorithmClass.CLASSICALLY_BROKEN]
-    lost["broken"] = points.broken * broken / total
-    lost["unknown"] = points.unknown * counts[AlgorithmClass.UNKNOWN] / total
-    lost["supplier_claim"] = points.supplier_claim * len(claimed) / total
+    # Per use, not per row: at most two, so neither padding nor duplicates change the share.
+    alone = sorted({str(r.use) for r in unmigrated})
+    exposed_uses = len(alone) + len({r.use for r in migrating})
+    if exposed_uses:
+        lost["unmigrated_public_key"] = points.unmigrated_public_key * len(alone) / exposed_uses
+        covered = exposed_uses - len(alone)
+        lost["migrating_public_key"] = points.migrating_public_key * covered / exposed_uses
+    broken = [r for r in rows if r.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN]
+    unknown = [r for r in rows if r.algorithm_class is AlgorithmClass.UNKNOWN]
+    lost["broken"] = min(points.broken, points.broken_each * _distinct(broken))
+    lost["unknown"] = min(points.unknown, points.unknown_each * _distinct(unknown))
+    lost["supplier_claim"] = min(
+        points.supplier_claim, points.supplier_claim_each * _distinct(claimed)
+    )
     score = max(0.0, 100.0 - sum(lost.values()))
-    capped = broken > 0 and score > points.broken_cap
+    caps = [points.broken_cap] if broken else []
+    caps += [points.unmigrated_cap] if alone else []
+    cap = min(caps, default=None)
     by_policy = total - counts[AlgorithmClass.UNKNOWN] - len(claimed)
     return CbomReadiness(
         assets=total,
         public_key=len(public_key),
         unmigrated=len(unmigrated),
         migrating=len(migrating),
-        broken=broken,
-        unknown=counts[AlgorithmClass.UNKNOWN],
+        unmigrated_uses=tuple(alone),
+        broken=len(broken),
+        unknown=len(unknown),
         supplier_claim=len(claimed),
         confidence=round(100.0 * by_policy / total, 1),
         points_lost={rule: round(value, 1) for rule, value in lost.items()},
-        capped_at=points.broken_cap if capped else None,
+        capped_at=cap if cap is not None and score > cap else None,
     )
 
 

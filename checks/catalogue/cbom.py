@@ -41,6 +41,9 @@ class CbomAsset(ResultPart):
     claim: Claim | None = None  # None when the CBOM claims nothing
     use: str | None = None  # key-establishment or signature: a public-key asset
     via: tuple[str, ...] = ()  # the bom-refs followed to the algorithm that decided
+    # Named by a key, certificate or protocol, or in `dependencies`: an algorithm in use, which
+    # alone can be a post-quantum counterpart (checks/cbom_policy.py, is_counterpart).
+    referenced: bool = False
 
 
 class CbomReadiness(ResultPart):
@@ -50,13 +53,14 @@ class CbomReadiness(ResultPart):
     assets: int = 0
     public_key: int = 0  # assets with a public-key use, classified
     unmigrated: int = 0  # quantum-vulnerable or broken public-key assets with no PQ counterpart
-    migrating: int = 0  # ... with a quantum-safe or hybrid asset of the same use beside them
+    migrating: int = 0  # ... with a verified, used quantum-safe or hybrid one of the same use
+    unmigrated_uses: tuple[str, ...] = ()  # key-establishment, signature: exposed, no counterpart
     broken: int = 0
     unknown: int = 0
     supplier_claim: int = 0  # classified only by the CBOM's own claim
     confidence: float = 0.0  # percentage of assets the algorithm policy classified
     points_lost: dict[str, float] = Field(default_factory=dict)
-    capped_at: float | None = None  # the cap a broken asset imposed, when it bit
+    capped_at: float | None = None  # the cap a broken asset or an unmigrated use imposed
 
 
 class CbomResult(CheckResult):

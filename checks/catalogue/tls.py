@@ -69,6 +69,27 @@ class GroupPreference(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+class SuiteClass(StrEnum):
+    """A class of TLS 1.2 cipher suites, offered alone in one ClientHello (checks/tls/suites.py)."""
+
+    RSA_KEY_TRANSPORT = "rsa-key-transport"  # TLS_RSA_WITH_*: no forward secrecy
+    ECDHE = "ecdhe"
+    DHE = "dhe"
+    CBC = "cbc"  # non-AEAD, any key exchange, none of the weak ones
+    WEAK = "weak"  # 3DES, RC4, NULL, EXPORT, anonymous
+
+
+class TlsSuiteClass(ResultPart):
+    """What the server said to a TLS 1.2 ClientHello offering one class of suites only."""
+
+    suite_class: SuiteClass
+    support: Support
+    suite: str | None = None  # the IANA name of the suite it picked
+    family: str = ""  # for a weak suite: 3DES, RC4, NULL, EXPORT or anon
+    protocol: str | None = None  # the version it answered in
+    answer: str = ""
+
+
 class TlsHandshake(ResultPart):
     """The one full handshake, offering classical groups first: what the server picked."""
 
@@ -90,6 +111,11 @@ class TlsResult(CheckResult):
     certificates: tuple[CertificateSeen, ...] = ()  # the chain the handshake got, leaf first
     clients: tuple[TlsClientGets, ...] = ()  # what each client of tls_clients.yaml gets
     preference: GroupPreference | None = None  # None: no TLS answer, or a run before it existed
+    tls12_suites: tuple[TlsSuiteClass, ...] = ()  # one per class; () in runs before they existed
+    # ECDHE or DHE accepted in TLS 1.2; None when neither was and one answer was inconclusive
+    forward_secrecy_tls12: bool | None = None
+    # The TLS 1.3 suite the server picked is AEAD, as every TLS 1.3 suite is; None: no TLS 1.3
+    tls13_suites_aead: bool | None = None
 
 
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
@@ -107,7 +133,10 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
 SPEC = CheckSpec(
     kind=CheckKind.TLS,
     label="TLS endpoint (host:port)",
-    summary="Key exchange groups (one per ClientHello), versions, what clients get, certificates.",
+    summary=(
+        "Key exchange groups (one per ClientHello), versions, TLS 1.2 cipher suite classes, what "
+        "clients get, certificates."
+    ),
     input=InputKind.ENDPOINT,
     run=run,
     post_quantum=True,

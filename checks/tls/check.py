@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 
 from checks.catalogue.tls import (
     GroupPreference,
+    SuiteClass,
     Support,
     TlsClientGets,
     TlsGroup,
     TlsHandshake,
     TlsResult,
+    TlsSuiteClass,
 )
 from checks.certificates import CertificateFacts, certificate_facts, certificate_findings
 from checks.egress import EgressPolicy, Target, split_host_port
@@ -27,9 +29,12 @@ from checks.tls.probes import (
     ClientProbe,
     GroupProbe,
     Probe,
+    SuiteProbe,
     VersionProbe,
     run_probes,
 )
+from checks.tls.suite_verdicts import forward_secrecy, suite_findings, suite_verdicts, tls13_aead
+from checks.tls.suites import OFFERED
 from checks.tls.verdicts import client_results, group_verdicts, preference, version_support
 from checks.tls.wire import TLS_ANSWERS, TLS_VERSIONS, Outcome, ServerAnswer
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
@@ -48,9 +53,14 @@ def plan() -> list[Probe]:
     """The clients first: under a connection limit the first answers come soonest, and what a
     browser gets names a group, a version and the preference at once."""
     clients: list[Probe] = [ClientProbe(client.id) for client in tls_clients()]
-    versions: list[Probe] = [VersionProbe(v) for v in sorted(TLS_VERSIONS, reverse=True)]
+    # TLS 1.2 has no probe of its own: the suite probes together offer every suite its probe
+    # offered, with the same groups, so they answer whether the server speaks it.
+    versions: list[Probe] = [
+        VersionProbe(v) for v in sorted(TLS_VERSIONS, reverse=True) if v != 0x0303
+    ]
+    suites: list[Probe] = [SuiteProbe(suite_class) for suite_class in OFFERED]
     groups: list[Probe] = [GroupProbe(code) for code in sorted(algorithm_index().tls_groups())]
-    return clients + versions + groups
+    return clients + versions + suites + groups
 
 
 def protocol_failure(answers: dict[Probe, ServerAnswer]) -> CheckFinding | None:
@@ -77,19 +87,27 @@ def _obsolete(verdicts: list[TlsGroup], support: Support) -> list[TlsGroup]:
     return [v for v in verdicts if v.support is support and v.obsolete]
 
 
-def key_exchange(verdicts: list[TlsGroup], chosen: GroupPreference) -> float | None:
-    """The score the evidence proves; None when an inconclusive answer could still change it (an
-    inconclusive group is neither counted as supported nor as missing)."""
-    sure, maybe = Support.SUPPORTED, Support.INCONCLUSIVE
+def key_exchange(
+    verdicts: list[TlsGroup], chosen: GroupPreference, rsa_transport: Support | None = None
+) -> float:
+    """The score the evidence proves. An inconclusive answer is credited nothing: a group that
+    was never seen taken does not count as supported, and a TLS 1.2 fallback that could not be
+    ruled out counts as there, so a peer that resets the probes it would fail cannot score
+    higher than one that answers them (the inconclusive finding says what was not seen).
+
+    A TLS 1.2 fallback to RSA key transport caps the score at "PQ supported": the ML-KEM groups
+    protect only the clients that negotiate them, and every session that falls back is recorded
+    under the server's RSA key, with no forward secrecy at all."""
+    score = _proven_group_score(verdicts, chosen)
+    if rsa_transport in (Support.SUPPORTED, Support.INCONCLUSIVE):
+        return min(score, key_exchange_score(True, False, False))
+    return score
+
+
+def _proven_group_score(verdicts: list[TlsGroup], chosen: GroupPreference) -> float:
+    sure = Support.SUPPORTED
     resistant, obsolete = bool(_resistant(verdicts, sure)), bool(_obsolete(verdicts, sure))
-    could_resist = resistant or bool(_resistant(verdicts, maybe))
-    lowest = key_exchange_score(resistant, resistant and chosen in PQ_PREFERRED, obsolete)
-    highest = key_exchange_score(
-        could_resist,
-        could_resist and chosen in PQ_PREFERRED | {GroupPreference.INCONCLUSIVE},
-        obsolete or bool(_obsolete(verdicts, maybe)),
-    )
-    return lowest if lowest == highest else None
+    return key_exchange_score(resistant, resistant and chosen in PQ_PREFERRED, obsolete)
 
 
 def _key_exchange_findings(
@@ -114,18 +132,23 @@ def _key_exchange_findings(
 
 
 def _inconclusive_finding(
-    verdicts: list[TlsGroup], versions: dict[str, bool | None], clients: list[TlsClientGets]
+    verdicts: list[TlsGroup],
+    versions: dict[str, bool | None],
+    clients: list[TlsClientGets],
+    suites: list[TlsSuiteClass],
 ) -> CheckFinding | None:
     groups = [v.name for v in verdicts if v.support is Support.INCONCLUSIVE]
     unknown_versions = [name for name, ok in versions.items() if ok is None]
     unknown_clients = [c.client for c in clients if c.inconclusive]
-    if not (groups or unknown_versions or unknown_clients):
+    unknown_suites = [s.suite_class.value for s in suites if s.support is Support.INCONCLUSIVE]
+    if not (groups or unknown_versions or unknown_clients or unknown_suites):
         return None
     return finding(
         "TLS-PROBE-001",
         groups=groups,
         versions=unknown_versions,
         clients=unknown_clients,
+        suite_classes=unknown_suites,
         retries=probe_limits().retries,
     )
 
@@ -146,14 +169,24 @@ def combine(
         findings.append(finding("TLS-VER-001", versions=legacy))
     if versions.get("TLSv1.3") is False:
         findings.append(finding("TLS-VER-002", versions=[v for v, ok in versions.items() if ok]))
-    inconclusive = _inconclusive_finding(verdicts, versions, clients)
+    suites = suite_verdicts(answers)
+    pq_groups = [v.name for v in _resistant(verdicts, Support.SUPPORTED)]
+    findings.extend(suite_findings(suites, pq_groups if versions.get("TLSv1.3") else []))
+    inconclusive = _inconclusive_finding(verdicts, versions, clients, suites)
     if inconclusive is not None:
         findings.append(inconclusive)
     facts: list[CertificateFacts] = [certificate_facts(c) for c in handshake.chain]
     if facts:
         findings.extend(certificate_findings(facts[0], now))
     subscores: dict[str, float | None] = {
-        "key_exchange": key_exchange(verdicts, chosen),
+        "key_exchange": key_exchange(
+            verdicts,
+            chosen,
+            next(
+                (s.support for s in suites if s.suite_class is SuiteClass.RSA_KEY_TRANSPORT),
+                None,
+            ),
+        ),
         "signatures_and_certificates": signature_score(
             [facts[0].key_class, facts[0].signature_class]
         )
@@ -176,6 +209,9 @@ def combine(
         certificates=tuple(f.seen() for f in facts),
         clients=tuple(clients),
         preference=chosen,
+        tls12_suites=tuple(suites),
+        forward_secrecy_tls12=forward_secrecy(suites),
+        tls13_suites_aead=tls13_aead(answers),
     )
     return findings, subscores, result
 

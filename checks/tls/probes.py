@@ -15,10 +15,13 @@ import socket
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, replace
+from functools import cache
 
+from checks.catalogue.tls import SuiteClass
 from checks.egress import Target
 from checks.tls.handshake import client_hello
 from checks.tls.policy import ProbeLimits, probe_limits, tls_clients
+from checks.tls.suites import OFFERED
 from checks.tls.wire import (
     INCONCLUSIVE,
     LEGACY_SUITES,
@@ -54,7 +57,14 @@ class ClientProbe:
     client: str
 
 
-Probe = GroupProbe | VersionProbe | ClientProbe
+@dataclass(frozen=True)
+class SuiteProbe:
+    """A TLS 1.2 ClientHello offering one class of cipher suites only (checks/tls/suites.py)."""
+
+    suite_class: SuiteClass
+
+
+Probe = GroupProbe | VersionProbe | ClientProbe | SuiteProbe
 
 
 def _server_name(target: Target) -> str | None:
@@ -66,6 +76,13 @@ def _server_name(target: Target) -> str | None:
     return None
 
 
+@cache
+def _every_group() -> list[int]:
+    # Every group the catalogue knows, classical first: a server restricted to post-quantum
+    # groups still answers a version it speaks, instead of failing for want of a group.
+    return sorted(algorithm_index().tls_groups(), key=lambda g: (g >= 0x0200, g))
+
+
 def hello_for(probe: Probe, target: Target) -> bytes:
     name = _server_name(target)
     if isinstance(probe, GroupProbe):
@@ -73,9 +90,9 @@ def hello_for(probe: Probe, target: Target) -> bytes:
     if isinstance(probe, ClientProbe):
         client = next(c for c in tls_clients() if c.id == probe.client)
         return client_hello(client, name)
-    # Every group the catalogue knows, classical first: a server restricted to post-quantum
-    # groups still answers a version it speaks, instead of failing for want of a group.
-    groups = sorted(algorithm_index().tls_groups(), key=lambda g: (g >= 0x0200, g))
+    groups = _every_group()
+    if isinstance(probe, SuiteProbe):
+        return raw_client_hello(name, 0x0303, groups, OFFERED[probe.suite_class])
     if probe.version == 0x0304:
         return raw_client_hello(name, 0x0304, groups, TLS13_SUITES)
     suites = TLS12_SUITES + LEGACY_SUITES if probe.version == 0x0303 else LEGACY_SUITES

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from checks.catalogue.tls import GroupPreference, Support, TlsClientGets, TlsGroup
 from checks.tls.handshake import HandshakeResult
 from checks.tls.policy import Judge, tls_clients
-from checks.tls.probes import ClientProbe, GroupProbe, Probe, VersionProbe
+from checks.tls.probes import ClientProbe, GroupProbe, Probe, SuiteProbe, VersionProbe
 from checks.tls.wire import INCONCLUSIVE, TLS_VERSIONS, Outcome, ServerAnswer
 from pq_crypto.catalogue import Classification, algorithm_index
 
@@ -94,6 +94,11 @@ def version_support(
                 support[TLS_VERSIONS[probe.version]] = (
                     None if answer.outcome in INCONCLUSIVE else False
                 )
+    suite_answers = [a for p, a in answers.items() if isinstance(p, SuiteProbe)]
+    if suite_answers and VersionProbe(0x0303) not in answers:
+        # The TLS 1.2 suite probes stand for its version probe (checks/tls/check.py `plan`).
+        unknown = any(a.outcome in INCONCLUSIVE for a in suite_answers)
+        support["TLSv1.2"] = None if unknown else False
     # Any probe the server answered in a version proves it, whatever that probe asked.
     for answer in answers.values():
         if answer.outcome in PICKED and answer.version in TLS_VERSIONS:

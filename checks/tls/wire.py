@@ -10,6 +10,7 @@ import os
 import struct
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 MAX_RECORD = 16384 + 2048
@@ -86,6 +87,18 @@ def client_hello(
 ) -> bytes:
     """A ClientHello for `version`. For TLS 1.3 the key_share is empty on purpose: a server that
     supports the single offered group must answer with a HelloRetryRequest naming it."""
+    legacy_version, rest = _hello_parts(server_name, version, tuple(groups), suites)
+    body = legacy_version + os.urandom(32) + _vector(os.urandom(32), 1) + rest
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16" + struct.pack("!HH", 0x0301, len(handshake)) + handshake
+
+
+@cache
+def _hello_parts(
+    server_name: str | None, version: int, groups: tuple[int, ...], suites: tuple[int, ...]
+) -> tuple[bytes, bytes]:
+    # All but the random and session id, built once per question: a plan asks the same ones
+    # of every endpoint, and building them is a good part of a probe's cost on loopback.
     extensions = []
     if server_name:
         name = server_name.encode("idna")
@@ -93,21 +106,12 @@ def client_hello(
     extensions.append(_extension(10, _vector(_u16s(groups), 2)))
     extensions.append(_extension(11, b"\x01\x00"))  # ec_point_formats: uncompressed
     extensions.append(_extension(13, _vector(_u16s(SIGNATURE_SCHEMES), 2)))
-    legacy_version = min(version, 0x0303)
     if version == 0x0304:
         extensions.append(_extension(43, _vector(struct.pack("!H", 0x0304), 1)))
         extensions.append(_extension(51, _vector(b"", 2)))
         extensions.append(_extension(45, b"\x01\x01"))  # psk_key_exchange_modes: psk_dhe_ke
-    body = (
-        struct.pack("!H", legacy_version)
-        + os.urandom(32)
-        + _vector(os.urandom(32), 1)
-        + _vector(_u16s(suites), 2)
-        + b"\x01\x00"
-        + _vector(b"".join(extensions), 2)
-    )
-    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16" + struct.pack("!HH", 0x0301, len(handshake)) + handshake
+    rest = _vector(_u16s(suites), 2) + b"\x01\x00" + _vector(b"".join(extensions), 2)
+    return struct.pack("!H", min(version, 0x0303)), rest
 
 
 def _parse_server_hello(message: bytes) -> ServerAnswer:

@@ -15,6 +15,7 @@ from cryptography import x509
 
 from checks.api.check import run_api_check
 from checks.catalogue.ssh import SshHostKey, SshHostKeyUnread
+from checks.catalogue.tls import SuiteClass
 from checks.cbom import run_cbom_check
 from checks.certificate_file import run_certificate_check
 from checks.egress import EgressPolicy, Target
@@ -26,7 +27,7 @@ from checks.ssh import combine as ssh_combine
 from checks.tls.check import combine as tls_combine
 from checks.tls.check import plan
 from checks.tls.handshake import HandshakeResult
-from checks.tls.probes import ClientProbe, Probe, VersionProbe
+from checks.tls.probes import ClientProbe, Probe, SuiteProbe, VersionProbe
 from checks.tls.wire import Outcome, ServerAnswer
 from tests.peers.apis import build_spec
 from tests.peers.certificates import make_certificate
@@ -43,6 +44,10 @@ def _tls_answer(probe: Probe) -> ServerAnswer:
         if probe.version >= 0x0303:
             return ServerAnswer(Outcome.SERVER_HELLO, version=probe.version)
         return ServerAnswer(Outcome.ALERT)
+    if isinstance(probe, SuiteProbe):
+        if probe.suite_class is SuiteClass.ECDHE:
+            return ServerAnswer(Outcome.SERVER_HELLO, version=0x0303, cipher_suite=0xC02B)
+        return ServerAnswer(Outcome.ALERT, alert=40)
     if probe.group in (HYBRID, CLASSICAL):
         # Offered X25519 alone, the server asks for the hybrid group instead.
         return ServerAnswer(Outcome.HELLO_RETRY, selected_group=HYBRID)

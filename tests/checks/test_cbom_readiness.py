@@ -27,6 +27,7 @@ from tests.checks.cbom_cases import (
 
 FOUR_VULNERABLE = HANDWRITTEN / "four-quantum-vulnerable.cdx.json"
 COUNTERPARTS = HANDWRITTEN / "post-quantum-counterparts.cdx.json"
+IN_USE = HANDWRITTEN / "post-quantum-counterparts-in-use.cdx.json"
 MD5 = HANDWRITTEN / "md5-claims-level-1.cdx.json"
 
 
@@ -48,13 +49,24 @@ def test_four_quantum_vulnerable_assets_and_nothing_post_quantum_score_low() -> 
     }
 
 
-def test_classical_assets_beside_their_post_quantum_counterparts_meet_2028() -> None:
-    report = run(COUNTERPARTS)
+def test_classical_assets_beside_post_quantum_counterparts_in_use_meet_2028() -> None:
+    report = run(IN_USE)
     readiness = report.details["readiness"]
-    assert (readiness["public_key"], readiness["unmigrated"], readiness["migrating"]) == (4, 0, 2)
-    assert report.score == 95.0
+    # X25519 and its protocol, Ed25519 and its certificate: both uses have a counterpart.
+    assert (readiness["public_key"], readiness["unmigrated"], readiness["migrating"]) == (7, 0, 4)
+    assert report.score == 90.0  # migrating_public_key's 10 points
     assert milestone(report, "ncsc-2028") == "met"
     assert finding_evidence(report, "CBOM-002")["without_counterpart"] == []
+
+
+def test_counterparts_nothing_uses_are_not_counterparts() -> None:
+    # The same algorithms as a bare list: ML-KEM listed is not ML-KEM deployed.
+    report = run(COUNTERPARTS)
+    readiness = report.details["readiness"]
+    assert (readiness["unmigrated"], readiness["migrating"]) == (2, 0)
+    assert readiness["unmigrated_uses"] == ["key-establishment", "signature"]
+    assert report.score == 20.0
+    assert milestone(report, "ncsc-2028") == "not met"
 
 
 def test_md5_alone_is_a_finding_and_caps_the_score() -> None:
@@ -82,7 +94,7 @@ def test_unknown_assets_lower_the_confidence_and_the_score() -> None:
     readiness = report.details["readiness"]
     assert (readiness["assets"], readiness["unknown"], readiness["broken"]) == (11, 2, 2)
     assert readiness["confidence"] == pytest.approx(100 * 9 / 11, abs=0.1)
-    assert readiness["points_lost"]["unknown"] == pytest.approx(100 * 2 / 11, abs=0.1)
+    assert readiness["points_lost"]["unknown"] == 20.0  # unknown_each for each of the two
     assert "CBOM-003" in codes(report)
     assert report.score == 0.0
 
@@ -94,28 +106,50 @@ def _shipped() -> dict[str, Any]:
 def _only(monkeypatch: pytest.MonkeyPatch, **points: float) -> None:
     """Every rule at 0 and no cap, but those given."""
     data = _shipped()
-    data["readiness"] = {**dict.fromkeys(data["readiness"], 0), "broken_cap": 100, **points}
+    no_caps = {"broken_cap": 100, "unmigrated_cap": 100}
+    data["readiness"] = {**dict.fromkeys(data["readiness"], 0), **no_caps, **points}
     policy = CbomPolicy.model_validate(data)
     monkeypatch.setattr(cbom_policy, "cbom_policy", lambda: policy)
     monkeypatch.setattr(cbom_assets, "cbom_policy", lambda: policy)
 
 
 @pytest.mark.parametrize(
-    ("rule", "fixture", "share"),
+    ("points", "fixture", "lost"),
     [
-        ("unmigrated_public_key", "four-quantum-vulnerable.cdx.json", 4 / 4),
-        ("migrating_public_key", "post-quantum-counterparts.cdx.json", 2 / 4),
-        # SHA1, RSA-1024, DSA and its key; RAW and its key.
-        ("broken", "cbomkit-names.cdx.json", 4 / 33),
-        ("unknown", "cbomkit-names.cdx.json", 2 / 33),
-        ("supplier_claim", "supplier-claims.cdx.json", 1 / 4),
+        # Both uses exposed, neither with a counterpart in use.
+        ({"unmigrated_public_key": 30}, "four-quantum-vulnerable.cdx.json", 30),
+        ({"migrating_public_key": 30}, "post-quantum-counterparts-in-use.cdx.json", 30),
+        # SHA1, RSA-1024, DSA (the key reaches DSA too: one algorithm); RAW and its key.
+        ({"broken_each": 5, "broken": 100}, "cbomkit-names.cdx.json", 5 * 3),
+        ({"broken_each": 5, "broken": 7}, "cbomkit-names.cdx.json", 7),
+        ({"unknown_each": 5, "unknown": 100}, "cbomkit-names.cdx.json", 5 * 2),
+        ({"unknown_each": 5, "unknown": 6}, "cbomkit-names.cdx.json", 6),
+        ({"supplier_claim_each": 5, "supplier_claim": 100}, "supplier-claims.cdx.json", 5),
+        ({"supplier_claim_each": 5, "supplier_claim": 2}, "supplier-claims.cdx.json", 2),
     ],
 )
-def test_each_rule_takes_its_points_in_proportion(monkeypatch, rule, fixture, share) -> None:
+def test_each_rule_takes_its_points(monkeypatch, points, fixture, lost) -> None:
     _only(monkeypatch)
     assert run(HANDWRITTEN / fixture).score == 100.0
-    _only(monkeypatch, **{rule: 30})
-    assert run(HANDWRITTEN / fixture).score == pytest.approx(100 - 30 * share, abs=0.1)
+    _only(monkeypatch, **points)
+    assert run(HANDWRITTEN / fixture).score == pytest.approx(100 - lost, abs=0.1)
+
+
+def test_the_unmigrated_cap_bounds_an_inventory_with_a_use_lacking_a_counterpart(
+    monkeypatch,
+) -> None:
+    _only(monkeypatch, unmigrated_cap=45)
+    capped = run(FOUR_VULNERABLE)
+    assert capped.score == 45.0
+    assert capped.details["readiness"]["capped_at"] == 45.0
+    assert run(IN_USE).score == 100.0
+
+
+def test_the_shipped_unmigrated_cap_is_below_the_2028_threshold() -> None:
+    from checks.readiness import readiness_policy
+
+    threshold = readiness_policy().milestones["ncsc-2028"]["inventory"]
+    assert _shipped()["readiness"]["unmigrated_cap"] < threshold
 
 
 def test_the_broken_cap_bounds_an_inventory_with_a_broken_asset(monkeypatch) -> None:
@@ -123,7 +157,7 @@ def test_the_broken_cap_bounds_an_inventory_with_a_broken_asset(monkeypatch) -> 
     capped = run(MD5)
     assert capped.score == 55.0
     assert capped.details["readiness"]["capped_at"] == 55.0
-    assert run(COUNTERPARTS).score == 100.0  # nothing broken, nothing capped
+    assert run(IN_USE).score == 100.0  # nothing broken, nothing capped
 
 
 def test_a_placeholders_reason_is_the_unknown_assets_basis(monkeypatch) -> None:

@@ -1,7 +1,8 @@
 """The TLS check behind a real connection-limiting proxy on loopback (tests/peers/servers.py): a
 connection the limit resets is no answer about the group it asked for, so a group the server
-takes is reported supported or inconclusive, never unsupported, and an inconclusive group does
-not count against the readiness score."""
+takes is reported supported or inconclusive, never unsupported; and what was not seen is credited
+nothing, so a peer that resets the probes it would fail never scores above one that answers
+them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from checks.egress import EgressPolicy
+from checks.findings import finding_catalogue
+from checks.readiness import key_exchange_score
 from checks.report import ReportStatus
 from checks.tls.check import run_tls_check
 from tests.peers import servers
@@ -53,10 +56,11 @@ def _codes(report) -> set[str]:  # type: ignore[no-untyped-def]
 def test_the_proxy_resets_a_connection_over_its_limit(ecdsa) -> None:
     with servers.limited(servers.pyopenssl_handler(*ecdsa), limit=1) as proxy:
         address = ("127.0.0.1", proxy.port)
+        # Under load the reset can come before the connect returns: either way it is a reset.
         with (
             socket.create_connection(address, timeout=2),
-            socket.create_connection(address, timeout=2) as extra,
             pytest.raises(ConnectionResetError),
+            socket.create_connection(address, timeout=2) as extra,
         ):
             extra.recv(1)
         assert (proxy.relayed, proxy.reset) == (1, 1)
@@ -101,22 +105,34 @@ def test_a_connection_quota_leaves_the_rest_inconclusive_not_unsupported(ecdsa) 
     assert group["supported"] is False
     assert group["answer"].startswith("inconclusive: closed")
     assert "(3 attempts)" in group["answer"]
-    # Browsers get ML-KEM (seen), so the key exchange is scored; no certificate was seen.
-    assert report.subscores == {"key_exchange": 100, "signatures_and_certificates": None}
+    # Browsers get ML-KEM (seen), but a TLS 1.2 fallback to RSA key transport (which caps the
+    # score) could not be ruled out, so the cap applies; no certificate was seen.
+    assert "rsa-key-transport" in inconclusive.evidence["suite_classes"]
+    assert report.details["forward_secrecy_tls12"] is None
+    assert report.subscores == {
+        "key_exchange": key_exchange_score(True, False, False),
+        "signatures_and_certificates": None,
+    }
 
 
-def test_an_inconclusive_hybrid_group_leaves_key_exchange_unscored(ecdsa) -> None:
+def test_an_inconclusive_hybrid_group_is_credited_nothing(ecdsa) -> None:
     # A classical-only server (OpenSSL 3.0) behind a one-connection quota: the browser's hello
-    # is answered (X25519), nothing else, so whether any hybrid group is taken is unknown.
+    # is answered (X25519), nothing else, so whether any hybrid group is taken is unknown. Not
+    # "no hybrid" (that was not seen either), but nothing credited: the key exchange scores as
+    # a server with no hybrid group would, and the inconclusive finding caps the post-quantum
+    # outcome, so a peer that resets PQ-only hellos cannot pass for one that takes them.
     report, _ = _behind(servers.stdlib_handler(*ecdsa), limit=4, total=1)
     assert "PQC-TLS-001" not in _codes(report)
-    assert report.subscores.get("key_exchange") is None
     support = _support(report)
     assert support["X25519"] == "supported"
     assert support["X25519MLKEM768"] == "inconclusive"
     assert "TLS-PROBE-001" in _codes(report)
-    assert report.subscores["key_exchange"] is None
-    assert report.status is ReportStatus.NOT_ASSESSABLE
+    assert report.subscores["key_exchange"] == key_exchange_score(False, False, False)
+    assert report.status is ReportStatus.COMPLETED
+    assert report.score == key_exchange_score(False, False, False)
+    links = finding_catalogue().links_of("TLS-PROBE-001")
+    assert links is not None
+    assert "C3.b" in links.outcomes_in("ptsbd", "1.0")
 
 
 def test_a_limit_that_resets_everything_is_one_clear_finding(ecdsa) -> None:

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from checks.catalogue.tls import Support, TlsResult
+from checks.catalogue.tls import SuiteClass, Support, TlsResult
 from checks.cbom_export import build_cbom
 from checks.report import CheckReport, ReportStatus
 from checks.tls.check import plan
@@ -25,7 +25,7 @@ from checks.tls.policy import (
     probe_limits,
     tls_clients,
 )
-from checks.tls.probes import ClientProbe, GroupProbe, VersionProbe
+from checks.tls.probes import ClientProbe, GroupProbe, SuiteProbe, VersionProbe
 from checks.tls.wire import LEGACY_SUITES, TLS12_SUITES, TLS13_SUITES
 from tests.checks.written_details import TLS
 
@@ -90,12 +90,15 @@ def test_every_suite_the_probes_offer_is_named_for_the_cbom() -> None:
         CipherSuite(code=0x1301, name="x", openssl="x", algorithms=("AES128GCM",))
 
 
-def test_the_clients_go_first_then_versions_then_groups() -> None:
+def test_the_clients_go_first_then_versions_then_suites_then_groups() -> None:
     kinds = [type(probe) for probe in plan()]
-    clients = len(tls_clients())
+    clients, suites = len(tls_clients()), len(SuiteClass)
     assert kinds[:clients] == [ClientProbe] * clients
-    assert kinds[clients : clients + 4] == [VersionProbe] * 4
-    assert set(kinds[clients + 4 :]) == {GroupProbe}
+    # TLS 1.2's version probe is the suite probes together.
+    assert [p.version for p in plan() if isinstance(p, VersionProbe)] == [0x0304, 0x0302, 0x0301]
+    assert kinds[clients : clients + 3] == [VersionProbe] * 3
+    assert kinds[clients + 3 : clients + 3 + suites] == [SuiteProbe] * suites
+    assert set(kinds[clients + 3 + suites :]) == {GroupProbe}
 
 
 def test_a_tls_run_stored_before_inconclusive_answers_existed_still_reads() -> None:

@@ -66,6 +66,26 @@ TLS: dict[str, Any] = {
         }
     ],
     "preference": "pq-even-when-classical-first",
+    "tls12_suites": [
+        {
+            "suite_class": "rsa-key-transport",
+            "support": "not-supported",
+            "suite": None,
+            "family": "",
+            "protocol": None,
+            "answer": "alert 40",
+        },
+        {
+            "suite_class": "ecdhe",
+            "support": "supported",
+            "suite": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "family": "",
+            "protocol": "TLSv1.2",
+            "answer": "server_hello",
+        },
+    ],
+    "forward_secrecy_tls12": True,
+    "tls13_suites_aead": True,
 }
 
 SSH: dict[str, Any] = {
@@ -142,6 +162,7 @@ CBOM: dict[str, Any] = {
             "claim": "contradicts",
             "use": "signature",
             "via": [],
+            "referenced": False,
         },
         {
             "bom_ref": None,
@@ -155,6 +176,7 @@ CBOM: dict[str, Any] = {
             "claim": None,
             "use": None,
             "via": [],
+            "referenced": False,
         },
     ],
     "counts": {"quantum-vulnerable": 1, "unknown": 1},
@@ -163,6 +185,7 @@ CBOM: dict[str, Any] = {
         "public_key": 1,
         "unmigrated": 1,
         "migrating": 0,
+        "unmigrated_uses": ["signature"],
         "broken": 0,
         "unknown": 1,
         "supplier_claim": 0,

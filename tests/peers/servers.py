@@ -9,6 +9,7 @@ import select
 import socket
 import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -81,14 +82,25 @@ class LoopbackServer(_Listener):
 
 
 def pyopenssl_handler(
-    cert: Path, key: Path, groups: str | None = None, server_preference: bool = False
+    cert: Path,
+    key: Path,
+    groups: str | None = None,
+    server_preference: bool = False,
+    ciphers: str | None = None,
+    dh_params: Path | None = None,
 ) -> Handler:
     """OpenSSL 4 serving TLS. `groups` in OpenSSL's syntax: `:` separates groups of one tuple,
     in which the client's order decides unless `server_preference`; `/` starts a tuple the
-    server ranks below the ones before it, whatever the client's order."""
+    server ranks below the ones before it, whatever the client's order. `ciphers`: the TLS 1.2
+    cipher list (at security level 0, so NULL and anonymous suites can be served); TLS 1.3
+    suites stay as they are. `dh_params` (see `ffdhe2048`) for DHE suites."""
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     if groups is not None:
         assert _openssl.SSL_CTX_set1_curves_list(context._context, groups.encode()) == 1
+    if ciphers is not None:
+        context.set_cipher_list(f"{ciphers}:@SECLEVEL=0".encode())
+    if dh_params is not None:
+        context.load_tmp_dh(str(dh_params))
     if server_preference:
         context.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
     context.use_certificate_file(str(cert))
@@ -103,6 +115,15 @@ def pyopenssl_handler(
             connection.shutdown()
 
     return handle
+
+
+def ffdhe2048(folder: Path) -> Path:
+    """RFC 7919's ffdhe2048 as DH parameters, written by the openssl command line."""
+    path = folder / "ffdhe2048.pem"
+    command = ["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]
+    with path.open("wb") as out:
+        subprocess.run(command, check=True, stdout=out, timeout=30)
+    return path
 
 
 def stdlib_handler(cert: Path, key: Path) -> Handler:
