@@ -4,6 +4,7 @@ any of them. Each runs in threads and stops itself."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import select
 import socket
@@ -22,7 +23,7 @@ from OpenSSL._util import lib as _openssl
 Handler = Callable[[socket.socket], None]
 
 
-class _Listener:
+class _Listener(abc.ABC):
     """Accepts on 127.0.0.1 in a thread of its own until stopped; `_accepted` takes each."""
 
     def __init__(self, backlog: int = 256) -> None:
@@ -43,8 +44,9 @@ class _Listener:
                 continue
             self._accepted(connection)
 
+    @abc.abstractmethod
     def _accepted(self, connection: socket.socket) -> None:
-        raise NotImplementedError
+        """Serve one accepted connection (each kind of peer its own way)."""
 
     def start(self) -> None:
         self._thread.start()
