@@ -80,6 +80,9 @@ class FindingDefinition(FindingLinks):
     severity: Severity
     title: str = Field(min_length=1)
     advice: str = Field(min_length=1)
+    # The run that raised it could not look at what it was asked to (nothing answered, the input
+    # was unreadable, a sandbox limit stopped it), so its silence on an outcome proves nothing.
+    blocks_assessment: bool = False
 
 
 class FindingFamily(FindingLinks):

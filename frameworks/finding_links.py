@@ -39,6 +39,7 @@ class FindingLinkTable:
     outcomes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     raised_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     families: frozenset[str] = frozenset()
+    blocking: frozenset[str] = frozenset()  # codes whose run could not assess its subject
 
     def outcomes_for(self, code: str) -> tuple[str, ...]:
         """The outcomes a finding with this code bears on (its family's, for a code another tool
@@ -127,4 +128,7 @@ def link_table(catalogue: FindingCatalogue, framework: Framework) -> FindingLink
         outcomes={code: links.outcomes_in(framework_id, version) for code, links in every.items()},
         raised_by={code: links.raised_by for code, links in every.items()},
         families=frozenset(catalogue.families),
+        blocking=frozenset(
+            code for code, definition in catalogue.findings.items() if definition.blocks_assessment
+        ),
     )

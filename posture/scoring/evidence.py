@@ -5,6 +5,11 @@ no finding against the outcome it allows "achieved", which corroborates a claim.
 caps every outcome it links to, whichever kind of check raised it, as far as the scoring policy's
 `finding_caps` says for its severity. A subject's level for an outcome is the lowest its latest
 runs allow.
+
+A run that raised a finding marked `blocks_assessment` (nothing answered, the input could not be
+read, a sandbox limit stopped it) looked at nothing, so it corroborates no outcome: an unreachable
+endpoint must not count as a clean post-quantum key exchange. Its findings still cap what they
+link to.
 """
 
 from __future__ import annotations
@@ -41,15 +46,18 @@ def run_levels(
 ) -> dict[str, CheckEvidence]:
     """Outcome id -> the level one run allows, and the first finding that set it."""
     clean = CheckEvidence(ACHIEVED, run.finished_at, run.run_id)
-    levels = dict.fromkeys(links.outcomes_for_kind(run.kind), clean)
+    blocked = any(finding.code in links.blocking for finding in run.findings)
+    levels = {} if blocked else dict.fromkeys(links.outcomes_for_kind(run.kind), clean)
     for finding in run.findings:
         cap = policy.cap_level(finding.severity)
         for outcome_id in links.outcomes_for(finding.code):
-            current = levels.setdefault(outcome_id, clean)
+            current = levels.get(outcome_id, clean)
             if cap is not None and cap < current.level:
                 levels[outcome_id] = CheckEvidence(
                     cap, run.finished_at, run.run_id, finding.code, finding.title
                 )
+            elif not blocked:
+                levels.setdefault(outcome_id, clean)
     return levels
 
 
