@@ -7,8 +7,10 @@
    most scanners use: one full pyOpenSSL handshake per group, 8 at a time.
    Target: the whole plan under 50 ms, at least 3x faster than the baseline.
 2. 200 loopback endpoints, the whole plan each, with bounded concurrency. Target: under 10 s.
+3. When sslyze is installed (benchmarks/sslyze_pairing.py): `sslyze --elliptic_curves` and
+   `assure check tls` on the same peer as whole processes, and the groups each one sees.
 
-    python -m benchmarks.bench_tls_probe [--repeat 20] [--endpoints 200]
+    python -m benchmarks.bench_tls_probe [--repeat 20] [--endpoints 200] [--pair-runs 5]
 
 Servers run in a separate process (OpenSSL 4 via pyOpenSSL, hybrid ML-KEM on), so the probe side
 is what is measured; traffic goes to 127.0.0.1 only and everything stops by itself.
@@ -30,6 +32,7 @@ from pathlib import Path
 from OpenSSL import SSL
 from OpenSSL._util import lib as _openssl
 
+from benchmarks.sslyze_pairing import pair
 from checks.egress import EgressPolicy, Target
 from checks.tls.check import plan, run_tls_check
 from checks.tls.policy import probe_limits
@@ -115,6 +118,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--endpoints", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--pair-runs", type=int, default=5, help="runs of each tool beside sslyze")
     args = parser.parse_args()
     queue: multiprocessing.Queue = multiprocessing.Queue()
     folder = tempfile.mkdtemp()
@@ -155,6 +159,7 @@ def main() -> None:
     started = time.perf_counter()
     failed = _probe_all(targets, args.concurrency)
     many_seconds = time.perf_counter() - started
+    beside_sslyze = pair(targets[0].port, args.pair_runs)
     server.terminate()
 
     probe_ms = statistics.median(plan_times) * 1000
@@ -179,6 +184,7 @@ def main() -> None:
                 "endpoints": len(targets),
                 "endpoints_seconds": round(many_seconds, 2),
                 "endpoints_failed": failed,
+                "beside_sslyze": beside_sslyze,
                 "targets": {"whole_plan_ms": 50, "ratio": 3, "endpoints_seconds": 10},
                 "meets_targets": probe_ms < 50
                 and baseline_ms / probe_ms >= 3
