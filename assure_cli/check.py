@@ -210,8 +210,27 @@ def api(
     auth2: str | None = typer.Option(
         None, "--auth2", help="Bearer token of a second identity (object-level authorisation)."
     ),
-    max_examples: int = typer.Option(25, min=1, max=1000, help="Test cases per operation."),
-    budget: int = typer.Option(60, min=5, max=3600, help="Wall-clock budget in seconds."),
+    max_examples: int = typer.Option(
+        100,
+        "--max-examples",
+        "--examples",
+        min=1,
+        max=1000,
+        help="Test cases per operation; with the seed, this alone bounds the run, so the same "
+        "flags find the same failures.",
+    ),
+    budget: int = typer.Option(
+        300,
+        min=5,
+        max=3600,
+        help="Hard limit of the live run in seconds; past it the run is stopped and fails.",
+    ),
+    time_budget: bool = typer.Option(
+        False,
+        "--time-budget/--no-time-budget",
+        help="Also stop schemathesis at --budget seconds (it then fuzzes until the clock runs "
+        "out, and what it finds depends on the machine's speed).",
+    ),
     rate_limit: str = typer.Option("200/s", help="Request rate limit, e.g. 50/s or 1000/m."),
     seed: int = typer.Option(20261126, help="Random seed, recorded for reproduction."),
     json_output: bool = JsonFlag,
@@ -231,7 +250,11 @@ def api(
     if auth2 and not auth:
         raise fail("--auth2 needs --auth: the second identity is compared with the first")
     settings = LiveSettings(
-        max_examples=max_examples, budget_seconds=budget, rate_limit=rate_limit, seed=seed
+        max_examples=max_examples,
+        budget_seconds=budget,
+        time_budget=time_budget,
+        rate_limit=rate_limit,
+        seed=seed,
     )
     tokens = tuple(t for t in (auth, auth2) if t)
     remote = spec.startswith(("http://", "https://"))

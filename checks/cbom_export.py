@@ -8,13 +8,14 @@ kind adds nothing. What the builders share (an algorithm as a component) is here
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from checks.catalogue import CbomComponents, UnknownCheckKind, spec_for
 from checks.report import CheckReport
 from kernel.ids import urn_uuid
-from pq_crypto.catalogue import Classification, algorithm_index
+from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index
 
 PRIMITIVES = {
     "kem": "kem",
@@ -26,11 +27,49 @@ PRIMITIVES = {
 }
 
 
+# The class the run gave an algorithm, which CycloneDX has no field for (its quantum level
+# cannot tell quantum-vulnerable from classically broken): a reader need not re-classify.
+CLASS_PROPERTY = "policetech-assure:algorithm-class"
+VULNERABLE_CLASSES = {AlgorithmClass.QUANTUM_VULNERABLE, AlgorithmClass.CLASSICALLY_BROKEN}
+
+
+def as_stored(
+    stored: AlgorithmClass, today: Classification, classical_bits: int | None = None
+) -> Classification:
+    """The verdict a run stored, not the one today's catalogue would give. The run stores a
+    class (and a key's classical strength); what it did not store (the NIST category, the
+    catalogue id that gives the OID) comes from today's catalogue, and the category and strength
+    only when today's catalogue gives the same class, so they never contradict the stored one."""
+    agrees = today.algorithm_class is stored
+    return replace(
+        today,
+        algorithm_class=stored,
+        nist_category=today.nist_category if agrees else None,
+        classical_bits=classical_bits or (today.classical_bits if agrees else None),
+    )
+
+
+def stored_algorithm_component(
+    name: str,
+    stored: AlgorithmClass,
+    today: Classification,
+    usage: str,
+    classical_bits: int | None = None,
+) -> dict[str, Any]:
+    """An algorithm as a run judged it (`as_stored`). A verdict other than today's catalogue's
+    goes under its own bom-ref, so it never merges with the same algorithm judged otherwise
+    (the first of two components with one ref is the one kept)."""
+    component = algorithm_component(name, as_stored(stored, today, classical_bits), usage)
+    if stored is not today.algorithm_class:
+        component["bom-ref"] += f"@{stored}"
+    return component
+
+
 def algorithm_component(name: str, classification: Classification, usage: str) -> dict[str, Any]:
     properties: dict[str, Any] = {"primitive": PRIMITIVES.get(usage, "other")}
     if classification.quantum_resistant:
         properties["nistQuantumSecurityLevel"] = classification.nist_category or 1
-    elif classification.algorithm_id is not None:
+    elif classification.algorithm_class in VULNERABLE_CLASSES:
         properties["nistQuantumSecurityLevel"] = 0
     if classification.classical_bits:
         properties["classicalSecurityLevel"] = classification.classical_bits
@@ -44,6 +83,7 @@ def algorithm_component(name: str, classification: Classification, usage: str) -
         "bom-ref": f"algorithm:{name}",
         "name": name,
         "cryptoProperties": crypto,
+        "properties": [{"name": CLASS_PROPERTY, "value": str(classification.algorithm_class)}],
     }
 
 

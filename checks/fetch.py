@@ -1,29 +1,173 @@
 """Fetch a supplier-given URL through the egress policy: resolve once, connect to the vetted
-address, keep the host name for the Host header, SNI and certificate checks; cap the size."""
+address, keep the host name for the Host header, SNI and certificate checks; cap the size and
+the total time.
+
+httpx's timeouts bound each socket operation, so a peer that sends one byte a second (in the
+headers or the body) never trips them. Every fetch here has a total deadline as well: each
+connect, TLS handshake and read is given at most the time left, and a watchdog shuts the
+sockets down when it runs out, so even a read inside a TLS record cannot outlast it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from checks.egress import EgressPolicy, EgressRefused, parse_url
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# Wall clock for a whole fetch (connect, headers, body) when the caller names none: three
+# per-operation timeouts, enough for a large description on a slow but honest link.
+DEADLINE_TIMEOUTS = 3
 
 
 class FetchError(ValueError):
     pass
 
 
-def fetch(
-    url: str,
-    policy: EgressPolicy,
-    timeout: float = 10.0,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    verify: bool | str = True,
-) -> bytes:
+class DeadlinePassed(httpcore.ReadTimeout):
+    """Raised inside the transport when the total deadline has run out."""
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.fired = False
+
+    def left(self, timeout: float | None) -> float:
+        remaining = self.ends - time.monotonic()
+        if remaining <= 0 or self.fired:
+            raise DeadlinePassed(f"total deadline of {self.seconds:g}s passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    @property
+    def passed(self) -> bool:
+        return self.fired or time.monotonic() >= self.ends
+
+    def watch(self, stream: httpcore.NetworkStream) -> None:
+        sock = stream.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with self.lock:
+                self.sockets.append(sock)
+
+    def fire(self) -> None:
+        # shutdown, not close: it wakes a recv blocked in another thread and leaves the file
+        # descriptor to its owner, so nothing else can be handed the same number meanwhile.
+        with self.lock:
+            self.fired = True
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self.inner = inner
+        self.deadline = deadline
+        deadline.watch(inner)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = self.inner.read(max_bytes, self.deadline.left(timeout))
+        self.deadline.left(None)  # a read the watchdog cut short is the deadline, not the peer
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, self.deadline.left(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self.inner.start_tls(ssl_context, server_hostname, self.deadline.left(timeout))
+        return _DeadlineStream(tls, self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: _Deadline) -> None:
+        self.inner = httpcore.SyncBackend()
+        self.deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self.inner.connect_tcp(
+            host, port, self.deadline.left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self.deadline)
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(min(seconds, self.deadline.left(None)))
+
+
+def _transport(verify: bool | str, deadline: _Deadline) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(verify=verify)
+    # httpx builds its pool without a way to name the network backend; this one is rebuilt with
+    # the same TLS context and the deadline's backend (no proxy, no HTTP/2: as httpx's default).
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=transport._pool._ssl_context,
+        network_backend=_DeadlineBackend(deadline),
+    )
+    return transport
+
+
+@contextlib.contextmanager
+def _bounded(
+    url: str, verify: bool | str, timeout: float, deadline_seconds: float | None
+) -> Iterator[tuple[httpx.Client, _Deadline]]:
+    deadline = _Deadline(deadline_seconds if deadline_seconds else timeout * DEADLINE_TIMEOUTS)
+    watchdog = threading.Timer(deadline.seconds, deadline.fire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            # No proxies from the environment: they would bypass the deadline's transport.
+            trust_env=False,
+            transport=_transport(verify, deadline),
+        ) as client:
+            yield client, deadline
+    except httpx.HTTPError as exc:
+        if deadline.passed:
+            raise FetchError(
+                f"{url} did not answer in full within the total deadline of "
+                f"{deadline.seconds:g}s (connect, headers and body together)"
+            ) from exc
+        raise FetchError(f"cannot fetch {url}: {exc}") from exc
+    finally:
+        watchdog.cancel()
+
+
+def _pinned(url: str, policy: EgressPolicy) -> tuple[str, str, str]:
+    """The URL with its host replaced by the vetted address, the Host header, and the SNI name."""
     try:
         parsed = parse_url(url)
     except EgressRefused as exc:
@@ -36,26 +180,94 @@ def fetch(
     pinned = f"{parts.scheme}://{literal}:{port}{parts.path or '/'}"
     if parts.query:
         pinned += f"?{parts.query}"
+    return pinned, parts.netloc.rsplit("@")[-1], parsed.host
+
+
+def status_of(
+    url: str,
+    policy: EgressPolicy,
+    headers: dict[str, str],
+    timeout: float = 10.0,
+    deadline_seconds: float | None = None,
+) -> int:
+    """The status a GET of `url` with `headers` answers, reading none of the body."""
+    pinned, host, sni = _pinned(url, policy)
+    # verify=False: a status, not trust.
+    with (
+        _bounded(url, False, timeout, deadline_seconds) as (client, _),
+        client.stream(
+            "GET", pinned, headers={**headers, "Host": host}, extensions={"sni_hostname": sni}
+        ) as response,
+    ):
+        return response.status_code
+
+
+def fetch(
+    url: str,
+    policy: EgressPolicy,
+    timeout: float = 10.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    verify: bool | str = True,
+    deadline_seconds: float | None = None,
+) -> bytes:
+    """The body of a 200 answer to GET `url`; FetchError past `max_bytes` or the deadline
+    (`deadline_seconds`, or three times `timeout`) for the whole exchange."""
+    pinned, host, sni = _pinned(url, policy)
+    with (
+        _bounded(url, verify, timeout, deadline_seconds) as (client, deadline),
+        client.stream(
+            "GET", pinned, headers={"Host": host}, extensions={"sni_hostname": sni}
+        ) as response,
+    ):
+        if response.status_code != 200:
+            raise FetchError(f"{url} answered HTTP {response.status_code}")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise FetchError(f"{url} sent more than {max_bytes} bytes")
+            if deadline.passed:
+                raise FetchError(
+                    f"{url} did not answer in full within the total deadline of "
+                    f"{deadline.seconds:g}s (connect, headers and body together)"
+                )
+        return bytes(body)
+
+
+__all__ = ["EgressRefused", "FetchError", "fetch", "status_of"]
+
+
+def exchange(
+    method: str,
+    url: str,
+    policy: EgressPolicy,
+    headers: dict[str, str],
+    body: bytes | None = None,
+    timeout: float = 10.0,
+    max_bytes: int = 64 * 1024,
+) -> tuple[int, httpx.Headers, bytes]:
+    """Send one request of any method through the egress policy, never following a redirect:
+    the status, the headers and at most `max_bytes` of the body (the rest is left unread)."""
+    import time  # only this function counts wall-clock time: a peer may drip its body
+
+    pinned, host, sni = _pinned(url, policy)
+    ends = time.monotonic() + timeout
     try:
         with (
-            httpx.Client(timeout=timeout, verify=verify, follow_redirects=False) as client,
+            httpx.Client(timeout=timeout, verify=False, follow_redirects=False) as client,  # noqa: S501 (a probe, not trust)
             client.stream(
-                "GET",
+                method,
                 pinned,
-                headers={"Host": parts.netloc.rsplit("@")[-1]},
-                extensions={"sni_hostname": parsed.host},
+                headers={**headers, "Host": host},
+                content=body,
+                extensions={"sni_hostname": sni},
             ) as response,
         ):
-            if response.status_code != 200:
-                raise FetchError(f"{url} answered HTTP {response.status_code}")
-            body = bytearray()
+            kept = bytearray()
             for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > max_bytes:
-                    raise FetchError(f"{url} sent more than {max_bytes} bytes")
-            return bytes(body)
+                kept.extend(chunk)
+                if len(kept) >= max_bytes or time.monotonic() > ends:
+                    break
+            return response.status_code, response.headers, bytes(kept[:max_bytes])
     except httpx.HTTPError as exc:
-        raise FetchError(f"cannot fetch {url}: {exc}") from exc
-
-
-__all__ = ["EgressRefused", "FetchError", "fetch"]
+        raise FetchError(f"cannot reach {url}: {exc}") from exc

@@ -12,8 +12,11 @@ import re
 from functools import cache
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, rsa, x448, x25519
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from pq_crypto.catalogue import algorithm_index
 
 # RFC 7515 §2: the URL-safe alphabet without padding. Padding is tolerated (many JOSE libraries
 # strip it before decoding, so relying parties accept it); anything else is refused.
@@ -33,12 +36,34 @@ def small_primes() -> int:
     )
 
 
-EC_CURVES: dict[str, tuple[type[ec.EllipticCurve], int]] = {
-    "P-256": (ec.SECP256R1, 32),
-    "P-384": (ec.SECP384R1, 48),
-    "P-521": (ec.SECP521R1, 66),
-    "secp256k1": (ec.SECP256K1, 32),  # RFC 8812
-}
+@cache
+def ec_curves() -> dict[str, tuple[type[ec.EllipticCurve], int]]:
+    """JWK crv -> the curve `cryptography` loads and the bytes of each coordinate, for every
+    curve the catalogue gives a JOSE name (data/algorithms.yaml) that `cryptography` can load."""
+    found: dict[str, tuple[type[ec.EllipticCurve], int]] = {}
+    for curve in algorithm_index().curves():
+        if curve.jose_crv is None:
+            continue
+        try:
+            loader = ec.get_curve_for_oid(x509.ObjectIdentifier(curve.oid))
+        except LookupError:
+            continue  # a curve this library cannot load: its keys stay unknown, not guessed
+        found[curve.jose_crv] = (loader, (curve.bits + 7) // 8)
+    return found
+
+
+@cache
+def ec_algorithms() -> dict[str, str]:
+    """JOSE alg -> the one crv it is defined for (ES256 is P-256), from the catalogue."""
+    index = algorithm_index()
+    return {
+        alg: curve.jose_crv
+        for curve in index.curves()
+        if curve.jose_crv is not None
+        for alg in index.get(curve.signature).jose_algs
+    }
+
+
 OKP_CURVES: dict[str, tuple[Any, int]] = {
     "Ed25519": (ed25519.Ed25519PublicKey, 32),
     "Ed448": (ed448.Ed448PublicKey, 57),
@@ -51,17 +76,23 @@ AKP_ALGORITHMS: dict[str, tuple[Any, int]] = {
     "ML-DSA-65": (mldsa.MLDSA65PublicKey, 1952),
     "ML-DSA-87": (mldsa.MLDSA87PublicKey, 2592),
 }
-# The key types a JOSE algorithm is defined for (RFC 7518, RFC 8037, RFC 8812, the AKP draft).
-EC_ALGORITHMS = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "ES256K": "secp256k1"}
-ALGORITHM_KEY_TYPES = {
-    **{alg: ("RSA",) for alg in ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")},
-    **{alg: ("RSA",) for alg in ("RSA1_5", "RSA-OAEP", "RSA-OAEP-256")},
-    **{alg: ("EC",) for alg in EC_ALGORITHMS},
-    **{alg: ("OKP",) for alg in ("EdDSA", "Ed25519", "Ed448")},
-    **{alg: ("EC", "OKP") for alg in ("ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW")},
-    **{alg: ("AKP",) for alg in AKP_ALGORITHMS},
-    **{alg: ("oct",) for alg in ("HS256", "HS384", "HS512", "dir", "A128KW", "A256KW")},
-}
+
+
+@cache
+def algorithm_key_types() -> dict[str, tuple[str, ...]]:
+    """The key types a JOSE algorithm is defined for (RFC 7518, RFC 8037, RFC 8812, the AKP
+    draft)."""
+    return {
+        **{alg: ("RSA",) for alg in ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")},
+        **{alg: ("RSA",) for alg in ("RSA1_5", "RSA-OAEP", "RSA-OAEP-256")},
+        **{alg: ("EC",) for alg in ec_algorithms()},
+        **{alg: ("OKP",) for alg in ("EdDSA", "Ed25519", "Ed448")},
+        **{alg: ("EC", "OKP") for alg in ("ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW")},
+        **{alg: ("AKP",) for alg in AKP_ALGORITHMS},
+        **{alg: ("oct",) for alg in ("HS256", "HS384", "HS512", "dir", "A128KW", "A256KW")},
+    }
+
+
 # The members that hold a private or secret key (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037; the
 # AKP draft's priv). A key type this check does not know is searched for all of them.
 PRIVATE_MEMBERS = {
@@ -119,7 +150,7 @@ def _rsa(key: dict[str, Any]) -> rsa.RSAPublicKey:
 
 
 def _ec(key: dict[str, Any], curve: str) -> ec.EllipticCurvePublicKey:
-    curve_type, size = EC_CURVES[curve]
+    curve_type, size = ec_curves()[curve]
     x, y = decode_member(key, "x"), decode_member(key, "y")
     if len(x) != size or len(y) != size:
         raise MalformedKey(
@@ -148,12 +179,13 @@ def _sized(key: dict[str, Any], member: str, name: str, loader: Any, size: int) 
 
 
 def _check_algorithm(kty: object, crv: object, alg: object) -> None:
-    if not isinstance(alg, str) or alg not in ALGORITHM_KEY_TYPES:
+    key_types, curves = algorithm_key_types(), ec_algorithms()
+    if not isinstance(alg, str) or alg not in key_types:
         return
-    if kty not in ALGORITHM_KEY_TYPES[alg]:
+    if kty not in key_types[alg]:
         raise MalformedKey(f"alg {alg} is not defined for kty {kty!r}")
-    if alg in EC_ALGORITHMS and crv != EC_ALGORITHMS[alg]:
-        raise MalformedKey(f"alg {alg} is defined for {EC_ALGORITHMS[alg]}, not {crv!r}")
+    if alg in curves and crv != curves[alg]:
+        raise MalformedKey(f"alg {alg} is defined for {curves[alg]}, not {crv!r}")
 
 
 def load_jwk(key: dict[str, Any]) -> PublicKeyTypes | None:
@@ -164,7 +196,7 @@ def load_jwk(key: dict[str, Any]) -> PublicKeyTypes | None:
     if kty == "RSA":
         return _rsa(key)
     if kty == "EC":
-        return _ec(key, crv) if isinstance(crv, str) and crv in EC_CURVES else None
+        return _ec(key, crv) if isinstance(crv, str) and crv in ec_curves() else None
     if kty == "OKP":
         if not (isinstance(crv, str) and crv in OKP_CURVES):
             return None

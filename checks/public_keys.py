@@ -24,13 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index, rsa_classification
 
-# Curves the algorithm policy names; any other curve is judged by its size below.
-CURVE_ALGORITHMS = {
-    "secp256r1": "ECDSA-P256",
-    "secp384r1": "ECDSA-P384",
-    "secp521r1": "ECDSA-P521",
-    "secp256k1": "ECDSA-secp256k1",
-}
 # Below 112 bits of classical security a key is broken today (NIST SP 800-131A), as RSA under
 # 2048 bits is in rsa_classification.
 MIN_CLASSICAL_BITS = 112
@@ -58,19 +51,26 @@ class KeyClass:
 
 
 def curve_classification(curve: str, bits: int) -> Classification:
+    """A key on a curve, as the catalogue's curve table classifies it (data/algorithms.yaml)."""
     index = algorithm_index()
-    if curve in CURVE_ALGORITHMS:
-        named = index.name(CURVE_ALGORITHMS[curve])
-        if named.algorithm_id is not None:
-            return named
+    known = index.curve(curve)
+    if known is not None:
+        return index.classify(index.get(known.signature), f"curve {known.name}")
+    # No curve of n bits gives more than n/2 bits of security (Pollard's rho), so a small
+    # unknown curve is broken whatever it is. A larger one may still be weak (anomalous or
+    # MOV-friendly curves are), so its size proves nothing: it stays unknown, and says why.
     security = bits // 2
-    algorithm_class = (
-        AlgorithmClass.CLASSICALLY_BROKEN
-        if security < MIN_CLASSICAL_BITS
-        else AlgorithmClass.QUANTUM_VULNERABLE
-    )
+    if security < MIN_CLASSICAL_BITS:
+        return Classification(
+            None,
+            AlgorithmClass.CLASSICALLY_BROKEN,
+            classical_bits=security,
+            basis=f"curve {curve} ({bits}-bit): at most {security} bits of security",
+        )
     return Classification(
-        None, algorithm_class, classical_bits=security, basis=f"curve {curve} ({bits}-bit)"
+        None,
+        AlgorithmClass.UNKNOWN,
+        basis=f"unknown curve {curve} ({bits}-bit): not in the algorithm catalogue",
     )
 
 

@@ -35,16 +35,29 @@ class _Table(BaseModel):
 
 
 class KeyExchangePoints(_Table):
-    pq_preferred: Points
-    pq_supported: Points
+    pq_preferred: Points  # every client that offers a hybrid gets one, whatever its order
+    pq_follows_client: Points  # clients offering a hybrid first get it, the others classical
+    pq_supported: Points  # offered, but clients offering it first still get classical
     obsolete_only: Points
     none: Points
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> KeyExchangePoints:
+        # A table that scored following the client's order above preferring post-quantum would
+        # reward the weaker configuration.
+        tiers = [self.pq_preferred, self.pq_follows_client, self.pq_supported, self.none]
+        if tiers != sorted(tiers, reverse=True):
+            raise ValueError(
+                "key_exchange: pq_preferred >= pq_follows_client >= pq_supported >= none"
+            )
+        return self
 
 
 class SignaturePoints(_Table):
     quantum_safe: Points
     classical_128: Points
     classical_112: Points
+    unknown: Points
     broken: Points
 
 
@@ -72,10 +85,16 @@ def readiness_policy() -> ReadinessPolicy:
     return ReadinessPolicy.model_validate(yaml.safe_load(text))
 
 
-def key_exchange_score(pq_supported: bool, pq_preferred: bool, obsolete_only: bool) -> float:
+def key_exchange_score(
+    pq_supported: bool, pq_preferred: bool, obsolete_only: bool, follows_client: bool = False
+) -> float:
+    """`follows_client`: post-quantum is negotiated with clients that offer it first only (the
+    server follows the client's order), the middle tier between preferred and supported."""
     table = readiness_policy().key_exchange
     if pq_preferred:
         return table.pq_preferred
+    if pq_supported and follows_client:
+        return table.pq_follows_client
     if pq_supported:
         return table.pq_supported
     return table.obsolete_only if obsolete_only else table.none
@@ -88,9 +107,11 @@ def signature_score(classifications: list[Classification]) -> float:
     for classification in classifications:
         if classification.algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN:
             value = table.broken
+        elif classification.algorithm_class is AlgorithmClass.UNKNOWN:
+            value = table.unknown
         elif classification.quantum_resistant:
             value = table.quantum_safe
-        elif (classification.classical_bits or 128) <= 112:
+        elif (classification.classical_bits or 0) <= 112:
             value = table.classical_112
         else:
             value = table.classical_128

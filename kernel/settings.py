@@ -71,6 +71,10 @@ class Settings(BaseModel):
     # parent domain only to share passkeys with sibling hosts.
     webauthn_origin: str | None = Field(default=None, max_length=300)
     webauthn_rp_id: str | None = Field(default=None, max_length=253)
+    # PEM bundle of the CA certificates the TLS check trusts when it validates a server's chain
+    # (checks/tls/chain_store.py); unset: the system bundle. Add a force's internal CA here to
+    # assess internal services without every chain reading as untrusted.
+    tls_trust_store: Path | None = None
 
     @field_validator("egress_allow", "dns_servers", "trusted_proxies", mode="before")
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from checks.report import CheckReport, ReportStatus
@@ -68,3 +71,27 @@ def record_check_run(
         organisation_id=organisation_id,
     )
     return run
+
+
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+def latest_run_ids(*conditions: Any) -> Select[tuple[int]]:
+    """The newest finished run of each kind for each subject (organisation, product), among the
+    runs `conditions` select. A run that could not assess its subject (recorded as failed) is
+    the newest evidence too: it replaces the older run rather than leaving it to stand, so an
+    endpoint that stops answering never keeps an earlier clean result counting."""
+    ranked = (
+        select(
+            CheckRun.id,
+            func.row_number()
+            .over(
+                partition_by=(CheckRun.organisation_id, CheckRun.product_id, CheckRun.kind),
+                order_by=(CheckRun.finished_at.desc(), CheckRun.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(CheckRun.status.in_(FINISHED), *conditions)
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1)

@@ -1,8 +1,8 @@
 """The post-quantum migration view and the assurance workload, for the estate dashboards.
 
-A product's readiness is its weakest link: the lowest score among the latest successful run of
-each post-quantum check kind. A milestone counts as met only when every kind that assessed it
-met it.
+A product's readiness is its weakest link: the lowest score among the latest run of each
+post-quantum check kind (a run that could not assess the product makes it "not assessable").
+A milestone counts as met only when every kind that assessed it met it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.catalogue import post_quantum_kinds
+from posture.check_runs import latest_run_ids
 from posture.dashboards import PERMISSION
 from posture.identity.permissions import Principal
 from posture.identity.scoped import within_reach
@@ -23,22 +24,22 @@ READINESS_GROUPS = (("ready", 80.0), ("migrating", 40.0), ("exposed", 0.0))
 
 
 def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
-    latest = (
-        select(func.max(CheckRun.id))
-        .where(
-            CheckRun.product_id.is_not(None),
-            CheckRun.status == RunStatus.SUCCEEDED,
-            CheckRun.kind.in_(post_quantum_kinds()),
-        )
-        .group_by(CheckRun.product_id, CheckRun.kind)
+    latest = latest_run_ids(
+        CheckRun.product_id.is_not(None), CheckRun.kind.in_(post_quantum_kinds())
     )
-    latest = within_reach(latest, CheckRun.organisation_id, principal, PERMISSION)
-    query = select(CheckRun.product_id, CheckRun.score, CheckRun.result).where(
+    query = select(CheckRun.product_id, CheckRun.status, CheckRun.score, CheckRun.result).where(
         CheckRun.id.in_(latest)
     )
-    return [
-        (pid, {"score": score, **(result or {})}) for pid, score, result in session.execute(query)
-    ]
+    query = within_reach(query, CheckRun.organisation_id, principal, PERMISSION)
+    runs = []
+    for pid, status, score, result in session.execute(query):
+        run = {**(result or {}), "score": score}
+        if status != RunStatus.SUCCEEDED:
+            # A run that could not assess the product proves no score and meets no milestone.
+            run["score"] = None
+            run["milestones"] = [{**m, "status": "not assessed"} for m in run.get("milestones", [])]
+        runs.append((pid, run))
+    return runs
 
 
 def _group(score: float | None) -> str:
@@ -52,12 +53,10 @@ def pqc_migration(session: Session, principal: Principal) -> tuple[pd.DataFrame,
     count = select(func.count()).select_from(Product)
     count = within_reach(count, Product.organisation_id, principal, PERMISSION)
     total = session.scalar(count) or 0
-    scores: dict[int, list[float]] = {}
+    scores: dict[int, list[float | None]] = {}
     milestones: dict[tuple[int, str], str] = {}
     for product_id, run in _latest_runs(session, principal):
-        kind_scores = scores.setdefault(product_id, [])
-        if run["score"] is not None:
-            kind_scores.append(run["score"])
+        scores.setdefault(product_id, []).append(run["score"])
         for milestone in run.get("milestones", []):
             key = (product_id, milestone["id"])
             if milestone["status"] == "not assessed":
@@ -66,8 +65,10 @@ def pqc_migration(session: Session, principal: Principal) -> tuple[pd.DataFrame,
                 milestones[key] = "not met"
             else:
                 milestones[key] = "met"
+    # One kind that could not be assessed leaves the weakest link unknown: not assessable.
     groups = pd.Series(
-        [_group(min(found) if found else None) for found in scores.values()], dtype="object"
+        [_group(None if None in found else min(found)) for found in scores.values()],  # type: ignore[type-var]
+        dtype="object",
     )
     readiness = groups.value_counts().reindex(
         [label for label, _ in READINESS_GROUPS] + ["not assessable"], fill_value=0

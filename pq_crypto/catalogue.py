@@ -82,12 +82,31 @@ class Family(Strict):
     modulus: bool = False
 
 
+class Curve(Strict):
+    """An elliptic curve keys are made on: how certificates (its OID, cryptography's name), JSON
+    Web Keys (`jose_crv`) and inventories name it, its field size, and the catalogue algorithms a
+    key on it is classified as. The one table of curves: the checks derive theirs from it."""
+
+    name: str  # OpenSSL's and cryptography's name: secp256r1
+    aliases: list[str] = Field(default_factory=list)  # prime256v1, nistp256 (SSH)
+    oid: str  # the namedCurve OID in a SubjectPublicKeyInfo
+    jose_crv: str | None = None  # RFC 7518 §6.2.1.1, RFC 8812; None: no JOSE name
+    bits: int = Field(gt=0)  # the field size: 521 for P-521, which sizes JWK coordinates
+    signature: str  # the algorithm a signing key on this curve is
+    key_agreement: str | None = None  # the algorithm an ECDH key on this curve is
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases, *([self.jose_crv] if self.jose_crv else [])]
+
+
 class Catalogue(Strict):
     version: str
     sources: dict[str, Source]
     milestones: list[Milestone]
     deadlines: list[Deadline]
     families: list[Family] = Field(default_factory=list)
+    curves: list[Curve] = Field(default_factory=list)
     algorithms: list[Algorithm]
 
     @model_validator(mode="after")
@@ -110,7 +129,40 @@ class Catalogue(Strict):
             if item.source not in self.sources:
                 raise ValueError(f"{item.id}: unknown source {item.source}")
         self._families_consistent()
+        self._curves_consistent()
         return self
+
+    def _curves_consistent(self) -> None:
+        by_id = {algorithm.id: algorithm for algorithm in self.algorithms}
+        oid_owner = {oid: algorithm.id for algorithm in self.algorithms for oid in algorithm.oids}
+        seen: dict[str, str] = {}
+        for curve in self.curves:
+            uses = [(curve.signature, "signature"), (curve.key_agreement, "key-agreement")]
+            for algorithm_id, usage in uses:
+                if algorithm_id is None:
+                    continue
+                if algorithm_id not in by_id:
+                    raise ValueError(f"curve {curve.name}: no algorithm {algorithm_id}")
+                if by_id[algorithm_id].usage != usage:
+                    raise ValueError(f"curve {curve.name}: {algorithm_id} is not a {usage}")
+            owner = oid_owner.get(curve.oid)
+            if owner is not None and owner not in (curve.signature, curve.key_agreement):
+                raise ValueError(f"curve {curve.name}: its OID {curve.oid} is {owner}'s")
+            for key in [f"oid:{curve.oid}", *(f"name:{n.lower()}" for n in curve.names)]:
+                if seen.get(key, curve.name) != curve.name:
+                    raise ValueError(f"{key} names both curve {seen[key]} and {curve.name}")
+                seen[key] = curve.name
+        # A family member picked by curve name (a CBOM's "EC" with curve P-256) must be one of
+        # the algorithms the curve table gives that curve, or the two tables would disagree.
+        by_name = {n.lower(): c for c in self.curves for n in c.names}
+        for family in self.families:
+            for name, member in family.curves.items():
+                curve = by_name.get(name.lower())
+                if curve is not None and member not in (curve.signature, curve.key_agreement):
+                    raise ValueError(
+                        f"family {family.algorithm}: curve {name} is {member}, the curve table"
+                        f" says {curve.signature} or {curve.key_agreement}"
+                    )
 
     def _families_consistent(self) -> None:
         by_id = {algorithm.id: algorithm for algorithm in self.algorithms}
@@ -172,6 +224,11 @@ class AlgorithmIndex:
                 self._by[f"jose:{alg}"] = algorithm
 
         self.families = {family.algorithm: family for family in catalogue.families}
+        self._curves: dict[str, Curve] = {}
+        for curve in catalogue.curves:
+            self._curves[f"oid:{curve.oid}"] = curve
+            for name in curve.names:
+                self._curves[f"name:{name.lower()}"] = curve
         self.oid_arcs = [(arc, f) for f in catalogue.families for arc in f.oid_arcs]
 
     @staticmethod
@@ -221,6 +278,16 @@ class AlgorithmIndex:
 
     def by_oid(self, oid: str) -> Algorithm | None:
         return self._by.get(f"oid:{oid}")
+
+    def curve(self, name: str) -> Curve | None:
+        """The curve a name (any of OpenSSL's, NIST's or JOSE's, ignoring case) stands for."""
+        return self._curves.get(f"name:{name.strip().lower()}")
+
+    def curve_by_oid(self, oid: str) -> Curve | None:
+        return self._curves.get(f"oid:{oid}")
+
+    def curves(self) -> list[Curve]:
+        return list(self.catalogue.curves)
 
     def tls_groups(self) -> dict[int, Algorithm]:
         return {g: a for a in self.catalogue.algorithms for g in a.tls_groups}

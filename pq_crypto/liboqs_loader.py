@@ -5,11 +5,15 @@ to build it, and ends with SystemExit, which `except Exception` does not stop. S
 located and loaded here with ctypes first (a real dlopen and a check of the symbols every liboqs
 exports), liboqs-python is pointed at exactly that file, and `oqs` is imported only then, with
 program launches and network connections refused and its console output captured. The outcome,
-good or bad, is kept for the life of the process: a failed import is never retried.
+good or bad, is kept for the life of the process: a failed import is never retried. A failure
+leaves the process as it found it: the environment, stdout and stderr restored, no half-imported
+`oqs` in sys.modules, no handler of liboqs-python's on a dead buffer, and a library that is not
+liboqs unloaded.
 """
 
 from __future__ import annotations
 
+import _ctypes
 import contextlib
 import ctypes
 import ctypes.util
@@ -37,6 +41,7 @@ REQUIRED_SYMBOLS = ("OQS_init", "OQS_version", "OQS_KEM_new", "OQS_SIG_new")
 LIBRARY_FILE = "liboqs.dylib" if sys.platform == "darwin" else "liboqs.so"
 # Where `cmake --install` puts liboqs with the default prefix; read without ldconfig.
 SYSTEM_ROOTS = ("/usr/local",)
+OQS_LOGGER = "oqs.oqs"  # liboqs-python's logger, which it gives a handler on stdout at import
 log = logging.getLogger(__name__)
 
 
@@ -120,6 +125,7 @@ def _open(candidate: Candidate) -> _Opened | str:
         return f"{where} cannot be loaded: {exc}"
     missing = [name for name in REQUIRED_SYMBOLS if not hasattr(library, name)]
     if missing:
+        _close(library)
         return f"{where} cannot be loaded: it lacks {', '.join(missing)}, so it is not liboqs"
     library.OQS_version.restype = ctypes.c_char_p
     version = (library.OQS_version() or b"?").decode("ascii", "replace")
@@ -175,43 +181,69 @@ def _captured_output() -> Iterator[io.StringIO]:
     """liboqs-python logs to stdout on import and warns on a version mismatch; keep it for the
     debug log rather than a command's output."""
     buffer = io.StringIO()
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        contextlib.redirect_stdout(buffer),
-        contextlib.redirect_stderr(buffer),
-    ):
-        warnings.simplefilter("always")
-        try:
-            yield buffer
-        finally:
-            buffer.writelines(f"warning: {w.message}\n" for w in caught)
-    # Its logger kept a handler on the buffer (it binds sys.stdout at import); drop it so later
-    # messages go through logging like any library's.
-    oqs_logger = logging.getLogger("oqs.oqs")
-    for handler in list(oqs_logger.handlers):
-        if getattr(handler, "stream", None) is buffer:
-            oqs_logger.removeHandler(handler)
+    try:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(buffer),
+            contextlib.redirect_stderr(buffer),
+        ):
+            warnings.simplefilter("always")
+            try:
+                yield buffer
+            finally:
+                buffer.writelines(f"warning: {w.message}\n" for w in caught)
+    finally:
+        # Its logger keeps a handler on the buffer (it binds sys.stdout at import), even when
+        # the import fails: drop it, so later messages go through logging like any library's
+        # and nothing writes to a buffer nobody reads.
+        oqs_logger = logging.getLogger(OQS_LOGGER)
+        for handler in list(oqs_logger.handlers):
+            if getattr(handler, "stream", None) is buffer:
+                oqs_logger.removeHandler(handler)
+
+
+def _forget_oqs(modules: set[str], logger_level: int) -> None:
+    """Undo what a failed import of liboqs-python left behind: a half-initialised `oqs` in
+    sys.modules (an `import oqs` elsewhere would get it without its error) and the level it set
+    on its logger."""
+    for name in [n for n in sys.modules if n not in modules]:
+        if name == "oqs" or name.startswith("oqs."):
+            del sys.modules[name]
+    logging.getLogger(OQS_LOGGER).setLevel(logger_level)
+
+
+def _close(library: ctypes.CDLL) -> None:
+    """Unload a library this probe loaded and will not use, so a file that is not liboqs does
+    not stay mapped in the process. liboqs-python's own handle, if it made one, keeps it."""
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        with contextlib.suppress(OSError):
+            close(library._handle)
 
 
 def _import_oqs(opened: _Opened) -> tuple[ModuleType, tuple[str, ...]] | str:
     """liboqs-python imported against the opened library, with what it warned; or why not."""
     where = f"liboqs at {opened.file}"
     chatter = io.StringIO()
+    found = set(sys.modules), logging.getLogger(OQS_LOGGER).level
     try:
         with _pointed_at(opened.file), _captured_output() as chatter, no_launch_or_network():
             module = importlib.import_module("oqs")
         loaded = module.native()
     except KeyboardInterrupt:
+        _forget_oqs(*found)
         raise
     # SystemExit from its installer, AttributeError from a liboqs older than liboqs-python
     # expects or from another package named `oqs`, DownloadRefused from the guard: any of them
     # leaves the backend unavailable.
     except BaseException as exc:
+        _forget_oqs(*found)
         log.debug("liboqs-python import output: %s", chatter.getvalue())
         return f"liboqs-python cannot use {where}: {type(exc).__name__}: {exc}"
     output = chatter.getvalue()
     log.debug("liboqs-python import output: %s", output)
     if _address(loaded, "OQS_version") != _address(opened.library, "OQS_version"):
+        _forget_oqs(*found)
         return (
             f"liboqs-python loaded {getattr(loaded, '_name', 'another file')}, not "
             f"{opened.file}: set {ENV_LIBRARY} to the one to use, or remove the other"
@@ -243,6 +275,7 @@ def _probe(environ: Mapping[str, str]) -> LiboqsStatus:
         return LiboqsStatus(candidate, reason=opened)
     imported = _import_oqs(opened)
     if isinstance(imported, str):
+        _close(opened.library)
         return LiboqsStatus(candidate, version=opened.version, file=opened.file, reason=imported)
     module, said = imported
     return LiboqsStatus(candidate, module, opened.version, opened.file, warnings=said)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+from checks.api import spec as spec_limits
 from checks.api.spec import MAX_REMOTE_DOCUMENTS, MAX_SPEC_BYTES, LoadedSpec, SpecError
 from checks.api.spec import parse_document as parse_description
 from checks.egress import EgressPolicy
@@ -61,7 +62,12 @@ class _Bundler:
             raise SpecError(f"more than {MAX_REMOTE_DOCUMENTS} remote documents referenced")
         if uri not in self.cache:
             try:
-                raw = fetch(uri, self.policy, max_bytes=MAX_SPEC_BYTES)
+                raw = fetch(
+                    uri,
+                    self.policy,
+                    max_bytes=MAX_SPEC_BYTES,
+                    deadline_seconds=spec_limits.FETCH_DEADLINE_SECONDS,
+                )
             except FetchError as exc:
                 raise SpecError(f"remote $ref {uri}: {exc}") from exc
             self.cache[uri] = parse_description(raw)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from checks.api.bundle import bundle
+from checks.api.identities import bola_not_tested, merged
 from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
-from checks.api.spec import LoadedSpec, SpecError, load_spec
-from checks.catalogue.api import ApiLiveRun, ApiResult, ApiVerdict
+from checks.api.preflight import preflight
+from checks.api.spec import LoadedSpec, SpecError, SpecLimit, load_spec
+from checks.catalogue.api import ApiLiveRun, ApiResult, ApiVerdict, IdentityStatus
 from checks.egress import EgressPolicy
 from checks.findings import CheckFinding, Severity, family_outcome_ids, finding
 from checks.report import CheckReport, ReportStatus
@@ -42,6 +44,9 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
                     "count": failure.count,
                     "curl": failure.curl,
                     "message": failure.message,
+                    "samples": [sample.as_evidence() for sample in failure.samples],
+                    "samples_left_out": failure.samples_left_out,
+                    "also_reported": failure.also_reported,
                 },
                 advice=LIVE_ADVICE,
                 outcome_ids=family_outcome_ids(failure.code),
@@ -50,7 +55,18 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
     refused = [
         f"{r.get('event')} to {r.get('target')}: {r.get('reason')}" for r in result.egress_refused
     ]
+    refused_identities = [p for p in result.identity_proofs if p.status is IdentityStatus.REFUSED]
+    if refused_identities:
+        findings.append(
+            finding(
+                "API-LIVE-005",
+                identities=[p.identity for p in refused_identities],
+                responses={p.identity: p.responses for p in refused_identities},
+            )
+        )
+    untested = result.operations_tested == 0 and not result.timed_out
     for code, happened, detail in (
+        ("API-LIVE-004", untested, [f"0 of {result.operations_total} operations tested"]),
         ("API-LIVE-003", bool(refused), refused),
         ("API-LIVE-002", result.timed_out, ["the run was stopped at its hard limit"]),
         (
@@ -111,7 +127,8 @@ def run_api_check(
     except SpecError as exc:
         return _not_assessable(source, started, [_unreadable(exc)])
     findings = lint(spec)
-    if not spec.valid:
+    # Invalid, or valid with no operations (API-033): nothing was judged, so nothing is scored.
+    if not spec.valid or any(f.code == "API-033" for f in findings):
         return _not_assessable(source, started, findings)
     live: LiveResult | None = None
     bundled_notes: list[str] = []
@@ -121,16 +138,36 @@ def run_api_check(
         except SpecError as exc:
             return _not_assessable(source, started, [_unreadable(exc)])
         bundled_notes = bundled.notes
-        live = run_live(
-            bundled.encoded(), base_url, tokens or [], settings or LiveSettings(), policy
+        settings = settings or LiveSettings()
+        proven_before = preflight(
+            spec.document,
+            base_url,
+            tokens or [],
+            policy,
+            settings.request_timeout,
+            settings.budget_seconds,
         )
+        live = run_live(bundled.encoded(), base_url, tokens or [], settings, policy)
+        live.identity_proofs = merged(proven_before, live.identity_proofs)
         findings += live_findings(live)
+        from checks.api.live_probes.runner import run_probes, with_probes
+
+        probe_findings, probes = run_probes(
+            spec.document, base_url, tokens or [], live.identity_proofs, policy, settings
+        )
+        findings += probe_findings
+        report = _assessed(
+            spec, source, base_url, tokens or [], started, findings, live, bundled_notes
+        )
+        return with_probes(report, probes)
     return _assessed(spec, source, base_url, tokens or [], started, findings, live, bundled_notes)
 
 
 def _unreadable(error: SpecError) -> CheckFinding:
     from checks.api.lint import rule_finding
 
+    if isinstance(error, SpecLimit):
+        return finding("INPUT-LIMIT", limit=error.limit, detail=error.detail, value=error.value)
     return rule_finding("API-000", "/", {"errors": [str(error)]})
 
 
@@ -184,8 +221,15 @@ def _assessed(
             command=tuple(live.command),
             seconds=live.seconds,
             identities=len(tokens),
+            identity_proofs=tuple(live.identity_proofs),
+            bola_not_tested=None
+            if (why := bola_not_tested(live.identity_proofs)) is None
+            else why.value,
             not_followed=tuple(bundled_notes),
             unconfirmed=tuple(live.unconfirmed),
+            stop_reason=live.stop_reason,
+            stopped_for_time=live.stopped_for_time,
+            operations_not_reached=tuple(live.operations_not_reached),
         ),
     )
     return CheckReport(

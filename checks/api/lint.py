@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -10,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from checks.api.model import OpenApiView
-from checks.api.rules import RULES
+from checks.api.rules import RULES, Hit
 from checks.api.spec import LoadedSpec
 from checks.findings import CheckFinding, Severity, finding, finding_catalogue
 
@@ -72,6 +73,22 @@ def rule_finding(rule_id: str, where: str, evidence: dict[str, Any]) -> CheckFin
     return finding(rule_id, **{"pointer": where, "owasp": owasp, **evidence})
 
 
+def capped(hits: Iterable[Hit]) -> list[Hit]:
+    """At most MAX_HITS_PER_RULE hits of one rule. The rest are still counted (the rules are
+    generators, so counting stays linear) and the last hit kept says how many there were, so a
+    capped list is never read as the whole story."""
+    kept: list[Hit] = []
+    total = 0
+    for hit in hits:
+        total += 1
+        if total <= MAX_HITS_PER_RULE:
+            kept.append(hit)
+    if total > MAX_HITS_PER_RULE:
+        where, evidence = kept[-1]
+        kept[-1] = (where, {**evidence, "truncated": True, "total": total})
+    return kept
+
+
 def lint(spec: LoadedSpec) -> list[CheckFinding]:
     if not spec.valid:
         return [rule_finding("API-000", "/", {"errors": spec.validity_errors})]
@@ -79,9 +96,7 @@ def lint(spec: LoadedSpec) -> list[CheckFinding]:
     view = OpenApiView(spec.document, spec.remote, base_uri)
     findings = []
     for rule_id, check in RULES.items():
-        for count, (where, evidence) in enumerate(check(view)):
-            if count >= MAX_HITS_PER_RULE:
-                break
+        for where, evidence in capped(check(view)):
             findings.append(rule_finding(rule_id, where, evidence))
     for reference in sorted(view.unresolved):
         findings.append(rule_finding("API-022", "/", {"ref": reference}))

@@ -3,15 +3,18 @@
 The child gets the exact description the lint read (written to a private temporary folder), the
 base URL after the egress policy vetted it, the identities as a Web Fuzzing Commons auth file
 (two identities switch on the object-level authorisation check), a recorded seed, no example
-database, bounded examples, a wall-clock budget, a request rate limit and a request timeout.
+database, bounded examples, a request rate limit and a request timeout.
+
+By default the run is bounded by examples alone, so the same flags find the same failures on
+any machine: given `--max-time`, schemathesis keeps fuzzing until the clock runs out and what it
+finds depends on how fast the machine is. The budget is then only the hard limit past which
+the child is killed; `time_budget=True` hands it to schemathesis as `--max-time` as well.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -21,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from checks.api.confirm import NEGATIVE_ACCEPTED, sent_body_conforms
-from checks.catalogue.api import UnconfirmedFailure
+from checks.api.evidence import FailureSamples, Sample, read_samples
+from checks.api.identities import identity_proofs
+from checks.api.restates import fold
+from checks.catalogue.api import IdentityProof, UnconfirmedFailure
 from checks.egress import EgressPolicy, EgressRefused, parse_url
 from checks.sandbox.environment import child_environment
 from checks.sandbox.limits import MIB, SandboxLimits
@@ -35,8 +41,14 @@ ST_LIMITS = SandboxLimits(memory_bytes=768 * MIB, cpu_seconds=600, output_bytes=
 
 @dataclass(frozen=True)
 class LiveSettings:
-    max_examples: int = 25
-    budget_seconds: int = 60
+    # 100, not 25: a mass-assignment fault was reported missed at 25 and found at 100. The flawed
+    # test app's six operations take about 17 s at 100 (8.5 s at 25) with one worker.
+    max_examples: int = 100
+    # The run's limit: half a margin past it the child is interrupted (what it found is kept, and
+    # API-LIVE-002 fails the gate), at the end of the margin killed. With time_budget it is also
+    # schemathesis's --max-time, and the run stops for time rather than when examples run out.
+    budget_seconds: int = 300
+    time_budget: bool = False
     rate_limit: str | None = "200/s"
     request_timeout: float = 5.0
     seed: int = 20261126
@@ -44,7 +56,8 @@ class LiveSettings:
     # "recursion depth mismatch" SystemError when hypothesis describes lambdas in both threads at
     # once (python/cpython#106905), and the run ends as an error rather than a verdict.
     workers: int = 1
-    # Beyond the budget, how long the child may take to wind up before it is killed.
+    # Beyond the budget: half of it before the child is interrupted, the rest for it to write
+    # its reports before it is killed.
     hard_limit_margin: float = 30.0
 
 
@@ -57,6 +70,11 @@ class LiveFailure:
     count: int
     curl: str | None = None
     message: str | None = None
+    # One failing request and its answer per operation named (bounded; see evidence.py).
+    samples: list[Sample] = field(default_factory=list)
+    samples_left_out: int = 0
+    # Restatements folded into this failure: [{code, operation, message}] (see restates.py).
+    also_reported: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -70,9 +88,19 @@ class LiveResult:
     # Failures the sent request did not confirm (see confirm.py), kept as evidence.
     unconfirmed: list[UnconfirmedFailure] = field(default_factory=list)
     egress_refused: list[dict[str, str]] = field(default_factory=list)
+    identity_proofs: list[IdentityProof] = field(default_factory=list)
     seed: int | None = None
     command: list[str] = field(default_factory=list)
     seconds: float | None = None
+    # Why schemathesis stopped ("completed", "max_time", ...), and the operations it selected
+    # but never reached: what a time budget cut.
+    stop_reason: str | None = None
+    operations_not_reached: list[str] = field(default_factory=list)
+
+    @property
+    def stopped_for_time(self) -> bool:
+        # max_time: schemathesis's own budget; interrupted: the hard limit (only _wait sends it).
+        return self.stop_reason in ("max_time", "interrupted")
 
     @property
     def coverage(self) -> float:
@@ -92,7 +120,9 @@ def st_command(
         command += ["--config-file", str(config_file)]
     command += ["run", str(spec_path), "--url", base_url, "--checks", "all"]
     command += ["--max-examples", str(settings.max_examples)]
-    command += ["--max-time", str(settings.budget_seconds), "--seed", str(settings.seed)]
+    if settings.time_budget:
+        command += ["--max-time", str(settings.budget_seconds)]
+    command += ["--seed", str(settings.seed)]
     command += ["--request-timeout", str(settings.request_timeout)]
     command += ["--generation-database", "none", "--workers", str(settings.workers)]
     command += ["--report", "json,ndjson", "--report-dir", str(report_dir)]
@@ -126,53 +156,6 @@ def _auth_document(tokens: list[str]) -> dict[str, Any]:
             for index, token in enumerate(tokens)
         ]
     }
-
-
-def _curl(interaction: dict[str, Any]) -> str:
-    request = interaction.get("request", {})
-    parts = ["curl", "-X", request.get("method", "GET")]
-    for name, values in (request.get("headers") or {}).items():
-        for value in values:
-            parts += ["-H", f"{name}: {value}"]
-    body = request.get("body")
-    if isinstance(body, dict) and "$base64" in body:
-        parts += ["-d", base64.b64decode(body["$base64"]).decode("utf-8", "replace")]
-    parts.append(request.get("uri", ""))
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-@dataclass(frozen=True)
-class Reproduction:
-    curl: str
-    message: str
-    request: dict[str, Any]
-
-
-def _reproductions(ndjson: Path) -> dict[str, Reproduction]:
-    """code -> the first failing request and its message, from the NDJSON event stream."""
-    found: dict[str, Reproduction] = {}
-    if not ndjson.exists():
-        return found
-    with ndjson.open(encoding="utf-8") as handle:
-        for line in handle:
-            if '"failure"' not in line:
-                continue
-            event = json.loads(line).get("ScenarioFinished")
-            if not event:
-                continue
-            recorder = event.get("recorder", {})
-            for case_id, checks in (recorder.get("checks") or {}).items():
-                for check in checks:
-                    failure = (check.get("failure_info") or {}).get("failure") or {}
-                    code = failure.get("code")
-                    interaction = (recorder.get("interactions") or {}).get(case_id)
-                    if code and code not in found and interaction:
-                        found[code] = Reproduction(
-                            _curl(interaction),
-                            str(failure.get("message", ""))[:500],
-                            interaction.get("request") or {},
-                        )
-    return found
 
 
 def _guard_file(folder: Path, host: str, address: str, port: int) -> Path:
@@ -234,13 +217,8 @@ def run_live(
             cwd=root,
             env=child_environment(),
         )
-        try:
-            _, stderr = process.communicate(
-                timeout=settings.budget_seconds + settings.hard_limit_margin
-            )
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+        stderr, interrupted = _wait(process, settings)
+        if stderr is None:
             return LiveResult(
                 completed=False,
                 timed_out=True,
@@ -258,11 +236,12 @@ def run_live(
                 egress_refused=refused,
             )
         summary = json.loads(reports[-1].read_text(encoding="utf-8"))
-        reproductions = _reproductions(
-            next(iter(sorted(report_dir.glob("ndjson-*.ndjson"))), report_dir / "missing")
-        )
+        events = next(iter(sorted(report_dir.glob("ndjson-*.ndjson"))), report_dir / "missing")
+        samples = read_samples(events)
+        document = json.loads(spec_raw)
+        proofs = identity_proofs(events, document, len(tokens))
     operations = summary.get("operations") or {}
-    failures, unconfirmed = _confirmed(summary, reproductions, json.loads(spec_raw))
+    failures, unconfirmed = _confirmed(summary, samples, document)
     return LiveResult(
         completed=bool(summary.get("complete")),
         operations_total=operations.get("selected", 0),
@@ -271,27 +250,68 @@ def run_live(
         errors=[f"{e['title']} ({e['count']})" for e in summary.get("errors") or []],
         unconfirmed=unconfirmed,
         egress_refused=refused,
+        identity_proofs=proofs,
         seed=summary.get("seed"),
         command=list(command),
         seconds=summary.get("running_time"),
+        # Interrupted at the hard limit: what it found is kept, and the run still counts as cut.
+        timed_out=interrupted,
+        stop_reason=summary.get("stop_reason"),
+        operations_not_reached=_not_reached(document, samples),
     )
 
 
+def _wait(process: subprocess.Popen[bytes], settings: LiveSettings) -> tuple[bytes | None, bool]:
+    """The child's stderr and whether it had to be interrupted; None when it had to be killed.
+
+    Half a margin past the budget the child is interrupted (SIGINT): schemathesis then stops,
+    writes its reports with what it found so far and exits. Only if it has not done so by the
+    end of the margin is it killed, and then nothing it found can be read. (With a time budget
+    schemathesis stops by itself at the budget; an examples-bounded run gets the same grace.)"""
+    first = settings.budget_seconds + settings.hard_limit_margin / 2
+    try:
+        return process.communicate(timeout=first)[1], False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.communicate(timeout=max(1.0, settings.hard_limit_margin / 2))[1], True
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None, True
+
+
+def _not_reached(document: dict[str, Any], samples: FailureSamples) -> list[str]:
+    declared = [
+        f"{method.upper()} {path}"
+        for path, item in (document.get("paths") or {}).items()
+        if isinstance(item, dict)
+        for method in item
+        if method in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    ]
+    return [op for op in declared if op not in samples.operations_reached][:100]
+
+
 def _confirmed(
-    summary: dict[str, Any], reproductions: dict[str, Reproduction], document: dict[str, Any]
+    summary: dict[str, Any], samples: FailureSamples, document: dict[str, Any]
 ) -> tuple[list[LiveFailure], list[UnconfirmedFailure]]:
-    """The failures, less a lone accepted-negative-data one whose sent request was valid."""
+    """The failures, less a lone accepted-negative-data one whose sent request was valid, with
+    restatements folded into what they restate."""
     failures, unconfirmed = [], []
     for item in summary.get("failures") or []:
-        found = reproductions.get(item["code"])
+        operations = list(item.get("operations") or [])
+        kept, left_out = samples.for_failure(item["code"], operations)
+        found = kept[0] if kept else None
         failure = LiveFailure(
             code=item["code"],
             title=item["title"],
             severity=item["severity"],
-            operations=list(item.get("operations") or []),
+            operations=operations,
             count=int(item.get("count", 1)),
             curl=found.curl if found else None,
             message=found.message if found else None,
+            samples=kept,
+            samples_left_out=left_out,
         )
         lone = failure.count == 1 and len(failure.operations) == 1
         if (
@@ -311,4 +331,4 @@ def _confirmed(
             )
             continue
         failures.append(failure)
-    return failures, unconfirmed
+    return fold(failures), unconfirmed

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urldefrag, urljoin
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_REF_HOPS = 50
+Tag = TypeVar("Tag")
 
 
 def pointer(*parts: str | int) -> str:
@@ -97,6 +98,12 @@ class OpenApiView:
             return operation.node["security"] or []
         return self.document.get("security")
 
+    def needs_credential(self, operation: Operation) -> bool:
+        """Every alternative of its security requirement names a scheme: an empty one (`{}`)
+        among them makes the credential optional, and `security: []` makes it public."""
+        requirements = self.security_for(operation)
+        return bool(requirements) and all(isinstance(r, dict) and r for r in requirements or [])
+
     def schemes(self) -> dict[str, dict[str, Any]]:
         raw = (self.document.get("components") or {}).get("securitySchemes") or {}
         return {name: self.deref(s) or {} for name, s in raw.items()}
@@ -128,28 +135,66 @@ class OpenApiView:
 
     def walk_schema(self, schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every sub-schema of an input schema, each reached once (cycles are cut)."""
-        stack, seen = [(schema, where)], set()
-        while stack:
-            node, location = stack.pop()
-            reference = node.get("$ref") if isinstance(node, dict) else None
-            if reference:
-                if reference in seen:
-                    continue
-                seen.add(reference)
-                node = self.deref(node)
-                location = reference if reference.startswith("#") else location
-                if reference.startswith("#"):
-                    location = reference[1:]
-            if not isinstance(node, dict) or id(node) in seen:
-                continue
-            seen.add(id(node))
+        for location, node, _ in self.walk_schemas([(schema, where, None)]):
             yield location, node
-            for key in ("properties", "patternProperties"):
-                for name, child in (node.get(key) or {}).items():
-                    stack.append((child, f"{location}/{key}/{name}"))
-            for key in ("items", "additionalProperties", "not"):
-                if isinstance(node.get(key), dict):
-                    stack.append((node[key], f"{location}/{key}"))
-            for key in ("allOf", "anyOf", "oneOf"):
-                for index, child in enumerate(node.get(key) or []):
-                    stack.append((child, f"{location}/{key}/{index}"))
+
+    def walk_schemas(
+        self, roots: Iterable[tuple[Any, str, Tag]]
+    ) -> Iterator[tuple[str, dict[str, Any], Tag]]:
+        """Every sub-schema of many schemas, each reached once across all of them, with the tag
+        of the root that reached it first: components shared by many operations are walked once,
+        so a rule over every operation's schemas stays linear in the document."""
+        seen: set[Any] = set()
+        for root, where, tag in roots:
+            stack = [(root, where)]
+            while stack:
+                node, location = stack.pop()
+                reference = node.get("$ref") if isinstance(node, dict) else None
+                if reference:
+                    if reference in seen:
+                        continue
+                    seen.add(reference)
+                    node = self.deref(node)
+                    if reference.startswith("#"):
+                        location = reference[1:]
+                if not isinstance(node, dict) or id(node) in seen:
+                    continue
+                seen.add(id(node))
+                yield location, node, tag
+                for key in ("properties", "patternProperties"):
+                    for name, child in (node.get(key) or {}).items():
+                        stack.append((child, f"{location}/{key}/{name}"))
+                for key in ("items", "additionalProperties", "not"):
+                    if isinstance(node.get(key), dict):
+                        stack.append((node[key], f"{location}/{key}"))
+                for key in ("allOf", "anyOf", "oneOf"):
+                    for index, child in enumerate(node.get(key) or []):
+                        stack.append((child, f"{location}/{key}/{index}"))
+
+    def response_schemas(self, operation: Operation) -> Iterator[tuple[str, Any]]:
+        """The schema of every response body an operation documents."""
+        for code, response in self.responses(operation).items():
+            for media, content in (response.get("content") or {}).items():
+                if isinstance(content, dict) and "schema" in content:
+                    where = pointer(
+                        "paths", operation.path, operation.method, "responses", code, "content"
+                    )
+                    yield f"{where}{pointer(media, 'schema')}", content["schema"]
+
+    def servers(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every server entry: the document's, each path's and each operation's."""
+        places: list[tuple[tuple[str | int, ...], Any]] = [((), self.document)]
+        for path, item in (self.document.get("paths") or {}).items():
+            item = self.deref(item)
+            if isinstance(item, dict):
+                places.append((("paths", path), item))
+                places += [
+                    (("paths", path, method), item[method])
+                    for method in METHODS
+                    if isinstance(item.get(method), dict)
+                ]
+        for parts, node in places:
+            servers = node.get("servers") if isinstance(node, dict) else None
+            for index, server in enumerate(servers if isinstance(servers, list) else []):
+                if isinstance(server, dict):
+                    yield pointer(*parts, "servers", index), server

@@ -5,6 +5,11 @@ $refs fetched only through the egress policy."""
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +29,31 @@ MAX_DEPTH = 200
 # the size cap stays under this, while an alias bomb expands by orders of magnitude past it.
 MAX_EXPANDED_NODES = MAX_SPEC_BYTES // 10
 MAX_REMOTE_DOCUMENTS = 20
+# Wall clock for fetching one description or remote document, headers and body together: a
+# peer that drips bytes inside the per-read timeout is cut here rather than holding the check.
+FETCH_DEADLINE_SECONDS = 30.0
+# openapi-spec-validator is pure Python and slow on large descriptions (a 20 MB one can take
+# minutes): more operations than any genuine API declares are refused before validating, and
+# validation itself stops at a wall-clock limit. 2,000 operations validate in about 4 s here.
+MAX_OPERATIONS = 5000
+VALIDATION_SECONDS = 30.0
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 class SpecError(ValueError):
     """The description cannot be assessed; the message says why."""
+
+
+class SpecLimit(SpecError):
+    """The description is past a limit on what checking it may cost (an INPUT-LIMIT finding)."""
+
+    def __init__(self, limit: str, detail: str, value: float) -> None:
+        super().__init__(detail)
+        self.limit, self.detail, self.value = limit, detail, value
+
+
+class _ValidationTimedOut(BaseException):
+    """BaseException, so no `except Exception` inside the validator can swallow it."""
 
 
 @dataclass
@@ -39,6 +65,7 @@ class LoadedSpec:
     raw: bytes
     remote: dict[str, Any] = field(default_factory=dict)
     validity_errors: list[str] = field(default_factory=list)
+    validation_seconds: float | None = None
 
     @property
     def valid(self) -> bool:
@@ -98,7 +125,9 @@ def _check_depth(document: Any) -> None:
 def read_source(source: str, policy: EgressPolicy) -> bytes:
     if source.startswith(("http://", "https://")):
         try:
-            return fetch(source, policy, max_bytes=MAX_SPEC_BYTES)
+            return fetch(
+                source, policy, max_bytes=MAX_SPEC_BYTES, deadline_seconds=FETCH_DEADLINE_SECONDS
+            )
         except FetchError as exc:
             raise SpecError(str(exc)) from exc
     try:
@@ -116,12 +145,45 @@ def _remote_handler(policy: EgressPolicy, cache: dict[str, Any]):  # type: ignor
             if len(cache) >= MAX_REMOTE_DOCUMENTS:
                 raise SpecError(f"more than {MAX_REMOTE_DOCUMENTS} remote documents referenced")
             try:
-                cache[uri] = parse_document(fetch(uri, policy, max_bytes=MAX_SPEC_BYTES))
+                raw = fetch(
+                    uri, policy, max_bytes=MAX_SPEC_BYTES, deadline_seconds=FETCH_DEADLINE_SECONDS
+                )
+                cache[uri] = parse_document(raw)
             except FetchError as exc:
                 raise SpecError(f"remote $ref {uri}: {exc}") from exc
         return cache[uri]
 
     return handle
+
+
+def count_operations(document: dict[str, Any]) -> int:
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return 0
+    return sum(
+        1 for item in paths.values() if isinstance(item, dict) for m in item if m in HTTP_METHODS
+    )
+
+
+@contextmanager
+def _wall_clock_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds`: the validator is pure Python, so the signal lands
+    between bytecodes. Signals reach only the main thread; elsewhere (a test's worker thread)
+    the sandbox's CPU limit is what bounds it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise _ValidationTimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _refusing_handler(uri: str) -> Any:
@@ -142,6 +204,14 @@ def load_spec(source: str, policy: EgressPolicy) -> LoadedSpec:
     version = str(document.get("openapi", ""))
     if not version.startswith(("3.0", "3.1")):
         raise SpecError(f"openapi version {version or 'missing'} is not 3.0 or 3.1")
+    operations = count_operations(document)
+    if operations > MAX_OPERATIONS:
+        raise SpecLimit(
+            "operations",
+            f"the description declares {operations} operations, more than the {MAX_OPERATIONS} "
+            "checked; split it by area and check each part",
+            MAX_OPERATIONS,
+        )
     cache: dict[str, Any] = {}
     handlers = {
         "http": _remote_handler(policy, cache),
@@ -151,16 +221,26 @@ def load_spec(source: str, policy: EgressPolicy) -> LoadedSpec:
     base = OpenAPIV31SpecValidator if version.startswith("3.1") else OpenAPIV30SpecValidator
     validator_class = type("EgressBoundValidator", (base,), {"resolver_handlers": handlers})
     base_uri = source if source.startswith(("http://", "https://")) else ""
+    started = time.monotonic()
     try:
-        validator = validator_class(document, base_uri=base_uri)
-        errors = [
-            f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message[:300]}"
-            for _, e in zip(range(5), validator.iter_errors(), strict=False)
-        ]
+        with _wall_clock_limit(VALIDATION_SECONDS):
+            validator = validator_class(document, base_uri=base_uri)
+            errors = [
+                f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message[:300]}"
+                for _, e in zip(range(5), validator.iter_errors(), strict=False)
+            ]
+    except _ValidationTimedOut:
+        raise SpecLimit(
+            "time",
+            f"validating the description ({operations} operations, {len(raw)} bytes) did not "
+            f"finish within {VALIDATION_SECONDS:g}s",
+            VALIDATION_SECONDS,
+        ) from None
     except RecursionError:
         errors = ["cyclic or too deeply nested $refs"]
     except Unresolvable as exc:
         cause = exc.__cause__.__cause__ if exc.__cause__ is not None else None
         reason = f": {cause}" if cause is not None else ""
         errors = [f"cannot resolve $ref {exc.ref}{reason}"]
-    return LoadedSpec(document, source, version, len(raw), raw, cache, errors)
+    seconds = round(time.monotonic() - started, 3)
+    return LoadedSpec(document, source, version, len(raw), raw, cache, errors, seconds)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
 from checks.outputs import JUnitCase
 
@@ -34,6 +36,36 @@ class UnconfirmedFailure(ResultPart):
     reason: str
 
 
+class IdentityStatus(StrEnum):
+    PROVEN = "proven"  # a secured operation answered 2xx to it
+    REFUSED = "refused"  # every secured operation answered 401 or 403 to it
+    UNPROVEN = "unproven"  # neither: nothing secured accepted it, not everything refused it
+
+
+class IdentityProof(ResultPart):
+    """What the live run showed of one identity given (checks/api/identities.py); the token
+    itself is never recorded."""
+
+    identity: str  # primary, secondary: the order the tokens were given in
+    status: IdentityStatus
+    responses: dict[str, int] = Field(
+        default_factory=dict
+    )  # status code -> answers to secured operations sent with it
+
+
+class LiveProbeOutcome(ResultPart):
+    """One live probe beyond schemathesis (checks/api/live_probes): what it sent and found, or
+    why it did not run. Evidence of each fault is in its finding; the token is never recorded."""
+
+    probe: str  # cors, jwt, debug_pages, rate_limit, mass_assignment
+    ran: bool = False
+    requests: int = 0
+    operation: str | None = None  # "GET /v1/notes": where it probed
+    findings: tuple[str, ...] = ()  # codes it raised
+    skipped: str | None = None  # why it did not run (or stopped), in words
+    notes: tuple[str, ...] = ()
+
+
 class ApiLiveRun(ResultPart):
     """The live run against the base URL: how far it got and how to reproduce it."""
 
@@ -46,8 +78,17 @@ class ApiLiveRun(ResultPart):
     command: tuple[str, ...] = ()  # the schemathesis command line
     seconds: float | None = None
     identities: int = 0  # bearer tokens given: two test object-level authorisation
+    identity_proofs: tuple[IdentityProof, ...] = ()
+    # Why object-level authorisation between identities was not tested; None when it was.
+    bola_not_tested: str | None = None
     not_followed: tuple[str, ...] = ()  # $refs the bundled description could not follow
     unconfirmed: tuple[UnconfirmedFailure, ...] = ()
+    probes: tuple[LiveProbeOutcome, ...] = ()  # the OWASP API Top 10 probes after the run
+    # Why schemathesis stopped ("completed", or "max_time" when a time budget cut the run), and
+    # the operations it never reached: what the budget cost.
+    stop_reason: str | None = None
+    stopped_for_time: bool = False
+    operations_not_reached: tuple[str, ...] = ()
 
 
 class ApiResult(CheckResult):

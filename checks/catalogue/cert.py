@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind
-from checks.catalogue.certificate_seen import CertificateSeen, certificate_components
+from checks.catalogue.certificate_seen import CertificateSeen, certificate_assets
 
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
@@ -27,7 +27,7 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
 
 def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
     result = CertResult.model_validate(report.details)
-    return certificate_components(report.target, result.certificates)
+    return certificate_assets(report.target, result.certificates)
 
 
 SPEC = CheckSpec(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
-from checks.cbom_export import algorithm_component
+from checks.cbom_export import stored_algorithm_component
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 
 if TYPE_CHECKING:
@@ -78,8 +78,10 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
     for key in result.keys:
         if key.problem is not None:
             continue
-        classification = algorithm_index().name(key.name)
-        components.append(algorithm_component(key.name, classification, "signature"))
+        # The class the run stored, whatever the catalogue says today (checks/cbom_export.py).
+        today = algorithm_index().name(key.name)
+        algorithm = stored_algorithm_component(key.name, key.algorithm_class, today, "signature")
+        components.append(algorithm)
         components.append(
             {
                 "type": "cryptographic-asset",
@@ -89,7 +91,7 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
                     "assetType": "related-crypto-material",
                     "relatedCryptoMaterialProperties": {
                         "type": "public-key",
-                        "algorithmRef": f"algorithm:{key.name}",
+                        "algorithmRef": algorithm["bom-ref"],
                     },
                 },
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,51 @@ class SshHostKeyUnread(ResultPart):
     attempted: bool = False  # False: a type the probe does not read (certificates, sk-)
 
 
+class SshDhGroup(ResultPart):
+    """A Diffie-Hellman key exchange's group size: fixed groups by name, a group exchange's as the
+    server answered a request for 1024 to 8192 bits, preferring 2048 (RFC 4419)."""
+
+    kex: str
+    bits: int | None = None  # None: the group exchange's group could not be read
+    source: str = "fixed"  # "fixed" or "group exchange"
+    reason: str = ""  # why a group exchange's size is missing
+    # How the group the server handed out breaks RFC 4419 (outside the sizes asked for, an even
+    # prime, a generator outside 2..p-2, a padded encoding): never credited, whatever its size.
+    violation: str = ""
+
+
+class SshHostCertificate(ResultPart):
+    """An OpenSSH certificate the server presented for a -cert-v01@openssh.com host key algorithm
+    (PROTOCOL.certkeys): the certified key, its type and validity, and the CA that signed it."""
+
+    algorithm: str
+    kex: str = ""
+    cert_type: str = ""  # "host", "user", or the number when it is neither
+    key_id: str = ""
+    principals: tuple[str, ...] = ()
+    valid_after: datetime | None = None  # None: from the beginning
+    valid_before: datetime | None = None  # None: forever
+    validity: str = ""  # at the check's time: "valid", "expired" or "not yet valid"
+    key_type: str = ""
+    key_bits: int | None = None
+    fingerprint: str = ""
+    ca_key_type: str = ""
+    ca_key_bits: int | None = None
+    ca_fingerprint: str = ""
+    ca_signature_algorithm: str = ""  # as the signature names it: ssh-ed25519, rsa-sha2-512...
+    # The CA's signature over the certificate verifies, under an algorithm of the CA key's type.
+    ca_signature_verified: bool = False
+    signature_verified: bool = False  # the certified key signed the exchange hash
+
+
 class TerrapinExposure(StrEnum):
     """CVE-2023-48795: a man in the middle deleting packets at the start of the channel."""
 
     MITIGATED = "mitigated"  # the server does strict key exchange
-    VULNERABLE = "vulnerable"  # no strict key exchange, and ChaCha20-Poly1305 or EtM offered
-    NOT_EXPOSED = "not exposed"  # no strict key exchange, but neither affected mode offered
+    # No strict key exchange, and an exploitable combination offered: ChaCha20-Poly1305, or a
+    # CBC cipher with an encrypt-then-MAC MAC (checks/data/ssh_policy.yaml terrapin_exposures).
+    VULNERABLE = "vulnerable"
+    NOT_EXPOSED = "not exposed"  # no strict key exchange, but no exploitable combination
 
 
 class SshResult(CheckResult):
@@ -72,8 +112,14 @@ class SshResult(CheckResult):
     strict_kex: bool | None = None
     terrapin: TerrapinExposure | None = None
     clients: tuple[SshClientKex, ...] = ()
-    host_keys: tuple[SshHostKey, ...] = ()
+    terrapin_exposures: tuple[str, ...] = ()  # "cipher" or "cipher + mac", strict or not
+    host_keys: tuple[SshHostKey, ...] = ()  # read, and each signed the exchange hash
+    # Read, but their signature over the exchange hash did not verify: any server can present
+    # any key blob, so these are neither credited nor judged as the server's keys.
+    host_keys_unverified: tuple[SshHostKey, ...] = ()
     host_keys_not_read: tuple[SshHostKeyUnread, ...] = ()
+    host_certificates: tuple[SshHostCertificate, ...] = ()
+    dh_groups: tuple[SshDhGroup, ...] = ()
     weak_ciphers: tuple[str, ...] = ()  # either direction
     weak_macs: tuple[str, ...] = ()  # either direction
 
@@ -85,7 +131,7 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
 
 
 def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
-    """Each key exchange and host key algorithm the server offers, and each host key read."""
+    """Each key exchange and host key algorithm the server offers, and each host key proven."""
     from checks.ssh.hostkeys import key_classification
     from checks.ssh.policy import ssh_policy
 
@@ -106,10 +152,18 @@ def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
                 else role
             )
             components.append(algorithm_component(algorithm.name, classification, usage))
-    for key in result.host_keys:
-        sized = key.key_type in ("RSA", "DSA") and key.key_bits
-        name = f"{key.key_type}-{key.key_bits}" if sized else key.key_type
-        classification = key_classification(key.key_type, key.key_bits)
+    # Only keys a signature proved: the host keys that signed the exchange hash, and for a
+    # certificate its key (when it signed) and its CA key (when the CA's signature verifies).
+    keys = [(key.key_type, key.key_bits) for key in result.host_keys]
+    for cert in result.host_certificates:
+        if cert.signature_verified:
+            keys.append((cert.key_type, cert.key_bits))
+            if cert.ca_signature_verified:
+                keys.append((cert.ca_key_type, cert.ca_key_bits))
+    for key_type, bits in keys:
+        sized = key_type in ("RSA", "DSA") and bits
+        name = f"{key_type}-{bits}" if sized else key_type
+        classification = key_classification(key_type, bits)
         components.append(algorithm_component(name, classification, "signature"))
     return components
 
@@ -125,11 +179,32 @@ def console_lines(report: CheckReport) -> list[str]:
     for key in result.host_keys:
         size = f" {key.key_bits} bits" if key.key_bits else ""
         lines.append(f"host key {key.key_type}{size} ({key.algorithm}) {key.fingerprint}")
+    for key in result.host_keys_unverified:
+        lines.append(
+            f"host key {key.key_type} ({key.algorithm}) {key.fingerprint}: its signature did not "
+            "verify, not judged"
+        )
     for unread in result.host_keys_not_read:
         lines.append(f"host key {unread.algorithm} not read: {unread.reason}")
+    for cert in result.host_certificates:
+        until = cert.valid_before.date().isoformat() if cert.valid_before else "forever"
+        lines.append(
+            f"host certificate {cert.algorithm}: {cert.cert_type} certificate, {cert.validity} "
+            f"(until {until}), principals {', '.join(cert.principals) or 'any'}, CA "
+            f"{cert.ca_key_type}{f' {cert.ca_key_bits} bits' if cert.ca_key_bits else ''} "
+            f"{cert.ca_fingerprint}"
+            + ("" if cert.ca_signature_verified else " (CA signature does not verify)")
+        )
+    for group in result.dh_groups:
+        size = f"{group.bits} bits" if group.bits else f"size not read ({group.reason})"
+        size += f", refused: {group.violation}" if group.violation else ""
+        lines.append(f"DH group {group.kex} ({group.source}): {size}")
     if result.terrapin is not None:
         lines.append(f"strict key exchange: {'yes' if result.strict_kex else 'no'}")
-        lines.append(f"Terrapin (CVE-2023-48795): {result.terrapin.value}")
+        exposures = (
+            f" ({', '.join(result.terrapin_exposures)})" if result.terrapin_exposures else ""
+        )
+        lines.append(f"Terrapin (CVE-2023-48795): {result.terrapin.value}{exposures}")
     return lines
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, computed_field, model_validator
 
 from checks.catalogue import CheckKind, CheckResult, CheckSpec, InputKind, ResultPart
 from checks.catalogue.certificate_seen import CertificateSeen
+from checks.catalogue.tls_chain import TlsChain
 from pq_crypto.catalogue import AlgorithmClass
 
 if TYPE_CHECKING:
@@ -32,18 +34,29 @@ class TlsGroup(ResultPart):
     code: int  # the TLS NamedGroup code
     algorithm_class: AlgorithmClass
     obsolete: bool
-    supported: bool  # the server named this very group, or a client negotiated it
     answer: str  # the probe's outcome, or which other group the server named instead
-    support: Support = Support.NOT_SUPPORTED  # `supported`, or why not: refused or inconclusive
+    support: Support = Support.NOT_SUPPORTED  # supported, or why not: refused or inconclusive
 
     @model_validator(mode="before")
     @classmethod
     def _support_of_older_runs(cls, data: Any) -> Any:
-        # Runs stored before `support` existed knew supported or not, never inconclusive.
-        if isinstance(data, dict) and "support" not in data and "supported" in data:
+        # Runs stored before `support` existed knew supported or not, never inconclusive. One
+        # holding both must agree: `supported` is derived, so a payload claiming support the
+        # verdict does not give is refused rather than half believed.
+        if not isinstance(data, dict) or "supported" not in data:
+            return data
+        if "support" not in data:
             support = Support.SUPPORTED if data["supported"] else Support.NOT_SUPPORTED
             return {**data, "support": support}
+        if bool(data["supported"]) != (Support(data["support"]) is Support.SUPPORTED):
+            raise ValueError(f"supported={data['supported']} contradicts support={data['support']}")
         return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def supported(self) -> bool:
+        """The server named this very group, or a client negotiated it."""
+        return self.support is Support.SUPPORTED
 
 
 class TlsClientGets(ResultPart):
@@ -58,6 +71,10 @@ class TlsClientGets(ResultPart):
     protocol: str | None = None  # e.g. TLSv1.3
     answer: str = ""  # the probe's outcome
     inconclusive: bool = False  # no answer in TLS even when retried
+    # It named a group, but one its hello did not offer or one the full handshake contradicts:
+    # recorded in `answer` (and `inconclusive`), never credited (checks/tls/verdicts.py). Only
+    # the preference verdict reads it, when the check runs, so it is not written out.
+    doubted: bool = Field(default=False, exclude=True)
 
 
 class GroupPreference(StrEnum):
@@ -90,6 +107,32 @@ class TlsSuiteClass(ResultPart):
     answer: str = ""
 
 
+class Safeguard(StrEnum):
+    """A protocol safeguard asked with one raw ClientHello (checks/tls/safeguards.py)."""
+
+    SECURE_RENEGOTIATION = "secure-renegotiation"  # RFC 5746 renegotiation_info
+    FALLBACK_SCSV = "fallback-scsv"  # RFC 7507 downgrade protection
+    NO_COMPRESSION = "no-compression"  # TLS compression refused (CRIME)
+    DH_PARAMETERS = "dh-parameters"  # the DHE prime is at least 2048 bits (Logjam)
+
+
+class SafeguardVerdict(StrEnum):
+    IN_PLACE = "in-place"  # the server's answer shows it
+    MISSING = "missing"  # the server's answer shows it is not: a finding
+    NOT_APPLICABLE = "not-applicable"  # e.g. no TLS 1.2, one version only, no DHE suite
+    INCONCLUSIVE = "inconclusive"  # no answer that tells, even when retried
+
+
+class TlsSafeguard(ResultPart):
+    """What the server said to the ClientHello asking about one safeguard."""
+
+    safeguard: Safeguard
+    verdict: SafeguardVerdict
+    protocol: str | None = None  # the version it was asked in
+    answer: str = ""  # what the server said, or why the question does not apply
+    dh_bits: int | None = None  # DH parameters only: the smallest prime seen
+
+
 class TlsHandshake(ResultPart):
     """The one full handshake, offering classical groups first: what the server picked."""
 
@@ -109,6 +152,8 @@ class TlsResult(CheckResult):
     versions: dict[str, bool | None] = Field(default_factory=dict)
     handshake: TlsHandshake | None = None  # None: no probe got a TLS answer, so none was tried
     certificates: tuple[CertificateSeen, ...] = ()  # the chain the handshake got, leaf first
+    # Trust, name, order and stapled OCSP of that chain; None: no chain seen, or an older run
+    chain: TlsChain | None = None
     clients: tuple[TlsClientGets, ...] = ()  # what each client of tls_clients.yaml gets
     preference: GroupPreference | None = None  # None: no TLS answer, or a run before it existed
     tls12_suites: tuple[TlsSuiteClass, ...] = ()  # one per class; () in runs before they existed
@@ -116,12 +161,18 @@ class TlsResult(CheckResult):
     forward_secrecy_tls12: bool | None = None
     # The TLS 1.3 suite the server picked is AEAD, as every TLS 1.3 suite is; None: no TLS 1.3
     tls13_suites_aead: bool | None = None
+    safeguards: tuple[TlsSafeguard, ...] = ()  # one per Safeguard; () in runs before they existed
 
 
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     from checks.tls.check import run_tls_check
 
-    return run_tls_check(order.check.target, policy, timeout=order.check.timeout)
+    # The parent resolved the operator's trust store setting (checks/sandbox/run.py); the child
+    # reads the bundle itself, which is the operator's file, not the supplier's.
+    trust_store = Path(order.tls_trust_store) if order.tls_trust_store else None
+    return run_tls_check(
+        order.check.target, policy, timeout=order.check.timeout, trust_store=trust_store
+    )
 
 
 def cbom_components(report: CheckReport) -> list[dict[str, Any]]:
@@ -134,7 +185,8 @@ SPEC = CheckSpec(
     kind=CheckKind.TLS,
     label="TLS endpoint (host:port)",
     summary=(
-        "Key exchange groups (one per ClientHello), versions, TLS 1.2 cipher suite classes, what "
+        "Key exchange groups (one per ClientHello), versions, TLS 1.2 cipher suite classes, "
+        "protocol safeguards (secure renegotiation, fallback SCSV, compression, DH size), what "
         "clients get, certificates."
     ),
     input=InputKind.ENDPOINT,

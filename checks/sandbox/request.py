@@ -45,6 +45,10 @@ class ChildOrder(BaseModel):
     parent_pid: int
     # A registered (not shipped) check's module file, which the child loads before the order.
     check_module: str | None = None
+    # The CA bundle the TLS check trusts: the operator's setting, resolved by the parent, whose
+    # environment and configuration file the child (started with `-I` and a bare environment)
+    # does not see.
+    tls_trust_store: str | None = None
 
     def read_input(self, policy: EgressPolicy) -> tuple[bytes, str]:
         """The bytes a file check reads, and the name to report them by: the uploaded file,

@@ -30,6 +30,7 @@ from checks.sandbox.environment import child_environment
 from checks.sandbox.limits import SandboxLimits
 from checks.sandbox.request import ChildFailure, ChildOrder, SandboxedCheck, safe_file_name
 from kernel.errors import AssureError
+from kernel.settings import load_settings
 
 log = logging.getLogger("assure.sandbox")
 
@@ -107,7 +108,23 @@ def _read_outcome(
         log.error("sandboxed %s check ended by %s: %s", check.kind, name, tail)
         return limit_report(check, "crash", f"the check process was ended by {name}", None)
     log.error("sandboxed %s check exited %s: %s", check.kind, code, tail)
-    raise SandboxFailure("the check stopped with an internal error")
+    # Whatever raised it, possibly something the peer or file sent, nothing was assessed: a
+    # not-assessable run says so and replaces older evidence, where a failed job would leave
+    # the previous clean run counting. The traceback stays in the log.
+    return internal_error_report(check)
+
+
+def internal_error_report(check: SandboxedCheck) -> CheckReport:
+    now = datetime.now(UTC)
+    return CheckReport(
+        kind=check.kind,
+        target=check.file_name or check.target,
+        started_at=now,
+        finished_at=now,
+        status=ReportStatus.NOT_ASSESSABLE,
+        findings=[finding("CHECK-001")],
+        details={"sandbox": {"error": "internal"}},
+    )
 
 
 def _stderr_tail(folder: Path) -> str:
@@ -118,6 +135,11 @@ def _stderr_tail(folder: Path) -> str:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(0, size - STDERR_TAIL))
         return handle.read().decode("utf-8", "replace")
+
+
+def _trust_store() -> str | None:
+    store = load_settings().tls_trust_store
+    return str(store) if store is not None else None
 
 
 def run_sandboxed(
@@ -146,6 +168,7 @@ def run_sandboxed(
             input_file=input_file,
             parent_pid=os.getpid(),
             check_module=plugin_file(check.kind),
+            tls_trust_store=_trust_store(),
         )
         descriptor = os.open(folder / "order.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

@@ -3,7 +3,8 @@
 (Terrapin), and weak ciphers and MACs.
 
 probe.py is its only I/O (over transport.py and kex.py); judge.py is the pure combine step;
-the client lists and what counts as weak are data (checks/data/ssh_clients.yaml, ssh_policy.yaml).
+the client lists and what counts as weak are data (checks/data/ssh_clients.yaml, ssh_policy.yaml,
+and dh_sizes.yaml for Diffie-Hellman groups, shared with the TLS check).
 """
 
 from checks.ssh.check import run_ssh_check

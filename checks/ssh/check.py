@@ -22,11 +22,13 @@ def run_ssh_check(
     target = policy.resolve(host, port)
     moment = now or started
     try:
-        kexinit, host_keys = probe(target, timeout)
+        seen = probe(target, timeout)
     except SshProtocolError as exc:
         findings, subscores = [finding(exc.code, detail=str(exc))], {}
         result = SshResult(address=target.address)
     else:
-        findings, subscores, result = combine(kexinit, target.address, host_keys)
+        findings, subscores, result = combine(
+            seen.kexinit, target.address, seen.host_keys, seen.dh_groups, moment, host
+        )
     details = result.as_details()
     return assemble("ssh", target.label, started, findings, subscores, details, moment.date())

@@ -13,12 +13,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from checks.ssh.curves import ssh_curve
 from checks.ssh.wire import SshProtocolError, WireReader
 from pq_crypto.catalogue import Classification, algorithm_index, rsa_classification
 
 # The host key algorithms whose keys the probe reads, each key family once: a server's RSA key
 # is the same under rsa-sha2-512, rsa-sha2-256 and ssh-rsa, so the first of those it offers is
-# asked for. Certificates and security-key (sk-) types are listed, not read.
+# asked for. OpenSSH host certificates are read the same way, one per certified key family
+# (checks/ssh/certificates.py); security-key (sk-) types are listed, not read.
 FAMILIES: tuple[tuple[str, ...], ...] = (
     ("ssh-ed25519",),
     ("ssh-ed448",),
@@ -27,12 +29,17 @@ FAMILIES: tuple[tuple[str, ...], ...] = (
     ("ecdsa-sha2-nistp521",),
     ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"),
     ("ssh-dss",),
+    ("ssh-ed25519-cert-v01@openssh.com",),
+    ("ecdsa-sha2-nistp256-cert-v01@openssh.com",),
+    ("ecdsa-sha2-nistp384-cert-v01@openssh.com",),
+    ("ecdsa-sha2-nistp521-cert-v01@openssh.com",),
+    (
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "ssh-rsa-cert-v01@openssh.com",
+    ),
+    ("ssh-dss-cert-v01@openssh.com",),
 )
-CURVES: dict[bytes, tuple[str, ec.EllipticCurve, hashes.HashAlgorithm]] = {
-    b"nistp256": ("ECDSA-P256", ec.SECP256R1(), hashes.SHA256()),
-    b"nistp384": ("ECDSA-P384", ec.SECP384R1(), hashes.SHA384()),
-    b"nistp521": ("ECDSA-P521", ec.SECP521R1(), hashes.SHA512()),
-}
 RSA_HASHES: dict[str, hashes.HashAlgorithm] = {
     "rsa-sha2-512": hashes.SHA512(),
     "rsa-sha2-256": hashes.SHA256(),
@@ -77,11 +84,11 @@ def parse_host_key(blob: bytes) -> HostKey:
             return HostKey("DSA", p.bit_length(), fingerprint(blob), _load(numbers.public_key))
         if name.startswith(b"ecdsa-sha2-"):
             curve_name, point = reader.string(), reader.string()
-            if curve_name not in CURVES or name != b"ecdsa-sha2-" + curve_name:
+            known = ssh_curve(curve_name.decode("ascii", "replace"))
+            if known is None or name != b"ecdsa-sha2-" + curve_name:
                 raise SshProtocolError("SSH-005", f"unknown ECDSA curve {curve_name[:20]!r}")
-            key_type, curve, _ = CURVES[curve_name]
-            key = ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
-            return HostKey(key_type, curve.key_size, fingerprint(blob), key)
+            key = ec.EllipticCurvePublicKey.from_encoded_point(known.curve, point)
+            return HostKey(known.key_type, known.curve.key_size, fingerprint(blob), key)
         if name == b"ssh-ed25519":
             key = ed25519.Ed25519PublicKey.from_public_bytes(reader.string())
             return HostKey("Ed25519", 256, fingerprint(blob), key)
@@ -118,8 +125,10 @@ def signature_verifies(key: HostKey, algorithm: str, signature_blob: bytes, data
         elif algorithm.startswith("ecdsa-sha2-"):
             inner = WireReader(signature, "ECDSA signature")
             der = encode_dss_signature(inner.mpint(), inner.mpint())
-            _, _, digest = CURVES[algorithm.removeprefix("ecdsa-sha2-").encode()]
-            public.verify(der, data, ec.ECDSA(digest))
+            known = ssh_curve(algorithm.removeprefix("ecdsa-sha2-"))
+            if known is None:
+                return False
+            public.verify(der, data, ec.ECDSA(known.digest))
         elif algorithm == "ssh-dss":
             if len(signature) != 40:
                 return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
+from checks.ssh.curves import SSH_CURVES, ssh_curve
 from checks.ssh.transport import NAME_LISTS, KexInit, SshConnection, kexinit_payload
 from checks.ssh.wire import SshProtocolError, WireReader, mpint, string, uint32
 
@@ -21,8 +22,9 @@ SSH_MSG_KEXDH_REPLY = 31  # also KEX_ECDH_REPLY and KEX_DH_GEX_GROUP
 SSH_MSG_KEX_DH_GEX_INIT = 32
 SSH_MSG_KEX_DH_GEX_REPLY = 33
 SSH_MSG_KEX_DH_GEX_REQUEST = 34
-# Group exchange sizes asked for: down to 1024 bits so that old servers still answer (the
-# group's size matters nothing here; the host key does), up to RFC 8270's 8192.
+# Group exchange sizes asked for: down to 1024 bits so that old servers still answer and a
+# server that would hand a client a weak group shows it (SSH-013), preferring 2048 as OpenSSH
+# clients do, up to RFC 8270's 8192.
 GEX_MIN, GEX_WANTED, GEX_MAX = 1024, 2048, 8192
 # RFC 3526's 2048-bit MODP group (Oakley group 14; OpenSSL's modp_2048), generator 2.
 GROUP14_P = int(
@@ -76,9 +78,11 @@ def _x25519() -> tuple[bytes, Callable[[bytes], int]]:
 ECDH_METHODS = {
     "curve25519-sha256": (_x25519, hashlib.sha256),
     "curve25519-sha256@libssh.org": (_x25519, hashlib.sha256),
-    "ecdh-sha2-nistp256": (_ecdh(ec.SECP256R1()), hashlib.sha256),
-    "ecdh-sha2-nistp384": (_ecdh(ec.SECP384R1()), hashlib.sha384),
-    "ecdh-sha2-nistp521": (_ecdh(ec.SECP521R1()), hashlib.sha512),
+    **{
+        f"ecdh-sha2-{name}": (_ecdh(curve.curve), curve.hashlib_digest)
+        for name in SSH_CURVES
+        if (curve := ssh_curve(name)) is not None
+    },
 }
 GEX_METHODS = {
     "diffie-hellman-group-exchange-sha256": hashlib.sha256,
@@ -107,11 +111,7 @@ def read_host_key(connection: SshConnection, server: KexInit, host_key_algorithm
     kex = probe_kex(server)
     if kex is None:
         raise SshProtocolError("SSH-005", NOTHING_IN_COMMON)
-    lists = {name: server.lists[name] for name in NAME_LISTS}
-    lists["kex_algorithms"] = list(PROBE_KEX)
-    lists["server_host_key_algorithms"] = [host_key_algorithm]
-    client_kexinit = kexinit_payload(lists)
-    connection.send(client_kexinit)
+    client_kexinit = _send_kexinit(connection, server, list(PROBE_KEX), [host_key_algorithm])
     prefix = b"".join(
         string(part)
         for part in (
@@ -126,6 +126,71 @@ def read_host_key(connection: SshConnection, server: KexInit, host_key_algorithm
     if kex in GEX_METHODS:
         return _gex_exchange(connection, kex, prefix)
     return _group14_exchange(connection, kex, prefix)
+
+
+def _send_kexinit(
+    connection: SshConnection, server: KexInit, kex: list[str], host_key_algorithms: list[str]
+) -> bytes:
+    """Send a KEXINIT with these key exchanges and host key algorithms and the server's own
+    ciphers, MACs and compression (so nothing else can fail to match); return it as sent."""
+    lists = {name: server.lists[name] for name in NAME_LISTS}
+    lists["kex_algorithms"] = kex
+    lists["server_host_key_algorithms"] = host_key_algorithms
+    payload = kexinit_payload(lists)
+    connection.send(payload)
+    return payload
+
+
+@dataclass(frozen=True)
+class GexGroup:
+    """The group a server handed out for a group exchange request, and how it breaks RFC 4419
+    ("" when it does not). Only cheap sanity is checked: p's primality is not tested."""
+
+    p: int
+    g: int
+    violation: str
+
+    @property
+    def bits(self) -> int:
+        return self.p.bit_length()
+
+
+def _unpadded(raw: bytes) -> int | None:
+    """An mpint's value when its encoding is canonical (RFC 4251 5: no needless leading zero or
+    0xff byte, not negative); None otherwise, since its length then says nothing of its size."""
+    if not raw or raw[0] & 0x80 or (raw[0] == 0 and (len(raw) == 1 or not raw[1] & 0x80)):
+        return None
+    return int.from_bytes(raw, "big")
+
+
+def read_gex_group(group: WireReader) -> GexGroup:
+    """SSH_MSG_KEX_DH_GEX_GROUP's p and g, judged as an OpenSSH client judges them before it
+    goes on (dh.c, kexgexc.c): within the sizes asked for, an odd p, 1 < g < p - 1."""
+    raw_p, raw_g = group.string(), group.string()
+    p, g = _unpadded(raw_p), _unpadded(raw_g)
+    if p is None or g is None:
+        what = "p" if p is None else "g"
+        return GexGroup(p or 0, g or 0, f"{what} is not a canonical positive mpint")
+    bits = p.bit_length()
+    if not GEX_MIN <= bits <= GEX_MAX:
+        violation = f"{bits} bits, outside the {GEX_MIN} to {GEX_MAX} asked for"
+    elif not p % 2:
+        violation = "an even p, which is no prime"
+    elif not 1 < g < p - 1:
+        violation = "a generator outside 2 to p-2"
+    else:
+        violation = ""
+    return GexGroup(p, g, violation)
+
+
+def request_gex_group(connection: SshConnection, server: KexInit, kex: str) -> GexGroup:
+    """On a connection that has read the server's KEXINIT: start this group exchange, ask for a
+    group as a current client would (RFC 4419 3: 1024 to 8192 bits, preferring 2048) and return
+    the group the server picks. Harmless: the probe goes no further than the group."""
+    _send_kexinit(connection, server, [kex], server.lists["server_host_key_algorithms"])
+    sizes = uint32(GEX_MIN) + uint32(GEX_WANTED) + uint32(GEX_MAX)
+    connection.send(bytes([SSH_MSG_KEX_DH_GEX_REQUEST]) + sizes)
+    return read_gex_group(_expect(connection, SSH_MSG_KEXDH_REPLY, "DH group"))
 
 
 def _expect(connection: SshConnection, number: int, what: str) -> WireReader:
@@ -174,10 +239,10 @@ def _group14_exchange(connection: SshConnection, kex: str, prefix: bytes) -> Kex
 def _gex_exchange(connection: SshConnection, kex: str, prefix: bytes) -> KexReply:
     sizes = uint32(GEX_MIN) + uint32(GEX_WANTED) + uint32(GEX_MAX)
     connection.send(bytes([SSH_MSG_KEX_DH_GEX_REQUEST]) + sizes)
-    group = _expect(connection, SSH_MSG_KEXDH_REPLY, "DH group")
-    p, g = group.mpint(), group.mpint()
-    if not (GEX_MIN <= p.bit_length() <= GEX_MAX and p % 2 and 1 < g < p - 1):
-        raise SshProtocolError("SSH-005", f"unusable DH group of {p.bit_length()} bits")
+    group = read_gex_group(_expect(connection, SSH_MSG_KEXDH_REPLY, "DH group"))
+    if group.violation:
+        raise SshProtocolError("SSH-005", f"unusable DH group: {group.violation}")
+    p, g = group.p, group.g
     e, host_key, f, signature, secret = _dh_reply(connection, SSH_MSG_KEX_DH_GEX_INIT, p, g)
     hashed = prefix + string(host_key) + sizes + mpint(p) + mpint(g)
     hashed += mpint(e) + mpint(f) + mpint(secret)

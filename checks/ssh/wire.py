@@ -57,8 +57,15 @@ class WireReader:
         (value,) = struct.unpack("!I", self._take(4))
         return value
 
+    def uint64(self) -> int:
+        (value,) = struct.unpack("!Q", self._take(8))
+        return value
+
     def string(self) -> bytes:
         return self._take(self.uint32())
+
+    def at_end(self) -> bool:
+        return self.offset >= len(self.data)
 
     def mpint(self) -> int:
         raw = self.string()

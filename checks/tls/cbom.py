@@ -5,122 +5,21 @@ its subject's public key (a key component referring to the key's algorithm)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
-
-from checks.catalogue.certificate_seen import CertificateSeen
-from checks.catalogue.tls import TlsResult
-from checks.cbom_export import algorithm_component
+from checks.catalogue.certificate_seen import certificate_assets
+from checks.catalogue.tls import TlsGroup, TlsResult
+from checks.cbom_export import algorithm_component, stored_algorithm_component
 from checks.tls.policy import cipher_suites
-from pq_crypto.catalogue import Classification, algorithm_index, rsa_classification
+from pq_crypto.catalogue import algorithm_index
 
 Component = dict[str, Any]
 
-# A certificate's key as the certificate check records it (checks/certificates.py), and the
-# catalogue id and SubjectPublicKeyInfo algorithm OID it stands for. RSA is sized separately.
-EC_KEYS = {"secp256r1": "ECDSA-P256", "secp384r1": "ECDSA-P384", "secp521r1": "ECDSA-P521"}
-ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-
-
-@cache
-def _signature_oids() -> dict[str, str]:
-    """cryptography's names of signature algorithm OIDs (what a certificate records) -> OID."""
-    return {
-        oid._name: oid.dotted_string
-        for oid in vars(SignatureAlgorithmOID).values()
-        if isinstance(oid, ObjectIdentifier) and oid._name != "Unknown OID"
-    }
-
-
-def _algorithm(
-    name: str, classification: Classification, usage: str, oid: str | None = None
-) -> Component:
-    component = algorithm_component(name, classification, usage)
-    if oid:
-        component["cryptoProperties"]["oid"] = oid
-    return component
-
 
 def _by_id(algorithm_id: str) -> Component:
+    """An algorithm the run named but did not judge, as the catalogue classifies it."""
     algorithm = algorithm_index().get(algorithm_id)
-    return _algorithm(algorithm.id, algorithm_index().name(algorithm.id), algorithm.usage)
-
-
-def _signature(certificate: CertificateSeen) -> Component:
-    name = certificate.signature_algorithm
-    oid = name if name[:1].isdigit() else _signature_oids().get(name)
-    index = algorithm_index()
-    classification = index.oid(oid) if oid else index.name(name)
-    if classification.algorithm_id is None:
-        classification = index.name(name)
-    return _algorithm(name, classification, "signature", oid)
-
-
-def _key_algorithm(certificate: CertificateSeen) -> Component:
-    index = algorithm_index()
-    kind, bits = certificate.key_type, certificate.key_bits
-    if kind == "RSA" and bits:
-        component = _algorithm(f"RSA-{bits}", rsa_classification(bits), "signature", RSA_ENCRYPTION)
-        component["cryptoProperties"]["algorithmProperties"]["parameterSetIdentifier"] = str(bits)
-        return component
-    curve = kind.removeprefix("EC ")
-    if curve in EC_KEYS:
-        component = _algorithm(
-            EC_KEYS[curve], index.name(EC_KEYS[curve]), "signature", ID_EC_PUBLIC_KEY
-        )
-        component["cryptoProperties"]["algorithmProperties"]["curve"] = curve
-        return component
-    classification = index.name(kind)
-    if classification.algorithm_id is not None:
-        return _by_id(classification.algorithm_id)
-    return _algorithm(kind, classification, "signature")
-
-
-def certificate_assets(target: str, certificates: Sequence[CertificateSeen]) -> list[Component]:
-    """Each certificate, its signature algorithm, and its subject's public key with the key's
-    algorithm: what a reader needs to classify a certificate by what it refers to."""
-    components: list[Component] = []
-    for position, certificate in enumerate(certificates):
-        signature = _signature(certificate)
-        key_algorithm = _key_algorithm(certificate)
-        key_ref = f"key:{target}:{position}"
-        material: dict[str, Any] = {"type": "public-key", "algorithmRef": key_algorithm["bom-ref"]}
-        if certificate.key_bits:
-            material["size"] = certificate.key_bits
-        components += [
-            signature,
-            key_algorithm,
-            {
-                "type": "cryptographic-asset",
-                "bom-ref": key_ref,
-                "name": f"{certificate.key_type} public key of {certificate.subject}",
-                "cryptoProperties": {
-                    "assetType": "related-crypto-material",
-                    "relatedCryptoMaterialProperties": material,
-                },
-            },
-            {
-                "type": "cryptographic-asset",
-                "bom-ref": f"certificate:{target}:{position}",
-                "name": certificate.subject,
-                "cryptoProperties": {
-                    "assetType": "certificate",
-                    "certificateProperties": {
-                        "subjectName": certificate.subject,
-                        "issuerName": certificate.issuer,
-                        "notValidAfter": certificate.not_after.isoformat(),
-                        "signatureAlgorithmRef": signature["bom-ref"],
-                        "subjectPublicKeyRef": key_ref,
-                        "certificateFormat": "X.509",
-                    },
-                },
-            },
-        ]
-    return components
+    return algorithm_component(algorithm.id, algorithm_index().name(algorithm.id), algorithm.usage)
 
 
 def _protocol(target: str, result: TlsResult) -> list[Component]:
@@ -129,14 +28,16 @@ def _protocol(target: str, result: TlsResult) -> list[Component]:
         return []
     components: list[Component] = []
     refs: list[str] = []
-    group = algorithm_index().name(handshake.group or "").algorithm_id
+    group = _negotiated_group(result)
     if group is not None:
-        components.append(_by_id(group))
-        refs.append(components[-1]["bom-ref"])
+        components.append(group)
+        refs.append(group["bom-ref"])
     cipher = handshake.cipher or "unknown"
     suite: dict[str, Any] = {"name": cipher}
     known = cipher_suites().named(cipher)
     if known is not None:
+        # The run stores the suite's name, not a verdict on its cipher and hash: the catalogue
+        # classifies those.
         components += [_by_id(algorithm) for algorithm in known.algorithms]
         suite = {
             "name": known.name,
@@ -165,20 +66,30 @@ def _protocol(target: str, result: TlsResult) -> list[Component]:
     return components
 
 
+def _group(group: TlsGroup) -> Component:
+    """A probed group with the class the run stored; the catalogue adds only what the run did
+    not store (its usage, NIST category and OID), and only when it still agrees on the class."""
+    index = algorithm_index()
+    today = index.tls_group(group.code)
+    usage = index.get(today.algorithm_id).usage if today.algorithm_id else "kem"
+    return stored_algorithm_component(group.name, group.algorithm_class, today, usage)
+
+
+def _negotiated_group(result: TlsResult) -> Component | None:
+    """The handshake's group: as its probe stored it, or, when no probe did (a run stored before
+    the probes named every group), as the catalogue names it; None when neither knows it."""
+    name = result.handshake.group if result.handshake else None
+    probed = next((group for group in result.groups if group.name == name), None)
+    if probed is not None:
+        return _group(probed)
+    known = algorithm_index().name(name or "").algorithm_id
+    return _by_id(known) if known is not None else None
+
+
 def tls_components(target: str, result: TlsResult) -> list[Component]:
     """The groups the endpoint supports, the protocol it negotiated and its certificates, each
-    component once."""
-    index = algorithm_index()
-    components: list[Component] = []
-    for group in result.groups:
-        if group.supported:
-            classification = index.tls_group(group.code)
-            usage = (
-                index.get(classification.algorithm_id).usage
-                if classification.algorithm_id
-                else "kem"
-            )
-            components.append(algorithm_component(group.name, classification, usage))
+    component once, with the classes the run stored."""
+    components: list[Component] = [_group(group) for group in result.groups if group.supported]
     components += _protocol(target, result)
     components += certificate_assets(target, result.certificates)
     unique: dict[str, Component] = {}

@@ -6,22 +6,33 @@ Planning and combining are pure; only `run_tls_check` touches the network.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from checks.catalogue.tls import (
     GroupPreference,
+    SafeguardVerdict,
     SuiteClass,
     Support,
     TlsClientGets,
     TlsGroup,
     TlsHandshake,
     TlsResult,
+    TlsSafeguard,
     TlsSuiteClass,
 )
 from checks.certificates import CertificateFacts, certificate_facts, certificate_findings
+from checks.dh_sizes import dh_sizes
 from checks.egress import EgressPolicy, Target, split_host_port
 from checks.findings import CheckFinding, finding
 from checks.readiness import assemble, key_exchange_score, signature_score
 from checks.report import CheckReport
+from checks.tls.chain import (
+    certificate_cap,
+    chain_findings,
+    presented_chain,
+    unread_finding,
+)
+from checks.tls.chain_store import TrustAnchors, load_trust_anchors
 from checks.tls.handshake import HandshakeResult, full_handshake
 from checks.tls.policy import probe_limits, tls_clients
 from checks.tls.probes import (
@@ -33,20 +44,27 @@ from checks.tls.probes import (
     VersionProbe,
     run_probes,
 )
+from checks.tls.safeguards import safeguard_findings, safeguard_verdicts, with_follow_ups
 from checks.tls.suite_verdicts import forward_secrecy, suite_findings, suite_verdicts, tls13_aead
 from checks.tls.suites import OFFERED
-from checks.tls.verdicts import client_results, group_verdicts, preference, version_support
+from checks.tls.verdicts import (
+    browser_pq_groups_refused,
+    client_results,
+    group_verdicts,
+    preference,
+    version_support,
+)
 from checks.tls.wire import TLS_ANSWERS, TLS_VERSIONS, Outcome, ServerAnswer
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 
 ERROR_FINDINGS = {
     Outcome.UNREACHABLE: "NET-001",
     Outcome.GARBAGE: "TLS-PROTO-001",
+    Outcome.VIOLATION: "TLS-PROTO-001",  # it named only what it was never offered
     Outcome.CLOSED: "TLS-PROTO-002",
     Outcome.TIMEOUT: "TLS-PROTO-003",
     Outcome.OVERSIZED: "TLS-PROTO-004",
 }
-PQ_PREFERRED = {GroupPreference.PQ_EVEN_WHEN_CLASSICAL_FIRST, GroupPreference.PQ_WHEN_OFFERED_FIRST}
 
 
 def plan() -> list[Probe]:
@@ -65,8 +83,9 @@ def plan() -> list[Probe]:
 
 def protocol_failure(answers: dict[Probe, ServerAnswer]) -> CheckFinding | None:
     """When no probe got a TLS answer at all, say why once, instead of drawing conclusions."""
-    outcomes = [a.outcome for a in answers.values()]
-    if any(o in TLS_ANSWERS for o in outcomes):
+    # A hello this scanner could not build was never sent: it says nothing of the endpoint.
+    outcomes = [a.outcome for a in answers.values() if a.outcome is not Outcome.NOT_BUILT]
+    if not outcomes or any(o in TLS_ANSWERS for o in outcomes):
         return None
     most_common = max(set(outcomes), key=outcomes.count)
     detail = next(a.detail for a in answers.values() if a.outcome == most_common)
@@ -107,7 +126,12 @@ def key_exchange(
 def _proven_group_score(verdicts: list[TlsGroup], chosen: GroupPreference) -> float:
     sure = Support.SUPPORTED
     resistant, obsolete = bool(_resistant(verdicts, sure)), bool(_obsolete(verdicts, sure))
-    return key_exchange_score(resistant, resistant and chosen in PQ_PREFERRED, obsolete)
+    return key_exchange_score(
+        resistant,
+        resistant and chosen is GroupPreference.PQ_EVEN_WHEN_CLASSICAL_FIRST,
+        obsolete,
+        follows_client=chosen is GroupPreference.PQ_WHEN_OFFERED_FIRST,
+    )
 
 
 def _key_exchange_findings(
@@ -118,7 +142,14 @@ def _key_exchange_findings(
     gets = {result.client: result.group for result in clients}
     if resistant:
         found = [finding("PQC-TLS-004", groups=resistant, negotiated=group)]
-        if chosen is GroupPreference.CLASSICAL_EVEN_WHEN_PQ_FIRST:
+        if browser_offers := browser_pq_groups_refused(verdicts):
+            # Not a preference to change: the browser offers none of the hybrids taken.
+            found.append(
+                finding(
+                    "PQC-TLS-006", groups=resistant, browser_offers=browser_offers, clients=gets
+                )
+            )
+        elif chosen is GroupPreference.CLASSICAL_EVEN_WHEN_PQ_FIRST:
             found.append(finding("PQC-TLS-002", groups=resistant, negotiated=group, clients=gets))
         elif chosen is GroupPreference.PQ_WHEN_OFFERED_FIRST:
             found.append(finding("PQC-TLS-005", groups=resistant, clients=gets))
@@ -136,12 +167,16 @@ def _inconclusive_finding(
     versions: dict[str, bool | None],
     clients: list[TlsClientGets],
     suites: list[TlsSuiteClass],
+    safeguards: list[TlsSafeguard] | None = None,
 ) -> CheckFinding | None:
     groups = [v.name for v in verdicts if v.support is Support.INCONCLUSIVE]
+    unknown_safeguards = [
+        s.safeguard.value for s in safeguards or [] if s.verdict is SafeguardVerdict.INCONCLUSIVE
+    ]
     unknown_versions = [name for name, ok in versions.items() if ok is None]
     unknown_clients = [c.client for c in clients if c.inconclusive]
     unknown_suites = [s.suite_class.value for s in suites if s.support is Support.INCONCLUSIVE]
-    if not (groups or unknown_versions or unknown_clients or unknown_suites):
+    if not (groups or unknown_versions or unknown_clients or unknown_suites or unknown_safeguards):
         return None
     return finding(
         "TLS-PROBE-001",
@@ -149,18 +184,23 @@ def _inconclusive_finding(
         versions=unknown_versions,
         clients=unknown_clients,
         suite_classes=unknown_suites,
+        safeguards=unknown_safeguards,
         retries=probe_limits().retries,
     )
 
 
 def combine(
-    target: Target, answers: dict[Probe, ServerAnswer], handshake: HandshakeResult, now: datetime
+    target: Target,
+    answers: dict[Probe, ServerAnswer],
+    handshake: HandshakeResult,
+    now: datetime,
+    trust: TrustAnchors | None = None,
 ) -> tuple[list[CheckFinding], dict[str, float | None], TlsResult]:
     failure = protocol_failure(answers)
     if failure is not None:
         return [failure], {}, TlsResult(address=target.address)
     verdicts = group_verdicts(answers, handshake)
-    clients = client_results(answers)
+    clients = client_results(answers, handshake)
     chosen = preference(clients, handshake)
     findings = _key_exchange_findings(verdicts, chosen, clients, handshake.group or "")
     versions = version_support(answers, handshake)
@@ -172,7 +212,9 @@ def combine(
     suites = suite_verdicts(answers)
     pq_groups = [v.name for v in _resistant(verdicts, Support.SUPPORTED)]
     findings.extend(suite_findings(suites, pq_groups if versions.get("TLSv1.3") else []))
-    inconclusive = _inconclusive_finding(verdicts, versions, clients, suites)
+    safeguards = safeguard_verdicts(answers)
+    findings.extend(safeguard_findings(safeguards))
+    inconclusive = _inconclusive_finding(verdicts, versions, clients, suites, safeguards)
     if inconclusive is not None:
         findings.append(inconclusive)
     facts: list[CertificateFacts] = [certificate_facts(c) for c in handshake.chain]
@@ -195,6 +237,12 @@ def combine(
     }
     if facts and facts[0].not_after <= now:
         subscores["signatures_and_certificates"] = 0.0
+    # A DHE prime under the floor caps the key exchange as a weak SSH group does: the same
+    # sizes and caps (checks/data/dh_sizes.yaml); TLS judges what the server accepts (offered).
+    weak_dh = [s.dh_bits for s in safeguards if s.verdict is SafeguardVerdict.MISSING and s.dh_bits]
+    dh_cap = dh_sizes().key_exchange_cap(min(weak_dh), negotiated=False) if weak_dh else None
+    if dh_cap is not None and subscores["key_exchange"] is not None:
+        subscores["key_exchange"] = min(subscores["key_exchange"], dh_cap)
     result = TlsResult(
         address=target.address,
         groups=tuple(verdicts),
@@ -212,7 +260,25 @@ def combine(
         tls12_suites=tuple(suites),
         forward_secrecy_tls12=forward_secrecy(suites),
         tls13_suites_aead=tls13_aead(answers),
+        safeguards=tuple(safeguards),
     )
+    # The chain: trust, name, order, stapled OCSP (checks/tls/chain.py); judged only with a
+    # trust store, and an untrusted, misnamed or revoked one caps the certificate sub-score.
+    chain = presented_chain(target.host, target.address, handshake, trust, now)
+    if chain is not None:
+        findings.extend(chain_findings(chain))
+        cert_score = subscores["signatures_and_certificates"]
+        subscores["signatures_and_certificates"] = certificate_cap(chain, cert_score)
+        result = result.model_copy(update={"chain": chain})
+    if not facts:
+        # Fail closed: an unjudged certificate earns nothing. None would drop the part from
+        # overall(), so a server that ends the handshake before its certificate is read (or
+        # sends one that does not parse) would score above one whose bad chain was judged.
+        subscores["signatures_and_certificates"] = 0.0
+        if chain is None:
+            reason = handshake.error or "no certificate was read"
+            unread = handshake.unreadable_certificates
+            findings.append(unread_finding(reason, unread, unread))
     return findings, subscores, result
 
 
@@ -221,11 +287,21 @@ def run_tls_check(
     policy: EgressPolicy,
     timeout: float = DEFAULT_TIMEOUT,
     now: datetime | None = None,
+    trust_store: Path | None = None,
 ) -> CheckReport:
+    """`trust_store`: the PEM bundle chains are validated against; None: the default bundle
+    (checks/tls/chain_store.py). Read before any connection, so a bad one costs no traffic."""
     started = datetime.now(UTC)
+    trust = load_trust_anchors(trust_store)
     host, port = split_host_port(target_text, 443)
     target = policy.resolve(host, port)
     answers = run_probes(plan(), target, timeout=timeout)
+    if protocol_failure(answers) is None:
+        # Asked after the main probes, which tell what they can ask about (a second, short run).
+        follow_up = probe_limits().for_follow_ups(timeout)
+        answers = with_follow_ups(
+            answers, lambda more: run_probes(more, target, timeout=timeout, limits=follow_up)
+        )
     server_name = None if host == target.address else host
     limits = probe_limits()
     handshake = (
@@ -234,6 +310,6 @@ def run_tls_check(
         else HandshakeResult(False)
     )
     moment = now or datetime.now(UTC)
-    findings, subscores, result = combine(target, answers, handshake, moment)
+    findings, subscores, result = combine(target, answers, handshake, moment, trust)
     details = result.as_details()
     return assemble("tls", target.label, started, findings, subscores, details, moment.date())

@@ -1,6 +1,7 @@
 """The TLS check's data, each file read once through a schema: how hard it presses one endpoint
 (tls_probing.yaml), the clients whose key exchange it replays (tls_clients.yaml) and the cipher
-suites it can name in a CBOM (tls_cipher_suites.yaml)."""
+suites it can name in a CBOM (tls_cipher_suites.yaml). Diffie-Hellman sizes are judged by
+checks/data/dh_sizes.yaml, shared with the SSH check."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ class ProbeLimits(_Data):
     retries: int = Field(ge=0, le=5)
     retry_delay_ms: int = Field(ge=0, le=5000)
     budget_timeouts: float = Field(ge=1, le=20)
+
+    def retry_delays(self) -> float:
+        """Seconds spent waiting before retries when one probe uses all of them."""
+        return self.retry_delay_ms / 1000 * self.retries * (self.retries + 1) / 2
+
+    def for_follow_ups(self, timeout: float) -> ProbeLimits:
+        """The same limits, with a budget for a follow-up round (a handful of probes, all open
+        at once): room for one probe's every attempt, each `timeout` long, and the delays
+        between them, so a single lost connection is retried instead of left inconclusive."""
+        attempts = self.retries + 1
+        budget = attempts + self.retry_delays() / timeout
+        return self.model_copy(update={"budget_timeouts": budget})
 
 
 class Judge(StrEnum):

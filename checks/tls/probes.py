@@ -15,24 +15,27 @@ import socket
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
-from checks.catalogue.tls import SuiteClass
+from checks.catalogue.tls import Safeguard, SuiteClass
 from checks.egress import Target
 from checks.tls.handshake import client_hello
 from checks.tls.policy import ProbeLimits, probe_limits, tls_clients
 from checks.tls.suites import OFFERED
 from checks.tls.wire import (
+    FALLBACK_SCSV,
     INCONCLUSIVE,
     LEGACY_SUITES,
     MAX_READ,
     TLS12_SUITES,
     TLS13_SUITES,
     TLS_ANSWERS,
+    AnswerReader,
+    Offer,
     Outcome,
     ServerAnswer,
-    answer_at_end,
-    parse_answer,
+    held_to,
+    offer_of,
 )
 from checks.tls.wire import client_hello as raw_client_hello
 from pq_crypto.catalogue import algorithm_index
@@ -64,7 +67,34 @@ class SuiteProbe:
     suite_class: SuiteClass
 
 
-Probe = GroupProbe | VersionProbe | ClientProbe | SuiteProbe
+@dataclass(frozen=True)
+class DhProbe:
+    """A TLS 1.2 ClientHello offering DHE suites only, read on to the ServerKeyExchange for the
+    prime's size. `ffdhe`: with the RFC 7919 groups among the supported groups, as the suite
+    probes offer them; without, as most clients send it. The two get different answers: such a
+    server negotiates one of its FFDHE groups with a client that lists them, refuses DHE if it
+    has none of them, and uses its own configured prime with a client that lists none."""
+
+    ffdhe: bool
+
+
+@dataclass(frozen=True)
+class SafeguardProbe:
+    """A TLS 1.2-or-lower ClientHello asking about one safeguard (checks/tls/safeguards.py):
+    `version`, the one `suite` and the groups of a hello the server already accepted, so the
+    answer is about the safeguard and nothing else."""
+
+    safeguard: Safeguard
+    version: int
+    suite: int
+    ffdhe: bool = True
+
+
+Probe = GroupProbe | VersionProbe | ClientProbe | SuiteProbe | DhProbe | SafeguardProbe
+
+
+class HelloNotBuilt(Exception):
+    """This scanner's OpenSSL cannot build the ClientHello of a client (a group it lacks)."""
 
 
 def _server_name(target: Target) -> str | None:
@@ -83,13 +113,34 @@ def _every_group() -> list[int]:
     return sorted(algorithm_index().tls_groups(), key=lambda g: (g >= 0x0200, g))
 
 
+def groups_offered(ffdhe: bool) -> list[int]:
+    return _every_group() if ffdhe else [g for g in _every_group() if not 0x0100 <= g <= 0x01FF]
+
+
 def hello_for(probe: Probe, target: Target) -> bytes:
     name = _server_name(target)
     if isinstance(probe, GroupProbe):
         return raw_client_hello(name, 0x0304, [probe.group], TLS13_SUITES)
     if isinstance(probe, ClientProbe):
         client = next(c for c in tls_clients() if c.id == probe.client)
-        return client_hello(client, name)
+        try:
+            return client_hello(client, name)
+        except ValueError as exc:  # OpenSSL lacks one of the client's groups
+            raise HelloNotBuilt(f"this scanner's OpenSSL cannot build this client: {exc}") from exc
+    if isinstance(probe, DhProbe):
+        return raw_client_hello(name, 0x0303, groups_offered(probe.ffdhe), OFFERED[SuiteClass.DHE])
+    if isinstance(probe, SafeguardProbe):
+        groups = groups_offered(probe.ffdhe)
+        if probe.safeguard is Safeguard.FALLBACK_SCSV:
+            return raw_client_hello(name, probe.version, groups, (probe.suite, FALLBACK_SCSV))
+        return raw_client_hello(
+            name,
+            probe.version,
+            groups,
+            (probe.suite,),
+            renegotiation_info=probe.safeguard is Safeguard.SECURE_RENEGOTIATION,
+            deflate=probe.safeguard is Safeguard.NO_COMPRESSION,
+        )
     groups = _every_group()
     if isinstance(probe, SuiteProbe):
         return raw_client_hello(name, 0x0303, groups, OFFERED[probe.suite_class])
@@ -97,6 +148,23 @@ def hello_for(probe: Probe, target: Target) -> bytes:
         return raw_client_hello(name, 0x0304, groups, TLS13_SUITES)
     suites = TLS12_SUITES + LEGACY_SUITES if probe.version == 0x0303 else LEGACY_SUITES
     return raw_client_hello(name, probe.version, groups, suites)
+
+
+def _offer(hello: bytes) -> Offer | None:
+    # A question is asked with the same hello every time but for its random and session id:
+    # blanked, what it offers is read back once (an OpenSSL-built hello, whose key shares are
+    # fresh each time, is read each time; the cache is bounded either way).
+    if len(hello) < 44 or len(hello) < 44 + hello[43]:
+        return offer_of(hello)
+    session = hello[43]
+    return _offer_of_shape(
+        hello[:11] + bytes(32) + hello[43:44] + bytes(session) + hello[44 + session :]
+    )
+
+
+@lru_cache(maxsize=512)
+def _offer_of_shape(hello: bytes) -> Offer | None:
+    return offer_of(hello)
 
 
 class _Connection:
@@ -107,7 +175,7 @@ class _Connection:
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
         self.sent = 0
-        self.buffer = bytearray()
+        self.reader = AnswerReader(key_exchange=isinstance(probe, DhProbe))
         self.sock = socket.socket(target.family, socket.SOCK_STREAM)
         self.sock.setblocking(False)
         self.answer: ServerAnswer | None = None
@@ -116,6 +184,9 @@ class _Connection:
             self.finish(ServerAnswer(Outcome.UNREACHABLE, detail=errno.errorcode.get(code, "")))
 
     def finish(self, answer: ServerAnswer) -> None:
+        # Held to what this very hello offered: a server naming anything else is lying.
+        if answer.outcome in (Outcome.SERVER_HELLO, Outcome.HELLO_RETRY):
+            answer = held_to(answer, _offer(self.hello))
         self.answer = replace(answer, attempts=self.attempt)
         self.sock.close()
 
@@ -143,18 +214,17 @@ class _Connection:
         except BlockingIOError:
             return
         if not chunk:
-            self.finish(answer_at_end(self.buffer))
+            self.finish(self.reader.at_end())
             return
-        self.buffer.extend(chunk)
-        if len(self.buffer) > MAX_READ:
+        if self.reader.received + len(chunk) > MAX_READ:
             self.finish(ServerAnswer(Outcome.OVERSIZED, detail=f"more than {MAX_READ} bytes"))
             return
-        answer = parse_answer(self.buffer)
+        answer = self.reader.feed(chunk)
         if answer is not None:
             self.finish(answer)
 
     def expire(self) -> None:
-        self.finish(ServerAnswer(Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s"))
+        self.finish(self.reader.at_end(f"no answer within {self.timeout:g}s"))
 
     @property
     def events(self) -> int:
@@ -250,9 +320,13 @@ def run_probes(
                 and not schedule.gave_up
                 and (item := schedule.next_ready(now))
             ):
-                connection = _Connection(
-                    item.probe, hello_for(item.probe, target), target, item.attempt, timeout
-                )
+                try:
+                    hello = hello_for(item.probe, target)
+                except HelloNotBuilt as exc:
+                    # Nothing was sent, so nothing is learnt of the server, nor retried.
+                    schedule.answers[item.probe] = ServerAnswer(Outcome.NOT_BUILT, detail=str(exc))
+                    continue
+                connection = _Connection(item.probe, hello, target, item.attempt, timeout)
                 if connection.answer is not None:
                     schedule.record(connection, now)
                     continue

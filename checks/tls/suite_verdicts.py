@@ -8,7 +8,7 @@ from checks.catalogue.tls import SuiteClass, Support, TlsSuiteClass
 from checks.findings import CheckFinding, finding
 from checks.tls.probes import Probe, SuiteProbe
 from checks.tls.suites import OFFERED, TLS13_AEAD, suite_name, weak_family
-from checks.tls.wire import INCONCLUSIVE, TLS_VERSIONS, Outcome, ServerAnswer
+from checks.tls.wire import TLS_VERSIONS, UNPROVEN, Outcome, ServerAnswer
 
 PICKED = (Outcome.HELLO_RETRY, Outcome.SERVER_HELLO)
 
@@ -45,7 +45,7 @@ def suite_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsSuiteClass]:
                 )
             )
             continue
-        if own.outcome in INCONCLUSIVE:
+        if own.outcome in UNPROVEN:
             support, said = Support.INCONCLUSIVE, f"inconclusive: {own.outcome.value} {own.detail}"
         elif own.outcome is Outcome.SERVER_HELLO and own.cipher_suite is not None:
             # It picked a suite it was not offered: no evidence it accepts this class.

@@ -1,7 +1,9 @@
 """From the probes' answers to verdicts, pure: which groups and versions the server takes, what
 each client gets, and whose order decides. Positive evidence from any probe counts (a group a
 client negotiated is supported, a TLS 1.3 answer to any probe proves TLS 1.3), and no answer in
-TLS, even when retried, is inconclusive rather than a refusal."""
+TLS, even when retried, is inconclusive rather than a refusal. So is an answer that breaks the
+protocol (a group the hello did not offer) or that the full handshake, asking the same, contradicts:
+a server's claim counts only as far as it is consistent."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from dataclasses import dataclass
 
 from checks.catalogue.tls import GroupPreference, Support, TlsClientGets, TlsGroup
 from checks.tls.handshake import HandshakeResult
-from checks.tls.policy import Judge, tls_clients
-from checks.tls.probes import ClientProbe, GroupProbe, Probe, SuiteProbe, VersionProbe
-from checks.tls.wire import INCONCLUSIVE, TLS_VERSIONS, Outcome, ServerAnswer
+from checks.tls.policy import Judge, TlsClient, judged_by, tls_clients
+from checks.tls.probes import ClientProbe, DhProbe, GroupProbe, Probe, SuiteProbe, VersionProbe
+from checks.tls.wire import TLS_VERSIONS, UNPROVEN, Outcome, ServerAnswer
 from pq_crypto.catalogue import Classification, algorithm_index
 
 PICKED = (Outcome.HELLO_RETRY, Outcome.SERVER_HELLO)
@@ -31,12 +33,12 @@ def _why_not(answer: ServerAnswer) -> str:
 def negotiated_codes(
     answers: dict[Probe, ServerAnswer], handshake: HandshakeResult
 ) -> dict[int, str]:
-    """Groups a real client's ClientHello or the full handshake ended up with, and by whom."""
+    """Groups a real client's ClientHello or the full handshake ended up with, and by whom: a
+    client's only when it offered that group and the handshake does not contradict it."""
     found: dict[int, str] = {}
-    for probe, answer in answers.items():
-        code = _named(answer)
-        if isinstance(probe, ClientProbe) and code is not None:
-            found.setdefault(code, f"picked for the {probe.client} client")
+    for result in client_results(answers, handshake):
+        if result.code is not None and not result.inconclusive:
+            found.setdefault(result.code, f"picked for the {result.client} client")
     if handshake.group:
         algorithm = algorithm_index().name(handshake.group).algorithm_id
         codes = algorithm_index().get(algorithm).tls_groups if algorithm else []
@@ -60,10 +62,13 @@ def group_verdicts(
             support, said = Support.SUPPORTED, answer.outcome.value
         elif probe.group in negotiated:
             support, said = Support.SUPPORTED, negotiated[probe.group]
-        elif answer.outcome in INCONCLUSIVE:
+        elif answer.outcome in UNPROVEN:
             support, said = Support.INCONCLUSIVE, f"inconclusive: {_why_not(answer)}"
         elif named is not None:
-            support, said = Support.NOT_SUPPORTED, f"named 0x{named:04X} instead"
+            # Naming a group the hello did not list is a lie, not a refusal (probes.py holds
+            # answers to their offer; this holds answers however they were gathered).
+            why = f"protocol violation: named 0x{named:04X}, not offered"
+            support, said = Support.INCONCLUSIVE, f"inconclusive: {why}"
         else:
             support, said = Support.NOT_SUPPORTED, answer.outcome.value
         classification = index.tls_group(probe.group)
@@ -73,7 +78,6 @@ def group_verdicts(
                 code=probe.group,
                 algorithm_class=classification.algorithm_class,
                 obsolete=classification.obsolete,
-                supported=support is Support.SUPPORTED,
                 answer=said,
                 support=support,
             )
@@ -91,13 +95,13 @@ def version_support(
             if answer.outcome in PICKED and answer.version == probe.version:
                 support[TLS_VERSIONS[probe.version]] = True
             else:
-                support[TLS_VERSIONS[probe.version]] = (
-                    None if answer.outcome in INCONCLUSIVE else False
-                )
-    suite_answers = [a for p, a in answers.items() if isinstance(p, SuiteProbe)]
+                support[TLS_VERSIONS[probe.version]] = None if answer.outcome in UNPROVEN else False
+    # The TLS 1.2 suite probes stand for its version probe (checks/tls/check.py `plan`), with the
+    # DHE probe without FFDHE groups: a server restricted to other groups refuses DHE to a client
+    # listing FFDHE ones (RFC 7919), so a DHE-only server speaks TLS 1.2 to that probe alone.
+    suite_answers = [a for p, a in answers.items() if isinstance(p, SuiteProbe | DhProbe)]
     if suite_answers and VersionProbe(0x0303) not in answers:
-        # The TLS 1.2 suite probes stand for its version probe (checks/tls/check.py `plan`).
-        unknown = any(a.outcome in INCONCLUSIVE for a in suite_answers)
+        unknown = any(a.outcome in UNPROVEN for a in suite_answers)
         support["TLSv1.2"] = None if unknown else False
     # Any probe the server answered in a version proves it, whatever that probe asked.
     for answer in answers.values():
@@ -122,7 +126,27 @@ class _Pick:
         return self.group is not None and not self.pq
 
 
-def client_results(answers: dict[Probe, ServerAnswer]) -> list[TlsClientGets]:
+def _doubt(client: TlsClient, code: int | None, handshake: HandshakeResult | None) -> str | None:
+    """Why the group a client was given cannot be believed, or None.
+
+    The full handshake offers the classical_first client's groups in its order (handshake.py),
+    so the two must agree on whether the server gives that client a post-quantum group; when
+    they do not, the server answers the same question two ways and neither is taken."""
+    if code is None:
+        return None
+    if code not in client.codes:
+        return f"protocol violation: named 0x{code:04X}, not offered"
+    if client.judge is not Judge.CLASSICAL_FIRST or not (handshake and handshake.ok):
+        return None
+    index = algorithm_index()
+    if handshake.group and _Pick(index.tls_group(code)).pq != _Pick(index.name(handshake.group)).pq:
+        return f"contradicted by the full handshake, which got {handshake.group}"
+    return None
+
+
+def client_results(
+    answers: dict[Probe, ServerAnswer], handshake: HandshakeResult | None = None
+) -> list[TlsClientGets]:
     index = algorithm_index()
     results = []
     for client in tls_clients():
@@ -130,6 +154,11 @@ def client_results(answers: dict[Probe, ServerAnswer]) -> list[TlsClientGets]:
         if answer is None:
             continue
         code = _named(answer)
+        said = _why_not(answer)
+        doubt = _doubt(client, code, handshake)
+        if doubt is not None:
+            # Recorded, never credited: the answer says what was named and why it is not taken.
+            code, said = None, f"{said}: {doubt}"
         group = index.tls_group(code) if code is not None else None
         name = (group.algorithm_id or f"0x{code:04X}") if group and code is not None else None
         results.append(
@@ -141,10 +170,13 @@ def client_results(answers: dict[Probe, ServerAnswer]) -> list[TlsClientGets]:
                 code=code,
                 algorithm_class=group.algorithm_class if group else None,
                 protocol=TLS_VERSIONS.get(answer.version or 0)
-                if answer.outcome in PICKED
+                if answer.outcome in PICKED and doubt is None
                 else None,
-                answer=_why_not(answer),
-                inconclusive=answer.outcome in INCONCLUSIVE,
+                answer=said,
+                inconclusive=doubt is not None
+                or answer.outcome in UNPROVEN
+                or answer.outcome is Outcome.NOT_BUILT,
+                doubted=doubt is not None or answer.outcome is Outcome.VIOLATION,
             )
         )
     return results
@@ -164,9 +196,12 @@ def preference(
 ) -> GroupPreference:
     """A server that gives PQ to a client offering classical groups first prefers PQ; one that
     gives it only to a client offering it first follows the client's order, so browsers get it;
-    one that gives a browser classical keeps clients on classical groups."""
+    one that gives a browser classical keeps clients on classical groups. A server that lied to
+    either judge, or whose answer the full handshake contradicts, has no preference to credit."""
     by_id = {result.client: result for result in clients}
     judges = {client.judge: by_id.get(client.id) for client in tls_clients()}
+    if any(result is not None and result.doubted for result in judges.values()):
+        return GroupPreference.INCONCLUSIVE
     classical_first = _pick(
         judges[Judge.CLASSICAL_FIRST], handshake.group if handshake and handshake.ok else None
     )
@@ -180,3 +215,21 @@ def preference(
     ):
         return GroupPreference.CLASSICAL_EVEN_WHEN_PQ_FIRST
     return GroupPreference.INCONCLUSIVE
+
+
+def browser_pq_groups_refused(verdicts: list[TlsGroup]) -> list[str]:
+    """The post-quantum groups the pq_first client of tls_clients.yaml (a browser) offers, when
+    the server was seen to refuse every one of them alone; [] when it takes one, or when an
+    answer was inconclusive. Such a server may take other hybrids (SecP384r1MLKEM1024, ML-KEM
+    alone) that browsers do not offer, so no preference it could set would give browsers one."""
+    index = algorithm_index()
+    browser = judged_by(Judge.PQ_FIRST)
+    support = {v.code: v.support for v in verdicts}
+    pq = [
+        (name, code)
+        for name, code in zip(browser.groups, browser.codes, strict=True)
+        if index.tls_group(code).quantum_resistant and not index.tls_group(code).obsolete
+    ]
+    if pq and all(support.get(code) is Support.NOT_SUPPORTED for _, code in pq):
+        return [name for name, _ in pq]
+    return []

@@ -52,7 +52,9 @@ def run_request(request: CheckRequest, policy: EgressPolicy, data: bytes | None)
     from checks.sandbox.request import SandboxedCheck
     from checks.sandbox.run import run_sandboxed
 
-    live = LiveSettings(max_examples=15, budget_seconds=30)
+    # Bounded by examples, so a job's findings are the same each time it runs; the budget is the
+    # safety net past which a hanging API fails the gate (API-LIVE-002).
+    live = LiveSettings(max_examples=15, budget_seconds=120)
     check = SandboxedCheck(
         kind=request.kind,
         target=request.target,

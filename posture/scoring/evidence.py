@@ -6,8 +6,9 @@ caps every outcome it links to, whichever kind of check raised it, as far as the
 `finding_caps` says for its severity. A subject's level for an outcome is the lowest its latest
 runs allow.
 
-A run that raised a finding marked `blocks_assessment` (nothing answered, the input could not be
-read, a sandbox limit stopped it) looked at nothing, so it corroborates no outcome: an unreachable
+A run that could not assess its subject (a failed run), or raised a finding marked
+`blocks_assessment` (nothing answered, the input could not be read, a sandbox limit stopped it),
+looked at nothing, so it corroborates no outcome: an unreachable
 endpoint must not count as a clean post-quantum key exchange. Its findings still cap what they
 link to.
 """
@@ -39,6 +40,7 @@ class CheckRunFacts:
     kind: str
     finished_at: datetime
     findings: tuple[RunFinding, ...] = ()
+    assessed: bool = True  # False: the check could not assess its subject (a failed run)
 
 
 def run_levels(
@@ -46,7 +48,7 @@ def run_levels(
 ) -> dict[str, CheckEvidence]:
     """Outcome id -> the level one run allows, and the first finding that set it."""
     clean = CheckEvidence(ACHIEVED, run.finished_at, run.run_id)
-    blocked = any(finding.code in links.blocking for finding in run.findings)
+    blocked = not run.assessed or any(finding.code in links.blocking for finding in run.findings)
     levels = {} if blocked else dict.fromkeys(links.outcomes_for_kind(run.kind), clean)
     for finding in run.findings:
         cap = policy.cap_level(finding.severity)

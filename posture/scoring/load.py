@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
+from posture.check_runs import latest_run_ids
 from posture.framework_registry import register_framework
 from posture.scoring.evidence import CheckRunFacts, RunFinding, subject_levels
 from posture.scoring.inputs import (
@@ -86,24 +87,8 @@ def _check_levels(
     subjects: set[tuple[int, int | None]],
     as_of: date,
 ) -> dict[tuple[int, int | None], dict[str, CheckEvidence]]:
-    latest_runs = (
-        select(
-            CheckRun.id,
-            func.row_number()
-            .over(
-                partition_by=(CheckRun.organisation_id, CheckRun.product_id, CheckRun.kind),
-                order_by=CheckRun.finished_at.desc(),
-            )
-            .label("rank"),
-        )
-        .where(CheckRun.status == RunStatus.SUCCEEDED, CheckRun.finished_at <= _cutoff(as_of))
-        .subquery()
-    )
-    runs = session.scalars(
-        select(CheckRun).join(
-            latest_runs, and_(latest_runs.c.id == CheckRun.id, latest_runs.c.rank == 1)
-        )
-    ).all()
+    latest = latest_run_ids(CheckRun.finished_at <= _cutoff(as_of))
+    runs = session.scalars(select(CheckRun).where(CheckRun.id.in_(latest))).all()
     runs = [r for r in runs if (r.organisation_id, r.product_id) in subjects]
     if not runs:
         return {}
@@ -120,7 +105,13 @@ def _check_levels(
     for run in runs:
         assert run.finished_at is not None
         by_subject[(run.organisation_id, run.product_id)].append(
-            CheckRunFacts(run.id, str(run.kind), run.finished_at, tuple(findings[run.id]))
+            CheckRunFacts(
+                run.id,
+                str(run.kind),
+                run.finished_at,
+                tuple(findings[run.id]),
+                assessed=run.status == RunStatus.SUCCEEDED,
+            )
         )
     return {
         key: subject_levels(subject_runs, loaded.finding_links, loaded.scoring)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checks.catalogue import CheckKind, post_quantum_kinds
+from posture.check_runs import latest_run_ids
 from posture.scoring.service import score_estate
 from posture.storage.models import CheckRun, Product
-from posture.storage.models.enums import RunStatus
 from supplier_portal.procurement.gates import ProductFacts
 
 
 def _latest_scores(session: Session, product_id: int) -> dict[str, float | None]:
-    latest = (
-        select(CheckRun.kind, func.max(CheckRun.id).label("run_id"))
-        .where(CheckRun.product_id == product_id, CheckRun.status == RunStatus.SUCCEEDED)
-        .group_by(CheckRun.kind)
-        .subquery()
-    )
+    """Each kind's newest run's score; None when that run could not assess the product."""
+    latest = latest_run_ids(CheckRun.product_id == product_id)
     rows = session.execute(
-        select(CheckRun.kind, CheckRun.score).join(latest, latest.c.run_id == CheckRun.id)
+        select(CheckRun.kind, CheckRun.score).where(CheckRun.id.in_(latest))
     ).all()
     return {str(kind): score for kind, score in rows}
 
@@ -33,7 +29,7 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
     posture = float(scores.score[0]) if scores.subjects else None
     checks = _latest_scores(session, product.id)
     pq_kinds = post_quantum_kinds()
-    pqc = [v for k, v in checks.items() if k in pq_kinds and v is not None]
+    pqc = [v for k, v in checks.items() if k in pq_kinds]
     certificates = {}
     for held in product.certifications or []:
         try:
@@ -45,7 +41,8 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         posture_band=band,
         posture_score=posture,
         # The weakest endpoint or artefact decides the product's post-quantum risk.
-        pqc_readiness=min(pqc) if pqc else None,
+        # An endpoint or artefact that could not be assessed proves nothing: no readiness.
+        pqc_readiness=min(pqc) if pqc and None not in pqc else None,  # type: ignore[type-var]
         api_score=checks.get(CheckKind.API),
         certifications=certificates,
         data_locations=tuple(product.data_locations or ()),

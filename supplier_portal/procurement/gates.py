@@ -82,7 +82,7 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
             continue
         passed = actual is not None and actual >= needed
         reason = (
-            f"no {what} check on record"
+            f"no assessable {what} check on record"
             if actual is None
             else f"{what} {actual:g} {'meets' if passed else 'is below'} {needed:g}"
         )

@@ -93,3 +93,23 @@ def test_the_base_url_obeys_the_egress_policy(tmp_path: Path, sqlite_env) -> Non
     )
     assert result.returncode == 2
     assert "egress policy" in result.stderr
+
+
+def test_examples_bound_the_live_run_unless_a_time_budget_is_asked_for(
+    tmp_path: Path, loopback_env
+) -> None:
+    spec = _spec(tmp_path, True)
+    commands = {}
+    with serving_api(flawed=True) as url:
+        for flag in ("--no-time-budget", "--time-budget"):
+            result = assure(
+                "check", "api", "--spec", spec, "--base-url", url, "--auth", "token-alice",
+                "--examples", "10", "--budget", "8", flag, "--json", env=loopback_env,
+            )  # fmt: skip
+            assert result.returncode == 1, result.stderr  # ignored authentication: a gate
+            commands[flag] = json.loads(result.stdout)["details"]["live"]
+    bounded, timed = commands["--no-time-budget"], commands["--time-budget"]
+    assert "--max-time" not in bounded["command"]
+    assert bounded["command"][bounded["command"].index("--max-examples") + 1] == "10"
+    assert bounded["stop_reason"] == "completed"
+    assert timed["command"][timed["command"].index("--max-time") + 1] == "8"

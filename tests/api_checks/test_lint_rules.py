@@ -139,6 +139,50 @@ MUTATIONS: list[tuple[str, Callable[[Spec], None], str]] = [
         lambda s: _op(s, "/v1/search", "get").pop("operationId"),
         "/paths/~1v1~1search/get",
     ),
+    ("API-023", lambda s: _op(s).update(security=[]), f"{NOTES}/post"),
+    (
+        "API-024",
+        lambda s: _note_in(s)["properties"].update(
+            callback_url={"type": "string", "format": "uri", "maxLength": 200}
+        ),
+        "/components/schemas/NoteIn/properties/callback_url",
+    ),
+    ("API-025", lambda s: s.update(servers=[{"url": "https://10.0.0.5"}]), "/servers/0/url"),
+    (
+        "API-026",
+        lambda s: s["components"]["schemas"]["Note"]["properties"].update(
+            api_key={"type": "string", "maxLength": 40}
+        ),
+        "/components/schemas/Note/properties/api_key",
+    ),
+    (
+        "API-027",
+        lambda s: (
+            s["components"]["schemas"]["Note"].pop("additionalProperties")
+            or s["components"]["schemas"]["Note"]["properties"].update(
+                email={"type": "string", "maxLength": 254}
+            )
+        ),
+        "/components/schemas/Note",
+    ),
+    (
+        "API-028",
+        lambda s: _note_in(s)["properties"].update(owner_id={"type": "string", "maxLength": 36}),
+        "/components/schemas/NoteIn/properties/owner_id",
+    ),
+    ("API-029", lambda s: _op(s).update({"x-internal": True}), f"{NOTES}/post"),
+    (
+        "API-030",
+        lambda s: s["servers"].append({"url": "https://notes.staging.example.police.uk"}),
+        "/servers/1",
+    ),
+    ("API-031", lambda s: _op(s).update(deprecated=True), f"{NOTES}/post/deprecated"),
+    (
+        "API-032",
+        lambda s: _note_in(s)["properties"].update(rank={"type": "integer", "minimum": 0}),
+        "/components/schemas/NoteIn/properties/rank",
+    ),
+    ("API-033", lambda s: s.update(paths={}), "/paths"),
 ]
 
 

@@ -135,3 +135,6 @@ def test_a_hanging_target_is_cut_off_at_the_hard_limit(tmp_path: Path, stalling_
     assert "API-LIVE-002" in codes
     assert report.details["live"]["timed_out"]
     assert report.details["provisional"]
+    # A run that never got an answer proves nothing and fails the gate, whatever the score.
+    assert report.details["verdict"] == "fail"
+    assert "API-LIVE-002" in report.details["gate_failed"]

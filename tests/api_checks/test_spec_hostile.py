@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from checks.api.check import run_api_check
-from checks.api.spec import MAX_DEPTH, SpecError, parse_document
+from checks.api.spec import MAX_DEPTH, VALIDATION_SECONDS, SpecError, load_spec, parse_document
 from checks.egress import EgressPolicy
 from checks.report import ReportStatus
 from checks.safe_parse import InputRefused, Limit
@@ -94,3 +94,59 @@ def test_a_description_that_is_not_utf_8_says_so() -> None:
 def test_an_ordinary_json_description_parses_as_before() -> None:
     spec = build_spec(False)
     assert parse_document(json.dumps(spec).encode()) == spec
+
+
+def _many_operations(count: int) -> dict:
+    """The well-behaved description with `count` more operations, two to a path."""
+    spec = build_spec(False)
+    template = json.dumps(spec["paths"]["/v1/notes"])
+    for index in range(count // 2):
+        item = json.loads(template)
+        for operation in item.values():
+            if isinstance(operation, dict) and "operationId" in operation:
+                operation["operationId"] += f"_{index}"
+        spec["paths"][f"/v1/generated{index}"] = item
+    return spec
+
+
+def test_a_description_with_6000_operations_is_refused_before_validation(tmp_path: Path) -> None:
+    source = tmp_path / "huge.json"
+    # Compact, so it stays under the size cap (25 MiB) and it is the operations that are refused.
+    source.write_text(json.dumps(_many_operations(6000), separators=(",", ":")))
+    started = time.perf_counter()
+    report = run_api_check(str(source), EgressPolicy())
+    elapsed = time.perf_counter() - started
+    print(f"6000 operations refused in {elapsed:.2f}s")
+    assert elapsed < 10
+    assert report.status is ReportStatus.NOT_ASSESSABLE
+    [limit] = report.findings
+    assert limit.code == "INPUT-LIMIT"
+    assert limit.evidence["limit"] == "operations"
+    assert "6006 operations" in limit.evidence["detail"]
+
+
+def test_validation_stops_at_its_time_limit_with_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("checks.api.spec.VALIDATION_SECONDS", 0.5)
+    source = tmp_path / "large.json"
+    source.write_text(json.dumps(_many_operations(2000)))
+    started = time.perf_counter()
+    report = run_api_check(str(source), EgressPolicy())
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, f"took {elapsed:.1f}s"
+    [limit] = report.findings
+    assert (limit.code, limit.evidence["limit"]) == ("INPUT-LIMIT", "time")
+    assert "did not finish within 0.5s" in limit.evidence["detail"]
+
+
+def test_a_large_genuine_description_validates_within_the_limit_and_records_its_time(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "large.json"
+    source.write_text(json.dumps(_many_operations(2000)))
+    spec = load_spec(str(source), EgressPolicy())
+    print(f"2006 operations validated in {spec.validation_seconds}s")
+    assert spec.valid
+    assert spec.validation_seconds is not None
+    assert 0 < spec.validation_seconds < VALIDATION_SECONDS

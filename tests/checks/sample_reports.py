@@ -24,6 +24,7 @@ from checks.readiness import assemble
 from checks.report import CheckReport
 from checks.ssh import NAME_LISTS, KexInit
 from checks.ssh import combine as ssh_combine
+from checks.tls.chain_store import anchors_of
 from checks.tls.check import combine as tls_combine
 from checks.tls.check import plan
 from checks.tls.handshake import HandshakeResult
@@ -63,7 +64,9 @@ def tls(folder: Path) -> CheckReport:
     target = Target("portal.example", 443, "192.0.2.10", socket.AF_INET)
     now = datetime.now(UTC)
     answers = {probe: _tls_answer(probe) for probe in plan()}
-    findings, subscores, result = tls_combine(target, answers, handshake, now)
+    # The operator trusts this self-signed certificate, as an internal service's may be.
+    trust = anchors_of(chain, "sample-trust.pem")
+    findings, subscores, result = tls_combine(target, answers, handshake, now, trust)
     return assemble("tls", target.label, now, findings, subscores, result.as_details())
 
 
@@ -71,7 +74,7 @@ def ssh() -> CheckReport:
     lists = {name: [] for name in NAME_LISTS} | {
         "kex_algorithms": ["mlkem768x25519-sha256", "curve25519-sha256"],
         "server_host_key_algorithms": ["ssh-ed25519", "ssh-rsa"],
-        "encryption_server_to_client": ["aes256-gcm@openssh.com"],
+        "encryption_server_to_client": ["chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com"],
         "mac_server_to_client": ["hmac-sha2-256-etm@openssh.com"],
     }
     host_keys = [

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import SignatureAlgorithmOID
 
 from checks.certificate_file import run_certificate_check
+from checks.public_keys import classify_key
 from checks.report import CheckReport
 from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 from tests.peers.certificates import generate_key, issue
@@ -91,7 +92,6 @@ def test_sha224_and_sha3_signatures_are_known_and_quantum_vulnerable(
         ("p192", "EC secp192r1", 192, 96, BROKEN, "CERT-003"),
         ("p224", "EC secp224r1", 224, 112, VULNERABLE, "CERT-004"),
         ("secp256k1", "EC secp256k1", 256, 128, VULNERABLE, "CERT-004"),
-        ("brainpoolP256r1", "EC brainpoolP256r1", 256, 128, VULNERABLE, "CERT-004"),
         ("p521", "EC secp521r1", 521, 256, VULNERABLE, "CERT-004"),
         ("ed25519", "Ed25519", 256, 128, VULNERABLE, "CERT-004"),
         ("ed448", "Ed448", 448, 224, VULNERABLE, "CERT-004"),
@@ -108,6 +108,22 @@ def test_classical_keys_by_type_and_size(
     )
     assert seen["key_class"] == key_class
     assert _codes(report) & {"CERT-003", "CERT-004", "CERT-005", "CERT-008"} == {code}
+
+
+def test_a_key_on_a_curve_the_catalogue_lacks_is_an_unknown_curve_not_a_guess() -> None:
+    """Before: brainpoolP256r1 was credited 128 bits and quantum-vulnerable from its size alone;
+    a 256-bit curve may still be weak, so only the catalogue vouches for a curve."""
+    report, seen = _check(issue(generate_key("brainpoolP256r1")))
+    assert (seen["key_type"], seen["key_bits"]) == ("EC brainpoolP256r1", 256)
+    assert (seen["key_class"], seen["key_security_bits"]) == ("unknown", None)
+    # Its ECDSA signature is still quantum-vulnerable; the key is what the policy cannot judge.
+    assert _codes(report) & {"CERT-003", "CERT-004", "CERT-005", "CERT-008"} == {
+        "CERT-004",
+        "CERT-008",
+    }
+    assert classify_key(generate_key("brainpoolP256r1").public_key()).classification.basis == (
+        "unknown curve brainpoolP256r1 (256-bit): not in the algorithm catalogue"
+    )
 
 
 @pytest.mark.parametrize("size", [44, 65, 87])

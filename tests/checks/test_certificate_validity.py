@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from checks.catalogue.certificate_seen import CertificateSeen, certificate_components
+from checks.catalogue.certificate_seen import CertificateSeen, certificate_assets
 from checks.certificate_file import run_certificate_check
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
@@ -88,7 +88,8 @@ def test_a_certificate_stored_before_its_validity_start_was_recorded_still_reads
     }
     seen = CertificateSeen.model_validate(stored)
     assert (seen.not_before, seen.key_security_bits, seen.signature_oid) == (None, None, None)
-    component = certificate_components("portal.example:443", [seen])[1]
+    assets = certificate_assets("portal.example:443", [seen])
+    component = next(a for a in assets if a["cryptoProperties"]["assetType"] == "certificate")
     properties = component["cryptoProperties"]["certificateProperties"]
     assert "notValidBefore" not in properties
     assert properties["notValidAfter"] == stored["not_after"]

@@ -151,6 +151,26 @@ def test_a_registered_check_runs_in_the_sandboxed_worker_and_is_stored(
         assert codes.all() == ["TOY-001"]
 
 
+def test_a_check_that_crashes_leaves_a_not_assessable_run_that_replaces_older_evidence(
+    toy: CheckSpec, world_db: Db
+) -> None:
+    world, sessions, settings = world_db
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    crash = b"notes\nCRASH\n"
+    request = CheckRequest(kind="toy", **file_fields("notes.txt", crash))
+    queue = build_queue(settings.model_copy(update={"queue_immediate": True}))
+    job_id = submit_check(sessions, queue, supplier, product_id, request, crash)
+    with sessions() as session:
+        run = session.scalars(select(CheckRun).where(CheckRun.job_id == job_id)).one()
+        assert (run.status, run.score) == (RunStatus.FAILED, None)
+        codes = session.scalars(select(Finding.code).where(Finding.check_run_id == run.id))
+        assert codes.all() == ["CHECK-001"]
+        # The user is told what happened, never the traceback.
+        assert "tripped" not in str(run.result)
+
+
 def test_an_unregistered_check_is_gone_and_refused_everywhere(world_db: Db) -> None:
     with catalogue.registered(toy_check.SPEC):
         pass

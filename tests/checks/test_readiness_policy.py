@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from checks import readiness
 from checks.readiness import ReadinessPart, ReadinessPolicy
-from pq_crypto.catalogue import rsa_classification
+from pq_crypto.catalogue import AlgorithmClass, Classification, rsa_classification
 
 TODAY = date(2026, 11, 26)
 
@@ -85,3 +85,21 @@ def test_a_milestone_threshold_decides_whether_it_is_met(monkeypatch) -> None:
     assert ncsc_2028() == "not met"
     _use(monkeypatch, _policy(milestones={"ncsc-2028": {"inventory": 75}}))
     assert ncsc_2028() == "met"
+
+
+def test_a_signature_the_policy_cannot_classify_earns_nothing() -> None:
+    # An unknown curve or algorithm may be broken: it is credited like one, never like P-256.
+    unknown = Classification(None, AlgorithmClass.UNKNOWN, basis="unknown curve brainpoolP512t1")
+    p256 = Classification("ECDSA-P256", AlgorithmClass.QUANTUM_VULNERABLE, classical_bits=128)
+    table = readiness.readiness_policy().signatures
+    assert readiness.signature_score([p256]) == table.classical_128
+    assert readiness.signature_score([unknown]) == table.unknown == 0
+    assert readiness.signature_score([p256, unknown]) == 0
+
+
+def test_a_vulnerable_signature_of_unknown_strength_earns_the_lower_classical_tier() -> None:
+    unsized = Classification("RSA", AlgorithmClass.QUANTUM_VULNERABLE, classical_bits=None)
+    assert (
+        readiness.signature_score([unsized])
+        == readiness.readiness_policy().signatures.classical_112
+    )

@@ -49,12 +49,71 @@ def test_openssh_with_strict_kex_is_not_open_to_terrapin_even_with_chacha20(
 
 
 @needs_paramiko
-def test_without_strict_kex_an_etm_mac_leaves_the_server_open_to_terrapin(tmp_path: Path) -> None:
+def test_without_strict_kex_cbc_with_an_etm_mac_leaves_the_server_open_to_terrapin(
+    tmp_path: Path,
+) -> None:
+    # paramiko's default offer has CBC ciphers beside the EtM MACs.
     report = _paramiko(tmp_path, strict=False)
     assert report.details["strict_kex"] is False
     assert report.details["terrapin"] == "vulnerable"
     (terrapin,) = [f for f in report.findings if f.code == "SSH-009"]
-    assert set(ETM) <= set(terrapin.evidence["modes"])
+    assert {f"aes128-cbc + {mac}" for mac in ETM} <= set(terrapin.evidence["modes"])
+    assert not [mode for mode in terrapin.evidence["modes"] if "-ctr" in mode or "gcm" in mode]
+
+
+@needs_paramiko
+def test_without_strict_kex_ctr_and_gcm_with_an_etm_mac_are_not_exposed(tmp_path: Path) -> None:
+    # The Terrapin paper: CTR with EtM is not practically exploitable and GCM uses no MAC.
+    with paramiko_sshd(
+        tmp_path,
+        RSA_2048,
+        strict_kex=False,
+        ciphers=("aes128-ctr", "aes256-gcm@openssh.com"),
+        macs=(ETM[0],),
+    ) as port:
+        report = run_ssh_check(f"127.0.0.1:{port}", LOOPBACK)
+    assert report.details["strict_kex"] is False
+    assert report.details["mac"] == [ETM[0]]
+    assert report.details["terrapin"] == "not exposed"
+    assert report.details["terrapin_exposures"] == []
+    assert "SSH-009" not in _codes(report)
+
+
+@needs_paramiko
+def test_without_strict_kex_only_cbc_with_etm_is_exposed(tmp_path: Path) -> None:
+    with paramiko_sshd(
+        tmp_path, RSA_2048, strict_kex=False, ciphers=("aes128-ctr", "aes256-cbc"), macs=(ETM[1],)
+    ) as port:
+        report = run_ssh_check(f"127.0.0.1:{port}", LOOPBACK)
+    assert report.details["terrapin"] == "vulnerable"
+    (terrapin,) = [f for f in report.findings if f.code == "SSH-009"]
+    assert terrapin.evidence["modes"] == [f"aes256-cbc + {ETM[1]}"]
+
+
+@needs_paramiko
+def test_without_strict_kex_chacha20_alone_is_exposed(tmp_path: Path) -> None:
+    # A server offering ChaCha20-Poly1305 without strict key exchange, as OpenSSH before 9.6
+    # did; the MAC plays no part (an AEAD cipher uses none). aes128-ctr comes first so the
+    # probe's own key exchanges never pick the cipher paramiko only names.
+    with paramiko_sshd(
+        tmp_path,
+        RSA_2048,
+        strict_kex=False,
+        ciphers=("aes128-ctr", "chacha20-poly1305@openssh.com"),
+        macs=("hmac-sha2-256",),
+    ) as port:
+        report = run_ssh_check(f"127.0.0.1:{port}", LOOPBACK)
+    assert report.details["terrapin"] == "vulnerable"
+    (terrapin,) = [f for f in report.findings if f.code == "SSH-009"]
+    assert terrapin.evidence["modes"] == ["chacha20-poly1305@openssh.com"]
+    assert report.details["host_keys"][0]["signature_verified"] is True
+
+
+@needs_sshd
+def test_openssh_with_ctr_gcm_and_etm_lists_no_exploitable_combination(tmp_path: Path) -> None:
+    report = _check_sshd(tmp_path, ciphers="aes128-ctr,aes256-gcm@openssh.com", macs=ETM[0])
+    assert report.details["terrapin_exposures"] == []
+    assert "SSH-009" not in _codes(report)
 
 
 @needs_paramiko

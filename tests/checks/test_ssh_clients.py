@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from checks.ssh.clients import negotiate
-from checks.ssh.policy import ssh_clients
-from pq_crypto.catalogue import algorithm_index
+from checks.ssh.policy import load_ssh_clients, ssh_clients
+from pq_crypto.catalogue import AlgorithmClass, algorithm_index
 from tests.peers.paramiko_sshd import paramiko_unavailable
 from tests.peers.sshd import (
     SSH,
@@ -112,3 +113,45 @@ def test_each_client_takes_the_first_of_its_own_list_the_server_offers(
 
 def test_a_client_with_nothing_in_common_negotiates_nothing() -> None:
     assert negotiate(CLIENTS["openssh-10"].kex, ["diffie-hellman-group1-sha1"]) is None
+
+
+BAD_CLIENTS = """
+clients:
+  - id: typo-client
+    label: A client with a typo
+    source: test
+    kex: [curve25519-sha256, mlkem768x25519-sha265, made-up-kex@example.org]
+"""
+
+
+def test_a_client_list_naming_a_key_exchange_the_catalogue_does_not_know_fails_to_load() -> None:
+    with pytest.raises(ValidationError) as refused:
+        load_ssh_clients(BAD_CLIENTS)
+    message = str(refused.value)
+    assert "mlkem768x25519-sha265, made-up-kex@example.org" in message
+    assert "algorithms.yaml" in message
+    assert "curve25519-sha256," not in message  # only the unknown names are named
+
+
+def test_every_key_exchange_in_the_shipped_client_lists_classifies() -> None:
+    index = algorithm_index()
+    unknown = [
+        (client.id, name)
+        for client in ssh_clients()
+        for name in client.kex
+        if index.ssh(name).algorithm_class is AlgorithmClass.UNKNOWN
+    ]
+    assert unknown == []
+
+
+def test_putty_lists_its_rsa_key_exchange_after_the_dh_groups() -> None:
+    putty = list(CLIENTS["putty-0.83"].kex)
+    assert putty[-3:] == ["diffie-hellman-group14-sha1", "rsa2048-sha256", "rsa1024-sha1"]
+    index = algorithm_index()
+    assert index.ssh("rsa2048-sha256").algorithm_class is AlgorithmClass.QUANTUM_VULNERABLE
+    assert index.ssh("rsa1024-sha1").algorithm_class is AlgorithmClass.CLASSICALLY_BROKEN
+    # A server that offers only RSA key exchange (RFC 4432) still lets PuTTY connect, and no
+    # OpenSSH client.
+    server = ["rsa2048-sha256", "rsa1024-sha1"]
+    assert negotiate(CLIENTS["putty-0.83"].kex, server) == "rsa2048-sha256"
+    assert negotiate(CLIENTS["openssh-10"].kex, server) is None

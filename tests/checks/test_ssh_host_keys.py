@@ -18,6 +18,7 @@ from checks.ssh.kex import PROBE_KEX
 from checks.ssh.transport import NAME_LISTS, kexinit_payload
 from checks.ssh.wire import SshProtocolError, string, uint32
 from tests.peers import servers
+from tests.peers.paramiko_sshd import paramiko_sshd, paramiko_unavailable
 from tests.peers.sshd import ED25519, fingerprint, host_key, running_sshd, sshd_unavailable
 
 LOOPBACK = EgressPolicy.loopback_only()
@@ -148,3 +149,34 @@ def test_a_server_that_stalls_after_its_kexinit_costs_a_bounded_time() -> None:
 def test_a_malformed_host_key_is_a_protocol_error_never_a_crash(blob: bytes) -> None:
     with pytest.raises(SshProtocolError):
         parse_host_key(blob)
+
+
+@pytest.mark.skipif(paramiko_unavailable() is not None, reason=str(paramiko_unavailable()))
+def test_a_host_key_that_did_not_sign_the_exchange_is_neither_judged_nor_credited(
+    tmp_path: Path,
+) -> None:
+    # The server presents an RSA-1024 key but signs with another key: nothing proves the 1024-bit
+    # key is the server's, so it is not an SSH-007 (it may not be the server's key at all) and
+    # the signature sub-score earns nothing (fail closed).
+    with paramiko_sshd(tmp_path, ("rsa", 1024), True, signing_key=("rsa", 3072)) as port:
+        report = run_ssh_check(f"127.0.0.1:{port}", LOOPBACK)
+    assert report.details["host_keys"] == []
+    (unverified,) = report.details["host_keys_unverified"]
+    assert (unverified["key_type"], unverified["key_bits"]) == ("RSA", 1024)
+    assert unverified["signature_verified"] is False
+    assert unverified["fingerprint"] == fingerprint(host_key(tmp_path, ("rsa", 1024)))
+    assert "SSH-017" in _codes(report)
+    assert not _codes(report) & {"SSH-007", "SSH-008"}
+    assert report.subscores["signatures_and_certificates"] == 0
+    components = spec_for("ssh").cbom(report)  # type: ignore[misc]
+    assert not [c for c in components if c["name"].startswith("RSA-")]
+
+
+@pytest.mark.skipif(paramiko_unavailable() is not None, reason=str(paramiko_unavailable()))
+def test_the_same_key_signing_honestly_is_judged(tmp_path: Path) -> None:
+    with paramiko_sshd(tmp_path, ("rsa", 1024), True) as port:
+        report = run_ssh_check(f"127.0.0.1:{port}", LOOPBACK)
+    (key,) = report.details["host_keys"]
+    assert (key["key_bits"], key["signature_verified"]) == (1024, True)
+    assert "SSH-007" in _codes(report)
+    assert "SSH-017" not in _codes(report)

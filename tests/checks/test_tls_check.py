@@ -84,8 +84,10 @@ def test_an_ml_dsa_certificate_is_recognised(certs) -> None:
     assert leaf["key_type"] == "ML-DSA-65"
     assert leaf["signature_algorithm"] == "ML-DSA-65"
     assert "CERT-005" in _codes(report)
-    assert report.subscores["signatures_and_certificates"] == 100
-    assert report.score == 100
+    # The test certificate is self-signed: no client can validate it, so the chain finding is
+    # right and caps the certificate sub-score whatever its algorithm (checks/tls/chain.py).
+    assert "TLS-CHAIN-003" in _codes(report)
+    assert report.subscores["signatures_and_certificates"] == 0
 
 
 def test_an_expired_certificate_is_critical(certs) -> None:

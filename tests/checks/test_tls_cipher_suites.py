@@ -14,6 +14,7 @@ from checks.readiness import key_exchange_score
 from checks.tls.check import run_tls_check
 from tests.peers import servers
 from tests.peers.certificates import make_certificate
+from tests.peers.openssl_s_server import s_server
 
 LOOPBACK = EgressPolicy.loopback_only()
 CLASSES = ("rsa-key-transport", "ecdhe", "dhe", "cbc", "weak")
@@ -85,6 +86,34 @@ def test_dhe_only_has_forward_secrecy(rsa, dh) -> None:
     assert _accepted(report) == {"dhe": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"}
     assert report.details["forward_secrecy_tls12"] is True
     assert not {c for c in _codes(report) if c.startswith("TLS-SUITE")}
+
+
+@pytest.mark.parametrize("groups", ["X25519:X25519MLKEM768", "X25519"])
+def test_a_dhe_only_server_whose_groups_exclude_ffdhe_speaks_tls_1_2(rsa, dh, groups: str) -> None:
+    # Offered FFDHE groups it does not have, OpenSSL 4 refuses DHE (RFC 7919); a client that
+    # lists none (most do) gets DHE with the configured prime: TLS 1.2 is spoken.
+    handler = servers.pyopenssl_handler(
+        *rsa, groups=groups, ciphers="DHE-RSA-AES128-GCM-SHA256", dh_params=dh
+    )
+    report = _check(handler)
+    assert report.details["versions"]["TLSv1.2"] is True
+    assert _accepted(report) == {"dhe": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"}
+    assert report.details["forward_secrecy_tls12"] is True
+    dh_seen = next(s for s in report.details["safeguards"] if s["safeguard"] == "dh-parameters")
+    assert dh_seen["dh_bits"] == 2048
+
+
+def test_a_dhe_only_tls_1_2_s_server_speaks_tls_1_2(rsa, dh) -> None:
+    options = ("-cipher", "DHE-RSA-AES128-GCM-SHA256", "-tls1_2", "-dhparam", str(dh))
+    with s_server(*rsa, *options) as port:
+        report = run_tls_check(f"127.0.0.1:{port}", LOOPBACK)
+    assert report.details["versions"] == {
+        "TLSv1.3": False,
+        "TLSv1.2": True,
+        "TLSv1.1": False,
+        "TLSv1.0": False,
+    }
+    assert _accepted(report) == {"dhe": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"}
 
 
 def test_ecdhe_cbc_is_a_low_finding(rsa) -> None:

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from checks.catalogue.tls import SuiteClass, Support, TlsResult
+from checks.catalogue.tls import SuiteClass, Support, TlsGroup, TlsResult
 from checks.cbom_export import build_cbom
 from checks.report import CheckReport, ReportStatus
 from checks.tls.check import plan
@@ -121,7 +120,15 @@ def test_a_tls_run_stored_before_inconclusive_answers_existed_still_reads() -> N
     assert "algorithm:X25519MLKEM768" in {c["bom-ref"] for c in components}
 
 
-def test_the_ec_keys_the_cbom_names_are_the_curves_cryptography_names() -> None:
-    from checks.tls.cbom import EC_KEYS
-
-    assert set(EC_KEYS) == {ec.SECP256R1.name, ec.SECP384R1.name, ec.SECP521R1.name}
+def test_a_group_payload_whose_supported_contradicts_its_support_is_refused() -> None:
+    group = dict(TLS["groups"][1])  # X25519, not supported
+    with pytest.raises(ValidationError, match="contradicts"):
+        TlsGroup.model_validate({**group, "supported": True})
+    with pytest.raises(ValidationError, match="contradicts"):
+        TlsGroup.model_validate({**TLS["groups"][0], "support": "inconclusive"})
+    # `supported` follows `support`, and is still written where readers expect it.
+    seen = TlsGroup.model_validate({**group, "support": "supported", "supported": True})
+    assert seen.supported is True
+    assert TlsGroup.model_validate(group).model_dump(mode="json")["supported"] is False
+    older = {key: value for key, value in TLS["groups"][0].items() if key != "support"}
+    assert TlsGroup.model_validate(older).support is Support.SUPPORTED

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from checks.egress import EgressPolicy
+from checks.readiness import KeyExchangePoints, readiness_policy
 from checks.tls.check import run_tls_check
 from tests.peers import servers
 from tests.peers.certificates import make_certificate
@@ -72,7 +74,11 @@ def test_a_server_following_the_clients_order_gives_browsers_ml_kem(ecdsa) -> No
     report = _check(servers.pyopenssl_handler(*ecdsa, groups="X25519:X25519MLKEM768"))
     assert report.details["handshake"]["group"].lower() == "x25519"
     assert "PQC-TLS-002" not in _codes(report)
-    assert report.subscores["key_exchange"] == 100
+    # The middle tier: below a server that gives ML-KEM to every client, above one that keeps
+    # browsers on classical, as readiness.yaml scores it.
+    tiers = readiness_policy().key_exchange
+    assert report.subscores["key_exchange"] == tiers.pq_follows_client
+    assert tiers.pq_supported < tiers.pq_follows_client < tiers.pq_preferred
     assert _gets(report) == {"browser": "X25519MLKEM768", "classical-first": "X25519"}
     assert report.details["preference"] == "pq-when-offered-first"
     assert "PQC-TLS-005" in _codes(report)
@@ -104,3 +110,27 @@ def test_a_server_no_browser_can_reach_is_judged_by_the_classical_first_client(e
     assert _gets(report)["classical-first"] == "SecP384r1MLKEM1024"
     assert report.details["preference"] == "pq-even-when-classical-first"
     assert report.subscores["key_exchange"] == 100
+    # No browser can connect: the advice is the group browsers offer, not the order.
+    assert "PQC-TLS-006" in _codes(report)
+
+
+@pytest.mark.parametrize("hybrid", ["SecP384r1MLKEM1024", "MLKEM1024"])
+def test_a_server_with_only_hybrids_browsers_do_not_offer_is_told_to_add_one(
+    ecdsa, hybrid: str
+) -> None:
+    # The browser gets X25519 because it offers no group the server takes post-quantum, not
+    # because of the server's order: "put hybrids first" would change nothing.
+    report = _check(servers.pyopenssl_handler(*ecdsa, groups=f"X25519:{hybrid}"))
+    assert _gets(report)["browser"] == "X25519"
+    assert "PQC-TLS-002" not in _codes(report)
+    advice = next(f for f in report.findings if f.code == "PQC-TLS-006")
+    assert advice.severity == "medium"
+    assert advice.evidence["browser_offers"] == ["X25519MLKEM768"]
+    assert "X25519MLKEM768" in advice.advice
+    assert report.subscores["key_exchange"] == readiness_policy().key_exchange.pq_supported
+
+
+def test_a_readiness_table_ranking_following_the_client_above_preferring_pq_is_refused() -> None:
+    shipped = readiness_policy().key_exchange.model_dump()
+    with pytest.raises(ValidationError, match="pq_preferred >= pq_follows_client"):
+        KeyExchangePoints.model_validate({**shipped, "pq_follows_client": 100, "pq_preferred": 90})

@@ -25,6 +25,8 @@ KIND = "toy"
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     raw, name = order.read_input(policy)
     lines = raw.decode("utf-8", "replace").splitlines()
+    if "CRASH" in lines:  # stands for a check's own bug, for the sandbox's tests
+        raise LookupError("the toy check tripped over its own feet")
     drafts = [number for number, line in enumerate(lines, 1) if "DRAFT" in line]
     now = datetime.now(UTC)
     return CheckReport(

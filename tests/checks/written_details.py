@@ -86,6 +86,40 @@ TLS: dict[str, Any] = {
     ],
     "forward_secrecy_tls12": True,
     "tls13_suites_aead": True,
+    "chain": {
+        "presented": 1,
+        "considered": 1,
+        "unreadable": 0,
+        "trust_store": "/etc/ssl/certs/ca-certificates.crt",
+        "trusted": False,
+        "trust_error": "validation failed: candidates exhausted: all candidates exhausted with "
+        "no interior errors",
+        "path": [],
+        "server_name": "portal.example",
+        "name_matches": True,
+        "names": ["portal.example"],
+        "self_signed_leaf": False,
+        "in_order": True,
+        "complete": False,
+        "missing_issuer": "CN=Example Issuing CA",
+        "duplicates": 0,
+        "unrelated": 0,
+        "ocsp": "unverified",
+        "ocsp_detail": "the leaf's issuer was not sent and is no anchor, so its signature is "
+        "unproven",
+        "ocsp_this_update": "2026-05-01T09:00:00+00:00",
+        "ocsp_next_update": "2026-05-08T09:00:00+00:00",
+        "ocsp_responder_named": True,
+    },
+    "safeguards": [
+        {
+            "safeguard": "dh-parameters",
+            "verdict": "missing",
+            "protocol": "TLSv1.2",
+            "answer": "1024-bit prime with TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+            "dh_bits": 1024,
+        },
+    ],
 }
 
 SSH: dict[str, Any] = {
@@ -125,6 +159,10 @@ SSH: dict[str, Any] = {
     ],
     "weak_ciphers": [],
     "weak_macs": [],
+    "terrapin_exposures": ["chacha20-poly1305@openssh.com"],
+    "host_keys_unverified": [],
+    "host_certificates": [],
+    "dh_groups": [],
 }
 
 CERT: dict[str, Any] = {"certificates": [CERTIFICATE]}
@@ -211,6 +249,11 @@ API_LIVE: dict[str, Any] = {
     "command": ["st", "run", "openapi.json"],
     "seconds": 12.5,
     "identities": 2,
+    "identity_proofs": [
+        {"identity": "primary", "status": "proven", "responses": {"200": 12, "401": 1}},
+        {"identity": "secondary", "status": "refused", "responses": {"401": 3}},
+    ],
+    "bola_not_tested": "fewer than two identities were proven to work",
     "not_followed": ["an externalValue was dropped: #/paths/~1notes/post"],
     "unconfirmed": [
         {
@@ -220,6 +263,29 @@ API_LIVE: dict[str, Any] = {
             "reason": "the request sent was valid for the schema",
         }
     ],
+    "probes": [
+        {
+            "probe": "jwt",
+            "ran": True,
+            "requests": 6,
+            "operation": "GET /v1/notes",
+            "findings": ["API-PROBE-003"],
+            "skipped": None,
+            "notes": ["signature removed: 401"],
+        },
+        {
+            "probe": "mass_assignment",
+            "ran": False,
+            "requests": 0,
+            "operation": None,
+            "findings": [],
+            "skipped": "no identity was proven",
+            "notes": [],
+        },
+    ],
+    "stop_reason": "completed",
+    "stopped_for_time": False,
+    "operations_not_reached": ["DELETE /v1/notes/{note_id}"],
 }
 
 API: dict[str, Any] = {

@@ -361,13 +361,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serving_api(flawed: bool) -> Iterator[str]:
+def serving_api(flawed: bool) -> contextlib.AbstractContextManager[str]:
     """Serve the app on a free loopback port; yields its base URL; stops on exit."""
+    return serving_asgi(build_app(flawed))
+
+
+@contextlib.contextmanager
+def serving_asgi(app: Starlette) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(
-        build_app(flawed), host="127.0.0.1", port=port, log_level="critical", lifespan="off"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -79,9 +79,11 @@ def running_sshd(
     host_key_algorithms: str | None = None,
     ciphers: str | None = None,
     macs: str | None = None,
+    extra: Sequence[str] = (),
 ) -> Iterator[int]:
     """sshd on 127.0.0.1 with these host keys and, where given, these algorithm lists (sshd's
-    own syntax: a list, or +/-/^ a list); yields its port."""
+    own syntax: a list, or +/-/^ a list) and `extra` configuration lines (HostCertificate,
+    ModuliFile); yields its port."""
     folder.mkdir(parents=True, exist_ok=True)
     keys = [host_key(folder, spec) for spec in host_keys]
     if os.geteuid() == 0:
@@ -105,6 +107,7 @@ def running_sshd(
     ):
         if value:
             lines.append(f"{keyword} {value}")
+    lines += extra
     config = folder / f"sshd_config_{port}"
     config.write_text("\n".join(lines) + "\n")
     process = subprocess.Popen(

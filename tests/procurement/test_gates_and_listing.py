@@ -57,7 +57,7 @@ def test_a_product_meeting_every_gate_passes() -> None:
             "certification:cyber_essentials_plus",
             "expired on 2026-01-01",
         ),
-        ({"pqc_readiness": None}, "pqc_readiness", "no post-quantum readiness check"),
+        ({"pqc_readiness": None}, "pqc_readiness", "no assessable post-quantum readiness check"),
         ({"pqc_readiness": 20.0}, "pqc_readiness", "20 is below 60"),
         ({"api_score": 50.0}, "api_conformance", "50 is below 70"),
         ({"data_locations": ("uk", "us")}, "data_location", "data held in us"),

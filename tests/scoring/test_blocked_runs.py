@@ -4,19 +4,31 @@ inventory. Its findings still cap the outcomes they link to."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
-from checks.findings import finding_catalogue
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checks.findings import finding, finding_catalogue
+from checks.report import CheckReport, ReportStatus
 from frameworks.library import shipped_library
 from frameworks.loader import LoadedFramework
+from posture.audit import Actor
+from posture.check_runs import record_check_run
+from posture.demo.seed import seed_demo
 from posture.scoring.encode import encode
 from posture.scoring.engine import score_arrays
 from posture.scoring.evidence import CheckRunFacts, RunFinding, run_levels, subject_levels
 from posture.scoring.inputs import AnswerRecord, Estate, SubjectAnswers, SubjectRef
 from posture.scoring.rules import ACHIEVED
+from posture.scoring.service import explain_entity
 from posture.scoring.tables import framework_tables
+from posture.storage.engine import transaction
+from posture.storage.models import Answer, Assessment
 from tests.scoring.helpers import AS_OF, NOON
 
+TODAY = datetime.now(UTC).date()
 # Each means the run saw nothing of what it was asked to judge.
 EXPECTED_BLOCKING = {
     "NET-001",
@@ -31,6 +43,8 @@ EXPECTED_BLOCKING = {
     "CBOM-007",
     "API-000",
     "INPUT-LIMIT",
+    "CHECK-001",
+    "API-033",
 }
 
 
@@ -107,3 +121,66 @@ def test_an_unreachable_endpoint_adds_no_confidence_to_a_claim() -> None:
     answered = _confidence(loaded, [_run("ssh")])
     assert unreachable == pytest.approx(unchecked)
     assert answered > unchecked
+
+
+def _c3b_claimed(sessions: sessionmaker[Session]) -> Assessment:
+    with transaction(sessions) as session:
+        seed_demo(session, suppliers=2, seed=5, as_of=TODAY)
+        assessment = session.scalar(
+            select(Assessment)
+            .where(Assessment.product_id.is_not(None))
+            .order_by(Assessment.version.desc())
+        )
+        assert assessment is not None
+        answer = session.scalar(
+            select(Answer).where(Answer.assessment_id == assessment.id, Answer.outcome_id == "C3.b")
+        )
+        assert answer is not None
+        outcome = _latest().framework.outcome("C3.b")
+        answer.indicators_met = [
+            i.id for i in outcome.indicators.partially_achieved + outcome.indicators.achieved
+        ]
+        answer.not_applicable = False
+        answer.provenance = "self_asserted"
+        session.expunge(assessment)
+    return assessment
+
+
+def _report(status: ReportStatus, minutes: int, *codes: str) -> CheckReport:
+    at = datetime.now(UTC) - timedelta(minutes=60 - minutes)
+    return CheckReport(
+        kind="tls",
+        target="portal.example:443",
+        started_at=at,
+        finished_at=at,
+        status=status,
+        score=100.0 if status is ReportStatus.COMPLETED else None,
+        findings=[finding(code) for code in codes],
+    )
+
+
+def _c3b(sessions: sessionmaker[Session], assessment: Assessment) -> dict[str, object]:
+    with sessions() as session:
+        explained = explain_entity(session, f"product:{assessment.product_id}", TODAY)
+    return next(o for o in explained["outcomes"] if o["outcome"] == "C3.b")
+
+
+def test_a_newer_run_that_could_not_assess_replaces_an_older_clean_run(
+    sessions: sessionmaker[Session],
+) -> None:
+    assessment = _c3b_claimed(sessions)
+    subject = (assessment.organisation_id, assessment.product_id)
+    with transaction(sessions) as session:
+        clean = record_check_run(
+            session, Actor("tester"), _report(ReportStatus.COMPLETED, 10), *subject
+        )
+        clean_id = clean.id
+    assert _c3b(sessions, assessment).get("corroborated_by_check_run") == clean_id
+    with transaction(sessions) as session:
+        record_check_run(
+            session,
+            Actor("tester"),
+            _report(ReportStatus.NOT_ASSESSABLE, 20, "INPUT-LIMIT"),
+            *subject,
+        )
+    assert "corroborated_by_check_run" not in _c3b(sessions, assessment)

@@ -1,0 +1,213 @@
+"""The one way a probe sends a request: through the egress policy, at the user's rate, inside the
+probes' shared deadline, with every answer kept (for the debug-page scan) and evidence written
+with the credentials redacted."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from checks.egress import EgressPolicy, EgressRefused
+from checks.fetch import FetchError, exchange
+
+REDACTED = "[redacted]"
+# Headers whose value is (or carries) a credential.
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
+RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*([smhd])\s*$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_EVIDENCE_BODY = 2000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorsBook(_Strict):
+    origins: tuple[str, ...]
+
+
+class JwtBook(_Strict):
+    max_token_bytes: int
+    expired_seconds_ago: int
+    other_audience: str
+
+
+class RateLimitBook(_Strict):
+    burst: int
+    within_seconds: float
+    minimum_burst: int
+    headers: tuple[str, ...]
+
+
+class MassAssignmentBook(_Strict):
+    undeclared: dict[str, Any]
+    max_schema_depth: int
+
+
+class MalformedBook(_Strict):
+    json_body: str
+
+
+class DebugMarker(_Strict):
+    framework: str
+    pattern: str
+
+
+class ProbeBook(_Strict):
+    """checks/data/api_probes.yaml: what the probes send and look for."""
+
+    version: int
+    total_seconds: float
+    max_body_bytes: int
+    cors: CorsBook
+    jwt: JwtBook
+    rate_limit: RateLimitBook
+    mass_assignment: MassAssignmentBook
+    malformed: MalformedBook
+    debug_markers: tuple[DebugMarker, ...]
+
+
+@cache
+def probe_book() -> ProbeBook:
+    text = (resources.files("checks") / "data" / "api_probes.yaml").read_text("utf-8")
+    return ProbeBook.model_validate(yaml.safe_load(text))
+
+
+def requests_per_second(rate_limit: str | None) -> float | None:
+    """schemathesis's rate limit ("200/s", "10/m", "5/2s") as requests a second; None when the
+    user set none. A setting this cannot read is taken as one request a second: slow, never
+    faster than meant."""
+    if rate_limit is None:
+        return None
+    match = RATE.match(rate_limit)
+    if not match:
+        return 1.0
+    count, multiple, unit = float(match[1]), int(match[2] or 1), match[3]
+    period = multiple * SECONDS[unit]
+    return count / period if count > 0 and period > 0 else 1.0
+
+
+class OutOfTime(Exception):
+    """The probes' deadline passed: what is left is skipped, said so in the result."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    method: str
+    url: str
+    headers: dict[str, str]  # as sent, credentials redacted
+    status: int
+    response_headers: dict[str, str]  # lower-cased names
+    body: bytes  # at most the book's max_body_bytes
+    sent: bytes | None = None  # the request's body (never a credential: the probes make it)
+
+    def evidence(self) -> dict[str, Any]:
+        request: dict[str, Any] = {"method": self.method, "url": self.url, "headers": self.headers}
+        body = (
+            None if self.sent is None else self.sent[:MAX_EVIDENCE_BODY].decode("utf-8", "replace")
+        )
+        if body is not None:
+            request["body"] = body
+        return {
+            "request": request,
+            "status": self.status,
+            "curl": curl_line(self.method, self.url, self.headers, body),
+        }
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not (or was cut short)."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def redacted(headers: dict[str, str], note: str | None = None) -> dict[str, str]:
+    return {
+        name: (f"[redacted: {note}]" if note else REDACTED)
+        if name.lower() in SECRET_HEADERS
+        else value
+        for name, value in headers.items()
+    }
+
+
+def curl_line(method: str, url: str, headers: dict[str, str], body: str | None = None) -> str:
+    parts = ["curl", "-X", method, shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if body is not None:
+        parts += ["--data-binary", shlex.quote(body)]
+    return " ".join(parts)
+
+
+@dataclass
+class ProbeClient:
+    """Sends the probes' requests one at a time, paced to the user's rate, until the deadline."""
+
+    policy: EgressPolicy
+    request_timeout: float
+    deadline: float  # time.monotonic() after which nothing more is sent
+    per_second: float | None
+    max_body_bytes: int
+    answers: list[Answer] = field(default_factory=list)
+    sent: int = 0
+    errors: list[str] = field(default_factory=list)  # requests that got no answer, and why
+    _next_at: float = 0.0
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        note: str | None = None,
+    ) -> Answer | None:
+        """The answer, or None when the peer could not be reached or answered garbage.
+        `note` says, in the evidence, what the redacted credential was."""
+        wait = self._next_at - time.monotonic()
+        if wait > 0:
+            if wait >= self.left():
+                raise OutOfTime
+            time.sleep(wait)
+        left = self.left()
+        if left <= 0.05:
+            raise OutOfTime
+        if self.per_second:
+            self._next_at = time.monotonic() + 1.0 / self.per_second
+        self.sent += 1
+        try:
+            status, got, content = exchange(
+                method,
+                url,
+                self.policy,
+                headers,
+                body,
+                min(self.request_timeout, left),
+                self.max_body_bytes,
+            )
+        except (FetchError, EgressRefused, ValueError) as exc:
+            self.errors.append(f"{method} {url}: {exc}"[:300])
+            return None
+        answer = Answer(
+            method=method,
+            url=url,
+            headers=redacted(headers, note),
+            status=status,
+            response_headers={k.lower(): v for k, v in got.items()},
+            body=content,
+            sent=body,
+        )
+        self.answers.append(answer)
+        return answer

@@ -1,0 +1,127 @@
+"""The live API gate fails closed: a dead target, a hanging one or credentials the API refuses
+prove nothing about it, so they fail the gate instead of lending the description's score to an
+API nobody tested. Each identity given is proven or refused, and the result says when
+object-level authorisation was not tested and why."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from checks.api.check import run_api_check
+from checks.api.identities import BolaNotTested, secured_operations
+from checks.api.live import LiveSettings
+from checks.api.preflight import probe_operations
+from checks.egress import EgressPolicy
+from checks.report import CheckReport
+from tests.peers.apis import build_spec, serving_api
+
+LOOPBACK = EgressPolicy.loopback_only()
+QUICK = LiveSettings(max_examples=5, budget_seconds=10)
+
+
+def _spec(folder: Path) -> str:
+    path = folder / "openapi.json"
+    path.write_text(json.dumps(build_spec(False)))
+    return str(path)
+
+
+def _against_the_clean_api(folder: Path, tokens: list[str]) -> CheckReport:
+    with serving_api(False) as url:
+        return run_api_check(_spec(folder), LOOPBACK, url, tokens, QUICK)
+
+
+def _proofs(report: CheckReport) -> dict[str, str]:
+    return {p["identity"]: p["status"] for p in report.details["live"]["identity_proofs"]}
+
+
+def test_a_closed_port_fails_the_gate(tmp_path: Path) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    report = run_api_check(
+        _spec(tmp_path), LOOPBACK, f"http://127.0.0.1:{port}", ["token-alice"], QUICK
+    )
+    assert report.details["verdict"] == "fail"
+    assert {"API-LIVE-001", "API-LIVE-004"} <= set(report.details["gate_failed"])
+    assert report.details["live"]["coverage"] == 0.0
+    assert _proofs(report) == {"primary": "unproven"}
+
+
+def test_wrong_tokens_on_a_clean_api_fail_the_gate(tmp_path: Path) -> None:
+    report = _against_the_clean_api(tmp_path, ["not-a-token", "nor-this"])
+    assert report.details["verdict"] == "fail"
+    assert "API-LIVE-005" in report.details["gate_failed"]
+    assert _proofs(report) == {"primary": "refused", "secondary": "refused"}
+    refused = next(f for f in report.findings if f.code == "API-LIVE-005")
+    assert refused.evidence["identities"] == ["primary", "secondary"]
+    assert "not-a-token" not in json.dumps(report.model_dump(mode="json"))
+    assert report.details["live"]["bola_not_tested"] == BolaNotTested.NOT_PROVEN.value
+
+
+def test_one_refused_identity_of_two_fails_the_gate_and_names_it(tmp_path: Path) -> None:
+    report = _against_the_clean_api(tmp_path, ["token-alice", "stale-token"])
+    assert _proofs(report) == {"primary": "proven", "secondary": "refused"}
+    refused = next(f for f in report.findings if f.code == "API-LIVE-005")
+    assert refused.evidence["identities"] == ["secondary"]
+    assert report.details["verdict"] == "fail"
+
+
+def test_two_working_identities_are_proven_and_authorisation_between_them_tested(
+    tmp_path: Path,
+) -> None:
+    report = _against_the_clean_api(tmp_path, ["token-alice", "token-bob"])
+    assert _proofs(report) == {"primary": "proven", "secondary": "proven"}
+    assert report.details["live"]["bola_not_tested"] is None
+    assert report.details["verdict"] == "pass"
+
+
+def test_one_identity_says_object_level_authorisation_was_not_tested(tmp_path: Path) -> None:
+    report = _against_the_clean_api(tmp_path, ["token-alice"])
+    assert _proofs(report) == {"primary": "proven"}
+    assert report.details["live"]["bola_not_tested"] == BolaNotTested.ONE_IDENTITY.value
+
+
+def test_no_identity_says_so(tmp_path: Path) -> None:
+    report = _against_the_clean_api(tmp_path, [])
+    assert report.details["live"]["identity_proofs"] == []
+    assert report.details["live"]["bola_not_tested"] == BolaNotTested.NO_IDENTITY.value
+
+
+@pytest.mark.parametrize(
+    ("operation", "top", "secured"),
+    [
+        ({"security": [{"bearer": []}]}, None, True),
+        ({}, [{"bearer": []}], True),
+        ({"security": []}, [{"bearer": []}], False),  # explicitly public
+        ({"security": [{"bearer": []}, {}]}, None, False),  # the credential is optional
+        ({}, None, False),
+    ],
+)
+def test_which_operations_need_a_credential(
+    operation: dict[str, object], top: list[dict[str, list[str]]] | None, secured: bool
+) -> None:
+    document: dict[str, object] = {"paths": {"/v1/me": {"get": operation}}}
+    if top is not None:
+        document["security"] = top
+    assert (secured_operations(document) == {"GET /v1/me"}) is secured
+
+
+def test_identities_are_tried_only_where_nothing_must_be_filled_in() -> None:
+    secured = {"security": [{"bearer": []}], "responses": {"200": {"description": "ok"}}}
+    document = {
+        "paths": {
+            "/v1/notes/{id}": {"get": secured},
+            "/v1/search": {
+                "get": {**secured, "parameters": [{"name": "q", "in": "query", "required": True}]}
+            },
+            "/v1/notes": {"get": secured},
+            "/v1/me": {"get": secured},
+            "/v1/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+        }
+    }
+    assert probe_operations(document) == ["/v1/me", "/v1/notes"]
