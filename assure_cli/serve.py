@@ -127,4 +127,19 @@ def worker(
     with open_database() as db:
         queue = build_queue(db.settings, worker_token=start_token or None).huey
     # Users wait on these jobs in the app, so an idle worker polls at least once a second.
-    queue.create_consumer(workers=threads, worker_type="thread", max_delay=1.0).run()
+    _ready_consumer()(queue, workers=threads, worker_type="thread", max_delay=1.0).run()
+
+
+def _ready_consumer() -> type:
+    from huey.consumer import Consumer  # only a worker needs huey's consumer
+
+    class ReadyConsumer(Consumer):  # type: ignore[misc]
+        """huey's consumer, saying when it is ready: huey logs "started" before it installs its
+        signal handlers, so a SIGTERM in between kills the worker instead of stopping it
+        cleanly, and whoever waits for the worker (the supervisor's tests) must know when."""
+
+        def _set_signal_handlers(self) -> None:
+            super()._set_signal_handlers()
+            self._logger.info("assure worker ready: SIGTERM stops it cleanly")
+
+    return ReadyConsumer

@@ -80,7 +80,7 @@ def test_serve_starts_app_worker_and_api_then_stops(sqlite_env: dict[str, str]) 
 
 
 def _started(serve: RunningServe, workers: int) -> bool:
-    return serve.output.count("Huey consumer started") >= workers
+    return serve.output.count("assure worker ready") >= workers
 
 
 def test_serve_restarts_a_worker_that_dies_keeps_the_app_up_and_stops_all_on_sigterm(

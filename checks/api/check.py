@@ -64,6 +64,24 @@ def live_findings(result: LiveResult) -> list[CheckFinding]:
                 responses={p.identity: p.responses for p in refused_identities},
             )
         )
+    unproven = [p for p in result.identity_proofs if p.status is IdentityStatus.UNPROVEN]
+    if unproven and result.preflight_ran:
+        # There was an operation to try it on, and nothing secured accepted it.
+        findings.append(
+            finding(
+                "API-LIVE-007",
+                identities=[p.identity for p in unproven],
+                responses={p.identity: p.responses for p in unproven},
+            )
+        )
+    # schemathesis's warnings that mean the run did not test what it reports as tested.
+    for code, kind in (
+        ("API-LIVE-006", "missing_auth"),
+        ("API-LIVE-008", "rate_limited"),
+        ("API-LIVE-009", "base_url_mismatch"),
+    ):
+        if result.warnings.get(kind):
+            findings.append(finding(code, operations=result.warnings[kind][:50]))
     untested = result.operations_tested == 0 and not result.timed_out
     for code, happened, detail in (
         ("API-LIVE-004", untested, [f"0 of {result.operations_total} operations tested"]),
@@ -149,6 +167,7 @@ def run_api_check(
         )
         live = run_live(bundled.encoded(), base_url, tokens or [], settings, policy)
         live.identity_proofs = merged(proven_before, live.identity_proofs)
+        live.preflight_ran = proven_before is not None
         findings += live_findings(live)
         from checks.api.live_probes.runner import run_probes, with_probes
 

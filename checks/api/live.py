@@ -88,6 +88,9 @@ class LiveResult:
     # Failures the sent request did not confirm (see confirm.py), kept as evidence.
     unconfirmed: list[UnconfirmedFailure] = field(default_factory=list)
     egress_refused: list[dict[str, str]] = field(default_factory=list)
+    # schemathesis's own warnings, kind -> operations: missing_auth, rate_limited, ...
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    preflight_ran: bool = False  # the identities were tried before fuzzing (preflight.py)
     identity_proofs: list[IdentityProof] = field(default_factory=list)
     seed: int | None = None
     command: list[str] = field(default_factory=list)
@@ -251,6 +254,11 @@ def run_live(
         unconfirmed=unconfirmed,
         egress_refused=refused,
         identity_proofs=proofs,
+        warnings={
+            str(kind): [str(label) for label in labels]
+            for kind, labels in (summary.get("warnings") or {}).items()
+            if isinstance(labels, list) and labels
+        },
         seed=summary.get("seed"),
         command=list(command),
         seconds=summary.get("running_time"),

@@ -142,15 +142,29 @@ def numeric_ids(view: OpenApiView) -> Iterator[Hit]:
 @rule("API-023")
 def writes_as_protected_as_reads(view: OpenApiView) -> Iterator[Hit]:
     """`security: []` at the top switches authentication off for every operation that does not
-    name its own; a write left open while reads need a credential is the classic slip."""
+    name its own; a write left open while reads need a credential is the classic slip. A write
+    that declares its own `security: []` and is named as a way in (a login, token or sign-up
+    operation: `public_writes` in api_lint_vocabulary.yaml) was made public on purpose."""
     top = view.document.get("security")
-    if isinstance(top, list) and not (top and all(isinstance(r, dict) and r for r in top)):
-        yield "/security", {"problem": "the document's default security needs no credential"}
     listed = operations(view)
+    inheriting = [o for o in listed if "security" not in o.node]
+    if (
+        isinstance(top, list)
+        and not (top and all(isinstance(r, dict) and r for r in top))
+        and inheriting
+    ):
+        yield "/security", {"problem": "the document's default security needs no credential"}
     if not any(o.method in READ_METHODS and view.needs_credential(o) for o in listed):
         return
+    way_in = set(vocabulary().public_writes.words)
     for operation in listed:
-        if operation.method in WRITE_METHODS and not view.needs_credential(operation):
+        named = set(words(operation.path)) | set(words(str(operation.node.get("operationId", ""))))
+        deliberate = operation not in inheriting and bool(way_in & named)
+        if (
+            not deliberate
+            and operation.method in WRITE_METHODS
+            and not view.needs_credential(operation)
+        ):
             yield (
                 operation.pointer,
                 {

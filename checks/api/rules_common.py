@@ -64,6 +64,10 @@ class CredentialWords(_Section):
     query_last_words: Words
 
 
+class PublicWriteWords(_Section):
+    words: Words
+
+
 class PagingWords(_Section):
     words: Words
     description: Regex
@@ -104,6 +108,7 @@ class VersioningWords(_Section):
 
 class LintVocabulary(_Section):
     credentials: CredentialWords
+    public_writes: PublicWriteWords
     paging: PagingWords
     url_inputs: UrlInputWords
     servers: ServerWords

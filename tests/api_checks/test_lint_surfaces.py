@@ -224,3 +224,27 @@ def test_internal_operations_non_production_servers_and_deprecations_are_listed(
         "low",
         "info",
     )
+
+
+def test_a_public_way_in_is_not_an_open_write(tmp_path: Path) -> None:
+    # Signing in, getting a token and signing up are public on purpose; the same explicit
+    # `security: []` on an ordinary write is still a finding.
+    doc = document(
+        {
+            "/v1/notes": {"get": operation(), "post": operation(security=[])},
+            "/v1/login": {"post": operation(security=[])},
+            "/oauth/token": {"post": operation(security=[])},
+            "/v1/accounts": {"post": {**operation(security=[]), "operationId": "signUp"}},
+        }
+    )
+    assert pointers(lint_document(doc, tmp_path), "API-023") == ["/paths/~1v1~1notes/post"]
+
+
+def test_an_empty_default_overridden_by_every_operation_is_not_a_finding(tmp_path: Path) -> None:
+    bearer = [{"bearer": []}]
+    doc = document(
+        {"/v1/notes": {"get": operation(security=bearer), "post": operation(security=bearer)}},
+        security=[],
+    )
+    assert all("security" in o for path in doc["paths"].values() for o in path.values())
+    assert pointers(lint_document(doc, tmp_path), "API-023") == []

@@ -10,6 +10,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from checks.api.check import run_api_check
 from checks.api.identities import BolaNotTested, secured_operations
@@ -17,7 +21,7 @@ from checks.api.live import LiveSettings
 from checks.api.preflight import probe_operations
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
-from tests.peers.apis import build_spec, serving_api
+from tests.peers.apis import build_spec, serving_api, serving_asgi
 
 LOOPBACK = EgressPolicy.loopback_only()
 QUICK = LiveSettings(max_examples=5, budget_seconds=10)
@@ -125,3 +129,33 @@ def test_identities_are_tried_only_where_nothing_must_be_filled_in() -> None:
         }
     }
     assert probe_operations(document) == ["/v1/me", "/v1/notes"]
+
+
+def test_no_identity_on_an_api_that_needs_one_fails_the_gate(tmp_path: Path) -> None:
+    # Before: pass 100, higher than a run with a working token.
+    report = _against_the_clean_api(tmp_path, [])
+    assert "API-LIVE-006" in report.details["gate_failed"]
+    untested = next(f for f in report.findings if f.code == "API-LIVE-006")
+    assert "GET /v1/notes" in untested.evidence["operations"]
+    assert report.details["verdict"] == "fail"
+
+
+def test_a_base_url_missing_its_prefix_fails_the_gate(tmp_path: Path) -> None:
+    # Every path answers 404, so the token is neither proven nor refused: before, pass 90.4.
+    with serving_api(False) as url:
+        report = run_api_check(_spec(tmp_path), LOOPBACK, url + "/api/v9", ["token-alice"], QUICK)
+    assert _proofs(report) == {"primary": "unproven"}
+    assert "API-LIVE-007" in report.details["gate_failed"]
+    assert report.details["verdict"] == "fail"
+
+
+def _always_429(_request: Request) -> Response:
+    return Response(status_code=429, headers={"Retry-After": "60"})
+
+
+def test_an_api_answering_429_to_everything_fails_the_gate(tmp_path: Path) -> None:
+    app = Starlette(routes=[Route("/{path:path}", _always_429, methods=["GET", "POST"])])
+    with serving_asgi(app) as url:
+        report = run_api_check(_spec(tmp_path), LOOPBACK, url, ["token-alice"], QUICK)
+    assert "API-LIVE-008" in report.details["gate_failed"]
+    assert report.details["verdict"] == "fail"
