@@ -70,8 +70,8 @@ def test_every_curve_cryptography_makes_is_catalogued_or_called_unknown(
     or is too small to be anything but broken, or is an unknown curve."""
     try:
         key = ec.generate_private_key(curve_type()).public_key()
-    except Exception as exc:  # a curve this OpenSSL build does not offer
-        pytest.skip(f"{curve_type.__name__}: {exc}")
+    except Exception as exc:
+        pytest.skip(f"this OpenSSL build cannot make keys on {curve_type.__name__}: {exc}")
     classification = classify_key(key).classification
     curve = algorithm_index().curve(curve_type.name)
     if curve is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import socket
 import threading
 import time
 import uuid
@@ -22,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.peers.processes import free_port
 
 TOKENS = {"token-alice": "alice", "token-bob": "bob"}
 RATE_HEADERS = {"RateLimit-Limit": "100", "RateLimit-Remaining": "99", "RateLimit-Reset": "60"}
@@ -355,12 +356,6 @@ def build_spec(flawed: bool) -> dict[str, Any]:
     return spec
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serving_api(flawed: bool) -> contextlib.AbstractContextManager[str]:
     """Serve the app on a free loopback port; yields its base URL; stops on exit."""
     return serving_asgi(build_app(flawed))
@@ -369,7 +364,7 @@ def serving_api(flawed: bool) -> contextlib.AbstractContextManager[str]:
 @contextlib.contextmanager
 def serving_asgi(app: Starlette) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

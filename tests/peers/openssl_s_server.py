@@ -4,13 +4,11 @@ the one the check is built on, configured as an administrator would, with its ow
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.peers.processes import free_port
+from tests.peers.processes import free_port, listening
 
 
 @contextlib.contextmanager
@@ -23,24 +21,5 @@ def s_server(cert: Path, key: Path, *options: str, timeout: float = 10) -> Itera
     process = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                error = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"openssl s_server {options} exited: {error}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"openssl s_server did not listen within {timeout} s")
-            time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr:
-            process.stderr.close()
+    with listening(process, port, f"openssl s_server {' '.join(options)}", timeout) as ready:
+        yield ready

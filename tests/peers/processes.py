@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -51,3 +51,33 @@ def serving(
             process.kill()
         if console:
             output.close()
+
+
+@contextmanager
+def listening(
+    process: subprocess.Popen[bytes], port: int, name: str, timeout: float = 10
+) -> Iterator[int]:
+    """`port` once `process` accepts connections on it, until the block ends; then the process
+    is stopped (terminated, killed if it lingers). A process that exits first is an error
+    carrying what it printed on stderr."""
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                error = process.stderr.read().decode()[:500] if process.stderr else ""
+                raise RuntimeError(f"{name} exited: {error}")
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not listen within {timeout} s")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stderr:
+            process.stderr.close()

@@ -107,14 +107,20 @@ def pyopenssl_handler(
         context.set_options(SSL.OP_CIPHER_SERVER_PREFERENCE)
     context.use_certificate_file(str(cert))
     context.use_privatekey_file(str(key))
+    return handshaking(context)
+
+
+def handshaking(context: SSL.Context, shutdown: bool = True) -> Handler:
+    """A handler that completes one pyOpenSSL handshake with `context` (and closes cleanly)."""
 
     def handle(sock: socket.socket) -> None:
         sock.setblocking(True)
         connection = SSL.Connection(context, sock)
         connection.set_accept_state()
         connection.do_handshake()
-        with contextlib.suppress(SSL.Error):
-            connection.shutdown()
+        if shutdown:
+            with contextlib.suppress(SSL.Error):
+                connection.shutdown()
 
     return handle
 

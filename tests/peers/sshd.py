@@ -6,11 +6,11 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from tests.peers.processes import free_port, listening
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
@@ -65,12 +65,6 @@ def fingerprint(key: Path) -> str:
     return line.split()[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_sshd(
     folder: Path,
@@ -88,7 +82,7 @@ def running_sshd(
     keys = [host_key(folder, spec) for spec in host_keys]
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     lines = [
         f"Port {port}",
         "ListenAddress 127.0.0.1",
@@ -113,21 +107,8 @@ def running_sshd(
     process = subprocess.Popen(
         [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"sshd exited: {process.stderr.read().decode()[:500]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with listening(process, port, "sshd") as ready:
+        yield ready
 
 
 def client_kex_order() -> list[str]:

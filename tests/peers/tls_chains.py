@@ -25,6 +25,7 @@ from OpenSSL import SSL
 
 from tests.peers import servers
 from tests.peers.certificates import PrivateKey, write_key, write_pem
+from tests.peers.processes import free_port
 
 NOW = datetime.datetime.now(datetime.UTC)
 DAY = datetime.timedelta(days=1)
@@ -239,16 +240,7 @@ def chain_handler(
     for extra in sent_after_leaf:
         context.add_extra_chain_cert(extra)
     context.set_ocsp_server_callback(lambda _connection, _data: stapled)
-
-    def handle(sock: socket.socket) -> None:
-        sock.setblocking(True)
-        connection = SSL.Connection(context, sock)
-        connection.set_accept_state()
-        connection.do_handshake()
-        with contextlib.suppress(SSL.Error):
-            connection.shutdown()
-
-    return handle
+    return servers.handshaking(context)
 
 
 def mutual_tls_handler(
@@ -266,14 +258,7 @@ def mutual_tls_handler(
     context.set_verify(
         SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, lambda _c, _x, _e, _d, ok: bool(ok)
     )
-
-    def handle(sock: socket.socket) -> None:
-        sock.setblocking(True)
-        connection = SSL.Connection(context, sock)
-        connection.set_accept_state()
-        connection.do_handshake()
-
-    return handle
+    return servers.handshaking(context, shutdown=False)
 
 
 def stall_after_certificate_handler(
@@ -314,12 +299,6 @@ def serving_chain(
         yield server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def s_server_stapling(
     folder: Path,
@@ -337,7 +316,7 @@ def s_server_stapling(
     key = write_key(folder / "served-key.pem", served.key)
     status = folder / "status.der"
     status.write_bytes(stapled)
-    port = _free_port()
+    port = free_port()
     command = [
         "openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert),
         "-key", str(key), "-status_file", str(status), "-quiet",
