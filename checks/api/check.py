@@ -8,6 +8,7 @@ from checks.api.bundle import bundle
 from checks.api.identities import bola_not_tested, merged
 from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
+from checks.api.model import METHODS
 from checks.api.preflight import preflight
 from checks.api.spec import LoadedSpec, SpecError, SpecLimit, load_spec
 from checks.catalogue.api import ApiLiveRun, ApiResult, ApiVerdict, IdentityStatus
@@ -223,7 +224,7 @@ def _assessed(
             1
             for p in (spec.document.get("paths") or {}).values()
             for m in (p or {})
-            if m in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+            if m in METHODS
         ),
         gate_failed=tuple(gates),
         verdict=ApiVerdict.FAIL if gates else ApiVerdict.PASS,

@@ -26,6 +26,7 @@ from typing import Any
 from checks.api.confirm import NEGATIVE_ACCEPTED, sent_body_conforms
 from checks.api.evidence import FailureSamples, Sample, read_samples
 from checks.api.identities import identity_proofs
+from checks.api.model import METHODS
 from checks.api.restates import fold
 from checks.catalogue.api import IdentityProof, UnconfirmedFailure
 from checks.egress import EgressPolicy, EgressRefused, parse_url
@@ -295,7 +296,7 @@ def _not_reached(document: dict[str, Any], samples: FailureSamples) -> list[str]
         for path, item in (document.get("paths") or {}).items()
         if isinstance(item, dict)
         for method in item
-        if method in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+        if method in METHODS
     ]
     return [op for op in declared if op not in samples.operations_reached][:100]
 

@@ -18,6 +18,7 @@ import yaml
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 from referencing.exceptions import Unresolvable
 
+from checks.api.model import METHODS
 from checks.egress import EgressPolicy
 from checks.fetch import FetchError, fetch
 from checks.safe_parse import InputRefused, Limits, load_json, load_yaml
@@ -37,7 +38,6 @@ FETCH_DEADLINE_SECONDS = 30.0
 # validation itself stops at a wall-clock limit. 2,000 operations validate in about 4 s here.
 MAX_OPERATIONS = 5000
 VALIDATION_SECONDS = 30.0
-HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 class SpecError(ValueError):
@@ -160,9 +160,7 @@ def count_operations(document: dict[str, Any]) -> int:
     paths = document.get("paths")
     if not isinstance(paths, dict):
         return 0
-    return sum(
-        1 for item in paths.values() if isinstance(item, dict) for m in item if m in HTTP_METHODS
-    )
+    return sum(1 for item in paths.values() if isinstance(item, dict) for m in item if m in METHODS)
 
 
 @contextmanager

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from checks.api.evidence import SECRET_HEADERS
 from checks.egress import EgressPolicy, EgressRefused
 from checks.fetch import FetchError, exchange
 
 REDACTED = "[redacted]"
 # Headers whose value is (or carries) a credential.
-SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"}
 RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*([smhd])\s*$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_EVIDENCE_BODY = 2000
