@@ -202,6 +202,24 @@ def _command(spec: CheckSpec) -> Callable[..., None]:
     return friendly_errors(command)
 
 
+def _objects_text(path: Path) -> str:
+    """The objects file's text, parsed in the sandbox: only its size and encoding are checked
+    here, so an oversized file is refused before it is copied anywhere."""
+    from checks.api.authz_objects import MAX_BYTES
+
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise fail(f"{path}: the objects file is larger than {MAX_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail(f"{path}: the objects file is not UTF-8 text") from None
+
+
 @friendly_errors
 def api(
     spec: str = typer.Option(..., "--spec", help="OpenAPI 3.0/3.1 description: a path or URL."),
@@ -233,6 +251,26 @@ def api(
     ),
     rate_limit: str = typer.Option("200/s", help="Request rate limit, e.g. 50/s or 1000/m."),
     seed: int = typer.Option(20261126, help="Random seed, recorded for reproduction."),
+    expired_token: str | None = typer.Option(
+        None,
+        "--expired-token",
+        help="A token the API itself signed that has expired: without one, whether the API "
+        "checks expiry is not tested.",
+    ),
+    objects: Path | None = typer.Option(
+        None,
+        "--objects",
+        help="YAML or JSON file naming objects each identity owns (primary:, secondary: lists "
+        "of paths such as /v1/notes/17, or of operation: GET /v1/notes/{id} with params: "
+        "{id: 17}); each is read as its owner, then as the other identity and anonymously. "
+        "Objects are also found through list operations.",
+    ),
+    matrix_writes: bool = typer.Option(
+        False,
+        "--matrix-writes/--no-matrix-writes",
+        help="Also replay each object's PUT or PATCH as the other identity, with the body its "
+        "owner read. Writes change data: use a test system. DELETE is never replayed.",
+    ),
     json_output: bool = JsonFlag,
     sarif: Path | None = SarifOut,
     junit: Path | None = JunitOut,
@@ -249,6 +287,11 @@ def api(
 
     if auth2 and not auth:
         raise fail("--auth2 needs --auth: the second identity is compared with the first")
+    if objects is not None and not base_url:
+        raise fail("--objects needs --base-url: the objects are read from the live API")
+    objects_text = _objects_text(objects) if objects is not None else None
+    if expired_token and not auth:
+        raise fail("--expired-token needs --auth: the API must first accept a live token")
     settings = LiveSettings(
         max_examples=max_examples,
         budget_seconds=budget,
@@ -264,7 +307,10 @@ def api(
         file_name="" if remote else Path(spec).name,
         base_url=base_url,
         tokens=tokens,
+        expired_token=expired_token or None,
         live=asdict(settings),
+        objects=objects_text,
+        matrix_writes=matrix_writes,
     )
     report = _sandboxed(check, None if remote else _read(Path(spec)))
     delivery = Delivery(

@@ -13,23 +13,28 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import re
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
-from checks.egress import EgressPolicy, EgressRefused, parse_url
+from checks.egress import EgressPolicy, EgressRefused, Target, parse_url
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 # Wall clock for a whole fetch (connect, headers, body) when the caller names none: three
 # per-operation timeouts, enough for a large description on a slow but honest link.
 DEADLINE_TIMEOUTS = 3
+# A request rate as schemathesis reads it: "200/s", "10/m", "5/2s".
+RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*([smhd])\s*$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class FetchError(ValueError):
@@ -274,4 +279,105 @@ def exchange(
         return response.status_code, response.headers, bytes(kept[:max_bytes])
 
 
-__all__ = ["EgressRefused", "FetchError", "exchange", "fetch", "status_of"]
+def requests_per_second(rate_limit: str | None) -> float | None:
+    """schemathesis's rate limit ("200/s", "10/m", "5/2s") as requests a second; None when the
+    user set none. A setting this cannot read is taken as one request a second: slow, never
+    faster than meant."""
+    if rate_limit is None:
+        return None
+    match = RATE.match(rate_limit)
+    if not match:
+        return 1.0
+    count, multiple, unit = float(match[1]), int(match[2] or 1), match[3]
+    period = multiple * SECONDS[unit]
+    return count / period if count > 0 and period > 0 else 1.0
+
+
+class RequestPace:
+    """At most `per_second` requests, however many callers send them: one of these per run
+    keeps the preflight and the probes together to the user's rate (schemathesis, a separate
+    process in between, keeps to it by its own --rate-limit)."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def slot(self, deadline: float | None = None) -> float | None:
+        """Seconds to wait before sending, with the slot taken; None (and nothing taken) when
+        the slot falls at or past `deadline` (a time.monotonic() value)."""
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next_at)
+            if deadline is not None and at >= deadline:
+                return None
+            self._next_at = at + self.interval
+            return at - now
+
+    def done(self) -> None:
+        """The request just answered (or failed): the next waits a whole interval from now. Its
+        slot alone spaces the sends, and a send's own setup (a TLS context, a slow connect) can
+        bring two arrivals at the server closer than that; spaced from the answer, arrivals
+        cannot be (a request arrives before it is answered)."""
+        with self._lock:
+            self._next_at = max(self._next_at, time.monotonic() + self.interval)
+
+    def wait(self, deadline: float | None = None) -> bool:
+        """Sleep until this request may go; False when it could not go before `deadline`."""
+        pause = self.slot(deadline)
+        if pause is None:
+            return False
+        if pause > 0:
+            time.sleep(pause)
+        return True
+
+
+@dataclass(frozen=True)
+class RunEgress(EgressPolicy):
+    """The egress policy for one live run: the base URL's host resolved once and vetted, and
+    every later request of the run (preflight, probes, schemathesis's guard) sent to that
+    address, so a second DNS answer cannot move it (DNS rebinding); the name stays in the Host
+    header and SNI. Anywhere else is refused. It carries the run's request pace too."""
+
+    target: Target | None = None
+    pace: RequestPace = field(default_factory=lambda: RequestPace(None), compare=False)
+
+    def resolve(self, host: str, port: int) -> Target:
+        pinned = self.target
+        if pinned is None or (host.lower().rstrip("."), port) != (
+            pinned.host.lower().rstrip("."),
+            pinned.port,
+        ):
+            raise EgressRefused(f"{host}:{port} is not the address vetted for this run")
+        return pinned
+
+
+def for_run(policy: EgressPolicy, base_url: str, rate_limit: str | None) -> RunEgress:
+    """Resolve and vet the base URL's host once (EgressRefused when the policy forbids it)."""
+    parsed = parse_url(base_url)
+    target = policy.resolve(parsed.host, parsed.port)
+    return RunEgress(
+        allow=policy.allow,
+        dns_servers=policy.dns_servers,
+        target=target,
+        pace=RequestPace(requests_per_second(rate_limit)),
+    )
+
+
+def run_pace(policy: EgressPolicy) -> RequestPace:
+    """The run's shared pace, or none at all for a plain policy."""
+    return policy.pace if isinstance(policy, RunEgress) else RequestPace(None)
+
+
+__all__ = [
+    "EgressRefused",
+    "FetchError",
+    "RequestPace",
+    "RunEgress",
+    "exchange",
+    "fetch",
+    "for_run",
+    "requests_per_second",
+    "run_pace",
+    "status_of",
+]

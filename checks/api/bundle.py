@@ -10,6 +10,7 @@ schemathesis child has nothing to fetch; its network guard would refuse it anywa
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin
@@ -54,6 +55,9 @@ class _Bundler:
         self.index: dict[str, int] = {}
         self.documents: list[Any] = []
         self.notes: list[str] = []
+        # One deadline for every document the validator did not already fetch, so twenty
+        # remote references cannot each take a full fetch deadline.
+        self.deadline = time.monotonic() + spec_limits.FETCH_DEADLINE_SECONDS
 
     def _slot(self, uri: str) -> int:
         if uri in self.index:
@@ -61,13 +65,14 @@ class _Bundler:
         if len(self.documents) >= MAX_REMOTE_DOCUMENTS:
             raise SpecError(f"more than {MAX_REMOTE_DOCUMENTS} remote documents referenced")
         if uri not in self.cache:
-            try:
-                raw = fetch(
-                    uri,
-                    self.policy,
-                    max_bytes=MAX_SPEC_BYTES,
-                    deadline_seconds=spec_limits.FETCH_DEADLINE_SECONDS,
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise SpecError(
+                    f"remote $ref {uri}: the referenced documents took longer than "
+                    f"{spec_limits.FETCH_DEADLINE_SECONDS:g}s to fetch"
                 )
+            try:
+                raw = fetch(uri, self.policy, max_bytes=MAX_SPEC_BYTES, deadline_seconds=left)
             except FetchError as exc:
                 raise SpecError(f"remote $ref {uri}: {exc}") from exc
             self.cache[uri] = parse_description(raw)

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from checks.api.confirm import NEGATIVE_ACCEPTED, sent_body_conforms
+from checks.api.credentials import IDENTITY_NAMES, bearer
 from checks.api.evidence import FailureSamples, Sample, read_samples
-from checks.api.identities import identity_proofs
-from checks.api.model import METHODS
+from checks.api.identities import Answers, identity_proofs, read_answers, tested
+from checks.api.model import OpenApiView
 from checks.api.restates import fold
 from checks.catalogue.api import IdentityProof, UnconfirmedFailure
 from checks.egress import EgressPolicy, EgressRefused, parse_url
@@ -60,6 +61,9 @@ class LiveSettings:
     # Beyond the budget: half of it before the child is interrupted, the rest for it to write
     # its reports before it is killed.
     hard_limit_margin: float = 30.0
+    # A token the API itself signed that has expired (the user's, like the identities' tokens:
+    # never recorded): the only honest test of whether the API checks expiry (jwt_tokens.py).
+    expired_token: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -93,6 +97,12 @@ class LiveResult:
     warnings: dict[str, list[str]] = field(default_factory=dict)
     preflight_ran: bool = False  # the identities were tried before fuzzing (preflight.py)
     identity_proofs: list[IdentityProof] = field(default_factory=list)
+    # identity -> secured operation -> statuses: what the proofs were judged from.
+    identity_answers: dict[str, Answers] = field(default_factory=dict)
+    # Operations sent requests that did not show they ran (identities.tested).
+    operations_unanswered: list[str] = field(default_factory=list)
+    # What schemathesis itself counted as tested (any request sent), kept for comparison.
+    operations_sent: int = 0
     seed: int | None = None
     command: list[str] = field(default_factory=list)
     seconds: float | None = None
@@ -142,22 +152,25 @@ def _peer_config(folder: Path, auth_file: Path) -> Path:
     """Two identities are peers that must not see each other's objects: this switches on the
     object-level authorisation check, which only schemathesis' config file can express."""
     path = folder / "schemathesis.toml"
+    # JSON strings are TOML basic strings: the path and names are quoted and escaped alike.
     path.write_text(
-        f'[auth.wfc]\npath = "{auth_file.as_posix()}"\npeers = ["primary", "secondary"]\n',
+        f"[auth.wfc]\npath = {json.dumps(auth_file.as_posix())}\n"
+        f"peers = {json.dumps(list(IDENTITY_NAMES))}\n",
         encoding="utf-8",
     )
     return path
 
 
 def _auth_document(tokens: list[str]) -> dict[str, Any]:
-    names = ["primary", "secondary"]
     return {
         "auth": [
             {
-                "name": names[index],
-                "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}],
+                "name": name,
+                "fixedHeaders": [
+                    {"name": header, "value": value} for header, value in bearer(token).items()
+                ],
             }
-            for index, token in enumerate(tokens)
+            for name, token in zip(IDENTITY_NAMES, tokens, strict=False)
         ]
     }
 
@@ -191,6 +204,8 @@ def _refusals(folder: Path) -> list[dict[str, str]]:
 def run_live(
     spec_raw: bytes, base_url: str, tokens: list[str], settings: LiveSettings, policy: EgressPolicy
 ) -> LiveResult:
+    if len(tokens) > len(IDENTITY_NAMES):
+        raise ValidationFailed(f"at most {len(IDENTITY_NAMES)} identities may be given")
     try:
         parsed = parse_url(base_url)
     except EgressRefused as exc:
@@ -243,18 +258,23 @@ def run_live(
         events = next(iter(sorted(report_dir.glob("ndjson-*.ndjson"))), report_dir / "missing")
         samples = read_samples(events)
         document = json.loads(spec_raw)
-        proofs = identity_proofs(events, document, len(tokens))
+        answers = read_answers(events, document, len(tokens))
     operations = summary.get("operations") or {}
+    answered = tested(answers.operations, answers.negative)
+    total = operations.get("selected", 0)
     failures, unconfirmed = _confirmed(summary, samples, document)
     return LiveResult(
         completed=bool(summary.get("complete")),
-        operations_total=operations.get("selected", 0),
-        operations_tested=operations.get("tested", 0),
+        operations_total=total,
+        operations_tested=min(len(answered), total),
+        operations_sent=operations.get("tested", 0),
+        operations_unanswered=sorted(set(answers.operations) - answered)[:100],
         failures=failures,
         errors=[f"{e['title']} ({e['count']})" for e in summary.get("errors") or []],
         unconfirmed=unconfirmed,
         egress_refused=refused,
-        identity_proofs=proofs,
+        identity_proofs=identity_proofs(answers.identities, len(tokens)),
+        identity_answers=answers.identities,
         warnings={
             str(kind): [str(label) for label in labels]
             for kind, labels in (summary.get("warnings") or {}).items()
@@ -291,13 +311,7 @@ def _wait(process: subprocess.Popen[bytes], settings: LiveSettings) -> tuple[byt
 
 
 def _not_reached(document: dict[str, Any], samples: FailureSamples) -> list[str]:
-    declared = [
-        f"{method.upper()} {path}"
-        for path, item in (document.get("paths") or {}).items()
-        if isinstance(item, dict)
-        for method in item
-        if method in METHODS
-    ]
+    declared = [op.label for op in OpenApiView(document).operations()]
     return [op for op in declared if op not in samples.operations_reached][:100]
 
 

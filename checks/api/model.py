@@ -104,6 +104,21 @@ class OpenApiView:
         requirements = self.security_for(operation)
         return bool(requirements) and all(isinstance(r, dict) and r for r in requirements or [])
 
+    def plain_gets(self, secured: bool = True) -> list[Operation]:
+        """GET operations with nothing to fill in (no path template, no required parameter, no
+        body), secured or public as asked, shortest path first: a "who am I" or a list, what
+        the preflight tries an identity on and what discovery lists objects with."""
+        found = [
+            op
+            for op in self.operations()
+            if op.method == "get"
+            and "{" not in op.path
+            and self.needs_credential(op) is secured
+            and not any(p.get("required") for p in op.parameters)
+            and "requestBody" not in op.node
+        ]
+        return sorted(found, key=lambda op: len(op.path))
+
     def schemes(self) -> dict[str, dict[str, Any]]:
         raw = (self.document.get("components") or {}).get("securitySchemes") or {}
         return {name: self.deref(s) or {} for name, s in raw.items()}

@@ -1,43 +1,33 @@
 """Before fuzzing: does each identity given actually work?
 
 schemathesis sends the second identity only when it replays another identity's object, so the
-fuzzing run alone rarely shows whether a token works. Each identity is tried on a few secured
-GET operations that need no parameters (a "who am I" or a list): a 2xx proves it, 401 or 403 on
-every one refuses it. Bounded: a handful of requests per identity, each with the run's request
-timeout, all through the egress policy.
+fuzzing run alone rarely shows whether a token works. Each identity is tried once on each of a
+few secured GET operations that need no parameters (a "who am I" or a list): the answers are
+judged with the fuzzing run's (identities.judged), operation by operation, so a token one
+operation accepts and the others refuse shows as such. Bounded: a handful of requests per
+identity, each with the run's request timeout, at the run's pace, to the address the egress
+policy vetted for the run.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
-from checks.api.identities import IDENTITY_NAMES, REFUSED
+from checks.api.credentials import IDENTITY_NAMES, bearer
+from checks.api.identities import Answers
 from checks.api.model import OpenApiView
-from checks.catalogue.api import IdentityProof, IdentityStatus
-from checks.egress import EgressPolicy
-from checks.fetch import FetchError, status_of
+from checks.api.phases import PREFLIGHT_SECONDS, around_run
+from checks.egress import EgressPolicy, EgressRefused
+from checks.fetch import run_pace, status_of
 
 MAX_OPERATIONS = 3
-# For every identity together; a quarter of a short budget at most, so a hanging target cannot
-# spend the run's time here.
-ALL_IDENTITIES_SECONDS = 20.0
 
 
 def probe_operations(document: dict[str, Any]) -> list[str]:
-    """Paths of secured GET operations with nothing to fill in (no path template, no required
-    parameter, no body), shortest first."""
-    view = OpenApiView(document)
-    paths = [
-        op.path
-        for op in view.operations()
-        if op.method == "get"
-        and "{" not in op.path
-        and view.needs_credential(op)
-        and not any(p.get("required") for p in op.parameters)
-        and "requestBody" not in op.node
-    ]
-    return sorted(paths, key=len)[:MAX_OPERATIONS]
+    """Paths of the first few secured GET operations with nothing to fill in."""
+    return [op.path for op in OpenApiView(document).plain_gets()][:MAX_OPERATIONS]
 
 
 def preflight(
@@ -47,39 +37,36 @@ def preflight(
     policy: EgressPolicy,
     timeout: float,
     budget_seconds: float,
-) -> list[IdentityProof] | None:
-    """Each identity's proof, or None when the description has no operation to try it on."""
+) -> dict[str, Answers] | None:
+    """Each identity's answers (secured operation -> statuses), or None when the description
+    has no operation to try it on. With the run's policy (fetch.for_run) the requests keep to
+    its pace and go to its pinned address."""
     paths = probe_operations(document)
     if not paths or not tokens:
         return None
-    deadline = time.monotonic() + min(ALL_IDENTITIES_SECONDS, budget_seconds / 4)
-    proofs = []
+    deadline = time.monotonic() + around_run(PREFLIGHT_SECONDS, budget_seconds)
+    pace = run_pace(policy)
+    answers: dict[str, Answers] = {}
     for name, token in zip(IDENTITY_NAMES, tokens, strict=False):
-        seen: dict[str, int] = {}
+        seen: Answers = {}
         for path in paths:
+            if not pace.wait(deadline):
+                break
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            url = base_url.rstrip("/") + path
             try:
                 status = status_of(
-                    url,
+                    base_url.rstrip("/") + path,
                     policy,
-                    {"Authorization": f"Bearer {token}"},
+                    bearer(token),
                     min(timeout, left),
                     deadline_seconds=left,
                 )
-            except FetchError:
+            except (ValueError, EgressRefused):  # FetchError, or a token no header can carry
                 continue
-            seen[str(status)] = seen.get(str(status), 0) + 1
-            if 200 <= status < 300:
-                break
-        codes = {int(code) for code in seen}
-        if any(200 <= code < 300 for code in codes):
-            status_of_identity = IdentityStatus.PROVEN
-        elif codes and codes <= REFUSED:
-            status_of_identity = IdentityStatus.REFUSED
-        else:
-            status_of_identity = IdentityStatus.UNPROVEN
-        proofs.append(IdentityProof(identity=name, status=status_of_identity, responses=seen))
-    return proofs
+            finally:
+                pace.done()
+            seen.setdefault(f"GET {path}", Counter())[status] += 1
+        answers[name] = seen
+    return answers

@@ -1,4 +1,4 @@
-"""Fold live failures that only restate a stronger one (checks/data/api_restates.yaml)."""
+"""Fold findings that only restate a stronger one (checks/data/api_restates.yaml)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from checks.api.live import LiveFailure
+    from checks.findings import CheckFinding
 
 
 class Restatements(BaseModel):
@@ -64,4 +65,50 @@ def fold(failures: list[LiveFailure], rules: Restatements | None = None) -> list
         if failure.code in folded:
             failure = replace(failure, also_reported=folded[failure.code])
         result.append(failure)
+    return result
+
+
+def _operations(item: CheckFinding) -> list[str]:
+    evidence = item.evidence
+    if isinstance(evidence.get("operations"), list):
+        return [str(op) for op in evidence["operations"]]
+    return [str(evidence["operation"])] if evidence.get("operation") else []
+
+
+def fold_findings(
+    findings: list[CheckFinding], rules: Restatements | None = None
+) -> list[CheckFinding]:
+    """The same folding across sources, on the check's findings: the authorisation matrix's
+    proof with real objects (API-AUTHZ-001) restates schemathesis's object-level failure on the
+    same operation, which is one fault, not two. A finding left with no operation goes."""
+    rules = rules or restatements()
+    covered: dict[str, set[str]] = {}
+    for item in findings:
+        covered.setdefault(item.code, set()).update(_operations(item))
+    weaker_of = {code: strong for strong, weaker in rules.restates.items() for code in weaker}
+    folded: dict[str, list[dict[str, Any]]] = {}
+    kept: list[CheckFinding] = []
+    for item in findings:
+        strong = weaker_of.get(item.code)
+        operations = _operations(item)
+        overlap = [op for op in operations if op in covered.get(strong or "", set())]
+        if not strong or not overlap or "operations" not in item.evidence:
+            kept.append(item)
+            continue
+        folded.setdefault(strong, []).extend(
+            {"code": item.code, "operation": op, "message": str(item.evidence.get("message") or "")}
+            for op in overlap
+        )
+        left = [op for op in operations if op not in overlap]
+        if left:
+            samples = [s for s in item.evidence.get("samples") or [] if s.get("operation") in left]
+            evidence = item.evidence | {"operations": left, "samples": samples}
+            kept.append(item.model_copy(update={"evidence": evidence}))
+    result = []
+    for item in kept:
+        extra = folded.pop(item.code, None) if item.code in folded else None
+        if extra:
+            also = list(item.evidence.get("also_reported") or []) + extra
+            item = item.model_copy(update={"evidence": item.evidence | {"also_reported": also}})
+        result.append(item)
     return result

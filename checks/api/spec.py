@@ -18,7 +18,8 @@ import yaml
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 from referencing.exceptions import Unresolvable
 
-from checks.api.model import METHODS
+from checks.api.model import METHODS, OpenApiView
+from checks.api.phases import FETCH_DEADLINE_SECONDS, VALIDATION_SECONDS
 from checks.egress import EgressPolicy
 from checks.fetch import FetchError, fetch
 from checks.safe_parse import InputRefused, Limits, load_json, load_yaml
@@ -30,14 +31,11 @@ MAX_DEPTH = 200
 # the size cap stays under this, while an alias bomb expands by orders of magnitude past it.
 MAX_EXPANDED_NODES = MAX_SPEC_BYTES // 10
 MAX_REMOTE_DOCUMENTS = 20
-# Wall clock for fetching one description or remote document, headers and body together: a
-# peer that drips bytes inside the per-read timeout is cut here rather than holding the check.
-FETCH_DEADLINE_SECONDS = 30.0
 # openapi-spec-validator is pure Python and slow on large descriptions (a 20 MB one can take
 # minutes): more operations than any genuine API declares are refused before validating, and
-# validation itself stops at a wall-clock limit. 2,000 operations validate in about 4 s here.
+# validation itself stops at a wall-clock limit (phases.py). 2,000 operations validate in about
+# 4 s here.
 MAX_OPERATIONS = 5000
-VALIDATION_SECONDS = 30.0
 
 
 class SpecError(ValueError):
@@ -70,6 +68,11 @@ class LoadedSpec:
     @property
     def valid(self) -> bool:
         return not self.validity_errors
+
+    @property
+    def base_uri(self) -> str:
+        """What relative $refs resolve against: the URL it was read from, if any."""
+        return self.source if self.source.startswith(("http://", "https://")) else ""
 
 
 def _limits() -> Limits:
@@ -156,11 +159,30 @@ def _remote_handler(policy: EgressPolicy, cache: dict[str, Any]):  # type: ignor
     return handle
 
 
-def count_operations(document: dict[str, Any]) -> int:
+def count_operations(
+    document: dict[str, Any], remote: dict[str, Any] | None = None, base_uri: str = ""
+) -> int:
+    """Operations as schemathesis and the rules will see them: a path item that is a `$ref`
+    (to components/pathItems, another path, or a fetched document) counts the operations it
+    leads to, once for every path that refers to it, so a small file cannot declare thousands
+    of operations through one shared item. Bounded: each path's chain stops at
+    model.MAX_REF_HOPS, and the paths are as many as the parse caps allowed."""
     paths = document.get("paths")
     if not isinstance(paths, dict):
         return 0
-    return sum(1 for item in paths.values() if isinstance(item, dict) for m in item if m in METHODS)
+    view = OpenApiView(document, remote, base_uri)
+    items = (view.deref(item) for item in paths.values())
+    return sum(sum(1 for m in METHODS if m in item) for item in items if isinstance(item, dict))
+
+
+def _operation_cap(operations: int) -> None:
+    if operations > MAX_OPERATIONS:
+        raise SpecLimit(
+            "operations",
+            f"the description declares {operations} operations, more than the {MAX_OPERATIONS} "
+            "checked; split it by area and check each part",
+            MAX_OPERATIONS,
+        )
 
 
 @contextmanager
@@ -202,14 +224,10 @@ def load_spec(source: str, policy: EgressPolicy) -> LoadedSpec:
     version = str(document.get("openapi", ""))
     if not version.startswith(("3.0", "3.1")):
         raise SpecError(f"openapi version {version or 'missing'} is not 3.0 or 3.1")
+    # Local path-item $refs are counted now, before the slow validator sees them; those into
+    # remote documents once the validator has fetched them (below).
     operations = count_operations(document)
-    if operations > MAX_OPERATIONS:
-        raise SpecLimit(
-            "operations",
-            f"the description declares {operations} operations, more than the {MAX_OPERATIONS} "
-            "checked; split it by area and check each part",
-            MAX_OPERATIONS,
-        )
+    _operation_cap(operations)
     cache: dict[str, Any] = {}
     handlers = {
         "http": _remote_handler(policy, cache),
@@ -241,4 +259,5 @@ def load_spec(source: str, policy: EgressPolicy) -> LoadedSpec:
         reason = f": {cause}" if cause is not None else ""
         errors = [f"cannot resolve $ref {exc.ref}{reason}"]
     seconds = round(time.monotonic() - started, 3)
+    _operation_cap(count_operations(document, cache, base_uri))
     return LoadedSpec(document, source, version, len(raw), raw, cache, errors, seconds)

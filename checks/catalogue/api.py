@@ -7,6 +7,7 @@ output, a JUnit test case and a property of the SARIF run.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,16 @@ class IdentityProof(ResultPart):
     responses: dict[str, int] = Field(
         default_factory=dict
     )  # status code -> answers to secured operations sent with it
+    # Secured operations sent with it that answered at all, that answered 2xx at least once, and
+    # that refused it (401/403, or 404 on a path with no template) and never answered 2xx; the
+    # share is accepted / (accepted + refused), None when no operation judged it either way.
+    secured_tried: int = 0
+    secured_accepted: int = 0
+    secured_refused: int = 0
+    accepted_share: float | None = None
+    # Why it could not be judged at all: no request to a secured operation was sent with it.
+    # Such an identity leaves the result provisional.
+    untested: str | None = None
 
 
 class LiveProbeOutcome(ResultPart):
@@ -66,21 +77,75 @@ class LiveProbeOutcome(ResultPart):
     notes: tuple[str, ...] = ()
 
 
+class AuthzOutcome(StrEnum):
+    """What one replay of an owner's request, as another identity or anonymously, got."""
+
+    ALLOWED_SAME_BODY = "allowed-same-body"  # 2xx with the owner's answer: the object leaked
+    # 2xx with another body that holds the owner's id and values: the object leaked
+    ALLOWED_OWNERS_VALUES = "allowed-owners-values"
+    ALLOWED_DIFFERENT_BODY = "allowed-different-body"  # 2xx with another answer (cell.note says)
+    REFUSED = "refused"  # 3xx or 4xx
+    ERROR = "error"  # 5xx, or no answer
+
+
+class AuthzObject(ResultPart):
+    """One object of the authorisation matrix (checks/api/authz_matrix.py): named in the
+    objects file or found through a list operation, and whether its owner could read it."""
+
+    owner: str  # primary, secondary
+    path: str  # /v1/notes/17, relative to the base URL
+    operation: str | None = None  # "GET /v1/notes/{id}" when the description has it
+    source: str = "file"  # file, discovered
+    status: int | None = None  # what the owner's read answered
+    usable: bool = False  # its owner read it (2xx, something to compare)
+    not_usable: str | None = None  # why not, in words
+
+
+class AuthzCell(ResultPart):
+    """One replay: the owner's request for an object sent as someone else."""
+
+    path: str
+    owner: str
+    requester: str  # the other identity, or anonymous
+    method: str = "GET"
+    status: int | None = None
+    outcome: AuthzOutcome
+    note: str | None = None  # why an allowed replay is, or is not, a leak
+
+
+class AuthzMatrix(ResultPart):
+    """Every read (and, with --matrix-writes, write) of each identity's objects replayed as the
+    other identity and anonymously; why identity 2 was not replayed is in bola_not_tested."""
+
+    objects: tuple[AuthzObject, ...] = ()
+    cells: tuple[AuthzCell, ...] = ()
+    writes: bool = False  # writes were replayed (they change data: only when asked)
+    writes_note: str | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what discovery found or missed, the deadline
+
+
 class ApiLiveRun(ResultPart):
     """The live run against the base URL: how far it got and how to reproduce it."""
 
     completed: bool = False
     timed_out: bool = False
+    # Operations with an answer of their own (not 5xx, 429 or 405, nor 404 on a path with no
+    # template: checks/api/identities.py), not merely sent a request.
     operations_tested: int = 0
     operations_total: int = 0
     coverage: float = 0.0  # tested / total, to three places
+    operations_unanswered: tuple[str, ...] = ()  # sent requests, got no answer of their own
     seed: int | None = None
     command: tuple[str, ...] = ()  # the schemathesis command line
     seconds: float | None = None
     identities: int = 0  # bearer tokens given: two test object-level authorisation
     identity_proofs: tuple[IdentityProof, ...] = ()
-    # Why object-level authorisation between identities was not tested; None when it was.
+    # Why object-level authorisation between identities was not tested (too few proven
+    # identities, or no object of one to replay as the other); None when it was.
     bola_not_tested: str | None = None
+    authz_matrix: AuthzMatrix | None = None  # the objects replayed across identities
     not_followed: tuple[str, ...] = ()  # $refs the bundled description could not follow
     unconfirmed: tuple[UnconfirmedFailure, ...] = ()
     probes: tuple[LiveProbeOutcome, ...] = ()  # the OWASP API Top 10 probes after the run
@@ -118,7 +183,17 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     # check reads the file or the URL itself rather than bytes handed over.
     source = order.input_file or check.target
     live = LiveSettings(**(check.live or {}))
-    report = run_api_check(source, policy, check.base_url, list(check.tokens), live)
+    if check.expired_token:
+        live = replace(live, expired_token=check.expired_token)
+    report = run_api_check(
+        source,
+        policy,
+        check.base_url,
+        list(check.tokens),
+        live,
+        objects=check.objects,
+        matrix_writes=check.matrix_writes,
+    )
     if order.input_file and report.target == source:
         # The file's own name, not where the sandbox happened to put it.
         report = report.model_copy(update={"target": check.file_name or "upload"})

@@ -143,6 +143,16 @@ class TlsHandshake(ResultPart):
     error: str = ""
 
 
+class TlsImplied(ResultPart):
+    """A probe not sent: another probe's answer already answered its question yes (an answer in
+    TLS 1.3 proves TLS 1.3, a group a browser was given is supported; checks/tls/implied.py).
+    Its verdict is that answer's, and says so."""
+
+    probe: str  # e.g. "the TLSv1.3 probe"
+    implied_by: str  # e.g. "the browser client's hello"
+    answer: str  # what that probe got, e.g. "server_hello TLSv1.3 X25519MLKEM768"
+
+
 class TlsResult(CheckResult):
     """What the probes and the handshake saw; only `address` when nothing answered in TLS."""
 
@@ -162,6 +172,7 @@ class TlsResult(CheckResult):
     # The TLS 1.3 suite the server picked is AEAD, as every TLS 1.3 suite is; None: no TLS 1.3
     tls13_suites_aead: bool | None = None
     safeguards: tuple[TlsSafeguard, ...] = ()  # one per Safeguard; () in runs before they existed
+    implied: tuple[TlsImplied, ...] = ()  # probes not sent, and what implied their answer
 
 
 def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:

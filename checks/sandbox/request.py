@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from checks.api.authz_objects import MAX_BYTES as OBJECTS_MAX_BYTES
 from checks.catalogue import KindName
+from kernel.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from checks.egress import EgressPolicy
@@ -26,9 +28,44 @@ class SandboxedCheck(BaseModel):
     file_name: str = Field(default="", max_length=255)
     base_url: str | None = Field(default=None, max_length=2000)
     tokens: tuple[str, ...] = Field(default=(), max_length=2)
+    # A token the API signed that has expired (the JWT probe's expiry test); a secret like tokens.
+    expired_token: str | None = Field(default=None, max_length=16384)
     timeout: float = Field(default=3.0, gt=0, le=60)
     # LiveSettings of the API check, by field name.
     live: dict[str, Any] | None = None
+    # The API check's objects file (checks/api/authz_objects.py): its text crosses to the child,
+    # which parses it, and whether the authorisation matrix may replay writes.
+    objects: str | None = Field(default=None, max_length=OBJECTS_MAX_BYTES)
+    matrix_writes: bool = False
+
+    def __init__(self, **fields: Any) -> None:
+        """As pydantic's, but what the user asked for that cannot be run is refused with a
+        sentence (ValidationFailed), which the CLI and the job runner show as it is, rather than
+        pydantic's report, which also echoes the value (a token is a secret)."""
+        try:
+            super().__init__(**fields)
+        except ValidationError as exc:
+            raise ValidationFailed(_refusal(exc)) from None
+
+
+# What the user calls a field, where it is not the field's own name.
+USER_NAMES = {
+    "tokens": "identities (--auth, --auth2)",
+    "base_url": "base URL",
+    "target": "target",
+    "file_name": "file name",
+}
+
+
+def _refusal(error: ValidationError) -> str:
+    reasons = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else "check"
+        if field == "tokens" and item["type"] == "too_long":
+            reasons.append("at most two identities may be given (--auth and --auth2)")
+            continue
+        reasons.append(f"{USER_NAMES.get(field, field)}: {item['msg']}")
+    return "the check cannot be run: " + "; ".join(reasons)
 
 
 class ChildOrder(BaseModel):

@@ -46,9 +46,9 @@ def limits_for(check: SandboxedCheck, base: SandboxLimits | None = None) -> Sand
     base = base or SandboxLimits()
     if spec_for(check.kind).live and check.base_url:
         from checks.api.live import LiveSettings
+        from checks.api.phases import wall_seconds
 
-        live = LiveSettings(**(check.live or {}))
-        return base.with_wall(live.budget_seconds + live.hard_limit_margin + 60)
+        return base.with_wall(wall_seconds(LiveSettings(**(check.live or {}))))
     return base
 
 

@@ -16,6 +16,7 @@ from checks.catalogue.tls import (
     TlsClientGets,
     TlsGroup,
     TlsHandshake,
+    TlsImplied,
     TlsResult,
     TlsSafeguard,
     TlsSuiteClass,
@@ -34,7 +35,8 @@ from checks.tls.chain import (
 )
 from checks.tls.chain_store import TrustAnchors, load_trust_anchors
 from checks.tls.handshake import HandshakeResult, full_handshake
-from checks.tls.policy import probe_limits, tls_clients
+from checks.tls.implied import describe, summary
+from checks.tls.policy import Judge, probe_limits, tls_clients
 from checks.tls.probes import (
     DEFAULT_TIMEOUT,
     ClientProbe,
@@ -69,22 +71,34 @@ ERROR_FINDINGS = {
 
 def plan() -> list[Probe]:
     """The clients first: under a connection limit the first answers come soonest, and what a
-    browser gets names a group, a version and the preference at once."""
+    browser gets names a group, a version and the preference at once. Then each probe before
+    those its answer may imply (checks/tls/implied.py), which wait for it: the TLS 1.3 probe
+    for the clients' answers, the CBC suite probe (ECDHE-CBC, RSA-CBC and DHE-CBC suites) before
+    the other classes, the groups the browser offers last."""
     clients: list[Probe] = [ClientProbe(client.id) for client in tls_clients()]
     # TLS 1.2 has no probe of its own: the suite probes together offer every suite its probe
     # offered, with the same groups, so they answer whether the server speaks it.
     versions: list[Probe] = [
         VersionProbe(v) for v in sorted(TLS_VERSIONS, reverse=True) if v != 0x0303
     ]
-    suites: list[Probe] = [SuiteProbe(suite_class) for suite_class in OFFERED]
-    groups: list[Probe] = [GroupProbe(code) for code in sorted(algorithm_index().tls_groups())]
+    classes = sorted(OFFERED, key=lambda suite_class: suite_class is not SuiteClass.CBC)
+    suites: list[Probe] = [SuiteProbe(suite_class) for suite_class in classes]
+    browser_groups = {
+        code for client in tls_clients() if client.judge is Judge.PQ_FIRST for code in client.codes
+    }
+    groups: list[Probe] = [
+        GroupProbe(code)
+        for code in sorted(algorithm_index().tls_groups(), key=lambda c: (c in browser_groups, c))
+    ]
     return clients + versions + suites + groups
 
 
 def protocol_failure(answers: dict[Probe, ServerAnswer]) -> CheckFinding | None:
     """When no probe got a TLS answer at all, say why once, instead of drawing conclusions."""
-    # A hello this scanner could not build was never sent: it says nothing of the endpoint.
-    outcomes = [a.outcome for a in answers.values() if a.outcome is not Outcome.NOT_BUILT]
+    # A hello this scanner could not build, or one another's answer implied, was never sent:
+    # it says nothing of the endpoint.
+    unsent = (Outcome.NOT_BUILT, Outcome.IMPLIED)
+    outcomes = [a.outcome for a in answers.values() if a.outcome not in unsent]
     if not outcomes or any(o in TLS_ANSWERS for o in outcomes):
         return None
     most_common = max(set(outcomes), key=outcomes.count)
@@ -189,6 +203,20 @@ def _inconclusive_finding(
     )
 
 
+def _implied(answers: dict[Probe, ServerAnswer]) -> tuple[TlsImplied, ...]:
+    return tuple(
+        TlsImplied(
+            probe=describe(probe),
+            implied_by=describe(answer.implied_by),
+            answer=summary(answers[answer.implied_by]),
+        )
+        for probe, answer in answers.items()
+        if answer.outcome is Outcome.IMPLIED
+        and answer.implied_by is not None
+        and answer.implied_by in answers
+    )
+
+
 def combine(
     target: Target,
     answers: dict[Probe, ServerAnswer],
@@ -261,6 +289,7 @@ def combine(
         forward_secrecy_tls12=forward_secrecy(suites),
         tls13_suites_aead=tls13_aead(answers),
         safeguards=tuple(safeguards),
+        implied=_implied(answers),
     )
     # The chain: trust, name, order, stapled OCSP (checks/tls/chain.py); judged only with a
     # trust store, and an untrusted, misnamed or revoked one caps the certificate sub-score.
@@ -288,14 +317,17 @@ def run_tls_check(
     timeout: float = DEFAULT_TIMEOUT,
     now: datetime | None = None,
     trust_store: Path | None = None,
+    skip_implied: bool = True,
 ) -> CheckReport:
     """`trust_store`: the PEM bundle chains are validated against; None: the default bundle
-    (checks/tls/chain_store.py). Read before any connection, so a bad one costs no traffic."""
+    (checks/tls/chain_store.py). Read before any connection, so a bad one costs no traffic.
+    `skip_implied`: False sends every probe, even one another's answer has already answered
+    (checks/tls/implied.py); the verdicts are the same either way."""
     started = datetime.now(UTC)
     trust = load_trust_anchors(trust_store)
     host, port = split_host_port(target_text, 443)
     target = policy.resolve(host, port)
-    answers = run_probes(plan(), target, timeout=timeout)
+    answers = run_probes(plan(), target, timeout=timeout, skip_implied=skip_implied)
     if protocol_failure(answers) is None:
         # Asked after the main probes, which tell what they can ask about (a second, short run).
         follow_up = probe_limits().for_follow_ups(timeout)

@@ -5,29 +5,43 @@ a connection per question and no thread per connection. At most `concurrent_conn
 at once (tls_probing.yaml): a server that limits connections per client resets the rest, and a
 reset says nothing about the question asked. A closed, refused or timed-out probe is retried and,
 if it still gets no answer, is reported as such for the verdicts to call inconclusive.
+
+A probe whose question an answer in hand already settles (checks/tls/implied.py) is not sent: it
+is recorded as implied, naming the probe that implied it. One that an answer still awaited might
+settle waits for that answer while other probes go ahead, so the plan puts the probes likeliest
+to imply first (checks/tls/check.py `plan`).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import selectors
 import socket
 import time
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from checks.catalogue.tls import Safeguard, SuiteClass
 from checks.egress import Target
 from checks.tls.handshake import client_hello
-from checks.tls.policy import ProbeLimits, probe_limits, tls_clients
+from checks.tls.implied import implied, may_settle, settles
+from checks.tls.policy import ProbeLimits, TlsClient, probe_limits, tls_clients
+from checks.tls.probe_kinds import ClientProbe as ClientProbe
+from checks.tls.probe_kinds import DhProbe as DhProbe
+from checks.tls.probe_kinds import GroupProbe as GroupProbe
+from checks.tls.probe_kinds import Probe as Probe
+from checks.tls.probe_kinds import SafeguardProbe as SafeguardProbe
+from checks.tls.probe_kinds import SuiteProbe as SuiteProbe
+from checks.tls.probe_kinds import VersionProbe as VersionProbe
+from checks.tls.probe_kinds import tls12_suites_of
 from checks.tls.suites import OFFERED
 from checks.tls.wire import (
     FALLBACK_SCSV,
     INCONCLUSIVE,
-    LEGACY_SUITES,
     MAX_READ,
-    TLS12_SUITES,
     TLS13_SUITES,
     TLS_ANSWERS,
     AnswerReader,
@@ -41,56 +55,6 @@ from checks.tls.wire import client_hello as raw_client_hello
 from pq_crypto.catalogue import algorithm_index
 
 DEFAULT_TIMEOUT = 3.0
-
-
-@dataclass(frozen=True)
-class GroupProbe:
-    group: int
-
-
-@dataclass(frozen=True)
-class VersionProbe:
-    version: int
-
-
-@dataclass(frozen=True)
-class ClientProbe:
-    """The ClientHello a client of tls_clients.yaml sends: which group does the server pick?"""
-
-    client: str
-
-
-@dataclass(frozen=True)
-class SuiteProbe:
-    """A TLS 1.2 ClientHello offering one class of cipher suites only (checks/tls/suites.py)."""
-
-    suite_class: SuiteClass
-
-
-@dataclass(frozen=True)
-class DhProbe:
-    """A TLS 1.2 ClientHello offering DHE suites only, read on to the ServerKeyExchange for the
-    prime's size. `ffdhe`: with the RFC 7919 groups among the supported groups, as the suite
-    probes offer them; without, as most clients send it. The two get different answers: such a
-    server negotiates one of its FFDHE groups with a client that lists them, refuses DHE if it
-    has none of them, and uses its own configured prime with a client that lists none."""
-
-    ffdhe: bool
-
-
-@dataclass(frozen=True)
-class SafeguardProbe:
-    """A TLS 1.2-or-lower ClientHello asking about one safeguard (checks/tls/safeguards.py):
-    `version`, the one `suite` and the groups of a hello the server already accepted, so the
-    answer is about the safeguard and nothing else."""
-
-    safeguard: Safeguard
-    version: int
-    suite: int
-    ffdhe: bool = True
-
-
-Probe = GroupProbe | VersionProbe | ClientProbe | SuiteProbe | DhProbe | SafeguardProbe
 
 
 class HelloNotBuilt(Exception):
@@ -117,16 +81,33 @@ def groups_offered(ffdhe: bool) -> list[int]:
     return _every_group() if ffdhe else [g for g in _every_group() if not 0x0100 <= g <= 0x01FF]
 
 
+@lru_cache(maxsize=64)
+def _built_hello(client: TlsClient, server_name: str | None) -> bytes:
+    # OpenSSL builds a client's hello once, key shares and all (generating an ML-KEM key is
+    # most of a probe's cost here); no handshake is ever completed with it, so its key shares
+    # are never used to derive a key, and reusing them costs nothing in secrecy. Keyed by the
+    # client's whole definition, so an edited tls_clients.yaml is never answered from here.
+    try:
+        return client_hello(client, server_name)
+    except ValueError as exc:  # OpenSSL lacks one of the client's groups
+        raise HelloNotBuilt(f"this scanner's OpenSSL cannot build this client: {exc}") from exc
+
+
+def _fresh(hello: bytes) -> bytes:
+    """The hello with a random and session id of its own, as every raw hello has."""
+    if len(hello) < 44 or len(hello) < 44 + hello[43]:
+        return hello
+    session = hello[43]
+    return hello[:11] + os.urandom(32) + hello[43:44] + os.urandom(session) + hello[44 + session :]
+
+
 def hello_for(probe: Probe, target: Target) -> bytes:
     name = _server_name(target)
     if isinstance(probe, GroupProbe):
         return raw_client_hello(name, 0x0304, [probe.group], TLS13_SUITES)
     if isinstance(probe, ClientProbe):
         client = next(c for c in tls_clients() if c.id == probe.client)
-        try:
-            return client_hello(client, name)
-        except ValueError as exc:  # OpenSSL lacks one of the client's groups
-            raise HelloNotBuilt(f"this scanner's OpenSSL cannot build this client: {exc}") from exc
+        return _fresh(_built_hello(client, name))
     if isinstance(probe, DhProbe):
         return raw_client_hello(name, 0x0303, groups_offered(probe.ffdhe), OFFERED[SuiteClass.DHE])
     if isinstance(probe, SafeguardProbe):
@@ -146,14 +127,12 @@ def hello_for(probe: Probe, target: Target) -> bytes:
         return raw_client_hello(name, 0x0303, groups, OFFERED[probe.suite_class])
     if probe.version == 0x0304:
         return raw_client_hello(name, 0x0304, groups, TLS13_SUITES)
-    suites = TLS12_SUITES + LEGACY_SUITES if probe.version == 0x0303 else LEGACY_SUITES
-    return raw_client_hello(name, probe.version, groups, suites)
+    return raw_client_hello(name, probe.version, groups, tls12_suites_of(probe))
 
 
 def _offer(hello: bytes) -> Offer | None:
     # A question is asked with the same hello every time but for its random and session id:
-    # blanked, what it offers is read back once (an OpenSSL-built hello, whose key shares are
-    # fresh each time, is read each time; the cache is bounded either way).
+    # blanked, what it offers is read back once (the cache is bounded).
     if len(hello) < 44 or len(hello) < 44 + hello[43]:
         return offer_of(hello)
     session = hello[43]
@@ -182,6 +161,10 @@ class _Connection:
         code = self.sock.connect_ex((target.address, target.port))
         if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
             self.finish(ServerAnswer(Outcome.UNREACHABLE, detail=errno.errorcode.get(code, "")))
+            return
+        # Often connected already (always on loopback): the hello goes now, not a wakeup later;
+        # a connection still being made takes it when it becomes writable.
+        self.on_writable()
 
     def finish(self, answer: ServerAnswer) -> None:
         # Held to what this very hello offered: a server naming anything else is lying.
@@ -204,6 +187,11 @@ class _Connection:
             self.finish(ServerAnswer(Outcome.CLOSED, detail=str(exc)))
         except BlockingIOError:
             return
+        except OSError as exc:
+            if exc.errno == errno.ENOTCONN:  # still connecting
+                return
+            detail = errno.errorcode.get(exc.errno or 0, str(exc))
+            self.finish(ServerAnswer(Outcome.UNREACHABLE, detail=detail))
 
     def on_readable(self) -> None:
         try:
@@ -245,23 +233,53 @@ class _Schedule:
     allows at the start (all of a first wave) end probing, since a port that closes, stalls or
     refuses every one of them is not limiting connections but not answering."""
 
-    def __init__(self, probes: list[Probe], limits: ProbeLimits) -> None:
+    def __init__(self, probes: list[Probe], limits: ProbeLimits, skip_implied: bool) -> None:
         self.limits = limits
         self.window = limits.concurrent_connections
         self.waiting = deque(_Waiting(p) for p in probes)
+        self.rank = {probe: at for at, probe in enumerate(probes)}
         self.answers: dict[Probe, ServerAnswer] = {}
         self.spoke_tls = False
         self.failures: list[ServerAnswer] = []
+        self.skip_implied = skip_implied
+        # A probe whose question an answer so far settles -> the probe that got that answer.
+        self.settled: dict[Probe, Probe] = {}
 
-    def next_ready(self, now: float) -> _Waiting | None:
-        for item in self.waiting:
-            if item.not_before <= now:
+    def next_ready(self, now: float, flying: Iterable[Probe]) -> _Waiting | None:
+        """The first probe to start: one not waiting for a retry's delay, nor held back for an
+        answer still awaited that may settle it; a settled probe met on the way is recorded
+        as implied instead, even one waiting for a retry."""
+        flying = list(flying)
+        for item in list(self.waiting):
+            if self._settle(item):
+                continue
+            if item.not_before <= now and not self._held(item.probe, flying):
                 self.waiting.remove(item)
                 return item
         return None
 
-    def next_wake(self) -> float | None:
-        return min((item.not_before for item in self.waiting), default=None)
+    def _settle(self, item: _Waiting) -> bool:
+        by = self.settled.get(item.probe)
+        if by is None:
+            return False
+        self.waiting.remove(item)
+        self.answers[item.probe] = implied(by, self.answers[by], attempts=item.attempt - 1)
+        return True
+
+    def _held(self, probe: Probe, flying: list[Probe]) -> bool:
+        # Only by a probe ahead of it in the plan: two that may settle each other (the CBC and
+        # DHE suite probes) must not hold each other back in turn.
+        rank = self.rank[probe]
+        return self.skip_implied and any(
+            self.rank[other] < rank and may_settle(probe, other) for other in flying
+        )
+
+    def next_wake(self, flying: Iterable[Probe] = ()) -> float | None:
+        flying = list(flying)
+        return min(
+            (item.not_before for item in self.waiting if not self._held(item.probe, flying)),
+            default=None,
+        )
 
     def record(self, connection: _Connection, now: float) -> None:
         answer = connection.answer
@@ -279,6 +297,9 @@ class _Schedule:
                 self.waiting.append(_Waiting(connection.probe, connection.attempt + 1, now + delay))
                 return
         self.answers[connection.probe] = answer
+        if self.skip_implied:
+            for probe in settles(connection.probe, answer):
+                self.settled.setdefault(probe, connection.probe)
 
     @property
     def gave_up(self) -> bool:
@@ -294,7 +315,13 @@ class _Schedule:
             filler = ServerAnswer(Outcome.TIMEOUT, detail=why)
         tried = {item.probe: item.attempt - 1 for item in self.waiting} | unanswered
         for probe, attempts in tried.items():
-            self.answers.setdefault(probe, replace(filler, attempts=attempts))
+            by = self.settled.get(probe)
+            answer = (
+                implied(by, self.answers[by], attempts)
+                if by is not None
+                else replace(filler, attempts=attempts)
+            )
+            self.answers.setdefault(probe, answer)
         self.waiting.clear()
 
 
@@ -303,11 +330,13 @@ def run_probes(
     target: Target,
     timeout: float = DEFAULT_TIMEOUT,
     limits: ProbeLimits | None = None,
+    skip_implied: bool = True,
 ) -> dict[Probe, ServerAnswer]:
     """Every probe of one endpoint, a few at a time; each attempt is bounded by `timeout` and all
-    of them together by `budget_timeouts` timeouts."""
+    of them together by `budget_timeouts` timeouts. `skip_implied`: a probe whose question an
+    answer in hand settles is recorded as implied instead of sent (False: every one is sent)."""
     limits = limits or probe_limits()
-    schedule = _Schedule(probes, limits)
+    schedule = _Schedule(probes, limits, skip_implied)
     budget_end = time.monotonic() + timeout * limits.budget_timeouts
     open_: dict[int, _Connection] = {}
     with selectors.DefaultSelector() as selector:
@@ -318,7 +347,7 @@ def run_probes(
             while (
                 len(open_) < schedule.window
                 and not schedule.gave_up
-                and (item := schedule.next_ready(now))
+                and (item := schedule.next_ready(now, (c.probe for c in open_.values())))
             ):
                 try:
                     hello = hello_for(item.probe, target)
@@ -336,7 +365,8 @@ def run_probes(
             wakes = [c.deadline for c in open_.values()] + [budget_end]
             # A retry waiting for its delay wakes the loop only when there is room to start it.
             room = len(open_) < schedule.window
-            if room and (pending := schedule.next_wake()) is not None:
+            flying = [c.probe for c in open_.values()]
+            if room and (pending := schedule.next_wake(flying)) is not None:
                 wakes.append(pending)
             for key, mask in selector.select(max(0.0, min(wakes) - now)) if open_ else []:
                 connection = key.data
@@ -351,7 +381,11 @@ def run_probes(
                 elif connection.events != key.events:
                     selector.modify(key.fd, connection.events, connection)
             if not open_ and (pending := schedule.next_wake()) is not None:
-                time.sleep(max(0.0, min(pending, budget_end) - time.monotonic()))
+                pause = min(pending, budget_end) - time.monotonic()
+                # A retry's delay; and once a limit has shown (the window shrank), a turn even
+                # for a probe ready now, so the limiter sees the last close before the next.
+                if pause > 0 or schedule.window < limits.concurrent_connections:
+                    time.sleep(max(0.0, pause))
             now = time.monotonic()
             for fd, connection in list(open_.items()):
                 if connection.deadline <= now:

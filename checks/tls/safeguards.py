@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from checks.catalogue.tls import Safeguard, SafeguardVerdict, SuiteClass, TlsSafeguard
 from checks.dh_sizes import dh_sizes
 from checks.findings import CheckFinding, finding
+from checks.tls.implied import proving
 from checks.tls.probes import DhProbe, Probe, SafeguardProbe, SuiteProbe, VersionProbe
 from checks.tls.suites import OFFERED, suite_name
 from checks.tls.wire import (
@@ -66,7 +67,10 @@ def _tls13(answers: dict[Probe, ServerAnswer]) -> bool | None:
     if any(a.outcome in TLS_ANSWERS and a.version == TLS13 for a in answers.values()):
         return True
     own = answers.get(VersionProbe(TLS13))
-    return None if own is None or own.outcome not in TLS_ANSWERS else False
+    if own is None:
+        return None
+    own = proving(answers, own)
+    return None if own.outcome not in TLS_ANSWERS else False
 
 
 def _fallback(answers: dict[Probe, ServerAnswer]) -> tuple[_Accepted | None, str, bool]:
@@ -94,7 +98,8 @@ def _plain(answers: dict[Probe, ServerAnswer]) -> _Accepted | None:
 
 
 def _dhe_with_ffdhe(answers: dict[Probe, ServerAnswer]) -> bool:
-    own = answers.get(SuiteProbe(SuiteClass.DHE))
+    asked = answers.get(SuiteProbe(SuiteClass.DHE))
+    own = proving(answers, asked) if asked is not None else None
     if own is None or own.outcome is not Outcome.SERVER_HELLO:
         return False
     return own.cipher_suite in DHE_SUITES
@@ -137,7 +142,11 @@ def _verdict(
 
 def _unasked(safeguard: Safeguard, answers: dict[Probe, ServerAnswer]) -> TlsSafeguard:
     """No hello at TLS 1.2 or below was accepted: not applicable, unless one might have been."""
-    own = [a for p, a in answers.items() if isinstance(p, SuiteProbe | VersionProbe | DhProbe)]
+    own = [
+        proving(answers, a)
+        for p, a in answers.items()
+        if isinstance(p, SuiteProbe | VersionProbe | DhProbe)
+    ]
     pending = [p for p in follow_ups(answers) if isinstance(p, DhProbe)]
     if pending or any(a.outcome in UNPROVEN for a in own):
         why = "whether TLS 1.2 or lower is spoken is unknown"

@@ -1,11 +1,13 @@
 """From the probes' answers to what the server accepts in TLS 1.2, class by class, pure. Any
 ServerHello counts as evidence, whatever the probe asked: a version probe that got
-TLS_RSA_WITH_AES_128_GCM_SHA256 proves RSA key transport as well as the class's own probe."""
+TLS_RSA_WITH_AES_128_GCM_SHA256 proves RSA key transport as well as the class's own probe; so
+the class's probe is not sent once such an answer is in hand (checks/tls/implied.py)."""
 
 from __future__ import annotations
 
 from checks.catalogue.tls import SuiteClass, Support, TlsSuiteClass
 from checks.findings import CheckFinding, finding
+from checks.tls.implied import noted, proving
 from checks.tls.probes import Probe, SuiteProbe
 from checks.tls.suites import OFFERED, TLS13_AEAD, suite_name, weak_family
 from checks.tls.wire import TLS_VERSIONS, UNPROVEN, Outcome, ServerAnswer
@@ -25,9 +27,10 @@ def suite_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsSuiteClass]:
     accepted = [a for a in answers.values() if _tls12_or_older(a)]
     verdicts = []
     for suite_class, offered in OFFERED.items():
-        own = answers.get(SuiteProbe(suite_class))
-        if own is None:
+        asked = answers.get(SuiteProbe(suite_class))
+        if asked is None:
             continue
+        own = proving(answers, asked)
         proof = next(
             (a for a in [own, *accepted] if _tls12_or_older(a) and a.cipher_suite in offered),
             None,
@@ -41,7 +44,7 @@ def suite_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsSuiteClass]:
                     suite=suite_name(code),
                     family=weak_family(code),
                     protocol=TLS_VERSIONS.get(proof.version or 0),
-                    answer=proof.outcome.value,
+                    answer=noted(asked, proof.outcome.value),
                 )
             )
             continue
@@ -54,7 +57,9 @@ def suite_verdicts(answers: dict[Probe, ServerAnswer]) -> list[TlsSuiteClass]:
             alert = f" {own.alert}" if own.alert is not None else ""
             support, said = Support.NOT_SUPPORTED, f"{own.outcome.value}{alert}"
         verdicts.append(
-            TlsSuiteClass(suite_class=suite_class, support=support, answer=said.strip())
+            TlsSuiteClass(
+                suite_class=suite_class, support=support, answer=noted(asked, said.strip())
+            )
         )
     return verdicts
 

@@ -3,7 +3,8 @@ each client gets, and whose order decides. Positive evidence from any probe coun
 client negotiated is supported, a TLS 1.3 answer to any probe proves TLS 1.3), and no answer in
 TLS, even when retried, is inconclusive rather than a refusal. So is an answer that breaks the
 protocol (a group the hello did not offer) or that the full handshake, asking the same, contradicts:
-a server's claim counts only as far as it is consistent."""
+a server's claim counts only as far as it is consistent. A probe another's answer implied, and that
+was never sent (checks/tls/implied.py), is judged by that answer, and says so."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from checks.catalogue.tls import GroupPreference, Support, TlsClientGets, TlsGroup
 from checks.tls.handshake import HandshakeResult
+from checks.tls.implied import noted, proving
 from checks.tls.policy import Judge, TlsClient, judged_by, tls_clients
 from checks.tls.probes import ClientProbe, DhProbe, GroupProbe, Probe, SuiteProbe, VersionProbe
 from checks.tls.wire import TLS_VERSIONS, UNPROVEN, Outcome, ServerAnswer
@@ -53,11 +55,13 @@ def group_verdicts(
     index = algorithm_index()
     negotiated = negotiated_codes(answers, handshake or HandshakeResult(False))
     verdicts = []
-    for probe, answer in answers.items():
+    for probe, asked in answers.items():
         if not isinstance(probe, GroupProbe):
             continue
+        answer = proving(answers, asked)
         named = _named(answer)
-        # Only an answer naming the very group offered counts as support.
+        # Only an answer naming the very group offered counts as support (or, implied, one that
+        # named it to a hello offering it among others).
         if named == probe.group:
             support, said = Support.SUPPORTED, answer.outcome.value
         elif probe.group in negotiated:
@@ -78,7 +82,7 @@ def group_verdicts(
                 code=probe.group,
                 algorithm_class=classification.algorithm_class,
                 obsolete=classification.obsolete,
-                answer=said,
+                answer=noted(asked, said),
                 support=support,
             )
         )
@@ -90,8 +94,9 @@ def version_support(
 ) -> dict[str, bool | None]:
     """Accepted, refused, or None when the version's own probe got no answer in TLS."""
     support: dict[str, bool | None] = {}
-    for probe, answer in answers.items():
+    for probe, asked in answers.items():
         if isinstance(probe, VersionProbe):
+            answer = proving(answers, asked)
             if answer.outcome in PICKED and answer.version == probe.version:
                 support[TLS_VERSIONS[probe.version]] = True
             else:
@@ -99,7 +104,9 @@ def version_support(
     # The TLS 1.2 suite probes stand for its version probe (checks/tls/check.py `plan`), with the
     # DHE probe without FFDHE groups: a server restricted to other groups refuses DHE to a client
     # listing FFDHE ones (RFC 7919), so a DHE-only server speaks TLS 1.2 to that probe alone.
-    suite_answers = [a for p, a in answers.items() if isinstance(p, SuiteProbe | DhProbe)]
+    suite_answers = [
+        proving(answers, a) for p, a in answers.items() if isinstance(p, SuiteProbe | DhProbe)
+    ]
     if suite_answers and VersionProbe(0x0303) not in answers:
         unknown = any(a.outcome in UNPROVEN for a in suite_answers)
         support["TLSv1.2"] = None if unknown else False
@@ -153,6 +160,7 @@ def client_results(
         answer = answers.get(ClientProbe(client.id))
         if answer is None:
             continue
+        answer = proving(answers, answer)
         code = _named(answer)
         said = _why_not(answer)
         doubt = _doubt(client, code, handshake)

@@ -13,6 +13,10 @@ import struct
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checks.tls.probe_kinds import Probe
 
 HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 MAX_RECORD = 16384 + 2048
@@ -64,6 +68,9 @@ class Outcome(StrEnum):
     NOT_BUILT = "not_built"
     # A ServerHello or HelloRetryRequest naming a version, suite or group it was not offered.
     VIOLATION = "protocol_violation"
+    # Never sent: another probe's answer already answered its question (checks/tls/implied.py).
+    # Not the server's answer to this hello: the verdicts judge the answer that implied it.
+    IMPLIED = "implied"
 
 
 # The server answered in TLS: what it said is its answer to the question asked.
@@ -74,7 +81,9 @@ INCONCLUSIVE = frozenset({Outcome.CLOSED, Outcome.TIMEOUT, Outcome.UNREACHABLE})
 # No verdict either way: no answer, or one that is not an answer in TLS to what was asked (a lie,
 # garbage, an oversized or trickled record). These are not retried (the same server answers the
 # same way) but are judged as if unanswered: never a refusal that spares the server a finding.
-UNPROVEN = INCONCLUSIVE | {Outcome.VIOLATION, Outcome.GARBAGE, Outcome.OVERSIZED}
+# An implied answer is judged by the answer that implied it (implied.py `proving`); on its own
+# it proves nothing, so a reader that forgot to look it up fails closed.
+UNPROVEN = INCONCLUSIVE | {Outcome.VIOLATION, Outcome.GARBAGE, Outcome.OVERSIZED, Outcome.IMPLIED}
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class ServerAnswer:
     # The prime's size in the ServerKeyExchange, for a probe that reads that far (a DHE suite)
     dh_bits: int | None = None
     renegotiation_info: bytes | None = None  # the ServerHello's renegotiation_info body, if any
+    implied_by: Probe | None = None  # for an IMPLIED outcome: the probe whose answer settled it
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from checks.api.check import run_api_check
-from checks.api.evidence import FILTERED, curl
+from checks.api.evidence import SECRET_REDACTED, curl
 from checks.api.live import LiveSettings
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
@@ -82,7 +82,7 @@ def test_no_credential_reaches_the_evidence(flawed: CheckReport) -> None:
     text = json.dumps([f.evidence for f in _live(flawed)])
     assert "token-alice" not in text
     assert "token-bob" not in text
-    assert FILTERED in text  # the authenticated requests are there, their tokens are not
+    assert SECRET_REDACTED in text  # the authenticated requests are there, their tokens are not
 
 
 def test_cookies_and_api_keys_are_filtered_like_authorization() -> None:
@@ -98,7 +98,7 @@ def test_cookies_and_api_keys_are_filtered_like_authorization() -> None:
         }
     )
     assert "secret" not in line
-    assert line.count(FILTERED) == 2
+    assert line.count(SECRET_REDACTED) == 2
     assert "Accept: application/json" in line
 
 

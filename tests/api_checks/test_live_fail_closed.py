@@ -159,3 +159,53 @@ def test_an_api_answering_429_to_everything_fails_the_gate(tmp_path: Path) -> No
         report = run_api_check(_spec(tmp_path), LOOPBACK, url, ["token-alice"], QUICK)
     assert "API-LIVE-008" in report.details["gate_failed"]
     assert report.details["verdict"] == "fail"
+
+
+def _unavailable(_request: Request) -> Response:
+    return Response(status_code=503, headers={"Retry-After": "5"})
+
+
+def _hidden_without_token(request: Request) -> Response:
+    # A gateway that hides every route from a caller without a valid token.
+    if request.headers.get("authorization") == "Bearer token-alice":
+        return Response("[]", media_type="application/json")
+    return Response(status_code=404)
+
+
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@pytest.mark.parametrize("handler", [_unavailable, _hidden_without_token])
+def test_an_api_that_never_answers_for_itself_fails_the_gate(tmp_path: Path, handler) -> None:
+    # Before: pass, with all six operations counted as tested (schemathesis counts a request
+    # sent, whatever came back). A 503 is not the operation's answer, nor a 404 everywhere.
+    app = Starlette(routes=[Route("/{path:path}", handler, methods=ANY_METHOD)])
+    with serving_asgi(app) as url:
+        report = run_api_check(_spec(tmp_path), LOOPBACK, url, [], QUICK)
+    live = report.details["live"]
+    assert live["operations_tested"] == 0
+    assert set(live["operations_unanswered"]) == secured_operations(build_spec(False)) | {
+        "GET /v1/health"
+    }
+    assert "API-LIVE-004" in report.details["gate_failed"]
+    assert report.details["verdict"] == "fail"
+    assert report.details["provisional"]
+
+
+def _half_down(request: Request) -> Response:
+    if request.url.path == "/v1/notes" and request.method == "GET":
+        return Response("[]", media_type="application/json")
+    if request.url.path == "/v1/health":
+        return Response('{"status": "ok"}', media_type="application/json")
+    return Response(status_code=502)
+
+
+def test_operations_answering_only_server_errors_are_not_counted_as_tested(tmp_path: Path):
+    app = Starlette(routes=[Route("/{path:path}", _half_down, methods=ANY_METHOD)])
+    with serving_asgi(app) as url:
+        report = run_api_check(_spec(tmp_path), LOOPBACK, url, ["token-alice"], QUICK)
+    live = report.details["live"]
+    assert live["operations_tested"] == 2  # GET /v1/notes and GET /v1/health
+    assert "POST /v1/notes" in live["operations_unanswered"]
+    assert live["coverage"] == round(2 / 6, 3)
+    assert report.details["provisional"]

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from checks.api.check import run_api_check
-from checks.api.spec import MAX_DEPTH, VALIDATION_SECONDS, SpecError, load_spec, parse_document
+from checks.api.model import METHODS
+from checks.api.spec import (
+    MAX_DEPTH,
+    MAX_OPERATIONS,
+    VALIDATION_SECONDS,
+    SpecError,
+    count_operations,
+    load_spec,
+    parse_document,
+)
 from checks.egress import EgressPolicy
 from checks.report import ReportStatus
 from checks.safe_parse import InputRefused, Limit
@@ -123,6 +132,53 @@ def test_a_description_with_6000_operations_is_refused_before_validation(tmp_pat
     assert limit.code == "INPUT-LIMIT"
     assert limit.evidence["limit"] == "operations"
     assert "6006 operations" in limit.evidence["detail"]
+
+
+def _shared_path_item(version: str, paths: int) -> dict[str, object]:
+    """One path item of eight operations, and `paths` paths that are a $ref to it: about 40
+    bytes a path, eight operations each once the refs are followed (as schemathesis does)."""
+    ok = {"responses": {"200": {"description": "ok"}}}
+    item = {method: ok for method in METHODS}
+    spec: dict[str, object] = {"openapi": version, "info": {"title": "t", "version": "1"}}
+    if version.startswith("3.1"):
+        spec["components"] = {"pathItems": {"x": item}}
+        target = "#/components/pathItems/x"
+    else:  # 3.0 has no pathItems: a $ref to another path's item does the same
+        target = "#/paths/~1x"
+    refs = {f"/p{index}": {"$ref": target} for index in range(paths)}
+    spec["paths"] = {"/x": item, **refs} if target.startswith("#/paths") else refs
+    return spec
+
+
+@pytest.mark.parametrize("version", ["3.1.0", "3.0.3"])
+def test_path_item_refs_cannot_carry_more_operations_than_the_cap(
+    tmp_path: Path, version: str
+) -> None:
+    # Before: the cap counted the methods written under each path, none for a $ref, so this
+    # 30 kB file went on to validation and schemathesis as 5,000-odd operations.
+    paths = MAX_OPERATIONS // len(METHODS) + 1
+    source = tmp_path / "refs.json"
+    source.write_text(json.dumps(_shared_path_item(version, paths), separators=(",", ":")))
+    assert source.stat().st_size < 32_000
+    started = time.perf_counter()
+    report = run_api_check(str(source), EgressPolicy())
+    assert time.perf_counter() - started < 5
+    assert report.status is ReportStatus.NOT_ASSESSABLE
+    [limit] = report.findings
+    assert (limit.code, limit.evidence["limit"]) == ("INPUT-LIMIT", "operations")
+    assert (
+        f"{count_operations(_shared_path_item(version, paths))} operations"
+        in (limit.evidence["detail"])
+    )
+
+
+def test_path_item_refs_are_counted_once_each_and_cycles_end() -> None:
+    spec = _shared_path_item("3.1.0", 3)
+    assert count_operations(spec) == 3 * len(METHODS)
+    spec["paths"] = {"/a": {"$ref": "#/paths/~1b"}, "/b": {"$ref": "#/paths/~1a"}}
+    assert count_operations(spec) == 0
+    spec["paths"] = {"/a": {"$ref": "#/nowhere"}}
+    assert count_operations(spec) == 0
 
 
 def test_validation_stops_at_its_time_limit_with_a_finding(

@@ -86,7 +86,8 @@ def test_behind_a_connection_limit_every_group_the_server_takes_is_supported(
 
 def test_a_connection_quota_leaves_the_rest_inconclusive_not_unsupported(ecdsa) -> None:
     # Three connections in all: the browser's and the classical-first client's ClientHellos
-    # and the TLS 1.3 probe get through; every later probe and the handshake are reset.
+    # and the TLS 1.1 probe get through; every later probe and the handshake are reset. The
+    # TLS 1.3 probe waits for the clients' answers, and the browser's, in TLS 1.3, implies it.
     report, proxy = _behind(servers.pyopenssl_handler(*ecdsa), limit=4, total=3)
     assert proxy.relayed == 3
     assert "PQC-TLS-001" not in _codes(report)
@@ -100,8 +101,15 @@ def test_a_connection_quota_leaves_the_rest_inconclusive_not_unsupported(ecdsa) 
     }
     inconclusive = next(f for f in report.findings if f.code == "TLS-PROBE-001")
     assert "X25519" in inconclusive.evidence["groups"]
-    assert inconclusive.evidence["versions"] == ["TLSv1.2", "TLSv1.1", "TLSv1.0"]
+    assert inconclusive.evidence["versions"] == ["TLSv1.2", "TLSv1.0"]
+    assert report.details["versions"]["TLSv1.1"] is False
     assert report.details["versions"]["TLSv1.3"] is True
+    # Whichever client's answer in TLS 1.3 came first.
+    implied = {entry["probe"]: entry["implied_by"] for entry in report.details["implied"]}
+    assert implied["the TLSv1.3 probe"] in {
+        "the browser client's hello",
+        "the classical-first client's hello",
+    }
     assert "TLS-VER-002" not in _codes(report)
     group = next(g for g in report.details["groups"] if g["name"] == "X25519")
     assert group["supported"] is False

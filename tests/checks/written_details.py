@@ -120,6 +120,7 @@ TLS: dict[str, Any] = {
             "dh_bits": 1024,
         },
     ],
+    "implied": [],
 }
 
 SSH: dict[str, Any] = {
@@ -245,15 +246,63 @@ API_LIVE: dict[str, Any] = {
     "operations_tested": 9,
     "operations_total": 10,
     "coverage": 0.9,
+    "operations_unanswered": ["DELETE /v1/notes/{note_id}"],
     "seed": 20261126,
     "command": ["st", "run", "openapi.json"],
     "seconds": 12.5,
     "identities": 2,
     "identity_proofs": [
-        {"identity": "primary", "status": "proven", "responses": {"200": 12, "401": 1}},
-        {"identity": "secondary", "status": "refused", "responses": {"401": 3}},
+        {
+            "identity": "primary",
+            "status": "proven",
+            "responses": {"200": 12, "401": 1},
+            "secured_tried": 4,
+            "secured_accepted": 3,
+            "secured_refused": 1,
+            "accepted_share": 0.75,
+            "untested": None,
+        },
+        {
+            "identity": "secondary",
+            "status": "refused",
+            "responses": {"401": 3},
+            "secured_tried": 3,
+            "secured_accepted": 0,
+            "secured_refused": 3,
+            "accepted_share": 0.0,
+            "untested": None,
+        },
     ],
     "bola_not_tested": "fewer than two identities were proven to work",
+    "authz_matrix": {
+        "objects": [
+            {
+                "owner": "primary",
+                "path": "/v1/notes/17",
+                "operation": "GET /v1/notes/{note_id}",
+                "source": "file",
+                "status": 200,
+                "usable": True,
+                "not_usable": None,
+            }
+        ],
+        "cells": [
+            {
+                "path": "/v1/notes/17",
+                "owner": "primary",
+                "requester": "anonymous",
+                "method": "GET",
+                "status": 401,
+                "outcome": "refused",
+                "note": None,
+            }
+        ],
+        "writes": False,
+        "writes_note": "writes change data, so they were not replayed",
+        "requests": 4,
+        "seconds": 0.2,
+        "notes": ["no object of primary was found through a list operation"],
+    },
     "not_followed": ["an externalValue was dropped: #/paths/~1notes/post"],
     "unconfirmed": [
         {

@@ -2,13 +2,25 @@
 uvicorn on loopback. Both are described by the same OpenAPI document; only the code differs.
 
 flawed: echoes any Origin with credentials; reads JWTs without verifying them (so alg none, no
-signature, expired and other-audience tokens pass); runs Starlette in debug mode, so invalid
+signature, changed claims and expired tokens pass); runs Starlette in debug mode, so invalid
 JSON answers with a Python traceback; never limits or announces a rate; and stores the
 read-only `role` a client sends. clean: a fixed CORS allow-list, HS256 tokens verified with
 their audience and expiry, problem documents for errors, RateLimit headers and 429 past the
 limit, and `role` always set by the server. `open` is the clean twin answering secured
 operations without a credential too, an API about which no token test proves anything;
-`wildcard` is the clean twin allowing every origin (`*`) with credentials.
+`wildcard` is the clean twin allowing every origin (`*`) with credentials; `chatty` is the clean
+twin whose caller has a profile note full of what looks like stack traces (data, not a leak);
+`deep` is the clean twin whose answer to a write is JSON nested deeper than a recursive parser
+goes (a hostile body; the object is read back from its Location).
+
+The token is taken from the Authorization header or from a `session` cookie (`Cookie`): a
+browser sends the cookie by itself, so a foreign page can read the flawed twin as its user.
+`Cookie` says how: "declared" (the description names the cookie scheme), "undeclared" (the
+description says bearer only, but the API sets and reads the cookie anyway), "login" (as
+undeclared, but the cookie is set only when answering a write, as a login would), "vary" (as
+undeclared, but no cookie is ever set: an answer to a request carrying any cookie says `Vary:
+Cookie`, as a cache-correct API that read it must) or "none" (bearer only, in the description
+and the code).
 """
 
 from __future__ import annotations
@@ -27,7 +39,16 @@ from starlette.routing import Route
 
 from tests.peers.apis import serving_asgi
 
-Mode = Literal["flawed", "clean", "open", "wildcard"]
+Mode = Literal["flawed", "clean", "open", "wildcard", "chatty", "deep"]
+DEEP = 5000  # levels of nesting in the deep twin's answer to a write
+Cookie = Literal["declared", "undeclared", "login", "vary", "none"]
+# What the chatty twin's caller once wrote in their profile.
+CHATTY_NOTE = (
+    "Pasted from my terminal: Traceback (most recent call last):\n"
+    '  File "report.py", line 3, in <module>\n'
+    "    at Object.<anonymous> (/srv/app/index.js:10:5)\n"
+    "Fatal error: it broke at line 7"
+)
 SECRET = "assure-test-signing-key-of-32-bytes!"
 AUDIENCE = "accounts-api"
 TRUSTED_ORIGIN = "https://app.example.police.uk"
@@ -41,13 +62,15 @@ def token_for(user: str, expires_in: int = 3600, **claims: Any) -> str:
     return jwt.encode(payload, SECRET, algorithm="HS256")
 
 
-def build_app(mode: Mode) -> Starlette:
+def build_app(mode: Mode, cookie: Cookie = "declared") -> Starlette:
     flawed = mode == "flawed"
     accounts: dict[str, dict[str, Any]] = {}
     hits: list[float] = []
 
     def user_of(request: Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if cookie != "none" and not token and request.cookies.get("session"):
+            scheme, token = "bearer", request.cookies["session"]
         if scheme.lower() != "bearer" or not token:
             return "anonymous" if mode == "open" else None
         try:
@@ -75,6 +98,11 @@ def build_app(mode: Mode) -> Starlette:
                 "Access-Control-Allow-Credentials": "true",
                 "Vary": "Origin",
             }
+        set_here = cookie == "undeclared" or (cookie == "login" and request.method == "POST")
+        if set_here:
+            headers["Set-Cookie"] = "session=; Path=/; HttpOnly; Secure; SameSite=None"
+        if cookie == "vary" and "cookie" in request.headers:
+            headers["Vary"] = ", ".join(filter(None, (headers.get("Vary"), "Cookie")))
         if not flawed:
             remaining = max(0, CLEAN_LIMIT - len(hits))
             headers |= {"RateLimit-Limit": str(CLEAN_LIMIT), "RateLimit-Remaining": str(remaining)}
@@ -106,6 +134,8 @@ def build_app(mode: Mode) -> Starlette:
         user = user_of(request)
         if user is None:
             return problem(request, 401, "Authentication required")
+        if mode == "chatty":
+            return reply(request, {"user": user, "note": CHATTY_NOTE})
         return reply(request, {"user": user})
 
     async def create_account(request: Request) -> Response:
@@ -127,7 +157,12 @@ def build_app(mode: Mode) -> Starlette:
         role = str(raw.get("role", "member")) if flawed else "member"
         account = {"id": str(uuid.uuid4()), "owner": user, "name": raw["name"], "role": role}
         accounts[account["id"]] = account
-        return reply(request, account, 201, Location=f"/v1/accounts/{account['id']}")
+        where = f"/v1/accounts/{account['id']}"
+        if mode == "deep":
+            nested = "[" * DEEP + "]" * DEEP
+            headers = {**headers_for(request), "Location": where}
+            return Response(nested, 201, headers=headers, media_type="application/json")
+        return reply(request, account, 201, Location=where)
 
     async def get_account(request: Request) -> Response:
         if stop := limited(request):
@@ -161,13 +196,29 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
-def build_spec() -> dict[str, Any]:
+def build_spec(
+    cookie: Cookie = "declared",
+    roles: tuple[str, ...] = ("member", "admin"),
+    role_default: str | None = None,
+) -> dict[str, Any]:
+    """The accounts API's description; `cookie` as for build_app, `roles` the read-only role's
+    enum (in order) and `role_default` its declared default."""
     account = {"$ref": "#/components/schemas/Account"}
+    role: dict[str, Any] = {"type": "string", "enum": list(roles), "readOnly": True}
+    if role_default is not None:
+        role["default"] = role_default
+    schemes: dict[str, Any] = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
+    if cookie == "declared":
+        schemes["session"] = {"type": "apiKey", "in": "cookie", "name": "session"}
+        security.append({"session": []})
     return {
         "openapi": "3.0.3",
         "info": {"title": "Accounts API", "version": "1.0.0", "description": "For probe tests."},
         "servers": [{"url": "https://accounts.example.police.uk"}],
-        "security": [{"bearer": []}],
+        "security": security,
         "paths": {
             "/v1/me": {
                 "get": {
@@ -234,9 +285,7 @@ def build_spec() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            },
+            "securitySchemes": schemes,
             "schemas": {
                 "Account": {
                     "type": "object",
@@ -246,7 +295,7 @@ def build_spec() -> dict[str, Any]:
                         "id": {"type": "string", "format": "uuid", "readOnly": True},
                         "owner": {"type": "string", "maxLength": 100, "readOnly": True},
                         "name": {"type": "string", "minLength": 1, "maxLength": 50},
-                        "role": {"type": "string", "enum": ["member", "admin"], "readOnly": True},
+                        "role": role,
                     },
                 },
                 "Problem": {
@@ -261,6 +310,8 @@ def build_spec() -> dict[str, Any]:
     }
 
 
-def serving_accounts(mode: Mode) -> contextlib.AbstractContextManager[str]:
+def serving_accounts(
+    mode: Mode, cookie: Cookie = "declared"
+) -> contextlib.AbstractContextManager[str]:
     """Serve the accounts API on a free loopback port; yields its base URL; stops on exit."""
-    return serving_asgi(build_app(mode))
+    return serving_asgi(build_app(mode, cookie))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 SYSTEM_MODULI = Path("/etc/ssh/moduli")
 OAKLEY_GROUP_2 = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
@@ -26,6 +28,10 @@ def moduli_1024(folder: Path) -> Path:
 
 def system_moduli(folder: Path, bits: int) -> Path:
     """The system's moduli of this size only (the file gives each size less one)."""
+    if not SYSTEM_MODULI.exists():
+        pytest.skip(
+            f"{SYSTEM_MODULI} comes with openssh-server, not installed (.ci/run installs it)"
+        )
     lines = [
         line
         for line in SYSTEM_MODULI.read_text().splitlines()

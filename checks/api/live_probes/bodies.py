@@ -118,16 +118,31 @@ def read_only_properties(view: OpenApiView, schema: Any, depth: int) -> dict[str
     return found
 
 
-def planted_value(schema: dict[str, Any]) -> Any:
-    """A value for a read-only property that the server would not have chosen itself."""
+PLANTED_TEXT = "assure-probe-planted"
+PLANTED_UUID = "00000000-0000-4000-8000-00000a55e7e5"
+
+
+def planted_candidates(schema: dict[str, Any]) -> list[Any]:
+    """Values for a read-only property, most telling first. Only the probe's own strings are
+    values no server would choose itself; an enum member, a boolean or a number may be the
+    server's default, so the probe picks among these one that is neither the declared default
+    nor what the server sets when it is not sent."""
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][-1]
+        return list(reversed(schema["enum"]))
     kind = _type(schema)
     if kind == "boolean":
-        return True
+        return [True, False]
     if kind in ("integer", "number"):
-        high = schema.get("maximum")
-        return int(high) if isinstance(high, int | float) else 987654
+        high, low = schema.get("maximum"), schema.get("minimum")
+        values = [int(high)] if isinstance(high, int | float) else [987654]
+        if isinstance(low, int | float):
+            values.append(int(low))
+        return values
     if kind == "string" and schema.get("format") == "uuid":
-        return "00000000-0000-4000-8000-00000a55e7e5"
-    return "assure-probe-planted"
+        return [PLANTED_UUID]
+    return [PLANTED_TEXT]
+
+
+def distinctive(value: Any) -> bool:
+    """A value only this probe sends: the server having it means it took it."""
+    return value in (PLANTED_TEXT, PLANTED_UUID) and isinstance(value, str)

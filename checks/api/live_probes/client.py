@@ -1,11 +1,11 @@
-"""The one way a probe sends a request: through the egress policy, at the user's rate, inside the
-probes' shared deadline, with every answer kept (for the debug-page scan) and evidence written
-with the credentials redacted."""
+"""The one way a probe sends a request: through the egress policy (to the run's pinned address), at
+the user's rate (the run's one pace, shared with the preflight), inside the probes' shared
+deadline, with every answer kept (for the debug-page scan) and evidence written with the
+credentials redacted."""
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -14,17 +14,12 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from checks.api.evidence import SECRET_HEADERS
+from checks.api.evidence import CURL_BODY_BYTES, redacted
 from checks.egress import EgressPolicy, EgressRefused
-from checks.fetch import FetchError, exchange
-
-REDACTED = "[redacted]"
-# Headers whose value is (or carries) a credential.
-RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*([smhd])\s*$")
-SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_EVIDENCE_BODY = 2000
+from checks.fetch import FetchError, RequestPace, RunEgress, exchange
+from checks.fetch import requests_per_second as requests_per_second  # where the probes import it
 
 
 class _Strict(BaseModel):
@@ -37,8 +32,7 @@ class CorsBook(_Strict):
 
 class JwtBook(_Strict):
     max_token_bytes: int
-    expired_seconds_ago: int
-    other_audience: str
+    expiry_leeway_seconds: float = Field(ge=0)
 
 
 class RateLimitBook(_Strict):
@@ -62,6 +56,12 @@ class DebugMarker(_Strict):
     pattern: str
 
 
+class IdentitiesBook(_Strict):
+    """How much of the API an identity must open for the run to count as testing behind it."""
+
+    min_accepted_share: float = Field(ge=0, le=1)
+
+
 class ProbeBook(_Strict):
     """checks/data/api_probes.yaml: what the probes send and look for."""
 
@@ -74,26 +74,13 @@ class ProbeBook(_Strict):
     mass_assignment: MassAssignmentBook
     malformed: MalformedBook
     debug_markers: tuple[DebugMarker, ...]
+    identities: IdentitiesBook
 
 
 @cache
 def probe_book() -> ProbeBook:
     text = (resources.files("checks") / "data" / "api_probes.yaml").read_text("utf-8")
     return ProbeBook.model_validate(yaml.safe_load(text))
-
-
-def requests_per_second(rate_limit: str | None) -> float | None:
-    """schemathesis's rate limit ("200/s", "10/m", "5/2s") as requests a second; None when the
-    user set none. A setting this cannot read is taken as one request a second: slow, never
-    faster than meant."""
-    if rate_limit is None:
-        return None
-    match = RATE.match(rate_limit)
-    if not match:
-        return 1.0
-    count, multiple, unit = float(match[1]), int(match[2] or 1), match[3]
-    period = multiple * SECONDS[unit]
-    return count / period if count > 0 and period > 0 else 1.0
 
 
 class OutOfTime(Exception):
@@ -112,9 +99,7 @@ class Answer:
 
     def evidence(self) -> dict[str, Any]:
         request: dict[str, Any] = {"method": self.method, "url": self.url, "headers": self.headers}
-        body = (
-            None if self.sent is None else self.sent[:MAX_EVIDENCE_BODY].decode("utf-8", "replace")
-        )
+        body = None if self.sent is None else self.sent[:CURL_BODY_BYTES].decode("utf-8", "replace")
         if body is not None:
             request["body"] = body
         return {
@@ -124,20 +109,12 @@ class Answer:
         }
 
     def json(self) -> Any:
-        """The body as JSON, or None when it is not (or was cut short)."""
+        """The body as JSON, or None when it is not (or was cut short, or nests too deep for
+        the parser: a hostile body must end nothing but its own reading)."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-
-
-def redacted(headers: dict[str, str], note: str | None = None) -> dict[str, str]:
-    return {
-        name: (f"[redacted: {note}]" if note else REDACTED)
-        if name.lower() in SECRET_HEADERS
-        else value
-        for name, value in headers.items()
-    }
 
 
 def curl_line(method: str, url: str, headers: dict[str, str], body: str | None = None) -> str:
@@ -161,7 +138,12 @@ class ProbeClient:
     answers: list[Answer] = field(default_factory=list)
     sent: int = 0
     errors: list[str] = field(default_factory=list)  # requests that got no answer, and why
-    _next_at: float = 0.0
+    # The run's pace when the policy is the run's (shared with the preflight), else its own.
+    pace: RequestPace = field(init=False)
+
+    def __post_init__(self) -> None:
+        shared = isinstance(self.policy, RunEgress)
+        self.pace = self.policy.pace if shared else RequestPace(self.per_second)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -176,16 +158,11 @@ class ProbeClient:
     ) -> Answer | None:
         """The answer, or None when the peer could not be reached or answered garbage.
         `note` says, in the evidence, what the redacted credential was."""
-        wait = self._next_at - time.monotonic()
-        if wait > 0:
-            if wait >= self.left():
-                raise OutOfTime
-            time.sleep(wait)
+        if not self.pace.wait(self.deadline - 0.05):
+            raise OutOfTime
         left = self.left()
         if left <= 0.05:
             raise OutOfTime
-        if self.per_second:
-            self._next_at = time.monotonic() + 1.0 / self.per_second
         self.sent += 1
         try:
             status, got, content = exchange(
@@ -200,6 +177,8 @@ class ProbeClient:
         except (FetchError, EgressRefused, ValueError) as exc:
             self.errors.append(f"{method} {url}: {exc}"[:300])
             return None
+        finally:
+            self.pace.done()
         answer = Answer(
             method=method,
             url=url,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from checks.api.credentials import bearer
 from checks.api.live_probes.client import ProbeBook, ProbeClient
 from checks.api.model import OpenApiView, Operation
 from checks.api.preflight import probe_operations
@@ -25,13 +26,13 @@ class ProbeContext:
     book: ProbeBook
     token: str | None = None  # a proven identity's bearer token; never recorded
     identity: str | None = None  # its name (primary, secondary)
+    expired_token: str | None = None  # one the API signed that has expired; never recorded
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
     def auth(self, token: str | None = None) -> dict[str, str]:
-        chosen = token if token is not None else self.token
-        return {"Authorization": f"Bearer {chosen}"} if chosen else {}
+        return bearer(token if token is not None else self.token)
 
     def secured_get(self) -> str | None:
         """The shortest secured GET with nothing to fill in, when an identity was proven."""
@@ -46,15 +47,8 @@ class ProbeContext:
         secured = self.secured_get()
         if secured:
             return secured, True
-        public = [
-            op.path
-            for op in self.view.operations()
-            if op.method == "get"
-            and "{" not in op.path
-            and not self.view.needs_credential(op)
-            and not any(p.get("required") for p in op.parameters)
-        ]
-        return (sorted(public, key=len)[0], False) if public else None
+        public = self.view.plain_gets(secured=False)
+        return (public[0].path, False) if public else None
 
     def json_writes(self) -> list[tuple[Operation, str, Any]]:
         """(operation, media type, schema) of each write with a JSON body and no path template,

@@ -1,10 +1,14 @@
 """JWT handling (API2, broken authentication), built from the identity's own token when it is a
 JWT: does the API accept it with `alg: none`, without its signature, with the signature garbled,
-expired, or for another audience? The header and payload are read without verifying anything.
+or with its claims changed under the original signature? Each of these shows the signature is
+not verified. The header and payload are read without verifying anything.
 
-The expired and other-audience tokens keep the original signature, which no longer matches
-their payload, so only an API that also skips signature checks can accept them; an identity
-token that had already expired, and that the API accepted, shows the same fault signed.
+Whether the API checks expiry (exp) or audience (aud) can only be judged with a token the API
+signed: a forged claim under the old signature is refused by any API that verifies signatures,
+and accepted by any that does not, whatever it does with exp or aud. So expiry is tested only
+with an expired token the user gives (`--expired-token`), or the identity's own token when it
+had already expired and was accepted; audience is never tested here. What was not tested is
+said in the probe's notes ("not tested: ..."), never counted as a pass.
 Controls first: the real token must get 2xx on the operation and no credential must not, or an
 acceptance would prove nothing."""
 
@@ -26,9 +30,12 @@ CODES = {
     "alg none, no signature": "API-PROBE-003",
     "signature removed": "API-PROBE-004",
     "signature garbled": "API-PROBE-004",
-    "exp in the past": "API-PROBE-005",
-    "another aud": "API-PROBE-006",
+    "claims changed, signature kept": "API-PROBE-011",
 }
+# A claim no issuer sets: adding it changes the payload and nothing the API may act on.
+PROBE_CLAIM = "assure-probe"
+NOT_TESTED = "not tested: expiry and audience: need a token the API signed (an expired one)"
+AUDIENCE_NOT_TESTED = "not tested: audience: need a token the API signed for another audience"
 
 
 def _unpad(segment: str) -> bytes:
@@ -60,38 +67,32 @@ def parsed(token: str, max_bytes: int) -> tuple[dict[str, Any], dict[str, Any], 
 
 
 def _garbled(signature: str) -> str:
-    if not signature:
-        return "AAAA"
-    # Flip every character's low bit within the base64url alphabet: same length, other bytes.
-    swap = str.maketrans(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        "BADCFEHGJILKNMPORQTSVUXWZYbadcfehgjilknmporqtsvuxwzy1032547698_-",
-    )
-    return signature.translate(swap)
+    """The signature with one of its bytes flipped. Changing a base64url character is not
+    enough: the last character of a segment carries unused low bits, so some changes decode to
+    the very same bytes and the "garbled" token is the real one."""
+    try:
+        raw = _unpad(signature)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not raw:
+        return _pad_free(b"assure-garbled-signature")
+    middle = len(raw) // 2
+    return _pad_free(raw[:middle] + bytes([raw[middle] ^ 0xFF]) + raw[middle + 1 :])
 
 
 def variants(
-    token: str, header: dict[str, Any], payload: dict[str, Any], signature: str, ctx: ProbeContext
+    token: str, header: dict[str, Any], payload: dict[str, Any], signature: str
 ) -> list[tuple[str, str]]:
     """(what was changed, the forged token) for each forgery to try; CODES names its fault."""
     head, body = token.split(".")[:2]
-    now = int(time.time())
-    expired = {**payload, "exp": now - ctx.book.jwt.expired_seconds_ago}
-    if isinstance(payload.get("iat"), int | float):
-        expired["iat"] = expired["exp"] - 60
-    if isinstance(payload.get("nbf"), int | float):
-        expired["nbf"] = expired["exp"] - 60
     unsigned = _encode({**header, "alg": "none"})
-    rows = [
+    changed = _encode({**payload, PROBE_CLAIM: 1})
+    return [
         ("alg none, no signature", f"{unsigned}.{body}."),
         ("signature removed", f"{head}.{body}."),
         ("signature garbled", f"{head}.{body}.{_garbled(signature)}"),
-        ("exp in the past", f"{head}.{_encode(expired)}.{signature}"),
+        ("claims changed, signature kept", f"{head}.{changed}.{signature}"),
     ]
-    if "aud" in payload:
-        other = {**payload, "aud": ctx.book.jwt.other_audience}
-        rows.append(("another aud", f"{head}.{_encode(other)}.{signature}"))
-    return rows
 
 
 def _ok(answer: Answer | None) -> bool:
@@ -120,11 +121,11 @@ def probe(ctx: ProbeContext) -> Probed:
     findings: list[CheckFinding] = []
     notes: list[str] = []
     exp = payload.get("exp")
-    if isinstance(exp, int | float) and exp < time.time():
+    if _expired(exp, ctx):
         evidence = {**real.evidence(), "variant": "the identity's own token, already expired"}
         findings.append(finding("API-PROBE-005", operation=operation, exp=exp, **evidence))
     raised: set[str] = set()
-    for change, forged in variants(ctx.token, header, payload, signature, ctx):
+    for change, forged in variants(ctx.token, header, payload, signature):
         if CODES[change] in raised:
             continue  # one acceptance of a kind is enough evidence
         answer = ctx.client.send("GET", url, ctx.auth(forged), note=f"identity token, {change}")
@@ -136,6 +137,47 @@ def probe(ctx: ProbeContext) -> Probed:
             findings.append(finding(CODES[change], operation=operation, **evidence))
         else:
             notes.append(f"{change}: {answer.status}")
-    if "aud" not in payload:
-        notes.append("the token has no aud claim: another audience was not tried")
-    return findings, outcome(PROBE, ran=True, operation=operation, notes=tuple(notes))
+    found, said = _expiry(ctx, url, operation)
+    return findings + found, outcome(PROBE, ran=True, operation=operation, notes=(*notes, *said))
+
+
+def _expired(exp: Any, ctx: ProbeContext) -> bool:
+    """Expired beyond the clock skew an API may rightly allow: a token a few seconds past its
+    exp is still accepted by common defaults (checks/data/api_probes.yaml, jwt)."""
+    leeway = ctx.book.jwt.expiry_leeway_seconds
+    return isinstance(exp, int | float) and exp < time.time() - leeway
+
+
+def _expiry(ctx: ProbeContext, url: str, operation: str) -> tuple[list[CheckFinding], list[str]]:
+    """The expired token the user gave, sent where the live one got 2xx: accepted, the API
+    does not check expiry. Without one (or with one that has not expired), expiry is said to
+    be untested; audience always is."""
+    given = ctx.expired_token
+    if not given:
+        return [], [NOT_TESTED]
+    claims = parsed(given, ctx.book.jwt.max_token_bytes)
+    exp = claims[1].get("exp") if claims else None
+    if claims and not isinstance(exp, int | float):
+        return [], [
+            "not tested: expiry: the expired token given has no exp claim",
+            AUDIENCE_NOT_TESTED,
+        ]
+    if isinstance(exp, int | float) and exp >= time.time():
+        why = f"not tested: expiry: the expired token given has not expired (exp {exp:g})"
+        return [], [why, AUDIENCE_NOT_TESTED]
+    if isinstance(exp, int | float) and not _expired(exp, ctx):
+        leeway = ctx.book.jwt.expiry_leeway_seconds
+        why = (
+            f"not tested: expiry: the expired token given expired less than {leeway:g}s ago,"
+            f" within the clock skew an API may allow (exp {exp:g})"
+        )
+        return [], [why, AUDIENCE_NOT_TESTED]
+    answer = ctx.client.send("GET", url, ctx.auth(given), note="expired token")
+    if answer is None:
+        return [], ["not tested: expiry: the expired token got no answer", AUDIENCE_NOT_TESTED]
+    if not _ok(answer):
+        return [], [f"expired token given: {answer.status}", AUDIENCE_NOT_TESTED]
+    evidence = {**answer.evidence(), "variant": "the expired token given, signed by the API"}
+    if isinstance(exp, int | float):
+        evidence["exp"] = exp
+    return [finding("API-PROBE-005", operation=operation, **evidence)], [AUDIENCE_NOT_TESTED]

@@ -1,8 +1,15 @@
 """Mass assignment (API3, broken object property level authorisation): one write with a valid
 body plus a property the client may not set (one the request schema marks readOnly, else an
 undeclared `is_admin`/`role` where the schema admits no extra properties), then the object as
-the API hands it back: the response, or one GET of its Location or of its id. The property
-taking the sent value is the fault. Only with a proven identity; one write per run."""
+the API hands it back: the response, or one GET of its Location or of its id. Only with a
+proven identity.
+
+The property must come back as a value the server would not have set by itself: a server that
+sets `role` to its default "member" and is sent "member" stored nothing of ours. So the value
+planted differs from the default the schema declares, and, unless it is one only this probe
+sends, from what the server sets when the property is not sent at all: a first write without
+it (a control) is read back for that. A property with no such value left is not planted. At
+most two writes per run."""
 
 from __future__ import annotations
 
@@ -12,9 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 from checks.api.live_probes.bodies import (
     NoInstance,
+    distinctive,
     instance,
     merged_schema,
-    planted_value,
+    planted_candidates,
     read_only_properties,
 )
 from checks.api.live_probes.client import Answer
@@ -25,8 +33,13 @@ from checks.findings import finding
 PROBE = "mass_assignment"
 
 
-def _plan(ctx: ProbeContext) -> tuple[Operation, str, dict[str, Any], dict[str, Any]] | str:
-    """(operation, media type, valid body, planted properties), or why there is none."""
+# name -> (values to plant, most telling first; the default the schema declares, if any)
+Candidates = dict[str, tuple[list[Any], Any]]
+NO_DEFAULT = object()
+
+
+def _plan(ctx: ProbeContext) -> tuple[Operation, str, dict[str, Any], Candidates] | str:
+    """(operation, media type, valid body, what may be planted), or why there is none."""
     depth = ctx.book.mass_assignment.max_schema_depth
     why = "no write operation with a JSON object body and no path template"
     fallback = None
@@ -41,10 +54,18 @@ def _plan(ctx: ProbeContext) -> tuple[Operation, str, dict[str, Any], dict[str, 
             continue
         read_only = read_only_properties(ctx.view, node, depth)
         if read_only:
-            return op, media, body, {n: planted_value(s) for n, s in read_only.items()}
+            return (
+                op,
+                media,
+                body,
+                {
+                    n: (planted_candidates(s), s.get("default", NO_DEFAULT))
+                    for n, s in read_only.items()
+                },
+            )
         closed = node.get("additionalProperties") in (None, False)
         undeclared = {
-            name: value
+            name: ([value, not value] if isinstance(value, bool) else [value], NO_DEFAULT)
             for name, value in ctx.book.mass_assignment.undeclared.items()
             if name not in (node.get("properties") or {})
         }
@@ -81,6 +102,51 @@ def _follow_up(ctx: ProbeContext, op: Operation, answer: Answer) -> str | None:
     return ctx.url(path) if path else None
 
 
+def _read_back(
+    ctx: ProbeContext, op: Operation, answer: Answer, names: list[str], notes: list[str]
+) -> tuple[dict[str, Any] | None, Answer]:
+    """The written object as the API hands it back (the answer when it names the properties,
+    else one GET of it), and the answer it was read from; None when it cannot be read."""
+    seen = answer.json()
+    if isinstance(seen, dict) and all(name in seen for name in names):
+        return seen, answer
+    follow = _follow_up(ctx, op, answer)
+    if follow:
+        again = ctx.client.send("GET", follow, ctx.auth(), note="identity token")
+        if again is not None and 200 <= again.status < 300:
+            notes.append(f"read back from {follow}")
+            data = again.json()
+            return (data if isinstance(data, dict) else None), again
+    return (seen if isinstance(seen, dict) else None), answer
+
+
+def _choose(candidates: Candidates, own: dict[str, Any] | None, notes: list[str]) -> dict[str, Any]:
+    """For each property, the first value that is neither its declared default nor the
+    server's own (`own`: the control's read-back; None when it could not be read, and then only
+    a value only this probe sends will do)."""
+    chosen = {}
+    for name, (values, default) in candidates.items():
+        for value in values:
+            if default is not NO_DEFAULT and value == default:
+                continue
+            if own is None and not distinctive(value):
+                continue
+            if own is not None and name in own and own[name] == value:
+                continue
+            chosen[name] = value
+            break
+        else:
+            notes.append(f"{name}: no value the server would not set itself")
+    return chosen
+
+
+def _write(ctx: ProbeContext, op: Operation, media: str, body: dict[str, Any]) -> Answer | None:
+    headers = {**ctx.auth(), "Content-Type": media}
+    return ctx.client.send(
+        op.method.upper(), ctx.url(op.path), headers, json.dumps(body).encode(), "identity token"
+    )
+
+
 def _taken(planted: dict[str, Any], seen: Any) -> dict[str, Any]:
     if not isinstance(seen, dict):
         return {}
@@ -93,25 +159,33 @@ def probe(ctx: ProbeContext) -> Probed:
     plan = _plan(ctx)
     if isinstance(plan, str):
         return [], outcome(PROBE, skipped=plan)
-    op, media, body, planted = plan
-    sent_body = {**body, **planted}
-    headers = {**ctx.auth(), "Content-Type": media}
-    url = ctx.url(op.path)
-    answer = ctx.client.send(
-        op.method.upper(), url, headers, json.dumps(sent_body).encode(), "identity token"
-    )
-    notes = [f"planted: {sorted(planted)}"]
+    op, media, body, candidates = plan
+    notes: list[str] = []
+    own: dict[str, Any] | None = {}
+    if not all(all(distinctive(v) for v in values) for values, _ in candidates.values()):
+        control = _write(ctx, op, media, body)
+        if control is None:
+            return [], outcome(PROBE, operation=op.label, skipped="no answer")
+        notes.append(f"control write answered {control.status}")
+        if not 200 <= control.status < 300:
+            return [], outcome(PROBE, ran=True, operation=op.label, notes=tuple(notes))
+        own, _ = _read_back(ctx, op, control, list(candidates), notes)
+        if own is not None:
+            notes.append(
+                "the server's own: " + json.dumps({n: own[n] for n in candidates if n in own})
+            )
+    planted = _choose(candidates, own, notes)
+    if not planted:
+        return [], outcome(PROBE, ran=True, operation=op.label, notes=tuple(notes))
+    answer = _write(ctx, op, media, {**body, **planted})
+    notes.append(f"planted: {sorted(planted)}")
     if answer is None:
-        return [], outcome(PROBE, operation=op.label, skipped="no answer")
+        return [], outcome(PROBE, operation=op.label, notes=tuple(notes), skipped="no answer")
     notes.append(f"write answered {answer.status}")
     if not 200 <= answer.status < 300:
         return [], outcome(PROBE, ran=True, operation=op.label, notes=tuple(notes))
-    taken, read_back = _taken(planted, answer.json()), answer
-    if not taken and (follow := _follow_up(ctx, op, answer)):
-        again = ctx.client.send("GET", follow, ctx.auth(), note="identity token")
-        if again is not None and 200 <= again.status < 300:
-            taken, read_back = _taken(planted, again.json()), again
-            notes.append(f"read back from {follow}")
+    seen, read_back = _read_back(ctx, op, answer, list(planted), notes)
+    taken = _taken(planted, seen)
     found = []
     if taken:
         evidence = {
@@ -120,5 +194,7 @@ def probe(ctx: ProbeContext) -> Probed:
             "read_back": f"{read_back.method} {read_back.url}",
             "operation": op.label,
         }
+        if own:
+            evidence["server_own"] = {n: own[n] for n in taken if n in own}
         found.append(finding("API-PROBE-009", **evidence))
     return found, outcome(PROBE, ran=True, operation=op.label, notes=tuple(notes))

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.api.evidence import KnownSecrets, scrubbed_findings
 from checks.api.live import LiveSettings
 from checks.api.live_probes import cors, debug_pages, jwt_tokens, mass_assignment, rate_limit
 from checks.api.live_probes.client import OutOfTime, ProbeClient, probe_book, requests_per_second
 from checks.api.live_probes.context import ProbeContext, Probed, outcome
 from checks.api.model import OpenApiView
+from checks.api.phases import around_run
 from checks.catalogue.api import ApiResult, IdentityProof, IdentityStatus, LiveProbeOutcome
 from checks.egress import EgressPolicy
 from checks.findings import CheckFinding
@@ -57,7 +59,7 @@ def run_probes(
 ) -> tuple[list[CheckFinding], ProbeReport]:
     book = probe_book()
     started = time.monotonic()
-    seconds = min(book.total_seconds, settings.budget_seconds / 4)
+    seconds = around_run(book.total_seconds, settings.budget_seconds)
     client = ProbeClient(
         policy=policy,
         request_timeout=settings.request_timeout,
@@ -66,9 +68,9 @@ def run_probes(
         max_body_bytes=book.max_body_bytes,
     )
     identity, token = proven_identity(tokens, proofs)
-    ctx = ProbeContext(OpenApiView(document), base_url, client, book, token, identity)
-    findings: list[CheckFinding] = []
-    outcomes = []
+    view = OpenApiView(document)
+    ctx = ProbeContext(view, base_url, client, book, token, identity, settings.expired_token)
+    results: list[tuple[list[CheckFinding], LiveProbeOutcome, int]] = []
     for name, probe in PROBES:
         before = client.sent
         try:
@@ -77,20 +79,25 @@ def run_probes(
             found, result = [], outcome(name, skipped=f"the probes' {seconds:g}s deadline passed")
         except Exception as exc:  # a probe's own fault ends that probe, not the check
             found, result = [], outcome(name, skipped=f"the probe failed: {exc}"[:300])
-        findings += found
-        outcomes.append(
-            result.model_copy(
-                update={
-                    "requests": client.sent - before,
-                    "findings": tuple(sorted({f.code for f in found})),
-                }
-            )
+        results.append((found, result, client.sent - before))
+    # A cookie set or read anywhere in the run makes a credentialed CORS policy a live leak.
+    at = [name for name, _ in PROBES].index(cors.PROBE)
+    found, result, sent = results[at]
+    results[at] = (*cors.regraded(found, result, view, client.answers), sent)
+    findings = [f for found, _, _ in results for f in found]
+    outcomes = [
+        result.model_copy(
+            update={"requests": sent, "findings": tuple(sorted({f.code for f in found}))}
         )
-    return findings, ProbeReport(
-        outcomes=tuple(outcomes),
+        for found, result, sent in results
+    ]
+    # An API that echoes its request hands the credentials back inside what it answers.
+    secrets = KnownSecrets.of(tokens, settings.expired_token, base_url)
+    return scrubbed_findings(findings, secrets), ProbeReport(
+        outcomes=tuple(LiveProbeOutcome(**secrets.scrub(o.model_dump())) for o in outcomes),
         requests=client.sent,
         seconds=round(time.monotonic() - started, 3),
-        errors=client.errors,
+        errors=secrets.scrub(client.errors),
     )
 
 
