@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from assure_cli.context import friendly_errors, open_database
-from posture.storage import migrate
-
-
-def api_command(host: str, port: int, workers: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "assure_cli.main",
-        "api",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
 
 
 @friendly_errors
@@ -35,6 +17,7 @@ def api(
     import uvicorn
 
     from partner_api.server import server_options
+    from posture.storage import migrate
 
     with open_database(require_current=False) as db:
         revision = migrate.upgrade(db.engine)

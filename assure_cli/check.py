@@ -1,31 +1,36 @@
 """assure check: one command per kind of check in the check catalogue (checks/catalogue/).
 
-A command is built from its spec: what it reads (host:port, a file, or a file or URL) decides
-its argument, and every command takes --json, --sarif, --junit, --fail-on and --record, --cbom
-when the check can write one and --timeout when it reaches the network. The API check has its
-own command for the options that are its own (a live sandbox, two identities), and reports as
-every other does; what it adds to the output (its verdict) comes from its spec.
+A command is built from its spec when it runs, importing that kind's spec module alone: what it
+reads (host:port, a file, or a file or URL) decides its argument, and every command takes --json,
+--sarif, --junit, --fail-on and --record, --cbom when the check can write one and --timeout when
+it reaches the network. The API check has its own command for the options that are its own (a
+live sandbox, two identities), and reports as every other does; what it adds to the output (its
+verdict) comes from its spec.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from assure_cli.context import fail, friendly_errors, print_json
-from checks.catalogue import CheckKind, CheckSpec, InputKind, specs
-from checks.catalogue.api import ApiResult
+from assure_cli.lazy import LazyGroup, as_click
+from checks.catalogue import CheckKind, CheckSpec, InputKind, UnknownCheckKind, spec_for, specs
 from checks.egress import EgressPolicy
 from checks.findings import SEVERITY_RANK, Severity
 from checks.report import CheckReport, ReportStatus
 from checks.sandbox.request import SandboxedCheck
 from kernel.settings import load_settings
+
+if TYPE_CHECKING:
+    from typer._click import core as click
 
 JsonFlag = typer.Option(False, "--json", help="Print the full report as JSON.")
 CbomOut = typer.Option(None, "--cbom", help="Also write what was found as a CycloneDX 1.6 CBOM.")
@@ -257,6 +262,12 @@ def api(
         help="A token the API itself signed that has expired: without one, whether the API "
         "checks expiry is not tested.",
     ),
+    other_audience_token: str | None = typer.Option(
+        None,
+        "--other-audience-token",
+        help="A token the API's issuer signed for another API (another aud): without one, "
+        "whether the API checks a token's audience is not tested.",
+    ),
     objects: Path | None = typer.Option(
         None,
         "--objects",
@@ -284,14 +295,19 @@ def api(
     from dataclasses import asdict
 
     from checks.api.live import LiveSettings
+    from checks.catalogue.api import ApiResult
 
     if auth2 and not auth:
         raise fail("--auth2 needs --auth: the second identity is compared with the first")
     if objects is not None and not base_url:
         raise fail("--objects needs --base-url: the objects are read from the live API")
     objects_text = _objects_text(objects) if objects is not None else None
-    if expired_token and not auth:
-        raise fail("--expired-token needs --auth: the API must first accept a live token")
+    for given, option in (
+        (expired_token, "--expired-token"),
+        (other_audience_token, "--other-audience-token"),
+    ):
+        if given and not auth:
+            raise fail(f"{option} needs --auth: the API must first accept a live token")
     settings = LiveSettings(
         max_examples=max_examples,
         budget_seconds=budget,
@@ -308,6 +324,7 @@ def api(
         base_url=base_url,
         tokens=tokens,
         expired_token=expired_token or None,
+        other_audience_token=other_audience_token or None,
         live=asdict(settings),
         objects=objects_text,
         matrix_writes=matrix_writes,
@@ -325,15 +342,49 @@ def api(
 OWN_COMMANDS: dict[str, Callable[..., None]] = {CheckKind.API: api}
 
 
+def _spec(kind: str) -> CheckSpec | None:
+    """The spec of one kind, importing no other kind's module for a shipped one."""
+    if kind in CheckKind.__members__.values():
+        spec: CheckSpec = importlib.import_module(f"checks.catalogue.{kind}").SPEC
+        return spec
+    try:
+        return spec_for(kind)
+    except UnknownCheckKind:
+        return None
+
+
+class CheckCommands(LazyGroup):
+    """One command per kind in the catalogue, built when it runs. The listing reads every
+    spec's summary (spec modules import their check's code only inside `run`, so that is
+    cheap); running `assure check tls` imports the TLS spec alone."""
+
+    def names(self) -> list[str]:
+        return [str(spec.kind) for spec in specs()]
+
+    def summary(self, name: str) -> tuple[str, bool]:
+        own = OWN_COMMANDS.get(name)
+        if own is not None:  # its help is its docstring, as Typer reads it
+            return inspect.cleandoc(own.__doc__ or "").split("\n\n")[0], False
+        return spec_for(name).summary, False
+
+    def load(self, name: str) -> click.Command | None:
+        spec = _spec(name)
+        if spec is None:
+            return None
+        return as_click(OWN_COMMANDS.get(spec.kind) or _command(spec), name)
+
+
 def build_app() -> typer.Typer:
-    """`assure check` with a command for every kind of check in the catalogue now (a check
-    registered before this is called has its command)."""
-    checks = typer.Typer(help="Automated checks that produce evidence.", no_args_is_help=True)
-    for spec in specs():
-        if spec.kind in OWN_COMMANDS:
-            checks.command(spec.kind)(OWN_COMMANDS[spec.kind])
-        else:
-            checks.command(spec.kind)(_command(spec))
+    """`assure check`: a command for every kind of check in the catalogue when it is run."""
+    checks = typer.Typer(
+        cls=CheckCommands, help="Automated checks that produce evidence.", no_args_is_help=True
+    )
+
+    @checks.callback()
+    def _commands_only() -> None:
+        # A callback makes Typer build a group; the commands come from the catalogue.
+        pass
+
     return checks
 
 

@@ -7,17 +7,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import AssureError, DatabaseError
 from kernel.settings import Settings, load_settings
-from posture.storage import migrate
-from posture.storage.engine import build_engine, session_factory
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,6 +30,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USER_ERROR)
 
 
+def _database_failure(exc: Exception) -> bool:
+    """A driver's operational error (database unreachable, locked, ...). SQLAlchemy is loaded
+    only by commands that open the database, and one that never loaded it raised none of its
+    errors, so the check costs the others nothing."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn expected failures into one line on stderr and a non-zero exit code."""
 
@@ -40,8 +47,11 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except AssureError as exc:
             raise fail(str(exc)) from None
-        except OperationalError as exc:
-            raise fail(f"database error: {exc.orig}; check ASSURE_DATABASE_URL") from None
+        except Exception as exc:
+            if not _database_failure(exc):
+                raise
+            orig = getattr(exc, "orig", exc)
+            raise fail(f"database error: {orig}; check ASSURE_DATABASE_URL") from None
 
     return wrapper
 
@@ -55,6 +65,11 @@ class Database:
 
 @contextmanager
 def open_database(require_current: bool = True) -> Iterator[Database]:
+    # SQLAlchemy and Alembic load here, not when the command line is built: `assure --help`
+    # and the checks never open the database.
+    from posture.storage import migrate
+    from posture.storage.engine import build_engine, session_factory
+
     settings = load_settings()
     engine = build_engine(settings)
     try:

@@ -1,4 +1,8 @@
-"""The `assure` command line."""
+"""The `assure` command line.
+
+Commands are named here and imported when they run (assure_cli/lazy.py): `assure --help` and
+`assure check tls` load what they use and not the database, the queue or pandas.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +10,67 @@ import os
 
 import typer
 
-from assure_cli import admin, api, attest, audit, check, db, demo, framework, score, serve, token
-from kernel.version import __version__
+from assure_cli.lazy import LazyCommand, TableGroup
+
+# In the order `assure --help` lists them. Each line is the first paragraph of the command's
+# own help (tests/test_cli_imports.py keeps them equal).
+COMMANDS = {
+    "serve": LazyCommand(
+        "assure_cli.serve",
+        "serve",
+        "Upgrade the database if needed, then run the app and its background worker.",
+    ),
+    "worker": LazyCommand(
+        "assure_cli.worker", "worker", "Run a background worker that takes jobs from the queue."
+    ),
+    "api": LazyCommand(
+        "assure_cli.api",
+        "api",
+        "Serve the partner API (/v1), publishing its OpenAPI document at /openapi.json.",
+    ),
+    "version": LazyCommand(
+        "assure_cli.version", "version", "Print the version of PoliceTech Assure."
+    ),
+    "db": LazyCommand("assure_cli.db", "app", "Create and migrate the database schema."),
+    "demo": LazyCommand("assure_cli.demo", "app", "Fill an empty database with a demo estate."),
+    "framework": LazyCommand(
+        "assure_cli.framework", "app", "The common framework: validate, browse, map and exchange."
+    ),
+    "score": LazyCommand("assure_cli.score", "app", "Posture scores, snapshots and explanations."),
+    "admin": LazyCommand("assure_cli.admin", "app", "Administrator accounts."),
+    "audit": LazyCommand("assure_cli.audit", "app", "The audit trail."),
+    "token": LazyCommand("assure_cli.token", "app", "API tokens for partners' service accounts."),
+    "check": LazyCommand("assure_cli.check", "app", "Automated checks that produce evidence."),
+    "attest": LazyCommand("assure_cli.attest", "app", "Hybrid post-quantum signed attestations."),
+    # Run by `assure serve` after one of its workers exits, so that the supervisor itself never
+    # loads huey or SQLAlchemy.
+    "settle-worker": LazyCommand(
+        "assure_cli.worker",
+        "settle_worker",
+        "Retry or fail the jobs of a worker that has exited (run by assure serve).",
+        hidden=True,
+    ),
+}
+
+
+class AssureCommands(TableGroup):
+    table = COMMANDS
+
 
 app = typer.Typer(
+    cls=AssureCommands,
     help="PoliceTech Assure: secure-by-design posture, checks and procurement for UK policing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(demo.app, name="demo")
-app.add_typer(framework.app, name="framework")
-app.add_typer(score.app, name="score")
-app.add_typer(admin.app, name="admin")
-app.add_typer(audit.app, name="audit")
-app.add_typer(token.app, name="token")
-app.add_typer(check.app, name="check")
-app.add_typer(attest.app, name="attest")
-app.command()(serve.serve)
-app.command()(serve.worker)
-app.command()(api.api)
 
 
-@app.command()
-def version() -> None:
-    """Print the version of PoliceTech Assure."""
-    typer.echo(f"policetech-assure {__version__}")
+@app.callback()
+def _commands_only() -> None:
+    # Typer builds a group (rather than one command) from an app with a callback; the commands
+    # themselves are in COMMANDS.
+    pass
 
 
 def run() -> None:

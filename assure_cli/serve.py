@@ -1,9 +1,14 @@
-"""assure serve / assure worker: the Streamlit app and its background workers."""
+"""assure serve: the Streamlit app, its background workers and the partner API, supervised.
+
+The supervisor stays for as long as the platform runs, so it imports the standard library,
+Typer and nothing else of ours that is heavy: the schema is brought up to date by a child
+(`assure db upgrade`), and an exited worker's jobs are settled by another (`assure
+settle-worker`); Alembic, SQLAlchemy and huey load in those short processes and leave with them.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,12 +17,10 @@ from pathlib import Path
 
 import typer
 
-from assure_cli.api import api_command
-from assure_cli.context import friendly_errors, open_database
 from assure_cli.supervision import Child, RestartPolicy, describe_exit, supervise
-from posture.jobs.queue import JobQueue, build_queue
-from posture.jobs.workers import new_token, worker_identity
-from posture.storage import migrate
+from posture.jobs.workers import new_token
+
+ASSURE = (sys.executable, "-m", "assure_cli.main")
 
 # Error details stay on the server; users see a generic message. XSRF protection stays on.
 STREAMLIT_FLAGS = (
@@ -29,6 +32,10 @@ STREAMLIT_FLAGS = (
     "--client.toolbarMode=minimal",
     "--global.developmentMode=false",
 )
+
+# Settling reads and writes a few job rows; a child still running after this is stuck (a
+# locked database) and is killed, so the supervisor goes back to watching the others.
+SETTLE_TIMEOUT = 60.0
 
 
 def app_script() -> Path:
@@ -51,6 +58,23 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
+def api_command(host: str, port: int, workers: int) -> list[str]:
+    return [*ASSURE, "api", "--host", host, "--port", str(port), "--workers", str(workers)]
+
+
+def upgrade_database() -> str:
+    """Bring the schema up to date in a child and return its revision; a failure (its message
+    is on stderr already) ends serve with the child's exit status."""
+    done = subprocess.run(  # noqa: S603 (our interpreter, our arguments)
+        [*ASSURE, "db", "upgrade"], stdout=subprocess.PIPE, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+    # Its one line ends with the revision: "database <url> is at schema <revision>".
+    words = done.stdout.split()
+    return words[-1] if words else "unknown"
+
+
 # The app and the API restart too, but a child that dies five times in a minute will not stay
 # up (a port in use, a broken install): serve stops and says so rather than spin.
 MUST_STAY_UP = RestartPolicy(give_up_after=5, window=60.0)
@@ -65,25 +89,34 @@ class WorkerProcesses:
     """`assure worker` children. Each start gets its own token, so once a worker has exited its
     claims can be named for certain and its jobs retried or failed at once."""
 
-    queue: JobQueue
     tokens: dict[int, str] = field(default_factory=dict)
 
     def start(self) -> subprocess.Popen[bytes]:
         token = new_token()
-        command = [sys.executable, "-m", "assure_cli.main", "worker", "--start-token", token]
+        command = [*ASSURE, "worker", "--start-token", token]
         process = subprocess.Popen(command)  # noqa: S603
         self.tokens[process.pid] = token
         return process
 
     def settle_jobs(self, process: subprocess.Popen[bytes]) -> str:
-        identity = worker_identity(self.tokens.pop(process.pid), pid=process.pid)
+        """Retry or fail the exited worker's jobs (`assure settle-worker`); returns what was
+        done, for the supervisor's log line."""
+        token = self.tokens.pop(process.pid)
         cause = f"its worker {describe_exit(process.returncode)}"
-        requeued, failed = self.queue.release_worker(identity, cause)
-        parts = [f"requeued job {i}" for i in requeued] + [f"failed job {i}" for i in failed]
-        return ", ".join(parts)
+        command = [*ASSURE, "settle-worker", "--start-token", token, "--pid", str(process.pid)]
+        done = subprocess.run(  # noqa: S603
+            [*command, "--cause", cause],
+            capture_output=True,
+            text=True,
+            timeout=SETTLE_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            raise RuntimeError(f"settle-worker: {lines[-1]}")
+        return done.stdout.strip()
 
 
-@friendly_errors
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8501, min=1, max=65535, help="Port for the app."),
@@ -93,11 +126,9 @@ def serve(
     ),
 ) -> None:
     """Upgrade the database if needed, then run the app and its background worker."""
-    with open_database(require_current=False) as db:
-        revision = migrate.upgrade(db.engine)
-        settings = db.settings
+    revision = upgrade_database()
     typer.echo(f"database at schema {revision}; app on http://{host}:{port}")
-    worker_processes = WorkerProcesses(build_queue(settings))
+    worker_processes = WorkerProcesses()
     children = [Child("app", _starter(streamlit_command(host, port)), MUST_STAY_UP)]
     children += [
         Child(f"worker {n}", worker_processes.start, on_exit=worker_processes.settle_jobs)
@@ -110,36 +141,3 @@ def serve(
         )
     if supervise(children):
         raise typer.Exit(1)
-
-
-@friendly_errors
-def worker(
-    threads: int = typer.Option(2, min=1, max=32, help="Worker threads in this process."),
-    start_token: str = typer.Option(
-        "",
-        "--start-token",
-        hidden=True,
-        help="Set by assure serve: the token this worker's job claims carry.",
-    ),
-) -> None:
-    """Run a background worker that takes jobs from the queue."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with open_database() as db:
-        queue = build_queue(db.settings, worker_token=start_token or None).huey
-    # Users wait on these jobs in the app, so an idle worker polls at least once a second.
-    _ready_consumer()(queue, workers=threads, worker_type="thread", max_delay=1.0).run()
-
-
-def _ready_consumer() -> type:
-    from huey.consumer import Consumer  # only a worker needs huey's consumer
-
-    class ReadyConsumer(Consumer):  # type: ignore[misc]
-        """huey's consumer, saying when it is ready: huey logs "started" before it installs its
-        signal handlers, so a SIGTERM in between kills the worker instead of stopping it
-        cleanly, and whoever waits for the worker (the supervisor's tests) must know when."""
-
-        def _set_signal_handlers(self) -> None:
-            super()._set_signal_handlers()
-            self._logger.info("assure worker ready: SIGTERM stops it cleanly")
-
-    return ReadyConsumer

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -11,9 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.clock import utcnow
 from kernel.settings import Settings
+from partner_api.middleware import VERIFIED_STATE_KEY
 from posture.identity.permissions import Principal
-from posture.identity.tokens import SigningKey, TokenRejected, verify_token
+from posture.identity.token_cache import TokenCache, VerifiedToken, token_digest
+from posture.identity.tokens import SigningKey, TokenRejected, check_token
 from posture.jobs.queue import JobQueue
 
 bearer = HTTPBearer(
@@ -30,6 +34,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     key: SigningKey
     queue: JobQueue
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    clock: Callable[[], datetime] = utcnow
 
 
 def runtime(request: Request) -> Runtime:
@@ -42,27 +48,42 @@ def reading(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
 
 
 def caller(
+    request: Request,
     rt: Annotated[Runtime, Depends(runtime)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenRejected("no bearer token")
-    # Verified again although the rate limiter checked it as the headers arrived: an upload's
-    # body may take a while, and a token revoked meanwhile must not authorise the write.
+    known: VerifiedToken | None = getattr(request.state, VERIFIED_STATE_KEY, None)
+    # Checked again although the rate limiter verified the token as the headers arrived: an
+    # upload's body may take a while, and a token revoked meanwhile must not authorise the
+    # write. The limiter's verification is reused while the identity epoch is unchanged.
     with rt.sessions() as session:
-        return verify_token(session, rt.key, credentials.credentials)
+        return check_token(
+            session, rt.key, credentials.credentials, rt.token_cache, rt.clock(), known
+        ).principal
 
 
-def identify(rt: Runtime, authorization: str) -> Principal | None:
-    """The principal an Authorization header's bearer token authenticates, or None: for the
-    rate limiter, which counts a user's requests together whichever token they send. Read as
-    the `bearer` scheme reads it."""
+def recall(rt: Runtime, authorization: str) -> VerifiedToken | None:
+    """Who an Authorization header's token was verified as, from memory alone and so without
+    the identity epoch: enough for the rate limiter to count a user's requests, never to
+    authorise one (`caller` checks the epoch). None when the token is not remembered."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return rt.token_cache.peek(token_digest(token), rt.clock().timestamp())
+
+
+def identify(rt: Runtime, authorization: str) -> VerifiedToken | None:
+    """The verified token in an Authorization header, or None: for the rate limiter, which
+    counts a user's requests together whichever token they send. Read as the `bearer` scheme
+    reads it."""
     scheme, token = get_authorization_scheme_param(authorization)
     if scheme.lower() != "bearer" or not token:
         return None
     with rt.sessions() as session:
         try:
-            return verify_token(session, rt.key, token)
+            return check_token(session, rt.key, token, rt.token_cache, rt.clock())
         except TokenRejected:
             return None
 

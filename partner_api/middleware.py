@@ -14,15 +14,20 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
 from partner_api.problems import PROBLEM_MEDIA, TITLES, Problem
-from posture.identity.permissions import Principal
+from posture.identity.token_cache import VerifiedToken
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
-# The principal an Authorization header authenticates, or None for a token that does not verify.
-Identify = Callable[[str], Principal | None]
+# The token an Authorization header carries, verified, or None for one that does not verify.
+Identify = Callable[[str], VerifiedToken | None]
+# The same from memory alone, cheap enough to run on the event loop; None when not remembered.
+Recall = Callable[[str], VerifiedToken | None]
+# The key in the request's state (`request.state`) under which the verified token is left for
+# the application, so it is not verified twice.
+VERIFIED_STATE_KEY = "verified_token"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -159,10 +164,16 @@ class RateLimit:
     (RateLimit-* headers); a refused request gets 429 with Retry-After."""
 
     def __init__(
-        self, app: App, rate: str, identify: Identify, storage_uri: str = "memory://"
+        self,
+        app: App,
+        rate: str,
+        identify: Identify,
+        storage_uri: str = "memory://",
+        recall: Recall | None = None,
     ) -> None:
         self.app = app
         self.identify = identify
+        self.recall = recall
         self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
         self.client_limits = parse_many(rate)
         self.address_limits = [
@@ -191,10 +202,15 @@ class RateLimit:
                 await self._refuse(send, *over[0])
                 return
             authorization = credentials[0].decode("latin-1")
-            principal = await run_in_threadpool(self.identify, authorization)
-            if principal is not None:
-                client = f"user:{principal.user_id}"
-            unverified = principal is None
+            # From memory when the token verified before (the route still checks the identity
+            # epoch, so a revoked token is counted as its user here but authorises nothing).
+            verified = self.recall(authorization) if self.recall else None
+            if verified is None:
+                verified = await run_in_threadpool(self.identify, authorization)
+            if verified is not None:
+                client = f"user:{verified.user_id}"
+                scope.setdefault("state", {})[VERIFIED_STATE_KEY] = verified
+            unverified = verified is None
         own = [(item, client) for item in self.client_limits]
         # A client's refused requests do not use up its neighbours' ceiling; but a token that
         # does not verify always counts against it, so a stream of forged tokens soon stops

@@ -10,11 +10,21 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.settings import Settings
+from posture.jobs.workers import worker_identity
+from posture.storage.engine import transaction
+from posture.storage.models import Job
+from posture.storage.models.enums import RunStatus
+from tests.cli import assure
+from tests.identity.world import World
 from tests.peers.processes import free_port
 from tests.peers.serve_process import RunningServe, alive, assure_serve, wait_until
+from tests.peers.workers import worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +121,51 @@ def test_serve_restarts_a_worker_that_dies_keeps_the_app_up_and_stops_all_on_sig
         everything = set(serve.children(""))
     assert serve.process.returncode == 0, serve.output
     assert not [pid for pid in everything if alive(pid)]
+
+
+def test_settle_worker_retries_or_fails_the_exited_workers_jobs_and_no_one_elses(
+    world_db: tuple[World, sessionmaker[Session], Settings],
+) -> None:
+    """What serve's supervisor runs after a worker exits, so that it never loads huey or
+    SQLAlchemy itself: the exited worker's running jobs are requeued while attempts remain and
+    failed after, and it reports exactly that."""
+    _world, sessions, settings = world_db
+    exited = worker_identity("0123456789ab", pid=424242)
+    # The same pid with another start token is a later, unrelated worker.
+    later = worker_identity("ba9876543210", pid=424242)
+    with transaction(sessions) as session:
+        jobs = [
+            Job(kind="check", status=RunStatus.RUNNING, attempts=1, claimed_by=exited),
+            Job(kind="check", status=RunStatus.RUNNING, attempts=3, claimed_by=exited),
+            Job(kind="check", status=RunStatus.RUNNING, attempts=1, claimed_by=later),
+        ]
+        session.add_all(jobs)
+        session.flush()
+        retried, given_up, untouched = (job.id for job in jobs)
+    cause = "its worker was killed by SIGKILL"
+    args = ("settle-worker", "--start-token", "0123456789ab", "--pid", "424242")
+    done = assure(*args, "--cause", cause, env=worker_env(settings))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"requeued job {retried}, failed job {given_up}\n"
+    with sessions() as session:
+        statuses = {job.id: job.status for job in session.query(Job)}
+    assert statuses == {
+        retried: RunStatus.QUEUED,
+        given_up: RunStatus.FAILED,
+        untouched: RunStatus.RUNNING,
+    }
+    # Nothing left to settle the second time.
+    again = assure(*args, "--cause", cause, env=worker_env(settings))
+    assert (again.returncode, again.stdout) == (0, "\n")
+
+
+def test_settle_worker_on_a_database_never_migrated_fails_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    (tmp_path / "data").mkdir()
+    env["ASSURE_DATA_DIR"] = str(tmp_path / "data")
+    args = ("settle-worker", "--start-token", "t", "--pid", "1", "--cause", "gone")
+    done = assure(*args, env=env)
+    assert done.returncode == 2, done.stderr
+    # The driver's error, caught although the command line never imports SQLAlchemy itself.
+    assert done.stderr.startswith("error: database error: no such table: jobs"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

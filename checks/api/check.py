@@ -255,7 +255,7 @@ def run_api_check(
             spec, source, base_url, tokens or [], started, findings, live, bundled_notes
         )
         report = with_matrix(with_probes(report, probes), matrix, live.identity_proofs)
-        secrets = KnownSecrets.of(tokens or [], settings.expired_token, base_url)
+        secrets = KnownSecrets.of([*(tokens or []), *settings.signed_tokens], base_url)
         return scrubbed_report(report, secrets)
     return _assessed(spec, source, base_url, tokens or [], started, findings, live, bundled_notes)
 

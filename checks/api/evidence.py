@@ -348,11 +348,12 @@ class KnownSecrets:
     def of(
         cls,
         tokens: list[str] | tuple[str, ...],
-        expired_token: str | None = None,
         base_url: str | None = None,
     ) -> KnownSecrets:
+        """Every token given (the identities' and those the JWT probe sends) and the base
+        URL's user:password, in every form an echo may give them back."""
         found: set[str] = set()
-        for secret in (*tokens, expired_token or ""):
+        for secret in tokens:
             if len(secret) >= MIN_SECRET:
                 found |= _forms(secret)
         if base_url:

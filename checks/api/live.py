@@ -64,6 +64,14 @@ class LiveSettings:
     # A token the API itself signed that has expired (the user's, like the identities' tokens:
     # never recorded): the only honest test of whether the API checks expiry (jwt_tokens.py).
     expired_token: str | None = field(default=None, repr=False)
+    # One the API's issuer signed for another audience (another API): the only honest test of
+    # whether the API checks the audience. A secret like the others.
+    other_audience_token: str | None = field(default=None, repr=False)
+
+    @property
+    def signed_tokens(self) -> tuple[str, ...]:
+        """The tokens the JWT probe sends besides the identities', to redact wherever echoed."""
+        return tuple(t for t in (self.expired_token, self.other_audience_token) if t)
 
 
 @dataclass

@@ -183,8 +183,12 @@ def run(order: ChildOrder, policy: EgressPolicy) -> CheckReport:
     # check reads the file or the URL itself rather than bytes handed over.
     source = order.input_file or check.target
     live = LiveSettings(**(check.live or {}))
-    if check.expired_token:
-        live = replace(live, expired_token=check.expired_token)
+    # The JWT probe's signed tokens are secrets: they travel beside the settings, not in them.
+    live = replace(
+        live,
+        expired_token=check.expired_token,
+        other_audience_token=check.other_audience_token,
+    )
     report = run_api_check(
         source,
         policy,

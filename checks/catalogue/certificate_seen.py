@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
 
-from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
 from pydantic import PlainSerializer
 
 from checks.catalogue import ResultPart
@@ -59,6 +58,10 @@ RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 @cache
 def _signature_oids() -> dict[str, str]:
     """cryptography's names of signature algorithm OIDs (what a certificate records) -> OID."""
+    # Imported here: the CLI builds `assure check` from this module, and only a run that
+    # names a stored signature needs cryptography's OID table.
+    from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
+
     return {
         oid._name: oid.dotted_string
         for oid in vars(SignatureAlgorithmOID).values()

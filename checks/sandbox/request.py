@@ -30,6 +30,8 @@ class SandboxedCheck(BaseModel):
     tokens: tuple[str, ...] = Field(default=(), max_length=2)
     # A token the API signed that has expired (the JWT probe's expiry test); a secret like tokens.
     expired_token: str | None = Field(default=None, max_length=16384)
+    # One the API's issuer signed for another API (the probe's audience test); a secret too.
+    other_audience_token: str | None = Field(default=None, max_length=16384)
     timeout: float = Field(default=3.0, gt=0, le=60)
     # LiveSettings of the API check, by field name.
     live: dict[str, Any] | None = None

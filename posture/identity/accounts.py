@@ -20,6 +20,7 @@ from posture.identity.permissions import (
     Principal,
     require,
 )
+from posture.identity.token_cache import bump_identity_epoch
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models import Organisation, User
@@ -195,6 +196,7 @@ def grant_role(
     if exists:
         return False
     session.add(MembershipRow(user_id=user_id, organisation_id=organisation_id, role=role))
+    bump_identity_epoch(session)
     record(
         session,
         actor,
@@ -229,6 +231,7 @@ def revoke_role(
             "this is the last platform administrator; make another one before removing this one"
         )
     session.delete(row)
+    bump_identity_epoch(session)
     record(
         session,
         actor,

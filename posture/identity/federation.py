@@ -27,6 +27,7 @@ from posture.identity.federation_mapping import (
     load_mapping,
 )
 from posture.identity.permissions import Principal
+from posture.identity.token_cache import bump_identity_epoch
 from posture.storage.dialects import upsert_insert
 from posture.storage.models import Membership, Organisation, User
 from posture.storage.models.enums import Role
@@ -364,6 +365,7 @@ def _sync_roles(
             {"user_id": user.id, "organisation_id": organisation_id, "role": role},
         )
         if added:
+            bump_identity_epoch(session)
             _role_event(session, actor, "role.granted", user, organisation_id, role)
     for role in sorted(held - roles):
         if role == Role.PLATFORM_ADMIN and is_last_active_admin(session, user.id):
@@ -381,6 +383,7 @@ def _sync_roles(
             .returning(Membership.id)
         ).first()
         if removed is not None:
+            bump_identity_epoch(session)
             _role_event(session, actor, "role.revoked", user, organisation_id, role)
 
 

@@ -25,6 +25,13 @@ from posture.audit import Actor, record
 from posture.identity.accounts import principal_for
 from posture.identity.permissions import Principal, permission_table, require
 from posture.identity.policy import identity_policy
+from posture.identity.token_cache import (
+    TokenCache,
+    VerifiedToken,
+    bump_identity_epoch,
+    current_epoch,
+    token_digest,
+)
 from posture.storage.models import ApiToken, User
 
 ALGORITHM = "EdDSA"
@@ -134,6 +141,42 @@ def issue_token(
 def verify_token(
     session: Session, key: SigningKey, token: str, now: datetime | None = None
 ) -> Principal:
+    """Verify in full: signature, claims, the stored token, its user and their memberships."""
+    return _verified(session, key, token, now or utcnow(), epoch=0).principal
+
+
+def check_token(
+    session: Session,
+    key: SigningKey,
+    token: str,
+    cache: TokenCache,
+    now: datetime | None = None,
+    known: VerifiedToken | None = None,
+) -> VerifiedToken:
+    """`verify_token` through the cache: while the identity epoch is unchanged and the token
+    unexpired, one primary-key read. `known` is this request's earlier check of the same token."""
+    now = now or utcnow()
+    if not cache.enabled:
+        cache.count_verification()
+        return _verified(session, key, token, now, epoch=0)
+    # Read before verifying: a change committed after this read bumps the epoch past the value
+    # remembered with the verification, so the cached entry is refused next time.
+    epoch = current_epoch(session)
+    digest = token_digest(token)
+    if known is not None and known.digest == digest and known.usable(epoch, now.timestamp()):
+        return known
+    hit = cache.get(digest, epoch, now.timestamp())
+    if hit is not None:
+        return hit
+    cache.count_verification()
+    verified = _verified(session, key, token, now, epoch)
+    cache.put(verified)
+    return verified
+
+
+def _verified(
+    session: Session, key: SigningKey, token: str, now: datetime, epoch: int
+) -> VerifiedToken:
     policy = identity_policy()
     try:
         header = jwt.get_unverified_header(token)
@@ -158,7 +201,6 @@ def verify_token(
         )
     except jwt.PyJWTError as exc:
         raise TokenRejected(f"token refused: {exc}") from exc
-    now = now or utcnow()
     if not isinstance(claims["exp"], int | float) or claims["exp"] <= now.timestamp():
         raise TokenRejected("token has expired")
     if not isinstance(claims["nbf"], int | float) or claims["nbf"] > now.timestamp():
@@ -174,7 +216,17 @@ def verify_token(
     if user is None or not user.is_active:
         raise TokenRejected("token user is inactive")
     base = principal_for(session, user)
-    return Principal(base.user_id, base.email, base.memberships, token_scopes=frozenset(row.scopes))
+    principal = Principal(
+        base.user_id, base.email, base.memberships, token_scopes=frozenset(row.scopes)
+    )
+    return VerifiedToken(
+        digest=token_digest(token),
+        principal=principal,
+        jti=row.jti,
+        user_id=user.id,
+        expires_at=min(float(claims["exp"]), row.expires_at.timestamp()),
+        epoch=epoch,
+    )
 
 
 def revoke_token(session: Session, actor: Actor, jti: str) -> None:
@@ -183,4 +235,5 @@ def revoke_token(session: Session, actor: Actor, jti: str) -> None:
         raise ValidationFailed(f"no token {jti}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        bump_identity_epoch(session)
         record(session, actor, "token.revoked", "api_token", jti)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-from huey import Huey, RedisHuey, SqliteHuey
-from huey.api import TaskWrapper, crontab
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING
 
 from checks.egress import EgressPolicy
 from kernel.clock import utcnow
@@ -22,6 +19,11 @@ from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_
 from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
 from posture.storage.engine import build_engine, session_factory, transaction
+
+if TYPE_CHECKING:
+    from huey import Huey
+    from huey.api import TaskWrapper
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("assure.jobs")
 
@@ -57,6 +59,10 @@ class JobQueue:
 
 
 def _storage(settings: Settings, name: str) -> Huey:
+    # huey (and through it redis and psycopg) loads where a queue is built, not wherever
+    # JobQueue is named for its type (the API's dependencies, dispatch).
+    from huey import Huey, RedisHuey, SqliteHuey
+
     if settings.redis_url:
         try:
             import redis  # noqa: F401  (only to give a clear error when the extra is missing)
@@ -78,6 +84,8 @@ def build_queue(
     """Tasks are bound to a queue built from settings, so nothing lives at module level.
     `name` separates queues that share one Redis (tests running side by side). `worker_token`
     is the start token this process's claims carry (`assure serve` chooses it for its workers)."""
+    from huey.api import crontab
+
     huey = _storage(settings, name)
     sessions = session_factory(build_engine(settings))
     policy = EgressPolicy.from_settings(settings)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,9 @@ from posture.audit import SYSTEM, record
 from posture.monitoring.changes import BAND_CHANGE, band_change_alerts, check_run_alerts
 from posture.storage.models import Alert, CheckRun, MonitoredEndpoint, PostureSnapshot
 from posture.storage.models.enums import SubjectKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def record_endpoint_run(
@@ -111,6 +114,9 @@ def record_band_changes(session: Session, taken_at: datetime) -> list[Alert]:
 
 
 def _product_bands(session: Session, taken_at: datetime) -> pd.DataFrame:
+    # pandas only when snapshots are compared, not for every check run this module records.
+    import pandas as pd
+
     rows = session.execute(
         select(
             PostureSnapshot.product_id, PostureSnapshot.organisation_id, PostureSnapshot.band

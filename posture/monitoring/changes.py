@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.catalogue import InputKind, KindName, spec_for
 from checks.findings import Severity
 from checks.report import CheckReport
+
+if TYPE_CHECKING:
+    import pandas as pd  # only a type here; the worker that files alerts need not load it
 
 BAND_CHANGE = "MON-BAND-CHANGE"
 

@@ -24,15 +24,17 @@ from tests.peers.api_flaws import Mode, build_spec, serving_accounts, token_for
 LOOPBACK = EgressPolicy.loopback_only()
 TOKEN = token_for("alice")
 EXPIRED = token_for("alice", expires_in=-600)
+# The same issuer's token for another of its APIs.
+ELSEWHERE = token_for("alice", aud="property-store-api")
 
 
 def _jwt(
-    mode: Mode, expired: str | None = None, token: str = TOKEN
+    mode: Mode, expired: str | None = None, token: str = TOKEN, other: str | None = None
 ) -> tuple[set[str], LiveProbeOutcome]:
     client = ProbeClient(LOOPBACK, 2.0, time.monotonic() + 10, None, 65536)
     with serving_accounts(mode) as url:
         view = OpenApiView(build_spec())
-        ctx = ProbeContext(view, url, client, probe_book(), token, "primary", expired)
+        ctx = ProbeContext(view, url, client, probe_book(), token, "primary", expired, other)
         found, result = jwt_tokens.probe(ctx)
     return {f.code for f in found}, result
 
@@ -52,6 +54,39 @@ def test_an_expired_token_the_api_signed_and_accepts_is_an_expiry_fault() -> Non
     assert "API-PROBE-005" in codes
     assert AUDIENCE_NOT_TESTED in result.notes
     assert NOT_TESTED not in result.notes
+
+
+def test_a_token_for_another_api_accepted_is_an_audience_fault() -> None:
+    codes, result = _jwt("any-audience", other=ELSEWHERE)
+    # Signature and expiry are checked, so only the audience test finds anything.
+    assert codes == {"API-PROBE-006"}
+    assert AUDIENCE_NOT_TESTED not in result.notes
+    assert NOT_TESTED in result.notes
+    without, untested = _jwt("any-audience")
+    assert without == set()  # the fault is there; without the token nothing can show it
+    assert AUDIENCE_NOT_TESTED in untested.notes
+
+
+def test_a_token_for_another_api_the_api_refuses_passes_the_audience_test() -> None:
+    codes, result = _jwt("clean", other=ELSEWHERE)
+    assert codes == set()
+    assert "other-audience token given: 401" in result.notes
+
+
+@pytest.mark.parametrize(
+    ("other", "why"),
+    [
+        (token_for("alice"), "also for this API's (accounts-api)"),
+        (token_for("alice", aud=None), "names no audience"),
+        (token_for("alice", aud="property-store-api", expires_in=-600), "has expired"),
+        ("not-a-jwt", "not a signed JWT"),
+    ],
+    ids=["same-audience", "no-audience", "expired", "not-a-jwt"],
+)
+def test_a_token_that_cannot_show_the_audience_fault_is_not_sent(other: str, why: str) -> None:
+    codes, result = _jwt("any-audience", other=other)
+    assert codes == set()
+    assert any(n.startswith("not tested: audience") and why in n for n in result.notes)
 
 
 def test_an_expired_token_the_api_refuses_is_a_pass_of_the_expiry_test() -> None:
@@ -100,7 +135,7 @@ def test_an_undecodable_signature_is_still_replaced() -> None:
     assert _garbled("!!!") != "!!!"
 
 
-def test_the_cli_hands_the_expired_token_to_the_probe_and_never_prints_it(
+def test_the_cli_hands_the_signed_tokens_to_the_probe_and_never_prints_them(
     tmp_path: Path, sqlite_env: dict[str, str]
 ) -> None:
     spec = tmp_path / "openapi.json"
@@ -109,12 +144,15 @@ def test_the_cli_hands_the_expired_token_to_the_probe_and_never_prints_it(
     with serving_accounts("flawed") as url:
         result = assure(
             "check", "api", "--spec", str(spec), "--base-url", url, "--auth", TOKEN,
-            "--expired-token", EXPIRED, "--max-examples", "2", "--budget", "60", "--json",
+            "--expired-token", EXPIRED, "--other-audience-token", ELSEWHERE,
+            "--max-examples", "2", "--budget", "60", "--json",
             env=env,
         )  # fmt: skip
     report = json.loads(result.stdout)
     assert "API-PROBE-005" in {f["code"] for f in report["findings"]}
-    for secret in (EXPIRED, EXPIRED.split(".")[2], TOKEN):
+    # The flawed API reads no signature, so the other-audience token gets in too.
+    assert "API-PROBE-006" in {f["code"] for f in report["findings"]}
+    for secret in (EXPIRED, EXPIRED.split(".")[2], TOKEN, ELSEWHERE, ELSEWHERE.split(".")[2]):
         assert secret not in result.stdout
 
 

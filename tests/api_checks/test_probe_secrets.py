@@ -84,7 +84,7 @@ def test_the_probes_own_evidence_is_scrubbed_with_the_userinfo_out_of_curl_lines
     ids=["header", "json", "cut-tail", "cut-head", "userinfo", "basic"],
 )
 def test_a_secret_is_redacted_in_any_form_an_echo_gives_it(text: str) -> None:
-    secrets = KnownSecrets.of([TOKEN], EXPIRED, f"http://alice:{PASSWORD}@example.org")
+    secrets = KnownSecrets.of([TOKEN, EXPIRED], f"http://alice:{PASSWORD}@example.org")
     scrubbed = secrets.text(text)
     assert _leaks(scrubbed) == []
     assert TOKEN[:8] not in scrubbed
@@ -93,7 +93,7 @@ def test_a_secret_is_redacted_in_any_form_an_echo_gives_it(text: str) -> None:
 
 
 def test_ordinary_text_is_left_alone() -> None:
-    secrets = KnownSecrets.of([TOKEN], None, "http://127.0.0.1:8080")
+    secrets = KnownSecrets.of([TOKEN], "http://127.0.0.1:8080")
     text = "GET /v1/me answered HTTP 500: the echo service is down (alice)"
     assert secrets.text(text) == text
     assert KnownSecrets.of(["abc"]).values == ()  # too short to search for
@@ -197,13 +197,13 @@ def test_a_secret_is_redacted_however_an_echo_escapes_it(echo: Any) -> None:
 
 
 def test_escaped_text_without_a_secret_is_left_as_it_was() -> None:
-    secrets = KnownSecrets.of([SLASH_TOKEN], EXPIRED, f"http://alice:{PASSWORD}@example.org")
+    secrets = KnownSecrets.of([SLASH_TOKEN, EXPIRED], f"http://alice:{PASSWORD}@example.org")
     text = "a \\/ b &amp; &#43; %2F %zz \\u00e9 \\ud83d\\ude00 &nosuch; 100% done\n  next"
     assert secrets.text(text) == text
 
 
 def test_a_body_of_megabytes_full_of_escapes_is_scrubbed_in_bounded_time() -> None:
-    secrets = KnownSecrets.of([SLASH_TOKEN, EXPIRED], None, f"http://alice:{PASSWORD}@h")
+    secrets = KnownSecrets.of([SLASH_TOKEN, EXPIRED], f"http://alice:{PASSWORD}@h")
     body = '  {"a": "x\\/y &amp; %41 \\u00e9",\n' * 60_000 + ECHO_FORMS["json"]["php"](SLASH_TOKEN)
     started = time.monotonic()
     scrubbed = secrets.text(body)

@@ -45,14 +45,19 @@ class LiveApi:
 
 @contextmanager
 def serving_api(
-    template: Path, folder: Path, settings: dict[str, str] | None = None, **options: Any
+    template: Path,
+    folder: Path,
+    settings: dict[str, str] | None = None,
+    app_options: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Iterator[LiveApi]:
-    """A copy of the prepared world served until the block ends. `options` override the
-    uvicorn options `assure api` uses (a shorter timeout, another protocol class)."""
+    """A copy of the prepared world served until the block ends. `app_options` go to
+    `create_app` (a clock, the token cache's size); `options` override the uvicorn options
+    `assure api` uses (a shorter timeout, another protocol class)."""
     shutil.copytree(template, folder)
     environ = {"ASSURE_DATA_DIR": str(folder), "ASSURE_API_RATE_LIMIT": "100000/minute"}
     environ |= {f"ASSURE_{k.upper()}": v for k, v in (settings or {}).items()}
-    app = create_app(load_settings(environ))
+    app = create_app(load_settings(environ), **(app_options or {}))
     port = free_port()
     config = uvicorn.Config(
         app,

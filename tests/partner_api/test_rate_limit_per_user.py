@@ -124,9 +124,10 @@ def test_a_token_revoked_while_its_body_is_in_flight_authorises_nothing(
     import json
     import socket
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select
 
-    from kernel.clock import utcnow
+    from posture.audit import Actor
+    from posture.identity.tokens import revoke_token
     from posture.storage.models import ApiToken, Product
 
     template, prepared = api_template
@@ -153,11 +154,12 @@ def test_a_token_revoked_while_its_body_is_in_flight_authorises_nothing(
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
             )
             time.sleep(0.5)  # the limiter has verified the token by now
-            with sessions() as session, session.begin():
-                revoked = None if not revoke else utcnow()
-                session.execute(
-                    update(ApiToken).where(ApiToken.user_id == supplier).values(revoked_at=revoked)
-                )
+            if revoke:
+                # As `assure token revoke` does: the identity epoch moves with the revocation.
+                with sessions() as session, session.begin():
+                    mine = select(ApiToken.jti).where(ApiToken.user_id == supplier)
+                    for jti in session.scalars(mine).all():
+                        revoke_token(session, Actor(label="test"), jti)
             conn.sendall(body)
             status_line = conn.recv(65536).split(b"\r\n", 1)[0]
         assert status_line.startswith(b"HTTP/1.1 " + expected)

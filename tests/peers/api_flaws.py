@@ -12,6 +12,8 @@ operations without a credential too, an API about which no token test proves any
 twin whose caller has a profile note full of what looks like stack traces (data, not a leak);
 `deep` is the clean twin whose answer to a write is JSON nested deeper than a recursive parser
 goes (a hostile body; the object is read back from its Location).
+`any-audience` is the clean twin that verifies a token's signature and expiry but not its
+audience, so a token its issuer signed for another API opens it.
 
 The token is taken from the Authorization header or from a `session` cookie (`Cookie`): a
 browser sends the cookie by itself, so a foreign page can read the flawed twin as its user.
@@ -39,7 +41,7 @@ from starlette.routing import Route
 
 from tests.peers.apis import serving_asgi
 
-Mode = Literal["flawed", "clean", "open", "wildcard", "chatty", "deep"]
+Mode = Literal["flawed", "clean", "open", "wildcard", "chatty", "deep", "any-audience"]
 DEEP = 5000  # levels of nesting in the deep twin's answer to a write
 Cookie = Literal["declared", "undeclared", "login", "vary", "none"]
 # What the chatty twin's caller once wrote in their profile.
@@ -77,6 +79,10 @@ def build_app(mode: Mode, cookie: Cookie = "declared") -> Starlette:
             if flawed:
                 # Planted fault: the claims are read, nothing is verified.
                 claims = jwt.decode(token, options={"verify_signature": False})
+            elif mode == "any-audience":
+                # Planted fault: signature and expiry verified, the audience never looked at.
+                options = {"verify_aud": False}
+                claims = jwt.decode(token, SECRET, algorithms=["HS256"], options=options)
             else:
                 claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE)
         except jwt.PyJWTError:

@@ -27,6 +27,8 @@ class ProbeContext:
     token: str | None = None  # a proven identity's bearer token; never recorded
     identity: str | None = None  # its name (primary, secondary)
     expired_token: str | None = None  # one the API signed that has expired; never recorded
+    # One the API's issuer signed for another audience (another API); never recorded.
+    other_audience_token: str | None = None
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path

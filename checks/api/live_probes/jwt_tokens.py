@@ -3,12 +3,13 @@ JWT: does the API accept it with `alg: none`, without its signature, with the si
 or with its claims changed under the original signature? Each of these shows the signature is
 not verified. The header and payload are read without verifying anything.
 
-Whether the API checks expiry (exp) or audience (aud) can only be judged with a token the API
+Whether the API checks expiry (exp) or audience (aud) can only be judged with a token its issuer
 signed: a forged claim under the old signature is refused by any API that verifies signatures,
 and accepted by any that does not, whatever it does with exp or aud. So expiry is tested only
 with an expired token the user gives (`--expired-token`), or the identity's own token when it
-had already expired and was accepted; audience is never tested here. What was not tested is
-said in the probe's notes ("not tested: ..."), never counted as a pass.
+had already expired and was accepted; audience only with a token the same issuer signed for
+another API (`--other-audience-token`). What was not tested is said in the probe's notes
+("not tested: ..."), never counted as a pass.
 Controls first: the real token must get 2xx on the operation and no credential must not, or an
 acceptance would prove nothing."""
 
@@ -34,8 +35,11 @@ CODES = {
 }
 # A claim no issuer sets: adding it changes the payload and nothing the API may act on.
 PROBE_CLAIM = "assure-probe"
-NOT_TESTED = "not tested: expiry and audience: need a token the API signed (an expired one)"
-AUDIENCE_NOT_TESTED = "not tested: audience: need a token the API signed for another audience"
+NOT_TESTED = "not tested: expiry: need a token the API signed that has expired (--expired-token)"
+AUDIENCE_NOT_TESTED = (
+    "not tested: audience: need a token the API's issuer signed for another API "
+    "(--other-audience-token)"
+)
 
 
 def _unpad(segment: str) -> bytes:
@@ -138,7 +142,9 @@ def probe(ctx: ProbeContext) -> Probed:
         else:
             notes.append(f"{change}: {answer.status}")
     found, said = _expiry(ctx, url, operation)
-    return findings + found, outcome(PROBE, ran=True, operation=operation, notes=(*notes, *said))
+    other, told = _audience(ctx, url, operation, payload)
+    notes = [*notes, *said, *told]
+    return findings + found + other, outcome(PROBE, ran=True, operation=operation, notes=notes)
 
 
 def _expired(exp: Any, ctx: ProbeContext) -> bool:
@@ -151,33 +157,73 @@ def _expired(exp: Any, ctx: ProbeContext) -> bool:
 def _expiry(ctx: ProbeContext, url: str, operation: str) -> tuple[list[CheckFinding], list[str]]:
     """The expired token the user gave, sent where the live one got 2xx: accepted, the API
     does not check expiry. Without one (or with one that has not expired), expiry is said to
-    be untested; audience always is."""
+    be untested."""
     given = ctx.expired_token
     if not given:
         return [], [NOT_TESTED]
     claims = parsed(given, ctx.book.jwt.max_token_bytes)
     exp = claims[1].get("exp") if claims else None
     if claims and not isinstance(exp, int | float):
-        return [], [
-            "not tested: expiry: the expired token given has no exp claim",
-            AUDIENCE_NOT_TESTED,
-        ]
+        return [], ["not tested: expiry: the expired token given has no exp claim"]
     if isinstance(exp, int | float) and exp >= time.time():
         why = f"not tested: expiry: the expired token given has not expired (exp {exp:g})"
-        return [], [why, AUDIENCE_NOT_TESTED]
+        return [], [why]
     if isinstance(exp, int | float) and not _expired(exp, ctx):
         leeway = ctx.book.jwt.expiry_leeway_seconds
         why = (
             f"not tested: expiry: the expired token given expired less than {leeway:g}s ago,"
             f" within the clock skew an API may allow (exp {exp:g})"
         )
-        return [], [why, AUDIENCE_NOT_TESTED]
+        return [], [why]
     answer = ctx.client.send("GET", url, ctx.auth(given), note="expired token")
     if answer is None:
-        return [], ["not tested: expiry: the expired token got no answer", AUDIENCE_NOT_TESTED]
+        return [], ["not tested: expiry: the expired token got no answer"]
     if not _ok(answer):
-        return [], [f"expired token given: {answer.status}", AUDIENCE_NOT_TESTED]
+        return [], [f"expired token given: {answer.status}"]
     evidence = {**answer.evidence(), "variant": "the expired token given, signed by the API"}
     if isinstance(exp, int | float):
         evidence["exp"] = exp
-    return [finding("API-PROBE-005", operation=operation, **evidence)], [AUDIENCE_NOT_TESTED]
+    return [finding("API-PROBE-005", operation=operation, **evidence)], []
+
+
+def _audiences(payload: dict[str, Any]) -> set[str]:
+    aud = payload.get("aud")
+    if isinstance(aud, str):
+        return {aud}
+    return {a for a in aud if isinstance(a, str)} if isinstance(aud, list) else set()
+
+
+def _audience(
+    ctx: ProbeContext, url: str, operation: str, own: dict[str, Any]
+) -> tuple[list[CheckFinding], list[str]]:
+    """The token the user gave for another API, sent where the identity's got 2xx: accepted,
+    the API does not check that a token was meant for it, so a token for any service of the
+    same issuer opens it. It proves that only if it names other audiences than the identity's
+    own token and has not expired (an expired one would be refused for that alone)."""
+    given = ctx.other_audience_token
+    if not given:
+        return [], [AUDIENCE_NOT_TESTED]
+    claims = parsed(given, ctx.book.jwt.max_token_bytes)
+    if claims is None:
+        return [], ["not tested: audience: the other-audience token given is not a signed JWT"]
+    theirs, ours = _audiences(claims[1]), _audiences(own)
+    if not theirs:
+        return [], ["not tested: audience: the other-audience token given names no audience"]
+    if theirs & ours:
+        shared = ", ".join(sorted(theirs & ours))
+        why = f"not tested: audience: the other-audience token is also for this API's ({shared})"
+        return [], [why]
+    if _expired(claims[1].get("exp"), ctx):
+        return [], ["not tested: audience: the other-audience token given has expired"]
+    answer = ctx.client.send("GET", url, ctx.auth(given), note="other-audience token")
+    if answer is None:
+        return [], ["not tested: audience: the other-audience token got no answer"]
+    if not _ok(answer):
+        return [], [f"other-audience token given: {answer.status}"]
+    evidence = {
+        **answer.evidence(),
+        "variant": "a token the issuer signed for another API",
+        "token_audiences": sorted(theirs),
+        "identity_audiences": sorted(ours),
+    }
+    return [finding("API-PROBE-006", operation=operation, **evidence)], []

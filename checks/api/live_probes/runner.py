@@ -69,7 +69,16 @@ def run_probes(
     )
     identity, token = proven_identity(tokens, proofs)
     view = OpenApiView(document)
-    ctx = ProbeContext(view, base_url, client, book, token, identity, settings.expired_token)
+    ctx = ProbeContext(
+        view,
+        base_url,
+        client,
+        book,
+        token,
+        identity,
+        settings.expired_token,
+        settings.other_audience_token,
+    )
     results: list[tuple[list[CheckFinding], LiveProbeOutcome, int]] = []
     for name, probe in PROBES:
         before = client.sent
@@ -92,7 +101,7 @@ def run_probes(
         for found, result, sent in results
     ]
     # An API that echoes its request hands the credentials back inside what it answers.
-    secrets = KnownSecrets.of(tokens, settings.expired_token, base_url)
+    secrets = KnownSecrets.of([*tokens, *settings.signed_tokens], base_url)
     return scrubbed_findings(findings, secrets), ProbeReport(
         outcomes=tuple(LiveProbeOutcome(**secrets.scrub(o.model_dump())) for o in outcomes),
         requests=client.sent,

@@ -125,3 +125,15 @@ class SignInAddress(Base):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdentityEpoch(Base):
+    """One row whose value grows, in the same transaction, with every change that can take a
+    right away from a token's principal (a revoked token, a removed role or membership). Each
+    API process caches verified tokens only while the value it saw is still the value here, so a
+    revocation committed anywhere is honoured by every process on its very next request."""
+
+    __tablename__ = "identity_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
