@@ -9,6 +9,7 @@ command line names, converts it with Typer as `add_typer`/`command` would, and k
 from __future__ import annotations
 
 import importlib
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -56,22 +57,24 @@ class LazyCommand:
         return as_click(target, name, self.hidden)
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(TyperGroup, metaclass=ABCMeta):
     """A Typer group whose commands are imported on first use. Subclasses say which names it
     has (`names`), what its help lists for one (`summary`) and how to build one (`load`)."""
 
     # True while this group's own help is written: listing its commands must not import them.
     _listing: bool = False
 
+    @abstractmethod
     def names(self) -> list[str]:
-        raise NotImplementedError
+        """The command names, in the order help lists them."""
 
+    @abstractmethod
     def summary(self, name: str) -> tuple[str, bool]:
         """(the listed help line, hidden)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def load(self, name: str) -> click.Command | None:
-        raise NotImplementedError
+        """The command, imported now; None for a name this group does not have."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         # In the table's order, whichever have been loaded already; then any added eagerly.

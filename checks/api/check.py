@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from checks.api.authz_matrix import run_matrix, with_matrix
 from checks.api.authz_objects import ObjectsFileError, named_objects, parse_objects
 from checks.api.bundle import bundle
-from checks.api.evidence import KnownSecrets, scrubbed_report
 from checks.api.identities import IDENTITY_NAMES, below_share, identity_proofs, merged
+from checks.api.known_secrets import KnownSecrets, scrubbed_report
 from checks.api.lint import lint, rule_book
 from checks.api.live import LiveResult, LiveSettings, run_live
 from checks.api.preflight import preflight

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from checks.api.check import run_api_check
-from checks.api.evidence import SECRET_REDACTED, KnownSecrets
+from checks.api.evidence import SECRET_REDACTED
+from checks.api.known_secrets import KnownSecrets
 from checks.api.live import LiveSettings
 from checks.api.live_probes.runner import run_probes
 from checks.catalogue.api import IdentityProof, IdentityStatus

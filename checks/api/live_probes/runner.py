@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.api.evidence import KnownSecrets, scrubbed_findings
+from checks.api.known_secrets import KnownSecrets, scrubbed_findings
 from checks.api.live import LiveSettings
 from checks.api.live_probes import cors, debug_pages, jwt_tokens, mass_assignment, rate_limit
 from checks.api.live_probes.client import OutOfTime, ProbeClient, probe_book, requests_per_second
