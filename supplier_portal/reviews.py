@@ -42,9 +42,9 @@ def _contradicted(session: Session, assessment: Assessment, today: date) -> dict
     """Outcome -> claimed level, for the outcomes a check contradicts in this assessment."""
     loaded = default_framework()
     subject = (
-        SubjectFilter(product_id=assessment.product_id)
+        SubjectFilter.product(assessment.product_id)
         if assessment.product_id
-        else SubjectFilter(organisation_id=assessment.organisation_id)
+        else SubjectFilter.organisation(assessment.organisation_id)
     )
     estate = load_estate(session, loaded, today, subject)
     estate.subjects[:] = [s for s in estate.subjects if s.subject.assessment_id == assessment.id]

@@ -78,8 +78,9 @@ def encode(estate: Estate, tables: FrameworkTables) -> EstateArrays:
             columns["met"].append(met)
             columns["answered"].append(answer is not None)
             columns["na_claim"].append(answer is not None and answer.not_applicable)
+            # A justification matters only to a not-applicable claim.
             columns["na_justified"].append(
-                answer is not None and bool(answer.justification.strip())
+                answer is not None and answer.not_applicable and bool(answer.justification.strip())
             )
             columns["provenance"].append(rank[answer.provenance] if answer else -1)
             columns["age_days"].append(age_in_days(answer.answered_at, as_of) if answer else 0.0)

@@ -11,7 +11,7 @@ from frameworks.loader import LoadedFramework, default_framework
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
-from posture.scoring.encode import encode
+from posture.scoring.columns import load_arrays
 from posture.scoring.engine import score_arrays
 from posture.scoring.explain import explain
 from posture.scoring.load import SubjectFilter, load_estate
@@ -26,17 +26,17 @@ def resolve_entity(session: Session, entity: str) -> SubjectFilter:
     if kind == "product" and value.isdigit():
         if session.get(Product, int(value)) is None:
             raise ValidationFailed(f"no product {value}")
-        return SubjectFilter(product_id=int(value))
+        return SubjectFilter.product(int(value))
     if kind == "org" and value.isdigit():
         if session.get(Organisation, int(value)) is None:
             raise ValidationFailed(f"no organisation {value}")
-        return SubjectFilter(organisation_id=int(value))
+        return SubjectFilter.organisation(int(value))
     organisation_id = session.scalar(select(Organisation.id).where(Organisation.slug == entity))
     if organisation_id is None:
         raise ValidationFailed(
             f"no entity {entity!r}; use an organisation slug, org:<id> or product:<id>"
         )
-    return SubjectFilter(organisation_id=organisation_id)
+    return SubjectFilter.organisation(organisation_id)
 
 
 def score_estate(
@@ -47,9 +47,8 @@ def score_estate(
 ) -> EstateScores:
     loaded = loaded or default_framework()
     subject_filter = resolve_entity(session, entity) if entity else None
-    estate = load_estate(session, loaded, as_of, subject_filter)
     tables = framework_tables(loaded)
-    return score_arrays(encode(estate, tables), tables)
+    return score_arrays(load_arrays(session, loaded, tables, as_of, subject_filter), tables)
 
 
 def explain_entity(session: Session, entity: str, as_of: date) -> dict:
@@ -67,7 +66,7 @@ def product_score(
     submitted assessment to score."""
     load_visible(session, Product, product_id, principal, "score.read", "product")
     loaded = default_framework()
-    estate = load_estate(session, loaded, as_of, SubjectFilter(product_id=product_id))
+    estate = load_estate(session, loaded, as_of, SubjectFilter.product(product_id))
     if not estate.subjects:
         return None
     return explain(estate, framework_tables(loaded))

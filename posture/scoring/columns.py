@@ -1,0 +1,243 @@
+"""Read the estate straight into the engine's row arrays, without building an object per answer.
+
+The same rows as `encode(load_estate(...))` (tests hold the two equal), at a fraction of the cost
+for a whole estate: answers are fetched as raw columns, the indicators each answer lists are
+decoded once per distinct list rather than once per answer, timestamps become ages in one
+vectorised step, and rows are placed by index arithmetic.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sqlalchemy import BigInteger, Integer, String, Text, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from frameworks.loader import LoadedFramework
+from kernel.errors import ValidationFailed
+from posture.framework_registry import register_framework
+from posture.scoring.check_levels import check_levels
+from posture.scoring.encode import EstateArrays, age_in_days
+from posture.scoring.inputs import SubjectRef
+from posture.scoring.load import counted_answers
+from posture.scoring.subjects import (
+    SubjectFilter,
+    current_assessment_ids,
+    current_assessments,
+    cutoff,
+)
+from posture.scoring.tables import FrameworkTables
+from posture.storage.models import Answer
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each subject's rows start, and each (profile, outcome)'s place among them."""
+
+    offsets: NDArray[np.int64]
+    profile: NDArray[np.int64]
+    position: NDArray[np.int64]  # [profile, outcome] -> place in the subject's rows, or -1
+
+
+def _layout(tables: FrameworkTables, profile_ids: list[str]) -> tuple[_Layout, dict]:
+    names = sorted(tables.targets)
+    in_scope = [np.flatnonzero(tables.targets[name] >= 0) for name in names]
+    position = np.full((len(names), len(tables.outcome_ids)), -1, np.int64)
+    for index, outcomes in enumerate(in_scope):
+        position[index, outcomes] = np.arange(len(outcomes))
+    profile = np.array([names.index(p) for p in profile_ids], np.int64)
+    counts = np.array([len(in_scope[p]) for p in profile], np.int64)
+    offsets = np.zeros(len(profile) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    outcome = (
+        np.concatenate([in_scope[p] for p in profile]) if len(profile) else np.zeros(0, np.int64)
+    )
+    subject = np.repeat(np.arange(len(profile), dtype=np.int64), counts)
+    target = (
+        np.concatenate([tables.targets[names[p]][in_scope[p]] for p in profile])
+        if len(profile)
+        else np.zeros(0, np.int8)
+    )
+    return _Layout(offsets, profile, position), {
+        "subject": subject,
+        "outcome": outcome.astype(np.int64),
+        "target": target.astype(np.int8),
+    }
+
+
+def _epoch_micros_column(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("epoch", Answer.answered_at) * 1_000_000, BigInteger)
+    # SQLite keeps UTC timestamps as ISO text, which numpy parses in one step.
+    return cast(Answer.answered_at, String)
+
+
+def _epoch_micros(values: list[Any]) -> NDArray[np.int64]:
+    if values and isinstance(values[0], str):
+        return np.array(values, dtype="datetime64[us]").astype(np.int64)
+    return np.array(values, np.int64)
+
+
+def _masks(
+    texts: pd.Index, tables: FrameworkTables
+) -> tuple[NDArray[np.int64], NDArray[np.int64], dict[int, dict[int, int]]]:
+    """For each distinct indicators list: the outcome its indicators belong to and their mask.
+    A list whose indicators span several outcomes (data written under another framework
+    layout) is returned separately, to be masked per answer."""
+    owner = np.full(len(texts), -1, np.int64)
+    mask = np.zeros(len(texts), np.int64)
+    mixed: dict[int, dict[int, int]] = {}
+    for index, text in enumerate(texts):
+        listed = json.loads(text) if text else []
+        by_outcome: dict[int, int] = {}
+        for indicator in listed if isinstance(listed, list) else ():
+            located = tables.indicator_bit.get(indicator) if isinstance(indicator, str) else None
+            if located is not None:
+                by_outcome[located[0]] = by_outcome.get(located[0], 0) | (1 << located[1])
+        if len(by_outcome) == 1:
+            ((owner[index], mask[index]),) = by_outcome.items()
+        elif by_outcome:
+            mixed[index] = by_outcome
+    return owner, mask, mixed
+
+
+def _place_answers(
+    session: Session,
+    tables: FrameworkTables,
+    current: Any,
+    assessment_ids: NDArray[np.int64],
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    as_of_micros: int,
+) -> None:
+    statement = (
+        select(
+            Answer.assessment_id,
+            Answer.outcome_id,
+            cast(Answer.indicators_met, Text),
+            cast(Answer.provenance, String),
+            _epoch_micros_column(session),
+            cast(Answer.not_applicable, Integer),
+            case((Answer.not_applicable, Answer.justification), else_=None),
+        )
+        .join(current, current.c.id == Answer.assessment_id)
+        .where(counted_answers())
+    )
+    # Every column is read as the driver gives it (text, integers), so the rows are taken from
+    # the driver's cursor directly rather than through a per-row result-processing layer.
+    result = session.connection().execute(statement)
+    # Hundreds of thousands of small tuples would otherwise set off the cyclic garbage collector
+    # again and again, each time walking every object in the process; none of them form cycles.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows = result.cursor.fetchall()
+        columns_read = tuple(zip(*rows, strict=True)) if rows else ()
+    finally:
+        result.close()
+        if collecting:
+            gc.enable()
+    del rows
+    if not columns_read:
+        return
+    assessment, outcome_text, met_text, provenance, moment, na, why = columns_read
+    order = np.argsort(assessment_ids)
+    subject = order[np.searchsorted(assessment_ids, np.array(assessment, np.int64), sorter=order)]
+    outcome_codes, outcome_names = pd.factorize(pd.Series(outcome_text, dtype=object))
+    outcome_of_name = np.array([tables.outcome_index.get(n, -1) for n in outcome_names], np.int64)
+    outcome = outcome_of_name[outcome_codes]
+    place = layout.position[layout.profile[subject], np.maximum(outcome, 0)]
+    keep = (outcome >= 0) & (place >= 0)
+    row = (layout.offsets[subject] + place)[keep]
+
+    met_codes, met_texts = pd.factorize(pd.Series(met_text, dtype=object))
+    owner, mask, mixed = _masks(met_texts, tables)
+    met = np.where(owner[met_codes] == outcome, mask[met_codes], 0)
+    for answer_index in np.flatnonzero(np.isin(met_codes, list(mixed))):
+        met[answer_index] = mixed[int(met_codes[answer_index])].get(int(outcome[answer_index]), 0)
+
+    provenance_codes, provenance_names = pd.factorize(pd.Series(provenance, dtype=object))
+    unknown = [p for p in provenance_names if p not in tables.provenance_rank]
+    if unknown:
+        raise ValidationFailed(f"answers carry an unknown provenance: {', '.join(unknown)}")
+    rank = np.array([tables.provenance_rank[p] for p in provenance_names], np.int8)
+
+    micros = _epoch_micros(list(moment))
+    na_claim = np.array(na, np.bool_)
+    justified = np.zeros(len(why), np.bool_)
+    for index in np.flatnonzero(na_claim):
+        text = why[index]
+        justified[index] = bool(text and text.strip())
+    columns["met"][row] = met[keep]
+    columns["answered"][row] = True
+    columns["na_claim"][row] = na_claim[keep]
+    columns["na_justified"][row] = (na_claim & justified)[keep]
+    columns["provenance"][row] = rank[provenance_codes][keep]
+    columns["age_days"][row] = np.maximum((as_of_micros - micros[keep]) / 10**6 / 86400.0, 0.0)
+
+
+def load_arrays(
+    session: Session,
+    loaded: LoadedFramework,
+    tables: FrameworkTables,
+    as_of: date,
+    subjects: SubjectFilter | None = None,
+) -> EstateArrays:
+    framework_row = register_framework(session, loaded)
+    current_rows = [
+        row
+        for row in session.execute(current_assessments(framework_row.id, as_of, subjects))
+        if row[3] in loaded.profiles
+    ]
+    refs = [
+        SubjectRef(
+            kind="product" if product_id else "organisation",
+            organisation_id=organisation_id,
+            product_id=product_id,
+            assessment_id=assessment_id,
+            label=label,
+        )
+        for assessment_id, organisation_id, product_id, _profile, label in current_rows
+    ]
+    layout, columns = _layout(tables, [row[3] for row in current_rows])
+    size = len(columns["subject"])
+    columns |= {
+        "met": np.zeros(size, np.int64),
+        "answered": np.zeros(size, np.bool_),
+        "na_claim": np.zeros(size, np.bool_),
+        "na_justified": np.zeros(size, np.bool_),
+        "provenance": np.full(size, -1, np.int8),
+        "age_days": np.zeros(size, np.float64),
+        "check_level": np.full(size, -1, np.int8),
+        "check_age_days": np.zeros(size, np.float64),
+    }
+    end = cutoff(as_of)
+    as_of_micros = (end - EPOCH) // timedelta(microseconds=1)
+    _place_answers(
+        session,
+        tables,
+        current_assessment_ids(framework_row.id, as_of, subjects),
+        np.array([ref.assessment_id for ref in refs], np.int64),
+        layout,
+        columns,
+        as_of_micros,
+    )
+    levels = check_levels(session, loaded, subjects, as_of)
+    for index, ref in enumerate(refs):
+        for outcome_id, evidence in levels.get((ref.organisation_id, ref.product_id), {}).items():
+            outcome = tables.outcome_index.get(outcome_id)
+            place = -1 if outcome is None else layout.position[layout.profile[index], outcome]
+            if place >= 0:
+                row = layout.offsets[index] + place
+                columns["check_level"][row] = evidence.level
+                columns["check_age_days"][row] = age_in_days(evidence.checked_at, end)
+    return EstateArrays(subjects=refs, **columns)
