@@ -1,10 +1,10 @@
 """Partner API throughput and latency with 16 concurrent clients on loopback, on a seeded demo
 estate, with the token cache off (the same-run baseline) and on.
 
-World: the demo estate (`--suppliers`, 2,000 by default) seeded once per database, and one
-token per client: each client is a different supplier's administrator, spread across the estate,
-working on its own products. Then, per database, one uvicorn process as `assure api` runs it is
-started twice on the same data:
+World: the demo estate (`--suppliers`, 10,000 by default, with its check runs) seeded once per
+database, and one token per client: each client is a different supplier's administrator, spread
+across the estate, working on its own products. Then, per database, one uvicorn process as
+`assure api` runs it is started twice on the same data:
 
 - before: the token cache disabled, so the rate limiter and the route each verify the token in
   full (signature and three reads), as every request did before the cache;
@@ -22,7 +22,7 @@ Targets (issue 20): SQLite reads with the cache at least twice the same run's un
 and at least 330 req/s (twice the 155-170 req/s measured before the cache). PostgreSQL is
 reported when it answers on 127.0.0.1:5432. The rate limit is raised for the run.
 
-    python -m benchmarks.bench_api [--suppliers 2000] [--seconds 10] [--clients 16]
+    python -m benchmarks.bench_api [--suppliers 10000] [--seconds 10] [--clients 16]
                                    [--sqlite-only]
 """
 
@@ -288,7 +288,7 @@ def _targets(runs: list[dict[str, object]]) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suppliers", type=int, default=2000)
+    parser.add_argument("--suppliers", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--sqlite-only", action="store_true")

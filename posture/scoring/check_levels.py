@@ -24,14 +24,18 @@ from posture.storage.models.enums import RunStatus
 SubjectKey = tuple[int, int | None]
 
 
-def check_levels(
-    session: Session, loaded: LoadedFramework, subjects: SubjectFilter | None, as_of: date
-) -> dict[SubjectKey, dict[str, CheckEvidence]]:
+def latest_runs(
+    session: Session, subjects: SubjectFilter | None, as_of: date
+) -> list[tuple[SubjectKey, CheckRunFacts]]:
+    """Each subject's newest finished run of each kind by `as_of`, with its findings, in run id
+    order."""
     conditions = [CheckRun.finished_at <= cutoff(as_of)]
     if subjects is not None:
         conditions.append(subjects.matches(CheckRun.organisation_id, CheckRun.product_id))
     latest = latest_run_ids(*conditions).subquery()
-    runs = session.execute(
+    # Core execution: plain columns need none of the ORM's per-row machinery.
+    connection = session.connection()
+    runs = connection.execute(
         select(
             CheckRun.id,
             CheckRun.organisation_id,
@@ -44,25 +48,35 @@ def check_levels(
         .order_by(CheckRun.id)
     ).all()
     if not runs:
-        return {}
+        return []
     findings: dict[int, list[RunFinding]] = defaultdict(list)
-    for run_id, code, severity, title in session.execute(
+    for run_id, code, severity, title in connection.execute(
         select(Finding.check_run_id, Finding.code, Finding.severity, Finding.title)
         .join(latest, latest.c.id == Finding.check_run_id)
         .order_by(Finding.check_run_id, Finding.id)
     ):
         findings[run_id].append(RunFinding(code, str(severity), title))
-    by_subject: dict[SubjectKey, list[CheckRunFacts]] = defaultdict(list)
-    for run_id, organisation_id, product_id, kind, finished_at, status in runs:
-        by_subject[(organisation_id, product_id)].append(
+    return [
+        (
+            (organisation_id, product_id),
             CheckRunFacts(
                 run_id,
                 str(kind),
                 finished_at,
                 tuple(findings[run_id]),
                 assessed=status == RunStatus.SUCCEEDED,
-            )
+            ),
         )
+        for run_id, organisation_id, product_id, kind, finished_at, status in runs
+    ]
+
+
+def check_levels(
+    session: Session, loaded: LoadedFramework, subjects: SubjectFilter | None, as_of: date
+) -> dict[SubjectKey, dict[str, CheckEvidence]]:
+    by_subject: dict[SubjectKey, list[CheckRunFacts]] = defaultdict(list)
+    for key, run in latest_runs(session, subjects, as_of):
+        by_subject[key].append(run)
     return {
         key: subject_levels(subject_runs, loaded.finding_links, loaded.scoring)
         for key, subject_runs in by_subject.items()

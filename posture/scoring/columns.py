@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from frameworks.loader import LoadedFramework
 from kernel.errors import ValidationFailed
 from posture.framework_registry import register_framework
-from posture.scoring.check_levels import check_levels
+from posture.scoring.check_levels import SubjectKey, latest_runs
 from posture.scoring.encode import EstateArrays, age_in_days
+from posture.scoring.evidence import CheckRunFacts, run_levels
 from posture.scoring.inputs import SubjectRef
 from posture.scoring.load import counted_answers
 from posture.scoring.subjects import (
@@ -185,6 +186,59 @@ def _place_answers(
     columns["age_days"][row] = np.maximum((as_of_micros - micros[keep]) / 10**6 / 86400.0, 0.0)
 
 
+def _place_checks(
+    runs: list[tuple[SubjectKey, CheckRunFacts]],
+    subject_of: dict[SubjectKey, int],
+    loaded: LoadedFramework,
+    tables: FrameworkTables,
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    end: datetime,
+) -> None:
+    """The lowest level each subject's latest runs allow per outcome, as subject_levels gives it
+    (ties go to the earlier run), from one run_levels per distinct (kind, outcome of the run,
+    findings) rather than one per run."""
+    templates: dict[tuple, tuple[NDArray[np.int64], NDArray[np.int8]]] = {}
+    outcomes, levels, run_subject, run_age = [], [], [], []
+    for key, run in runs:
+        subject = subject_of.get(key)
+        if subject is None:
+            continue
+        signature = (run.kind, run.assessed, tuple((f.code, f.severity) for f in run.findings))
+        template = templates.get(signature)
+        if template is None:
+            allowed = run_levels(run, loaded.finding_links, loaded.scoring)
+            template = templates[signature] = (
+                np.array([tables.outcome_index.get(o, -1) for o in allowed], np.int64),
+                np.array([evidence.level for evidence in allowed.values()], np.int8),
+            )
+        outcomes.append(template[0])
+        levels.append(template[1])
+        run_subject.append(subject)
+        run_age.append(age_in_days(run.finished_at, end))
+    if not outcomes:
+        return
+    counts = np.array([len(o) for o in outcomes], np.int64)
+    order = np.repeat(np.arange(len(outcomes), dtype=np.int64), counts)
+    subject = np.array(run_subject, np.int64)[order]
+    outcome = np.concatenate(outcomes)
+    level = np.concatenate(levels)
+    known = outcome >= 0
+    place = np.where(known, layout.position[layout.profile[subject], np.maximum(outcome, 0)], -1)
+    keep = place >= 0
+    subject, outcome, level, order, place = (
+        a[keep] for a in (subject, outcome, level, order, place)
+    )
+    key = subject * len(tables.outcome_ids) + outcome
+    ranked = np.lexsort((order, level, key))
+    first = np.ones(len(ranked), np.bool_)
+    first[1:] = key[ranked][1:] != key[ranked][:-1]
+    winners = ranked[first]
+    rows = layout.offsets[subject[winners]] + place[winners]
+    columns["check_level"][rows] = level[winners]
+    columns["check_age_days"][rows] = np.array(run_age, np.float64)[order[winners]]
+
+
 def load_arrays(
     session: Session,
     loaded: LoadedFramework,
@@ -195,7 +249,9 @@ def load_arrays(
     framework_row = register_framework(session, loaded)
     current_rows = [
         row
-        for row in session.execute(current_assessments(framework_row.id, as_of, subjects))
+        for row in session.connection().execute(
+            current_assessments(framework_row.id, as_of, subjects)
+        )
         if row[3] in loaded.profiles
     ]
     refs = [
@@ -231,13 +287,13 @@ def load_arrays(
         columns,
         as_of_micros,
     )
-    levels = check_levels(session, loaded, subjects, as_of)
-    for index, ref in enumerate(refs):
-        for outcome_id, evidence in levels.get((ref.organisation_id, ref.product_id), {}).items():
-            outcome = tables.outcome_index.get(outcome_id)
-            place = -1 if outcome is None else layout.position[layout.profile[index], outcome]
-            if place >= 0:
-                row = layout.offsets[index] + place
-                columns["check_level"][row] = evidence.level
-                columns["check_age_days"][row] = age_in_days(evidence.checked_at, end)
+    _place_checks(
+        latest_runs(session, subjects, as_of),
+        {(ref.organisation_id, ref.product_id): index for index, ref in enumerate(refs)},
+        loaded,
+        tables,
+        layout,
+        columns,
+        end,
+    )
     return EstateArrays(subjects=refs, **columns)
