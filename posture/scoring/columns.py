@@ -26,14 +26,9 @@ from posture.framework_registry import register_framework
 from posture.scoring.check_levels import SubjectKey, latest_runs
 from posture.scoring.encode import EstateArrays, age_in_days
 from posture.scoring.evidence import CheckRunFacts, run_levels
-from posture.scoring.inputs import SubjectRef
+from posture.scoring.inputs import SubjectRef, listed_indicators
 from posture.scoring.load import counted_answers
-from posture.scoring.subjects import (
-    SubjectFilter,
-    current_assessment_ids,
-    current_assessments,
-    cutoff,
-)
+from posture.scoring.subjects import SubjectFilter, current_assessments, cutoff
 from posture.scoring.tables import FrameworkTables
 from posture.storage.models import Answer
 
@@ -88,6 +83,13 @@ def _epoch_micros(values: list[Any]) -> NDArray[np.int64]:
     return np.array(values, np.int64)
 
 
+def _decoded(text: str | None) -> object:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def _masks(
     texts: pd.Index, tables: FrameworkTables
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], dict[int, dict[int, int]]]:
@@ -98,10 +100,9 @@ def _masks(
     mask = np.zeros(len(texts), np.int64)
     mixed: dict[int, dict[int, int]] = {}
     for index, text in enumerate(texts):
-        listed = json.loads(text) if text else []
         by_outcome: dict[int, int] = {}
-        for indicator in listed if isinstance(listed, list) else ():
-            located = tables.indicator_bit.get(indicator) if isinstance(indicator, str) else None
+        for indicator in listed_indicators(_decoded(text)):
+            located = tables.indicator_bit.get(indicator)
             if located is not None:
                 by_outcome[located[0]] = by_outcome.get(located[0], 0) | (1 << located[1])
         if len(by_outcome) == 1:
@@ -111,48 +112,71 @@ def _masks(
     return owner, mask, mixed
 
 
-def _place_answers(
-    session: Session,
-    tables: FrameworkTables,
-    current: Any,
-    assessment_ids: NDArray[np.int64],
-    layout: _Layout,
-    columns: dict[str, np.ndarray],
-    as_of_micros: int,
-) -> None:
-    statement = (
-        select(
-            Answer.assessment_id,
-            Answer.outcome_id,
-            cast(Answer.indicators_met, Text),
-            cast(Answer.provenance, String),
-            _epoch_micros_column(session),
-            cast(Answer.not_applicable, Integer),
-            case((Answer.not_applicable, Answer.justification), else_=None),
-        )
-        .join(current, current.c.id == Answer.assessment_id)
-        .where(counted_answers())
-    )
-    # Every column is read as the driver gives it (text, integers), so the rows are taken from
-    # the driver's cursor directly rather than through a per-row result-processing layer.
+ANSWER_CHUNK = 4_000  # assessments per read: bounded memory, and IN lists every driver takes
+
+
+def _read_answers(session: Session, ids: list[int], whole_estate: bool) -> tuple[tuple, ...]:
+    """The answers of exactly these assessments, column by column, as the driver gives them."""
+    statement = select(
+        Answer.assessment_id,
+        Answer.outcome_id,
+        cast(Answer.indicators_met, Text),
+        cast(Answer.provenance, String),
+        _epoch_micros_column(session),
+        cast(Answer.not_applicable, Integer),
+        case((Answer.not_applicable, Answer.justification), else_=None),
+    ).where(Answer.assessment_id.in_(ids), counted_answers())
+    # Every column is plain text or a number, so rows come from the driver's cursor directly
+    # rather than through a per-row result-processing layer.
     result = session.connection().execute(statement)
-    # Hundreds of thousands of small tuples would otherwise set off the cyclic garbage collector
-    # again and again, each time walking every object in the process; none of them form cycles.
-    collecting = gc.isenabled()
-    gc.disable()
+    # Reading a whole estate makes hundreds of thousands of small tuples, which would set off
+    # the cyclic collector again and again, each time walking every object in the process;
+    # none of them can form a cycle. One subject's read is too small to matter, so request
+    # threads scoring one product never touch the process-wide switch.
+    collecting = whole_estate and gc.isenabled()
+    if collecting:
+        gc.disable()
     try:
         rows = result.cursor.fetchall()
-        columns_read = tuple(zip(*rows, strict=True)) if rows else ()
+        return tuple(zip(*rows, strict=True)) if rows else ()
     finally:
         result.close()
         if collecting:
             gc.enable()
-    del rows
-    if not columns_read:
-        return
-    assessment, outcome_text, met_text, provenance, moment, na, why = columns_read
-    order = np.argsort(assessment_ids)
-    subject = order[np.searchsorted(assessment_ids, np.array(assessment, np.int64), sorter=order)]
+
+
+def _place_answers(
+    session: Session,
+    tables: FrameworkTables,
+    assessment_ids: NDArray[np.int64],
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    as_of_micros: int,
+    whole_estate: bool,
+) -> None:
+    order = np.argsort(assessment_ids, kind="stable")
+    ordered = assessment_ids[order]
+    for start in range(0, len(ordered), ANSWER_CHUNK):
+        read = _read_answers(session, ordered[start : start + ANSWER_CHUNK].tolist(), whole_estate)
+        if read:
+            _place_chunk(read, tables, ordered, order, layout, columns, as_of_micros)
+
+
+def _place_chunk(
+    read: tuple[tuple, ...],
+    tables: FrameworkTables,
+    ordered: NDArray[np.int64],
+    order: NDArray[np.int64],
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    as_of_micros: int,
+) -> None:
+    assessment, outcome_text, met_text, provenance, moment, na, why = read
+    assessment_id = np.array(assessment, np.int64)
+    slot = np.minimum(np.searchsorted(ordered, assessment_id), len(ordered) - 1)
+    if not np.array_equal(ordered[slot], assessment_id):
+        raise RuntimeError("the answers read do not belong to the assessments asked for")
+    subject = order[slot]
     outcome_codes, outcome_names = pd.factorize(pd.Series(outcome_text, dtype=object))
     outcome_of_name = np.array([tables.outcome_index.get(n, -1) for n in outcome_names], np.int64)
     outcome = outcome_of_name[outcome_codes]
@@ -281,11 +305,11 @@ def load_arrays(
     _place_answers(
         session,
         tables,
-        current_assessment_ids(framework_row.id, as_of, subjects),
         np.array([ref.assessment_id for ref in refs], np.int64),
         layout,
         columns,
         as_of_micros,
+        whole_estate=subjects is None,
     )
     _place_checks(
         latest_runs(session, subjects, as_of),

@@ -19,6 +19,15 @@ class SubjectRef:
         return f"product:{self.product_id}" if self.product_id else f"org:{self.organisation_id}"
 
 
+def listed_indicators(value: object) -> tuple[str, ...]:
+    """The indicator ids an answer's stored list names. Writers store a list of strings; for
+    anything else (an imported or hand-edited row) only the strings of a list count, so both
+    scoring paths read the same claim and neither fails on it."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
 @dataclass(frozen=True)
 class AnswerRecord:
     indicators_met: tuple[str, ...]

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from frameworks.loader import LoadedFramework
 from posture.framework_registry import register_framework
 from posture.scoring.check_levels import check_levels
-from posture.scoring.inputs import AnswerRecord, Estate, SubjectAnswers, SubjectRef
+from posture.scoring.inputs import (
+    AnswerRecord,
+    Estate,
+    SubjectAnswers,
+    SubjectRef,
+    listed_indicators,
+)
 from posture.scoring.subjects import SubjectFilter, current_assessments
 from posture.storage.models import Answer
 
@@ -46,7 +52,7 @@ def load_estate(
         )
         for assessment_id, outcome_id, met, provenance, answered_at, na, why in rows:
             answers[assessment_id][outcome_id] = AnswerRecord(
-                tuple(met), str(provenance), answered_at, na, why
+                listed_indicators(met), str(provenance), answered_at, na, why
             )
     checks = check_levels(session, loaded, entity, as_of)
     subjects = [

@@ -16,6 +16,8 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, false, func, or_, 
 from posture.storage.models import Assessment, Organisation, Product
 from posture.storage.models.enums import AssessmentStatus
 
+MAX_SUBJECTS = 10_000
+
 
 def cutoff(as_of: date) -> datetime:
     return datetime.combine(as_of, time.max, tzinfo=UTC)
@@ -27,6 +29,11 @@ class SubjectFilter:
 
     products: frozenset[int] = frozenset()
     organisations: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Each id is a bound parameter; PostgreSQL takes at most 65,535 in one statement.
+        if len(self.products) + len(self.organisations) > MAX_SUBJECTS:
+            raise ValueError(f"a subject filter names at most {MAX_SUBJECTS} subjects")
 
     @classmethod
     def product(cls, product_id: int) -> SubjectFilter:

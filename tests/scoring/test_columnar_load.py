@@ -16,6 +16,7 @@ from posture.scoring.encode import EstateArrays, encode
 from posture.scoring.engine import score_arrays
 from posture.scoring.load import load_estate
 from posture.scoring.reference import score_reference
+from posture.scoring.service import score_estate
 from posture.scoring.subjects import SubjectFilter
 from posture.scoring.tables import framework_tables
 from posture.storage.engine import transaction
@@ -119,6 +120,13 @@ def test_odd_stored_answers_load_the_same_both_ways(estate: sessionmaker[Session
         answers[4].not_applicable, answers[4].justification = True, "Not hosted by us."
         answers[5].review_status = "rejected"
         session.execute(update(Answer).where(Answer.id == answers[6].id).values(indicators_met=[]))
+        # Imported or hand-edited lists that no writer of ours produces.
+        for answer, odd in zip(
+            answers[7:],
+            (None, 5, "A1.a.PA1", [["nested"], *answers[7].indicators_met], {"A1.a.A1": True}),
+            strict=False,
+        ):
+            session.execute(update(Answer).where(Answer.id == answer.id).values(indicators_met=odd))
     with estate() as session:
         _assert_same(*_both(session, AS_OF))
 
@@ -136,3 +144,30 @@ def test_the_engine_over_columns_agrees_with_the_reference_loop(
     np.testing.assert_allclose(scores.confidence, reference.confidence, rtol=0, atol=1e-9)
     assert scores.band == reference.band
     assert np.array_equal(scores.contradicted, reference.contradicted)
+
+
+@pytest.mark.parametrize("which", ["middle", "largest"])
+def test_a_subject_whose_profile_is_retired_lends_its_answers_to_no_one(
+    estate: sessionmaker[Session], which: str
+) -> None:
+    """Scoring skips an assessment under a profile the framework no longer has; its answers
+    must not land in the subject beside it, wherever its id falls."""
+    with estate() as session:
+        objects, _ = _both(session, AS_OF)
+    ids = sorted(ref.assessment_id for ref in objects.subjects)
+    retired = ids[len(ids) // 2] if which == "middle" else ids[-1]
+    with transaction(estate) as session:
+        session.execute(
+            update(Assessment).where(Assessment.id == retired).values(profile_id="retired-profile")
+        )
+    with estate() as session:
+        objects, columnar = _both(session, AS_OF)
+        scores = score_estate(session, AS_OF)
+    assert retired not in {ref.assessment_id for ref in columnar.subjects}
+    assert len(scores.subjects) == len(ids) - 1
+    _assert_same(objects, columnar)
+
+
+def test_a_filter_naming_too_many_subjects_is_refused() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        SubjectFilter(products=frozenset(range(10_001)))
