@@ -10,7 +10,6 @@ verdict) comes from its spec.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 from collections.abc import Callable
@@ -104,8 +103,7 @@ def _store(report: CheckReport, subject: str) -> int:
 def _emit(report: CheckReport, delivery: Delivery, artifact: str | None = None) -> None:
     """Record, write and print the report; exit 1 when it could not be assessed or has a
     finding at least as severe as --fail-on. `artifact` is what SARIF results point at."""
-    from checks.outputs import console_lines, to_junit, to_sarif
-
+    # Each renderer is imported only when its output is asked for: --json needs none.
     if delivery.record is not None:
         run_id = _store(report, delivery.record)
         if not delivery.json_output:
@@ -116,13 +114,19 @@ def _emit(report: CheckReport, delivery: Delivery, artifact: str | None = None) 
         document = build_cbom([report], report.target)
         delivery.cbom.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
     if delivery.sarif is not None:
+        from checks.outputs import to_sarif
+
         sarif = to_sarif(report, artifact)
         delivery.sarif.write_text(json.dumps(sarif, indent=2) + "\n", "utf-8")
     if delivery.junit is not None:
+        from checks.outputs import to_junit
+
         delivery.junit.write_text(to_junit(report) + "\n", "utf-8")
     if delivery.json_output:
         print_json(report.model_dump(mode="json"))
     else:
+        from checks.outputs import console_lines
+
         for line in console_lines(report):
             typer.echo(line)
         written = {"CBOM": delivery.cbom, "SARIF": delivery.sarif, "JUnit XML": delivery.junit}
@@ -210,7 +214,7 @@ def _command(spec: CheckSpec) -> Callable[..., None]:
 def _objects_text(path: Path) -> str:
     """The objects file's text, parsed in the sandbox: only its size and encoding are checked
     here, so an oversized file is refused before it is copied anywhere."""
-    from checks.api.authz_objects import MAX_BYTES
+    from checks.api.objects_limits import MAX_BYTES
 
     try:
         with path.open("rb") as handle:
@@ -343,10 +347,7 @@ OWN_COMMANDS: dict[str, Callable[..., None]] = {CheckKind.API: api}
 
 
 def _spec(kind: str) -> CheckSpec | None:
-    """The spec of one kind, importing no other kind's module for a shipped one."""
-    if kind in CheckKind.__members__.values():
-        spec: CheckSpec = importlib.import_module(f"checks.catalogue.{kind}").SPEC
-        return spec
+    """The spec of one kind (spec_for imports no other kind's module for a shipped one)."""
     try:
         return spec_for(kind)
     except UnknownCheckKind:

@@ -8,8 +8,9 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kernel.data_yaml import load_data_yaml
 
 Protocol = Literal["tls", "ssh"]
 
@@ -87,7 +88,7 @@ def load_dh_sizes(text: str) -> DhSizes:
     define or whose severity differs from the band's: the two protocols cannot drift apart."""
     from checks.findings import finding_catalogue  # the catalogue imports every check's spec
 
-    sizes = DhSizes.model_validate(yaml.safe_load(text))
+    sizes = DhSizes.model_validate(load_data_yaml(text))
     catalogue = finding_catalogue().findings
     for band in sizes.bands:
         for protocol, code in band.findings.items():

@@ -9,9 +9,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kernel.errors import AssureError
-from kernel.settings import Settings
+
+if TYPE_CHECKING:
+    # Only for from_settings' signature: the sandbox child builds its policy from the order and
+    # never loads the settings model.
+    from kernel.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -16,10 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from checks.catalogue import FindingText, KindName, specs
+from kernel.data_yaml import load_data_yaml
 
 CATALOGUE_FILE = Path(__file__).resolve().parent / "data" / "findings.yaml"
 
@@ -57,7 +57,8 @@ def split_framework_version(key: str) -> tuple[str, str]:
 class FindingLinks(BaseModel):
     """Which kinds of check raise a finding and which framework outcomes it bears on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when the catalogue is first read, not when a process imports Severity.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     raised_by: tuple[KindName, ...] = Field(min_length=1)
     outcomes: dict[FrameworkVersion, tuple[OutcomeId, ...]] = Field(default_factory=dict)
 
@@ -91,7 +92,7 @@ class FindingFamily(FindingLinks):
 
 
 class FindingCatalogue(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     findings: dict[Code, FindingDefinition]
     families: dict[Code, FindingFamily] = Field(default_factory=dict)
 
@@ -125,7 +126,7 @@ class CheckFinding(BaseModel):
 
 @cache
 def finding_catalogue() -> FindingCatalogue:
-    return FindingCatalogue.model_validate(yaml.safe_load(CATALOGUE_FILE.read_text("utf-8")))
+    return FindingCatalogue.model_validate(load_data_yaml(CATALOGUE_FILE.read_text("utf-8")))
 
 
 def family_outcome_ids(code: str) -> list[str]:

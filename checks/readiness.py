@@ -9,11 +9,11 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.findings import CheckFinding
 from checks.report import CheckReport, MilestoneStatus, ReportStatus
+from kernel.data_yaml import load_data_yaml
 from pq_crypto.catalogue import AlgorithmClass, Classification, algorithm_index
 
 
@@ -82,7 +82,7 @@ class ReadinessPolicy(BaseModel):
 @cache
 def readiness_policy() -> ReadinessPolicy:
     text = (resources.files("checks") / "data" / "readiness.yaml").read_text("utf-8")
-    return ReadinessPolicy.model_validate(yaml.safe_load(text))
+    return ReadinessPolicy.model_validate(load_data_yaml(text))
 
 
 def key_exchange_score(

@@ -10,11 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-import dns.exception
-import dns.resolver
-
 from kernel.errors import AssureError
-from kernel.settings import server_address
 
 LOOKUP_TIMEOUT = 5.0
 
@@ -39,6 +35,13 @@ def _system(host: str, port: int) -> list[str]:
 
 
 def _configured(host: str, servers: tuple[str, ...]) -> list[str]:
+    # dnspython and the settings module load only when DNS servers are configured: a check of
+    # an IP address, or one resolved by the system, needs neither.
+    import dns.exception
+    import dns.resolver
+
+    from kernel.settings import server_address
+
     resolver = dns.resolver.Resolver(configure=False)
     pairs = [server_address(s) for s in servers]
     resolver.nameservers = [address for address, _ in pairs]

@@ -15,7 +15,15 @@ from partner_api import problems
 from partner_api.deps import Runtime, identify, recall
 from partner_api.middleware import BodyLimit, HeadAsGet, RateLimit, SecurityHeaders
 from partner_api.openapi import publish
-from partner_api.routes import assessments, assurance, checks, pq_proof, products, public
+from partner_api.routes import (
+    assessments,
+    assurance,
+    checks,
+    pq_proof,
+    products,
+    public,
+    reviews,
+)
 from posture.identity.token_cache import DEFAULT_CAPACITY, TokenCache
 from posture.identity.tokens import signing_key
 from posture.jobs.queue import build_queue
@@ -52,7 +60,7 @@ def create_app(
         clock=clock,
     )
     app.state.runtime = runtime
-    for module in (public, products, pq_proof, assessments, checks, assurance):
+    for module in (public, products, pq_proof, assessments, checks, assurance, reviews):
         app.include_router(module.router)
     problems.install(app)
     publish(app)

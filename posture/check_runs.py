@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from checks.report import CheckReport, ReportStatus
 from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
+from posture.check_milestones import record_milestones
 from posture.storage.models import CheckRun, Finding, Organisation, Product
 from posture.storage.models.enums import RunStatus
 
@@ -44,6 +45,7 @@ def record_check_run(
     )
     session.add(run)
     session.flush()
+    record_milestones(session.connection(), [(run.id, run.result)])
     for item in report.findings:
         session.add(
             Finding(

@@ -16,7 +16,7 @@ from posture.check_runs import latest_run_ids
 from posture.dashboards import PERMISSION
 from posture.identity.permissions import Principal
 from posture.identity.scoped import within_reach
-from posture.storage.models import Assessment, CheckRun, Product
+from posture.storage.models import Assessment, CheckRun, CheckRunMilestone, Product
 from posture.storage.models.enums import AssessmentStatus, RunStatus
 
 # Readiness groups by score, highest first: (label, lowest score in the group).
@@ -24,21 +24,35 @@ READINESS_GROUPS = (("ready", 80.0), ("migrating", 40.0), ("exposed", 0.0))
 
 
 def _latest_runs(session: Session, principal: Principal) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+    """(product id, {score, milestones}) for the latest run of each post-quantum kind, read
+    from columns and the milestone rows, never from the runs' stored results."""
     latest = latest_run_ids(
         CheckRun.product_id.is_not(None), CheckRun.kind.in_(post_quantum_kinds())
-    )
-    query = select(CheckRun.product_id, CheckRun.status, CheckRun.score, CheckRun.result).where(
-        CheckRun.id.in_(latest)
+    ).subquery()
+    query = select(CheckRun.id, CheckRun.product_id, CheckRun.status, CheckRun.score).join(
+        latest, latest.c.id == CheckRun.id
     )
     query = within_reach(query, CheckRun.organisation_id, principal, PERMISSION)
+    connection = session.connection()
+    found = connection.execute(query.order_by(CheckRun.id)).all()
+    judged: dict[int, list[dict[str, str]]] = {}
+    marks = (
+        select(
+            CheckRunMilestone.check_run_id, CheckRunMilestone.milestone_id, CheckRunMilestone.status
+        )
+        .join(latest, latest.c.id == CheckRunMilestone.check_run_id)
+        .order_by(CheckRunMilestone.check_run_id, CheckRunMilestone.milestone_id)
+    )
+    for run_id, milestone, status in connection.execute(marks):
+        judged.setdefault(run_id, []).append({"id": milestone, "status": status})
     runs = []
-    for pid, status, score, result in session.execute(query):
-        run = {**(result or {}), "score": score}
+    for run_id, product_id, status, score in found:
+        milestones = judged.get(run_id, [])
         if status != RunStatus.SUCCEEDED:
             # A run that could not assess the product proves no score and meets no milestone.
-            run["score"] = None
-            run["milestones"] = [{**m, "status": "not assessed"} for m in run.get("milestones", [])]
-        runs.append((pid, run))
+            score = None
+            milestones = [{**m, "status": "not assessed"} for m in milestones]
+        runs.append((product_id, {"score": score, "milestones": milestones}))
     return runs
 
 

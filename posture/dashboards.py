@@ -1,33 +1,55 @@
 """Estate dashboards from stored posture snapshots, aggregated here so pages stay light.
 
 Every figure comes from the two latest snapshot runs (`assure score --snapshot`, or the scheduled
-run): the latest gives the current picture, the one before it the trend and the movers.
+run): the latest gives the current picture, the one before it the trend and the movers. Each
+read is one Core select of the columns it shows (objective scores from their side table), with
+aggregates left to the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import Query, within_reach
-from posture.storage.models import Organisation, PostureSnapshot, Product
+from posture.storage.models import CheckRun, Organisation, PostureSnapshot, Product
 from posture.storage.models.enums import OrgKind, SubjectKind
+from posture.storage.models.posture import PostureSnapshotObjective
 
 PERMISSION = "posture.dashboard"
 # A movement smaller than this is noise from confidence decay, not a change to act on.
 MOVER_THRESHOLD = 1.0
 PRODUCT_COLUMNS = ["product_id", "product", "supplier", "score", "confidence", "band"]
+STANDINGS_COLUMNS = [*PRODUCT_COLUMNS, "contradicted", "previous_band", "change", "trend"]
+WEAKEST_COLUMNS = ["objective", "mean_score", "below_50", "subjects"]
+# Below this an objective counts as weak in the "weakest objectives" table.
+WEAK_SCORE = 50.0
 
 
 @dataclass(frozen=True)
 class SnapshotRuns:
     latest: datetime | None
     previous: datetime | None
+    # The newest snapshot row: changes whenever any run is stored, even one dated in the past.
+    newest_id: int | None = None
+
+
+def dashboard_scope(principal: Principal) -> tuple[int, ...] | None:
+    """The organisations whose snapshots the principal sees here (None: all), as a stable key.
+
+    Anything cached for the dashboards is keyed on this, so two users share an entry only when
+    they see exactly the same rows. PermissionDenied for roles without the dashboards.
+    """
+    visible = visible_organisations(principal, PERMISSION)
+    return None if visible is None else tuple(sorted(visible))
 
 
 def snapshot_runs(session: Session, principal: Principal) -> SnapshotRuns:
@@ -38,83 +60,91 @@ def snapshot_runs(session: Session, principal: Principal) -> SnapshotRuns:
         .order_by(PostureSnapshot.taken_at.desc())
         .limit(2)
     ).all()
-    return SnapshotRuns(times[0] if times else None, times[1] if len(times) > 1 else None)
+    newest_id = session.scalar(select(func.max(PostureSnapshot.id)))
+    return SnapshotRuns(
+        times[0] if times else None, times[1] if len(times) > 1 else None, newest_id
+    )
+
+
+def newest_check_run_id(session: Session) -> int | None:
+    """Check runs are recorded finished and never changed, so the newest id versions them all."""
+    return session.scalar(select(func.max(CheckRun.id)))
 
 
 def _scoped(query: Query, principal: Principal) -> Query:
     return within_reach(query, PostureSnapshot.organisation_id, principal, PERMISSION)
 
 
+def _frame(session: Session, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """The query's rows as a frame, read as the driver's plain tuples.
+
+    Only for columns that need no result processing (numbers and text): at 50,000 products,
+    SQLAlchemy's row objects and the garbage collection they set off cost more than the query.
+    """
+    result = session.connection().execute(query)
+    try:
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _run(taken_at: datetime, kind: SubjectKind) -> tuple[Any, Any]:
+    return PostureSnapshot.taken_at == taken_at, PostureSnapshot.subject_kind == kind
+
+
 def _products_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
-    # Only the fields needed are read out of the JSON detail: parsing 10,000 whole documents
-    # would be most of the page's time.
     query = (
         select(
             PostureSnapshot.product_id,
-            Product.name.label("product"),
-            Organisation.name.label("supplier"),
+            Product.name,
+            Organisation.name,
             PostureSnapshot.score,
             PostureSnapshot.confidence,
             PostureSnapshot.band,
-            PostureSnapshot.detail["contradicted"].as_integer(),
+            PostureSnapshot.contradicted,
         )
         .join(Product, Product.id == PostureSnapshot.product_id)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
-        .where(
-            PostureSnapshot.taken_at == taken_at,
-            PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
-        )
+        .where(*_run(taken_at, SubjectKind.PRODUCT))
     )
-    frame = pd.DataFrame(
-        session.execute(_scoped(query, principal)).all(), columns=[*PRODUCT_COLUMNS, "contradicted"]
-    )
-    frame["contradicted"] = frame["contradicted"].fillna(0).astype(int)
-    return frame
+    return _frame(session, _scoped(query, principal), [*PRODUCT_COLUMNS, "contradicted"])
 
 
 def _bands_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
-    query = select(
-        PostureSnapshot.product_id,
-        PostureSnapshot.score.label("previous_score"),
-        PostureSnapshot.band.label("previous_band"),
-    ).where(
-        PostureSnapshot.taken_at == taken_at,
-        PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+    query = select(PostureSnapshot.product_id, PostureSnapshot.score, PostureSnapshot.band).where(
+        *_run(taken_at, SubjectKind.PRODUCT)
     )
-    return pd.DataFrame(
-        session.execute(_scoped(query, principal)).all(),
-        columns=["product_id", "previous_score", "previous_band"],
-    )
+    columns = ["product_id", "previous_score", "previous_band"]
+    return _frame(session, _scoped(query, principal), columns)
 
 
-def _trend_arrow(change: float) -> str:
-    if pd.isna(change):
-        return "new"
-    if change >= MOVER_THRESHOLD:
-        return "▲"
-    if change <= -MOVER_THRESHOLD:
-        return "▼"
-    return "▶"
+def _trend_arrows(change: pd.Series) -> np.ndarray:
+    return np.select(
+        [change.isna(), change >= MOVER_THRESHOLD, change <= -MOVER_THRESHOLD],
+        ["new", "▲", "▼"],
+        default="▶",
+    ).astype(object)
 
 
-def product_standings(session: Session, principal: Principal) -> pd.DataFrame:
+def product_standings(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
     """Every product in the latest run with its change since the run before, best first."""
-    runs = snapshot_runs(session, principal)
+    runs = runs or snapshot_runs(session, principal)
     if runs.latest is None:
-        return pd.DataFrame(
-            columns=[*PRODUCT_COLUMNS, "contradicted", "previous_band", "change", "trend"]
-        )
+        return pd.DataFrame(columns=STANDINGS_COLUMNS)
     frame = _products_at(session, principal, runs.latest)
     if runs.previous is not None:
-        frame = frame.merge(
-            _bands_at(session, principal, runs.previous), on="product_id", how="left"
-        )
+        previous = _bands_at(session, principal, runs.previous)
+        frame = frame.merge(previous, on="product_id", how="left")
     else:
         frame["previous_score"], frame["previous_band"] = float("nan"), None
-    frame["change"] = (frame["score"] - frame["previous_score"]).round(2)
-    frame["trend"] = frame["change"].map(_trend_arrow)
-    frame["score"] = frame["score"].round(2)
-    frame["confidence"] = (frame["confidence"] * 100).round(1)
+    frame["contradicted"] = frame["contradicted"].astype(int)
+    frame["change"] = (frame["score"] - frame["previous_score"].astype(float)).round(2)
+    frame["trend"] = _trend_arrows(frame["change"])
+    frame["score"] = frame["score"].astype(float).round(2)
+    frame["confidence"] = (frame["confidence"].astype(float) * 100).round(1)
     frame = frame.drop(columns=["previous_score"])
     return frame.sort_values(["score", "product"], ascending=[False, True], ignore_index=True)
 
@@ -146,61 +176,85 @@ def movers(standings: pd.DataFrame, limit: int = 10) -> tuple[pd.DataFrame, pd.D
     return regressions.reset_index(drop=True), improvements.reset_index(drop=True)
 
 
-def force_heatmap(session: Session, principal: Principal) -> pd.DataFrame:
+def force_heatmap(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
     """Long form (force, objective, score) from each force's latest snapshot."""
-    runs = snapshot_runs(session, principal)
+    runs = runs or snapshot_runs(session, principal)
     columns = ["force", "objective", "score"]
     if runs.latest is None:
         return pd.DataFrame(columns=columns)
     query = (
-        select(Organisation.name, PostureSnapshot.detail)
+        select(
+            Organisation.name,
+            PostureSnapshotObjective.objective_id,
+            PostureSnapshotObjective.score,
+        )
+        .select_from(PostureSnapshot)
+        .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
+        .join(PostureSnapshotObjective, PostureSnapshotObjective.snapshot_id == PostureSnapshot.id)
+        .where(*_run(runs.latest, SubjectKind.ORGANISATION), Organisation.kind == OrgKind.FORCE)
+        .order_by(Organisation.name, PostureSnapshotObjective.objective_id)
+    )
+    return _frame(session, _scoped(query, principal), columns)
+
+
+def weakest_objectives(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
+    """Objectives by mean score across forces and products in the latest run, weakest first.
+
+    A subject with no score for an objective is left out of its mean, not counted as zero.
+    """
+    runs = runs or snapshot_runs(session, principal)
+    if runs.latest is None:
+        return pd.DataFrame(columns=WEAKEST_COLUMNS)
+    score = PostureSnapshotObjective.score
+    query = (
+        select(
+            PostureSnapshotObjective.objective_id,
+            func.avg(score),
+            func.sum(case((score < WEAK_SCORE, 1), else_=0)),
+            func.count(score),
+        )
+        .select_from(PostureSnapshot)
+        .join(PostureSnapshotObjective, PostureSnapshotObjective.snapshot_id == PostureSnapshot.id)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
         .where(
             PostureSnapshot.taken_at == runs.latest,
-            PostureSnapshot.subject_kind == SubjectKind.ORGANISATION,
-            Organisation.kind == OrgKind.FORCE,
+            score.is_not(None),
+            or_(
+                PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+                Organisation.kind == OrgKind.FORCE,
+            ),
         )
+        .group_by(PostureSnapshotObjective.objective_id)
     )
-    cells = [
-        (force, objective, score)
-        for force, detail in session.execute(_scoped(query, principal))
-        for objective, score in sorted(detail.get("objectives", {}).items())
-    ]
-    return pd.DataFrame(cells, columns=columns)
+    table = _frame(session, _scoped(query, principal), WEAKEST_COLUMNS)
+    table["mean_score"] = table["mean_score"].astype(float).round(1)
+    table[["below_50", "subjects"]] = table[["below_50", "subjects"]].astype(int)
+    return table.sort_values(["mean_score", "objective"], ignore_index=True)
 
 
-def weakest_objectives(heatmap: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """Objectives by mean score across forces and products, weakest first."""
-    frames = [frame[["objective", "score"]] for frame in (heatmap, products) if not frame.empty]
-    combined = pd.concat(frames, ignore_index=True).dropna() if frames else pd.DataFrame()
-    if combined.empty:
-        return pd.DataFrame(columns=["objective", "mean_score", "below_50", "subjects"])
-    grouped = combined.groupby("objective")["score"]
-    table = pd.DataFrame(
-        {
-            "mean_score": grouped.mean().round(1),
-            "below_50": grouped.apply(lambda s: int((s < 50).sum())),
-            "subjects": grouped.count(),
-        }
-    ).reset_index()
-    return table.sort_values("mean_score", ignore_index=True)
-
-
-def product_objectives(session: Session, principal: Principal) -> pd.DataFrame:
-    """Long form (product_id, objective, score) for the latest run."""
-    runs = snapshot_runs(session, principal)
+def product_objectives(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
+    """Long form (product_id, objective, score) for the latest run; no score where unscored."""
+    runs = runs or snapshot_runs(session, principal)
+    columns = ["product_id", "objective", "score"]
     if runs.latest is None:
-        return pd.DataFrame(columns=["product_id", "objective", "score"])
-    query = select(PostureSnapshot.product_id, PostureSnapshot.detail["objectives"]).where(
-        PostureSnapshot.taken_at == runs.latest,
-        PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+        return pd.DataFrame(columns=columns)
+    query = (
+        select(
+            PostureSnapshot.product_id,
+            PostureSnapshotObjective.objective_id,
+            PostureSnapshotObjective.score,
+        )
+        .join(PostureSnapshotObjective, PostureSnapshotObjective.snapshot_id == PostureSnapshot.id)
+        .where(*_run(runs.latest, SubjectKind.PRODUCT))
+        .order_by(PostureSnapshot.product_id, PostureSnapshotObjective.objective_id)
     )
-    cells = [
-        (product_id, objective, score)
-        for product_id, objectives in session.execute(_scoped(query, principal))
-        for objective, score in (objectives or {}).items()
-    ]
-    return pd.DataFrame(cells, columns=["product_id", "objective", "score"])
+    return _frame(session, _scoped(query, principal), columns)
 
 
 def estate_trend(session: Session, principal: Principal) -> pd.DataFrame:
@@ -220,3 +274,30 @@ def estate_trend(session: Session, principal: Principal) -> pd.DataFrame:
         for taken_at, kind, mean, count in session.execute(_scoped(query, principal))
     ]
     return pd.DataFrame(rows, columns=["taken_at", "kind", "mean_score", "subjects"])
+
+
+@dataclass(frozen=True)
+class EstateView:
+    """Everything the dashboards show that depends only on the snapshots and the viewer's scope."""
+
+    runs: SnapshotRuns
+    standings: pd.DataFrame
+    heatmap: pd.DataFrame
+    weakest: pd.DataFrame
+    trend: pd.DataFrame
+    regressions: pd.DataFrame
+    improvements: pd.DataFrame
+
+
+def estate_view(session: Session, principal: Principal, runs: SnapshotRuns) -> EstateView:
+    standings = product_standings(session, principal, runs)
+    regressions, improvements = movers(standings)
+    return EstateView(
+        runs=runs,
+        standings=standings,
+        heatmap=force_heatmap(session, principal, runs),
+        weakest=weakest_objectives(session, principal, runs),
+        trend=estate_trend(session, principal),
+        regressions=regressions,
+        improvements=improvements,
+    )

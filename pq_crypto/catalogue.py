@@ -8,8 +8,9 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kernel.data_yaml import load_data_yaml
 
 
 class AlgorithmClass(StrEnum):
@@ -21,7 +22,9 @@ class AlgorithmClass(StrEnum):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: most processes that import the catalogue's types (the command line,
+    # a page) never read the catalogue itself.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Source(Strict):
@@ -326,4 +329,4 @@ def rsa_classification(bits: int) -> Classification:
 @cache
 def algorithm_index() -> AlgorithmIndex:
     text = (resources.files("pq_crypto") / "data" / "algorithms.yaml").read_text("utf-8")
-    return AlgorithmIndex(Catalogue.model_validate(yaml.safe_load(text)))
+    return AlgorithmIndex(Catalogue.model_validate(load_data_yaml(text)))

@@ -1,145 +1,148 @@
-"""The assessors' review queue: accept, query or reject each submitted answer. Accepted answers
-become independently assessed evidence; contradicted claims come first in the queue."""
+"""Assessors' decisions on submitted answers: accept, query or reject each one. Accepted answers
+become independently assessed evidence; the queue they are picked from is
+supplier_portal.review_queue.
+
+A decision is made once. Decisions on one assessment are serialised by a lock on it, the answer
+is written only while it is still undecided (a second decision on it is refused, naming that it
+was already decided, rather than overwriting the first), and the assessment's status is worked
+out after the write in the same transaction, so parallel decisions never lose one another and an
+assessment whose answers are all accepted always ends ACCEPTED.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from frameworks.loader import default_framework
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.scoring.encode import encode
-from posture.scoring.engine import score_arrays
-from posture.scoring.load import SubjectFilter, load_estate
-from posture.scoring.tables import framework_tables
-from posture.storage.models import Answer, Assessment, Organisation, Product
+from posture.storage.locks import hold_exclusive
+from posture.storage.models import Answer, Assessment
 from posture.storage.models.enums import AssessmentStatus, Provenance
+from supplier_portal.review_queue import (
+    REVIEWABLE,
+    QueueItem,
+    QueueQuery,
+    ReviewPage,
+    review_queue,
+)
+
+__all__ = [
+    "AlreadyDecided",
+    "QueueItem",
+    "QueueQuery",
+    "ReviewPage",
+    "queries_for_supplier",
+    "review_answer",
+    "review_queue",
+]
 
 Decision = Literal["accept", "query", "reject"]
-REVIEWABLE = (AssessmentStatus.SUBMITTED, AssessmentStatus.UNDER_REVIEW)
+OUTCOME_OF = {"accept": "accepted", "query": "queried", "reject": "rejected"}
+MIN_MESSAGE, MAX_MESSAGE = 10, 4_000
 
 
-@dataclass(frozen=True)
-class QueueItem:
-    answer_id: int
-    assessment_id: int
-    subject: str
-    outcome_id: str
-    claimed: str
-    contradicted: bool
-    submitted_at: str
+class AlreadyDecided(ValidationFailed):
+    """Another decision on this answer was recorded first; nothing was changed."""
 
 
-def _contradicted(session: Session, assessment: Assessment, today: date) -> dict[str, str]:
-    """Outcome -> claimed level, for the outcomes a check contradicts in this assessment."""
-    loaded = default_framework()
-    subject = (
-        SubjectFilter.product(assessment.product_id)
-        if assessment.product_id
-        else SubjectFilter.organisation(assessment.organisation_id)
-    )
-    estate = load_estate(session, loaded, today, subject)
-    estate.subjects[:] = [s for s in estate.subjects if s.subject.assessment_id == assessment.id]
-    if not estate.subjects:
-        return {}
-    tables = framework_tables(loaded)
-    rows = encode(estate, tables)
-    scores = score_arrays(rows, tables)
-    found = {}
-    for index in range(len(rows)):
-        if scores.row_contradicted[index]:
-            outcome = tables.outcome_ids[rows.outcome[index]]
-            found[outcome] = ["not achieved", "partially achieved", "achieved"][
-                int(scores.row_claimed[index])
-            ]
-    return found
+def assessment_lock(assessment_id: int) -> str:
+    return f"assessment:{assessment_id}"
 
 
-def review_queue(session: Session, principal: Principal, today: date) -> list[QueueItem]:
-    scope = visible_organisations(principal, "assessment.review")
-    query = select(Assessment).where(Assessment.status.in_(REVIEWABLE))
-    if scope is not None:
-        query = query.where(Assessment.organisation_id.in_(scope))
-    items = []
-    for assessment in session.scalars(query.order_by(Assessment.submitted_at)):
-        label = (
-            session.get(Product, assessment.product_id).name
-            if assessment.product_id
-            else session.get(Organisation, assessment.organisation_id).name
+def _validated(decision: str, message: str) -> str:
+    if decision not in OUTCOME_OF:
+        raise ValidationFailed("decision: accept, query or reject")
+    message = message.strip()
+    if decision in ("query", "reject") and len(message) < MIN_MESSAGE:
+        raise ValidationFailed(
+            f"message: tell the supplier what to fix ({MIN_MESSAGE} characters or more)"
         )
-        contradicted = _contradicted(session, assessment, today)
-        for answer in session.scalars(
-            select(Answer)
-            .where(Answer.assessment_id == assessment.id, Answer.review_status.is_(None))
-            .order_by(Answer.outcome_id)
-        ):
-            items.append(
-                QueueItem(
-                    answer.id,
-                    assessment.id,
-                    label,
-                    answer.outcome_id,
-                    contradicted.get(answer.outcome_id, ""),
-                    answer.outcome_id in contradicted,
-                    assessment.submitted_at.isoformat() if assessment.submitted_at else "",
-                )
-            )
-    # Contradicted claims first; otherwise oldest submissions first, then outcome order.
-    return sorted(items, key=lambda i: (not i.contradicted, i.submitted_at, i.outcome_id))
+    if len(message) > MAX_MESSAGE:
+        raise ValidationFailed(f"message: {MAX_MESSAGE:,} characters at most")
+    return message
 
 
 def review_answer(
     session: Session, principal: Principal, answer_id: int, decision: Decision, message: str = ""
 ) -> Answer:
-    answer = session.get(Answer, answer_id)
-    assessment = session.get(Assessment, answer.assessment_id) if answer else None
-    if answer is None or assessment is None:
+    found = session.execute(
+        select(Answer.assessment_id, Answer.outcome_id, Assessment.organisation_id)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .where(Answer.id == answer_id)
+    ).first()
+    if found is None:
         visible_organisations(principal, "assessment.review")
         raise NotFound("answer not found")
-    require(principal, "assessment.review", assessment.organisation_id, "answer")
-    if principal.organisation_ids() & {assessment.organisation_id}:
+    assessment_id, outcome_id, organisation_id = found
+    require(principal, "assessment.review", organisation_id, "answer")
+    if organisation_id in principal.organisation_ids():
         raise ValidationFailed("assessors cannot review their own organisation's answers")
-    if assessment.status not in REVIEWABLE:
+    message = _validated(decision, message)
+
+    # Everything below is read under the assessment's lock, so it is still true at commit.
+    hold_exclusive(session, assessment_lock(assessment_id))
+    status, decided = session.execute(
+        select(Assessment.status, Answer.review_status)
+        .join(Answer, Answer.assessment_id == Assessment.id)
+        .where(Answer.id == answer_id)
+    ).one()
+    if decided is not None:
+        raise AlreadyDecided(
+            f"this answer was already {decided} by another decision; reload the queue"
+        )
+    if status not in REVIEWABLE:
         raise ValidationFailed("only submitted assessments are reviewed")
-    if decision not in ("accept", "query", "reject"):
-        raise ValidationFailed("decision: accept, query or reject")
-    if decision in ("query", "reject") and len(message.strip()) < 10:
-        raise ValidationFailed("message: tell the supplier what to fix (10 characters or more)")
-    answer.review_status = {"accept": "accepted", "query": "queried", "reject": "rejected"}[
-        decision
-    ]
-    answer.review_message = message.strip()
-    answer.reviewed_by_user_id, answer.reviewed_at = principal.user_id, utcnow()
+    now = utcnow()
+    values: dict[str, object] = {
+        "review_status": OUTCOME_OF[decision],
+        "review_message": message,
+        "reviewed_by_user_id": principal.user_id,
+        "reviewed_at": now,
+    }
     if decision == "accept":
-        answer.provenance = Provenance.INDEPENDENT
-        answer.answered_at = utcnow()
-    assessment.status = AssessmentStatus.UNDER_REVIEW
-    remaining = session.scalars(
-        select(Answer.review_status).where(Answer.assessment_id == assessment.id)
-    ).all()
-    if all(status == "accepted" for status in remaining):
-        assessment.status = AssessmentStatus.ACCEPTED
+        values |= {"provenance": Provenance.INDEPENDENT, "answered_at": now}
+    written = session.execute(
+        update(Answer)
+        .where(Answer.id == answer_id, Answer.review_status.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:  # only a writer that bypassed the lock could get here
+        raise AlreadyDecided("this answer was already decided; reload the queue")
+    not_accepted = session.scalar(
+        select(func.count())
+        .select_from(Answer)
+        .where(
+            Answer.assessment_id == assessment_id,
+            or_(Answer.review_status.is_(None), Answer.review_status != "accepted"),
+        )
+    )
+    session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment_id, Assessment.status.in_(REVIEWABLE))
+        .values(
+            status=AssessmentStatus.ACCEPTED if not not_accepted else AssessmentStatus.UNDER_REVIEW
+        )
+        .execution_options(synchronize_session=False)
+    )
     record(
         session,
         actor_of(principal),
-        f"review.{answer.review_status}",
+        f"review.{OUTCOME_OF[decision]}",
         "answer",
-        answer.id,
-        {
-            "assessment_id": assessment.id,
-            "outcome_id": answer.outcome_id,
-            "message": answer.review_message,
-        },
-        organisation_id=assessment.organisation_id,
+        answer_id,
+        {"assessment_id": assessment_id, "outcome_id": outcome_id, "message": message},
+        organisation_id=organisation_id,
     )
+    answer = session.get(Answer, answer_id, populate_existing=True)
+    session.get(Assessment, assessment_id, populate_existing=True)
+    assert answer is not None
     return answer
 
 

@@ -123,9 +123,10 @@ def test_self_assessment_then_review_on_the_pages(portal) -> None:
     assert any("Submitted for review" in s.value for s in app.success)
     with sessions() as session:
         assert session.scalar(select(Assessment.status)) == "submitted"
-    review = _page("assurance", "review_page", people["assessor"])
+    review = _page("review_queue", "review_page", people["assessor"])
     assert review.dataframe[0].value["outcome"].tolist() == ["A1.a"]
-    review = review.button[0].click().run()  # accept
+    record = next(b for b in review.button if b.label == "Record decision")
+    review = record.click().run()  # accept, the preselected decision
     assert any("Recorded" in s.value for s in review.success)
     with sessions() as session:
         assert session.scalar(select(Answer.provenance)) == "independent"
@@ -148,7 +149,7 @@ def test_the_reviewer_can_open_the_evidence_attached_to_a_queued_assessment(port
         evidence.add_evidence(session, supplier, settings, draft.id, "minutes [draft].pdf", minutes)
         assessments.submit_assessment(session, supplier, draft.id)
         assessment_id = draft.id
-    review = _page("assurance", "review_page", assessor)
+    review = _page("review_queue", "review_page", assessor)
     assert not review.exception
     (download,) = review.get("download_button")
     label = unescape_markdown(download.proto.label)

@@ -1,14 +1,20 @@
 """The command line loads what the command in hand uses: `assure --help`, `assure check tls` and
 serve's supervisor never import the database, the queue, pandas or Streamlit, and every command
-is still listed with its own help."""
+is still listed with its own help. The sandbox child of a TLS check loads the TLS check alone:
+no other kind's code, no settings model, no DNS library, no renderer (issue 20: start-up).
+
+What a process imported is read from its sys.modules as it exits: `python -X importtime` does
+not report a module imported with importlib.import_module, which is how check kinds load."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,22 +24,63 @@ from tests.peers.certificates import make_certificate
 from tests.peers.servers import pyopenssl_handler, serving
 
 HEAVY = {"pandas", "numpy", "sqlalchemy", "alembic", "huey", "redis", "psycopg", "streamlit"}
-IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", re.MULTILINE)
+OTHER_KINDS = {f"checks.catalogue.{kind}" for kind in ("ssh", "jwks", "cbom", "cert", "api")}
+# Runs module `argv[2]` (or the code `argv[2]` after `-c`) as __main__ with the rest of argv,
+# and writes every module loaded to the file `argv[1]` when the process exits (at exit, or at
+# os._exit, which the sandbox child ends with).
+MODULES_AT_EXIT = """\
+import atexit, os, runpy, sys
+PLUGINS_SCANNED = "<pydantic-plugins-scanned>"
+out, target, *rest = sys.argv[1:]
+def record():
+    loader = sys.modules.get("pydantic.plugin._loader")
+    scanned = [PLUGINS_SCANNED] if getattr(loader, "_plugins", None) is not None else []
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write("\\n".join(sorted(sys.modules) + scanned))
+atexit.register(record)
+os_exit = os._exit
+def exit_recorded(status):  # the sandbox child ends with os._exit, past atexit
+    record()
+    os_exit(status)
+os._exit = exit_recorded
+if target == "-c":
+    sys.argv = ["-c", *rest[1:]]
+    exec(compile(rest[0], "<string>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
+def _run_recording(
+    args: tuple[str, ...],
+    env: dict[str, str] | None = None,
+    flags: tuple[str, ...] = (),
+    cwd: Path | None = None,
+) -> tuple[set[str], str]:
+    """The modules one run of `python -m MODULE ARGS` or `python -c CODE` loaded, and its
+    stdout. `flags`: the interpreter's own, e.g. -I."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "modules.txt"
+        target = args[1] if args[0] == "-m" else "-c"
+        rest = args[2:] if args[0] == "-m" else args[1:]
+        done = subprocess.run(
+            [sys.executable, *flags, "-c", MODULES_AT_EXIT, str(out), target, *rest],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**(env if env is not None else os.environ), "COLUMNS": "200"},
+            cwd=cwd,
+            check=False,
+        )
+        assert out.exists(), done.stderr[-2000:]
+        modules = set(out.read_text("utf-8").split())
+    assert "sys" in modules, done.stderr[-2000:]
+    return modules, done.stdout
 
 
 def _imports(*args: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
-    """The modules `python -X importtime` reports for one run of `args`, and its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**(env or os.environ), "COLUMNS": "200"},
-        check=False,
-    )
-    modules = set(IMPORTED.findall(done.stderr))
-    assert modules, done.stderr[-2000:]
-    return modules, done.stdout
+    return _run_recording(args, env)
 
 
 def _packages(modules: set[str]) -> set[str]:
@@ -68,12 +115,64 @@ def test_check_tls_imports_neither_the_database_nor_what_only_the_sandbox_child_
             "-m", "assure_cli.main", "check", "tls", f"127.0.0.1:{peer.port}", "--json", env=env
         )
     assert '"kind": "tls"' in output, output[-2000:]
+    assert "checks.catalogue.tls" in modules  # the recording sees import_module's imports
     assert not _packages(modules) & HEAVY, sorted(_packages(modules) & HEAVY)
     # The probes, the TLS library and the other kinds' specs run or load in the child only.
     child_only = {m for m in modules if m.startswith(("checks.tls", "cryptography", "OpenSSL"))}
     assert not child_only, sorted(child_only)
-    other_kinds = {f"checks.catalogue.{kind}" for kind in ("ssh", "jwks", "cbom", "cert")}
-    assert not modules & other_kinds, sorted(modules & other_kinds)
+    assert not modules & OTHER_KINDS, sorted(modules & OTHER_KINDS)
+    # No data file is read (YAML), no name is resolved here (dnspython), --json needs no other
+    # renderer, and the objects file's size limit comes without the API check's parser.
+    not_here = {"yaml", "dns", "checks.outputs", "checks.api.authz_objects", "xml.etree"}
+    assert not modules & not_here, sorted(modules & not_here)
+
+
+def _tls_child_order(folder: Path, port: int) -> None:
+    """The order run_sandboxed writes for `assure check tls 127.0.0.1:PORT`."""
+    from checks.egress import EgressPolicy
+    from checks.sandbox.limits import SandboxLimits
+    from checks.sandbox.request import ChildOrder, SandboxedCheck
+
+    policy = EgressPolicy.from_cidrs(("127.0.0.1/32",))
+    order = ChildOrder(
+        check=SandboxedCheck(kind="tls", target=f"127.0.0.1:{port}", timeout=3.0),
+        egress_allow=tuple(str(network) for network in policy.allow),
+        limits=SandboxLimits().as_dict(),
+        parent_pid=os.getpid(),
+    )
+    (folder / "order.json").write_text(order.model_dump_json(), "utf-8")
+
+
+def test_the_sandbox_child_of_a_tls_check_loads_the_tls_check_alone(tmp_path: Path) -> None:
+    from checks.sandbox.environment import child_environment
+
+    cert, key = make_certificate(tmp_path, "ecdsa")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with serving(pyopenssl_handler(cert, key)) as peer:
+        _tls_child_order(folder, peer.port)
+        # As run.py starts it: isolated mode, the sandbox's bare environment, in its folder.
+        modules, _ = _run_recording(
+            ("-m", "checks.sandbox.child", str(folder)),
+            env=child_environment(),
+            flags=("-I",),
+            cwd=folder,
+        )
+    report = json.loads((folder / "report.json").read_text("utf-8"))
+    assert report["kind"] == "tls", report
+    assert report["status"] == "completed", report
+    assert {"checks.catalogue.tls", "checks.tls.check", "OpenSSL.SSL"} <= modules
+    assert not modules & OTHER_KINDS, sorted(modules & OTHER_KINDS)
+    other_code = {m for m in modules if m.startswith(("checks.api.", "checks.ssh", "checks.cbom_"))}
+    assert other_code <= {"checks.api.objects_limits", "checks.cbom_export"}, sorted(other_code)
+    # The policy comes from the order, not the settings model; names are not resolved with
+    # dnspython unless DNS servers are configured; reports are rendered by the caller.
+    not_here = {"kernel.settings", "platformdirs", "tomllib", "dns", "checks.outputs", "jsonschema"}
+    assert not modules & not_here, sorted(modules & not_here)
+    # No pydantic plugin runs in the sandbox, so no installed distribution is scanned for one.
+    assert "pydantic.plugin._loader" in modules
+    assert "<pydantic-plugins-scanned>" not in modules
+    assert not _packages(modules) & HEAVY, sorted(_packages(modules) & HEAVY)
 
 
 def test_the_serve_supervisor_loads_no_database_queue_or_validation_library() -> None:

@@ -22,6 +22,7 @@ from ui.pages import (
     dashboards,
     framework,
     overview,
+    review_queue,
     supplier,
 )
 from ui.plain import escape_markdown
@@ -76,7 +77,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("assessment.write",),
     ),
     PageSpec(
-        assurance.review_page,
+        review_queue.review_page,
         "Review queue",
         ":material/fact_check:",
         "review-queue",

@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 
 from checks.api.credentials import IDENTITY_NAMES
 from checks.api.model import OpenApiView
+from checks.api.objects_limits import MAX_BYTES
 from checks.safe_parse import InputRefused, Limits, load_json, load_yaml
 from kernel.errors import ValidationFailed
 
-MAX_BYTES = 64 * 1024
 # An object is two levels in (identity, list); an operation's params one more.
 LIMITS = Limits(max_bytes=MAX_BYTES, max_depth=6, max_aliases=10, max_expanded_nodes=20_000)
 MAX_PER_IDENTITY = 50

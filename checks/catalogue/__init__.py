@@ -71,7 +71,9 @@ class ResultPart(BaseModel):
     """A part of a typed result (a key, a group, a certificate): frozen, and a key it does not
     name (a field of a newer release) is ignored when a stored run is read."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Built on first use: the command line imports a kind's spec (and so its result types) to
+    # build its command, and reads none of them.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class CheckResult(ResultPart):
@@ -118,15 +120,21 @@ class UnknownCheckKind(ValueError):
     pass
 
 
+SHIPPED = frozenset(kind.value for kind in CheckKind)
+
+
 @cache
+def _shipped_spec(kind: str) -> CheckSpec:
+    """One shipped kind's spec, importing its module alone: a sandbox child running one check,
+    and `assure check tls`, load no other kind's models."""
+    spec: CheckSpec = importlib.import_module(f"{__name__}.{kind}").SPEC
+    if spec.kind != kind:
+        raise RuntimeError(f"{__name__}.{kind} defines the {spec.kind!r} check")
+    return spec
+
+
 def _shipped() -> dict[str, CheckSpec]:
-    found = {}
-    for kind in CheckKind:
-        spec = importlib.import_module(f"{__name__}.{kind.value}").SPEC
-        if spec.kind != kind:
-            raise RuntimeError(f"{__name__}.{kind.value} defines the {spec.kind!r} check")
-        found[kind.value] = spec
-    return found
+    return {kind.value: _shipped_spec(kind.value) for kind in CheckKind}
 
 
 _registered: dict[str, CheckSpec] = {}
@@ -148,7 +156,7 @@ def post_quantum_kinds() -> tuple[str, ...]:
 
 
 def spec_for(kind: str) -> CheckSpec:
-    spec = _shipped().get(kind) or _registered.get(kind)
+    spec = _shipped_spec(kind) if kind in SHIPPED else _registered.get(kind)
     if spec is None:
         raise UnknownCheckKind(f"no check of kind {kind!r}; the kinds are {', '.join(kinds())}")
     return spec
@@ -157,7 +165,7 @@ def spec_for(kind: str) -> CheckSpec:
 def register(spec: CheckSpec) -> None:
     """Add a check that is not shipped; its module must define it as `SPEC` and be a file the
     sandbox child can load again (its imports resolvable there: `checks`, `pq_crypto`, ...)."""
-    if spec.kind in _shipped() or spec.kind in _registered:
+    if spec.kind in SHIPPED or spec.kind in _registered:
         raise ValueError(f"a {spec.kind!r} check is already in the catalogue")
     if getattr(sys.modules.get(spec.run.__module__), "SPEC", None) is not spec:
         raise ValueError(f"{spec.run.__module__} must define this check as SPEC")
@@ -181,7 +189,7 @@ def registered(spec: CheckSpec) -> Iterator[CheckSpec]:
 def plugin_file(kind: str) -> str | None:
     """The file of a registered check's module, for the sandbox child to load; None when the
     kind is shipped (the child finds those itself)."""
-    if kind in _shipped():
+    if kind in SHIPPED:
         return None
     return sys.modules[spec_for(kind).run.__module__].__file__
 
@@ -213,9 +221,23 @@ class CatalogueKind:
     def allowed(self) -> tuple[str, ...]:
         return kinds(*self.inputs)
 
+    def allows(self, value: str) -> bool:
+        """`value in self.allowed()`, loading no spec but the one kind's, and that only to read
+        its input when `inputs` narrows the kinds: the finding catalogue names every kind, and a
+        TLS run must not load the others' models to read it."""
+        if value in SHIPPED:
+            if not self.inputs:
+                return True
+            spec = _shipped_spec(value)
+        elif value in _registered:
+            spec = _registered[value]
+        else:
+            return False
+        return not self.inputs or spec.input in self.inputs
+
     def _check(self, value: str) -> str:
-        allowed = self.allowed()
-        if value not in allowed:
+        if not self.allows(value):
+            allowed = self.allowed()
             raise ValueError(f"not a kind of check here; choose one of {', '.join(allowed)}")
         return value
 

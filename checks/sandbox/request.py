@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from checks.api.authz_objects import MAX_BYTES as OBJECTS_MAX_BYTES
+from checks.api.objects_limits import MAX_BYTES as OBJECTS_MAX_BYTES
 from checks.catalogue import KindName
 from kernel.errors import ValidationFailed
 

@@ -11,12 +11,12 @@ import ipaddress
 from functools import cache
 from importlib import resources
 
-import yaml
 from cryptography import x509
 from cryptography.x509.verification import DNSName, IPAddress
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.tls.chain_ocsp import ERRORS
+from kernel.data_yaml import load_data_yaml
 
 MAX_NAMES = 500  # subjectAltNames looked at; real certificates carry at most a few hundred
 WILDCARD_STAND_IN = "assure-wildcard"  # a label to validate trust for a wildcard-only leaf
@@ -46,7 +46,7 @@ class PublicSuffixes(BaseModel):
 @cache
 def public_suffixes() -> PublicSuffixes:
     text = (resources.files("checks") / "data" / "public_suffixes.yaml").read_text("utf-8")
-    return PublicSuffixes.model_validate(yaml.safe_load(text))
+    return PublicSuffixes.model_validate(load_data_yaml(text))
 
 
 def leaf_names(leaf: x509.Certificate) -> list[str | ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -9,9 +9,9 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kernel.data_yaml import load_data_yaml
 from pq_crypto.catalogue import algorithm_index
 
 
@@ -120,7 +120,7 @@ class CipherSuites(_Data):
 
 
 def _read(name: str) -> object:
-    return yaml.safe_load((resources.files("checks") / "data" / name).read_text("utf-8"))
+    return load_data_yaml((resources.files("checks") / "data" / name).read_text("utf-8"))
 
 
 @cache

@@ -1,36 +1,17 @@
-"""What assessors and buyers get: the review queue and saved shortlists."""
+"""What buyers get: saved shortlists. The review queue is in partner_api.routes.reviews."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from partner_api.deps import Caller, Paging, Reading
-from partner_api.models import Page, ReviewItemOut, ShortlistRowOut
+from partner_api.deps import Caller, Reading
+from partner_api.models import ShortlistRowOut
 from supplier_portal.procurement.shortlists import export_frame
-from supplier_portal.reviews import review_queue
 
 router = APIRouter(prefix="/v1", tags=["assessors and buyers"])
 VersionId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The shortlist version.")]
-
-
-@router.get(
-    "/review-queue",
-    operation_id="listReviewQueue",
-    summary="Submitted answers awaiting a national assessor's review, contradicted first",
-    response_model=Page[ReviewItemOut],
-)
-def list_review_queue(me: Caller, session: Reading, paging: Paging) -> Page[ReviewItemOut]:
-    items = review_queue(session, me, date.today())
-    window = items[paging.offset : paging.offset + paging.limit]
-    return Page[ReviewItemOut](
-        items=[ReviewItemOut.model_validate(item) for item in window],
-        total=len(items),
-        limit=paging.limit,
-        offset=paging.offset,
-    )
 
 
 @router.get(

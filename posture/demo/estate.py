@@ -1,23 +1,25 @@
-"""Generate the demo estate as plain rows: pure, deterministic for a given seed and date.
+"""Generate the demo estate as plain rows: deterministic for a given seed and date, streamed in
+parts of a fixed number of suppliers so an estate of any size is written in bounded memory.
 
 Posture is driven by a latent maturity per organisation that drifts upward over 24 months,
-so trends, movers and regressions in the dashboards have something real to show.
+so trends, movers and regressions in the dashboards have something real to show. Check runs
+(check_evidence.py) follow each subject's claims, from a generator of their own.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from frameworks.finding_links import link_table
-from frameworks.loader import shipped_catalogue
+from frameworks.loader import load_framework, shipped_catalogue
 from frameworks.schema import Framework, Outcome, Profile
+from frameworks.scoring_policy import ScoringPolicy
+from posture.demo.check_evidence import CheckRunPlanner
+from posture.demo.estate_data import demo_data
 
 HISTORY_MONTHS = 24
 FORCE_ASSESSMENTS = 8  # quarterly over the history window
@@ -25,14 +27,8 @@ FORCE_ASSESSMENTS = 8  # quarterly over the history window
 Row = dict[str, Any]
 
 
-@cache
-def _data(name: str) -> dict[str, Any]:
-    text = (resources.files("posture.demo") / name).read_text("utf-8")
-    return yaml.safe_load(text)
-
-
 def police_bodies() -> dict[str, list[dict[str, str]]]:
-    return _data("police_bodies.yaml")
+    return demo_data("police_bodies.yaml")
 
 
 @dataclass
@@ -43,9 +39,15 @@ class DemoEstate:
     products: list[Row] = field(default_factory=list)
     assessments: list[Row] = field(default_factory=list)
     answers: list[Row] = field(default_factory=list)
+    check_runs: list[Row] = field(default_factory=list)
+    findings: list[Row] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.__dict__.items()}
+
+    def extend(self, part: DemoEstate) -> None:
+        for table in fields(self):
+            getattr(self, table.name).extend(getattr(part, table.name))
 
 
 def months_before(as_of: date, months: int) -> date:
@@ -61,6 +63,7 @@ class _Builder:
         framework_version_id: int,
         seed: int,
         as_of: date,
+        scoring: ScoringPolicy,
     ) -> None:
         self.rng = random.Random(seed)
         self.framework = framework
@@ -68,12 +71,25 @@ class _Builder:
         self.framework_version_id = framework_version_id
         self.as_of = as_of
         self.estate = DemoEstate()
+        # Ids run on across the parts a streamed estate is written in.
+        self.last_id = dict.fromkeys(self.estate.counts(), 0)
+        self.last_answers: list[Row] = []
         # Some outcomes are harder for everyone; the offsets make the "most failed" view meaningful.
         self.difficulty = {o.id: self.rng.uniform(-0.15, 0.2) for o in framework.outcomes()}
         self.scope_cache: dict[str, list[Outcome]] = {}
         # Outcomes some automated check bears on: their answers may cite a check run.
         links = link_table(shipped_catalogue(), framework)
         self.checked = {o.id for o in framework.outcomes() if links.kinds_for(o.id)}
+        self.checks = CheckRunPlanner(framework, links, scoring, seed, as_of)
+
+    def next_id(self, table: str) -> int:
+        self.last_id[table] += 1
+        return self.last_id[table]
+
+    def take(self) -> DemoEstate:
+        """The rows made since the last take; the builder goes on with ids after them."""
+        part, self.estate = self.estate, DemoEstate()
+        return part
 
     def _moment(self, months_ago: int) -> datetime:
         first = months_before(self.as_of, months_ago + 1)
@@ -83,7 +99,7 @@ class _Builder:
         return datetime.combine(first.replace(day=day), clock, tzinfo=UTC)
 
     def add_org(self, slug: str, name: str, kind: str, region: str | None, when: datetime) -> int:
-        org_id = len(self.estate.organisations) + 1
+        org_id = self.next_id("organisations")
         self.estate.organisations.append(
             {
                 "id": org_id,
@@ -98,7 +114,7 @@ class _Builder:
         return org_id
 
     def add_user(self, email: str, name: str, org_id: int, role: str, when: datetime) -> int:
-        user_id = len(self.estate.users) + 1
+        user_id = self.next_id("users")
         self.estate.users.append(
             {
                 "id": user_id,
@@ -112,7 +128,7 @@ class _Builder:
         )
         self.estate.memberships.append(
             {
-                "id": len(self.estate.memberships) + 1,
+                "id": self.next_id("memberships"),
                 "user_id": user_id,
                 "organisation_id": org_id,
                 "role": role,
@@ -165,7 +181,7 @@ class _Builder:
         has_api: bool,
         author_id: int,
     ) -> int:
-        assessment_id = len(self.estate.assessments) + 1
+        assessment_id = self.next_id("assessments")
         created = self._moment(months_ago)
         self.estate.assessments.append(
             {
@@ -183,12 +199,12 @@ class _Builder:
             }
         )
         accepted = status == "accepted"
-        answers = self.estate.answers
+        answers: list[Row] = []
         for outcome in self.in_scope(profile_id):
             met, not_applicable = self.answer(outcome, maturity, has_api)
             answers.append(
                 {
-                    "id": len(answers) + 1,
+                    "id": self.next_id("answers"),
                     "assessment_id": assessment_id,
                     "outcome_id": outcome.id,
                     "indicators_met": met,
@@ -200,18 +216,30 @@ class _Builder:
                     "answered_at": created,
                 }
             )
+        self.estate.answers.extend(answers)
+        self.last_answers = answers
         return assessment_id
 
 
-def build_estate(
+SUPPLIERS_PER_PART = 1_000  # ~90,000 rows: memory stays flat however large the estate
+
+
+def stream_estate(
     framework: Framework,
     profiles: dict[str, Profile],
     framework_version_id: int,
     suppliers: int,
     seed: int,
     as_of: date,
-) -> DemoEstate:
-    builder = _Builder(framework, profiles, framework_version_id, seed, as_of)
+    scoring: ScoringPolicy | None = None,
+    suppliers_per_part: int = SUPPLIERS_PER_PART,
+) -> Iterator[DemoEstate]:
+    """The estate in parts of `suppliers_per_part` suppliers (the forces and national bodies
+    lead the first), so it can be written without holding it all. The parts are the same rows
+    whatever their size: one generator runs through them in order."""
+    if scoring is None:
+        scoring = load_framework(framework.framework_id, framework.version).scoring
+    builder = _Builder(framework, profiles, framework_version_id, seed, as_of, scoring)
     rng = builder.rng
     start = builder._moment(HISTORY_MONTHS)
     bodies = police_bodies()
@@ -243,6 +271,9 @@ def build_estate(
                 author_id=user_id,
             )
             maturity = min(0.98, maturity + rng.gauss(0.02, 0.03))
+        builder.checks.for_force(
+            builder.estate.__dict__, (org_id, user_id), force["slug"], builder.last_answers
+        )
 
     for body in bodies["national_bodies"]:
         org_id = builder.add_org(body["slug"], body["name"], "national_body", None, start)
@@ -254,67 +285,100 @@ def build_estate(
             start,
         )
 
-    catalogue = _data("catalogue.yaml")
+    for number in range(1, suppliers + 1):
+        _add_supplier(builder, number)
+        if number % suppliers_per_part == 0 and number < suppliers:
+            yield builder.take()
+    yield builder.take()
+
+
+def _add_supplier(builder: _Builder, number: int) -> None:
+    rng = builder.rng
+    catalogue = demo_data("catalogue.yaml")
     parts = catalogue["supplier_name_parts"]
     categories = sorted(catalogue["categories"])
-    for number in range(1, suppliers + 1):
-        name = (
-            f"{rng.choice(parts['first'])} {rng.choice(parts['second'])} "
-            f"{rng.choice(parts['third'])} Ltd"
-        )
-        slug = f"supplier-{number:05d}"
-        joined_ago = rng.randint(12, HISTORY_MONTHS)
-        joined = builder._moment(joined_ago)
-        org_id = builder.add_org(slug, name, "supplier", None, joined)
-        user_id = builder.add_user(
-            f"admin@{slug}.supplier.example",
-            f"{name} administrator",
+    name = (
+        f"{rng.choice(parts['first'])} {rng.choice(parts['second'])} "
+        f"{rng.choice(parts['third'])} Ltd"
+    )
+    slug = f"supplier-{number:05d}"
+    joined_ago = rng.randint(12, HISTORY_MONTHS)
+    joined = builder._moment(joined_ago)
+    org_id = builder.add_org(slug, name, "supplier", None, joined)
+    user_id = builder.add_user(
+        f"admin@{slug}.supplier.example",
+        f"{name} administrator",
+        org_id,
+        "supplier_admin",
+        joined,
+    )
+    category = rng.choice(categories)
+    deployment = rng.choice(catalogue["deployment_models"])
+    product_id = builder.next_id("products")
+    has_api = category != "body_worn_video" or rng.random() < 0.3
+    builder.estate.products.append(
+        {
+            "id": product_id,
+            "organisation_id": org_id,
+            "name": f"{name.split()[0]} {rng.choice(catalogue['categories'][category])}",
+            "category": category,
+            "deployment_model": deployment,
+            "description": f"{category.replace('_', ' ').capitalize()} product ({deployment}).",
+            "created_at": joined,
+            "updated_at": joined,
+        }
+    )
+    profile_id = _product_profile(category, deployment)
+    maturity = rng.betavariate(2.5, 2)
+    months_ago = rng.randint(6, min(joined_ago, HISTORY_MONTHS - 1))
+    supersedes, version = None, 1
+    while True:
+        next_ago = months_ago - rng.randint(4, 9)
+        last = next_ago < 0
+        status = rng.choice(["submitted", "accepted"]) if last else "superseded"
+        supersedes = builder.add_assessment(
             org_id,
-            "supplier_admin",
-            joined,
+            product_id,
+            profile_id,
+            months_ago,
+            version,
+            supersedes,
+            status,
+            maturity,
+            has_api,
+            user_id,
         )
-        category = rng.choice(categories)
-        deployment = rng.choice(catalogue["deployment_models"])
-        product_id = len(builder.estate.products) + 1
-        has_api = category != "body_worn_video" or rng.random() < 0.3
-        builder.estate.products.append(
-            {
-                "id": product_id,
-                "organisation_id": org_id,
-                "name": f"{name.split()[0]} {rng.choice(catalogue['categories'][category])}",
-                "category": category,
-                "deployment_model": deployment,
-                "description": f"{category.replace('_', ' ').capitalize()} product ({deployment}).",
-                "created_at": joined,
-                "updated_at": joined,
-            }
-        )
-        profile_id = _product_profile(category, deployment)
-        maturity = rng.betavariate(2.5, 2)
-        months_ago = rng.randint(6, min(joined_ago, HISTORY_MONTHS - 1))
-        supersedes, version = None, 1
-        while True:
-            next_ago = months_ago - rng.randint(4, 9)
-            last = next_ago < 0
-            status = rng.choice(["submitted", "accepted"]) if last else "superseded"
-            supersedes = builder.add_assessment(
-                org_id,
-                product_id,
-                profile_id,
-                months_ago,
-                version,
-                supersedes,
-                status,
-                maturity,
-                has_api,
-                user_id,
-            )
-            if last:
-                break
-            months_ago, version = next_ago, version + 1
-            # Most suppliers improve; a few regress, which the regression views must catch.
-            maturity = min(0.98, max(0.02, maturity + rng.gauss(0.05, 0.08)))
-    return builder.estate
+        if last:
+            break
+        months_ago, version = next_ago, version + 1
+        # Most suppliers improve; a few regress, which the regression views must catch.
+        maturity = min(0.98, max(0.02, maturity + rng.gauss(0.05, 0.08)))
+    builder.checks.for_product(
+        builder.estate.__dict__,
+        (org_id, product_id, user_id),
+        slug,
+        deployment == "on_premises",
+        has_api,
+        builder.last_answers,
+    )
+
+
+def build_estate(
+    framework: Framework,
+    profiles: dict[str, Profile],
+    framework_version_id: int,
+    suppliers: int,
+    seed: int,
+    as_of: date,
+    scoring: ScoringPolicy | None = None,
+) -> DemoEstate:
+    """The whole estate in memory: for small estates and tests; seeding streams it."""
+    estate = DemoEstate()
+    for part in stream_estate(
+        framework, profiles, framework_version_id, suppliers, seed, as_of, scoring
+    ):
+        estate.extend(part)
+    return estate
 
 
 def _product_profile(category: str, deployment: str) -> str:

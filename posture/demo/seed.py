@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session
 from frameworks.loader import default_framework
 from kernel.errors import ValidationFailed
 from posture.audit import SYSTEM, record
-from posture.demo.estate import DemoEstate, build_estate
+from posture.check_milestones import record_milestones
+from posture.demo.estate import DemoEstate, stream_estate
 from posture.framework_registry import register_framework
 from posture.identity.accounts import create_admin
 from posture.identity.passwords import generate_password, hash_password
 from posture.storage.models import (
     Answer,
     Assessment,
+    CheckRun,
+    Finding,
     Membership,
     Organisation,
     Product,
@@ -36,6 +39,8 @@ _TABLES: Sequence[tuple[str, Table]] = (
     ("products", Product.__table__),  # type: ignore[arg-type]
     ("assessments", Assessment.__table__),  # type: ignore[arg-type]
     ("answers", Answer.__table__),  # type: ignore[arg-type]
+    ("check_runs", CheckRun.__table__),  # type: ignore[arg-type]
+    ("findings", Finding.__table__),  # type: ignore[arg-type]
 )
 
 
@@ -70,12 +75,12 @@ def _reset_sequences(connection: Connection) -> None:
         )
 
 
-def _give_logins(estate: DemoEstate, enabled: bool) -> list[DemoLogin]:
-    """One login per role, with a random password shown once; every other user has none."""
+def _give_logins(estate: DemoEstate, enabled: bool, seen_roles: set[str]) -> list[DemoLogin]:
+    """One login per role (the first user with it, across the parts), with a random password
+    shown once; every other user has none."""
     if not enabled:
         return []
     logins: list[DemoLogin] = []
-    seen_roles: set[str] = set()
     users_by_id = {user["id"]: user for user in estate.users}
     for membership in estate.memberships:
         if membership["role"] in seen_roles:
@@ -111,15 +116,22 @@ def seed_demo(
         )
     loaded = default_framework()
     framework_row = register_framework(session, loaded)
-    estate = build_estate(
-        loaded.framework, loaded.profiles, framework_row.id, suppliers, seed, as_of
+    parts = stream_estate(
+        loaded.framework, loaded.profiles, framework_row.id, suppliers, seed, as_of, loaded.scoring
     )
-    logins = _give_logins(estate, with_logins)
     connection = session.connection()
-    for name, table in _TABLES:
-        _bulk_insert(connection, table, getattr(estate, name))
+    counts = dict.fromkeys(DemoEstate().counts(), 0)
+    logins: list[DemoLogin] = []
+    seen_roles: set[str] = set()
+    for part in parts:
+        logins += _give_logins(part, with_logins, seen_roles)
+        for name, table in _TABLES:
+            _bulk_insert(connection, table, getattr(part, name))
+        # As record_check_run does: the milestones each run judged, as rows of their own.
+        record_milestones(connection, [(run["id"], run["result"]) for run in part.check_runs])
+        for name, count in part.counts().items():
+            counts[name] += count
     _reset_sequences(connection)
-    counts = estate.counts()
     if with_logins:
         logins.append(_demo_admin(session))
     record(

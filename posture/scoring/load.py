@@ -5,7 +5,7 @@ read this form; whole-estate scoring reads the columnar form (posture.scoring.co
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -23,12 +23,28 @@ from posture.scoring.inputs import (
 from posture.scoring.subjects import SubjectFilter, current_assessments
 from posture.storage.models import Answer
 
-__all__ = ["SubjectFilter", "counted_answers", "load_estate"]
+__all__ = ["RECORD_COLUMNS", "SubjectFilter", "answer_record", "counted_answers", "load_estate"]
 
 
 def counted_answers() -> object:
     """An assessor's rejection withdraws the answer: the outcome counts as unanswered."""
     return or_(Answer.review_status.is_(None), Answer.review_status != "rejected")
+
+
+# What an answer contributes to scoring, in the order answer_record takes it.
+RECORD_COLUMNS = (
+    Answer.indicators_met,
+    Answer.provenance,
+    Answer.answered_at,
+    Answer.not_applicable,
+    Answer.justification,
+)
+
+
+def answer_record(
+    met: object, provenance: object, answered_at: datetime, na: bool, why: str
+) -> AnswerRecord:
+    return AnswerRecord(listed_indicators(met), str(provenance), answered_at, na, why)
 
 
 def load_estate(
@@ -40,20 +56,12 @@ def load_estate(
     ids = [row[0] for row in current]
     for start in range(0, len(ids), 5000):
         rows = session.execute(
-            select(
-                Answer.assessment_id,
-                Answer.outcome_id,
-                Answer.indicators_met,
-                Answer.provenance,
-                Answer.answered_at,
-                Answer.not_applicable,
-                Answer.justification,
-            ).where(Answer.assessment_id.in_(ids[start : start + 5000]), counted_answers())
-        )
-        for assessment_id, outcome_id, met, provenance, answered_at, na, why in rows:
-            answers[assessment_id][outcome_id] = AnswerRecord(
-                listed_indicators(met), str(provenance), answered_at, na, why
+            select(Answer.assessment_id, Answer.outcome_id, *RECORD_COLUMNS).where(
+                Answer.assessment_id.in_(ids[start : start + 5000]), counted_answers()
             )
+        )
+        for assessment_id, outcome_id, *record in rows:
+            answers[assessment_id][outcome_id] = answer_record(*record)
     checks = check_levels(session, loaded, entity, as_of)
     subjects = [
         SubjectAnswers(

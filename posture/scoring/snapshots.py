@@ -1,11 +1,18 @@
-"""Store a scoring run as dated snapshots, for trends, movers and regressions."""
+"""Store a scoring run as dated snapshots, for trends, movers and regressions.
+
+One row per subject with its figures in columns, and one row per (subject, objective) in
+posture_snapshot_objectives, all written with bulk Core inserts: the estate's size decides the
+number of rows, never the number of statements per row.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
@@ -14,6 +21,131 @@ from posture.framework_registry import register_framework
 from posture.monitoring.alerts import record_band_changes
 from posture.scoring.results import EstateScores
 from posture.storage.models import PostureSnapshot
+from posture.storage.models.enums import SubjectKind
+from posture.storage.models.posture import PostureSnapshotObjective
+
+# Rows per executemany: bounds the memory of one batch of bound parameters at 100k subjects.
+CHUNK = 5_000
+
+
+def snapshot_rows(
+    scores: EstateScores, framework_version_id: int, policy_version: str, taken_at: datetime
+) -> list[dict[str, Any]]:
+    """One posture_snapshots row per subject, in subject order."""
+    # tolist() turns numpy scalars into Python ones once per column, not once per cell.
+    columns = zip(
+        scores.score.tolist(),
+        scores.confidence.tolist(),
+        scores.capped.tolist(),
+        scores.contradicted.tolist(),
+        scores.not_applicable.tolist(),
+        scores.gaps.tolist(),
+        strict=True,
+    )
+    return [
+        {
+            "subject_kind": subject.kind,
+            "organisation_id": subject.organisation_id,
+            "product_id": subject.product_id,
+            "framework_version_id": framework_version_id,
+            "taken_at": taken_at,
+            "score": score,
+            "confidence": confidence,
+            "band": band,
+            "assessment_id": subject.assessment_id,
+            "policy_version": policy_version,
+            "capped": capped,
+            "contradicted": contradicted,
+            "not_applicable": not_applicable,
+            "gaps": gaps,
+            "detail": {},
+        }
+        for subject, band, (score, confidence, capped, contradicted, not_applicable, gaps) in zip(
+            scores.subjects, scores.band, columns, strict=True
+        )
+    ]
+
+
+ObjectiveRow = tuple[int, str, float | None]
+OBJECTIVE_COLUMNS = ("snapshot_id", "objective_id", "score")
+OBJECTIVES_INSERT = (
+    "INSERT INTO posture_snapshot_objectives (snapshot_id, objective_id, score) VALUES (?, ?, ?)"
+)
+
+
+def objective_rows(scores: EstateScores, snapshot_ids: list[int]) -> list[ObjectiveRow]:
+    """(snapshot id, objective, score) per subject and objective, None where unscored."""
+    values = [
+        None if value != value else value  # NaN: nothing under the objective applied
+        for value in np.round(scores.objective_scores, 2).ravel().tolist()
+    ]
+    objectives = len(scores.objective_ids)
+    ids = np.repeat(np.asarray(snapshot_ids, dtype=np.int64), objectives).tolist()
+    return list(zip(ids, scores.objective_ids * len(snapshot_ids), values, strict=True))
+
+
+def _insert_sqlite(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows (Core executemany, chunked) and return their ids in row order."""
+    # Core on the table, not the ORM: its bulk path costs more per row than the database does.
+    snapshots = PostureSnapshot.__table__
+    for start in range(0, len(rows), CHUNK):
+        connection.execute(insert(snapshots), rows[start : start + CHUNK])
+    # SQLite does not promise RETURNING's order (SQLAlchemy would fall back to one INSERT per
+    # row). It has one writer: from this transaction's first insert until its commit no one
+    # else adds a row, and each new rowid is the largest plus one, so the newest ids are ours.
+    newest = connection.scalars(
+        select(snapshots.c.id).order_by(snapshots.c.id.desc()).limit(len(rows))
+    ).all()
+    return newest[::-1]
+
+
+def _copy_postgresql(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    # COPY, not executemany: psycopg sends an executemany one row at a time, and a multi-row
+    # VALUES costs it more to parse than the database takes to store the rows.
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_postgresql(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Take ids for every row from the table's sequence in one query, then COPY the rows."""
+    snapshots = PostureSnapshot.__table__
+    ids = connection.scalars(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('posture_snapshots', 'id'))"
+            " FROM generate_series(1, :count) ORDER BY 1"
+        ),
+        {"count": len(rows)},
+    ).all()
+    columns = ["id", *rows[0]]
+    kind, detail = columns.index("subject_kind"), columns.index("detail")
+
+    def copied(snapshot_id: int, row: dict[str, Any]) -> list[Any]:
+        # COPY bypasses the column types: the kind is checked and detail written as text here.
+        values = [snapshot_id, *row.values()]
+        values[kind] = SubjectKind(values[kind]).value
+        values[detail] = "{}"
+        return values
+
+    _copy_postgresql(connection, snapshots.name, columns, map(copied, ids, rows))
+    return list(ids)
+
+
+def _insert_rows(connection: Connection, scores: EstateScores, rows: list[dict[str, Any]]) -> None:
+    if connection.dialect.name == "postgresql":
+        objectives = objective_rows(scores, _insert_postgresql(connection, rows))
+        table = PostureSnapshotObjective.__tablename__
+        _copy_postgresql(connection, table, OBJECTIVE_COLUMNS, objectives)
+        return
+    objectives = objective_rows(scores, _insert_sqlite(connection, rows))
+    # Plain tuples straight to the driver: three numbers and a name per row need no types, and
+    # SQLAlchemy's per-row parameter handling would cost more than SQLite's insert.
+    for start in range(0, len(objectives), CHUNK * 5):
+        connection.exec_driver_sql(OBJECTIVES_INSERT, objectives[start : start + CHUNK * 5])
 
 
 def store_snapshots(
@@ -23,37 +155,12 @@ def store_snapshots(
     scores: EstateScores,
     taken_at: datetime,
 ) -> int:
+    if taken_at.tzinfo is None:
+        raise ValueError("naive datetime given; use an aware UTC datetime")
     framework_row = register_framework(session, loaded)
-    rows = []
-    for index, subject in enumerate(scores.subjects):
-        rows.append(
-            {
-                "subject_kind": subject.kind,
-                "organisation_id": subject.organisation_id,
-                "product_id": subject.product_id,
-                "framework_version_id": framework_row.id,
-                "taken_at": taken_at,
-                "score": float(scores.score[index]),
-                "confidence": float(scores.confidence[index]),
-                "band": scores.band[index],
-                "detail": {
-                    "assessment_id": subject.assessment_id,
-                    "policy_version": loaded.scoring.policy_version,
-                    "capped": bool(scores.capped[index]),
-                    "contradicted": int(scores.contradicted[index]),
-                    "not_applicable": int(scores.not_applicable[index]),
-                    "gaps": int(scores.gaps[index]),
-                    "objectives": {
-                        objective: None if np.isnan(value) else round(float(value), 2)
-                        for objective, value in zip(
-                            scores.objective_ids, scores.objective_scores[index], strict=True
-                        )
-                    },
-                },
-            }
-        )
-    for start in range(0, len(rows), 10_000):
-        session.execute(insert(PostureSnapshot), rows[start : start + 10_000])
+    rows = snapshot_rows(scores, framework_row.id, loaded.scoring.policy_version, taken_at)
+    if rows:
+        _insert_rows(session.connection(), scores, rows)
     record_band_changes(session, taken_at)
     record(
         session,

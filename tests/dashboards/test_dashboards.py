@@ -66,10 +66,16 @@ def test_heatmap_weakest_objectives_and_trend(snapshots: Db) -> None:
     with sessions() as session:
         heatmap = force_heatmap(session, admin)
         products = product_objectives(session, admin)
+        weakest = weakest_objectives(session, admin)
         trend = estate_trend(session, admin)
     assert heatmap["objective"].tolist() == ["A", "B"]
     assert heatmap["score"].tolist() == [90.0, 30.0]
-    weakest = weakest_objectives(heatmap, products)
+    s1, s2 = world.orgs["s1"].product_id, world.orgs["s2"].product_id
+    # s2 has no B score: it is listed, without one.
+    cells = products.astype(object).where(products.notna(), None)
+    assert sorted(cells.itertuples(index=False, name=None), key=str) == sorted(
+        [(s1, "A", 40.0), (s1, "B", 71.0), (s2, "A", 45.0), (s2, "B", None)], key=str
+    )
     # B: 30 (force) and 71 (s1); s2 has no B score and is left out, not counted as zero.
     assert weakest.to_dict(orient="records") == [
         {"objective": "B", "mean_score": 50.5, "below_50": 1, "subjects": 2},
@@ -96,4 +102,5 @@ def test_an_estate_without_snapshots_gives_empty_tables(world_db: Db) -> None:
         assert product_standings(session, assessor).empty
         assert force_heatmap(session, assessor).empty
         assert estate_trend(session, assessor).empty
-    assert weakest_objectives(pd.DataFrame(), pd.DataFrame()).empty
+        assert weakest_objectives(session, assessor).empty
+        assert product_objectives(session, assessor).empty

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from posture.check_milestones import record_milestones
 from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import product_standings
 from posture.identity.permissions import PermissionDenied
@@ -36,14 +37,16 @@ def _run(world, org: str, kind: str, score: float | None, status: str = "succeed
 def checked(snapshots: Db) -> Db:
     world, sessions, _ = snapshots
     with transaction(sessions) as session:
-        session.add_all(
-            [
-                _run(world, "s1", "tls", 90.0, **{"ncsc-2028": "not assessed", "ncsc-2031": "met"}),
-                _run(world, "s1", "cert", 50.0, **{"ncsc-2035": "not met"}),
-                _run(world, "s2", "tls", 30.0, **{"ncsc-2031": "not met"}),
-                _run(world, "s2", "cbom", 100.0, status="failed", **{"ncsc-2028": "met"}),
-            ]
-        )
+        runs = [
+            _run(world, "s1", "tls", 90.0, **{"ncsc-2028": "not assessed", "ncsc-2031": "met"}),
+            _run(world, "s1", "cert", 50.0, **{"ncsc-2035": "not met"}),
+            _run(world, "s2", "tls", 30.0, **{"ncsc-2031": "not met"}),
+            _run(world, "s2", "cbom", 100.0, status="failed", **{"ncsc-2028": "met"}),
+        ]
+        session.add_all(runs)
+        session.flush()
+        # As record_check_run does: the milestones the view reads are copied out of results.
+        record_milestones(session.connection(), [(run.id, run.result) for run in runs])
     return snapshots
 
 

@@ -151,6 +151,10 @@ def test_assessor_and_buyer_endpoints_refuse_suppliers_and_other_buyers(
     version = prepared.shortlist_version_id
     assert client.get("/v1/review-queue", headers=bearer(prepared, "s1")).status_code == 403
     assert client.get("/v1/review-queue", headers=bearer(prepared, "assessor")).status_code == 200
+    # Deciding is for assessors only (tests/partner_api/test_review_api.py covers the rest).
+    review = "/v1/answers/1/review"
+    refused = client.post(review, json={"decision": "accept"}, headers=bearer(prepared, "s2"))
+    assert refused.status_code == 403
     assert client.get(f"/v1/shortlists/{version}", headers=bearer(prepared, "buyer")).json() == []
     # A force's buyer may manage shortlists, but only its own organisation's.
     other = client.get(f"/v1/shortlists/{version}", headers=bearer(prepared, "force"))
@@ -175,6 +179,7 @@ def test_every_operation_is_covered_here(api: tuple[TestClient, ApiWorld]) -> No
             "listMyOrganisations",
             "listProducts",
             "listReviewQueue",
+            "reviewAnswer",
             "getShortlist",
         }
     )

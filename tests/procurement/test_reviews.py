@@ -105,7 +105,7 @@ def _answer(pw, assessment_id: int, outcome_id: str) -> int:
 def test_contradicted_claims_come_first(pw, submitted) -> None:
     reviewer, assessment_id = submitted
     with pw.sessions() as session:
-        queue = review_queue(session, reviewer, TODAY)
+        queue = review_queue(session, reviewer, TODAY).items
     mine = [item for item in queue if item.assessment_id == assessment_id]
     assert [(i.outcome_id, i.contradicted) for i in mine] == [("C3.b", True), ("A1.a", False)]
     assert mine[0].claimed == "achieved"

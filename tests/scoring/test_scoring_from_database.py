@@ -23,6 +23,7 @@ from posture.storage.models import (
     Finding,
     PostureSnapshot,
 )
+from posture.storage.models.posture import PostureSnapshotObjective
 
 AS_OF = date(2026, 11, 1)
 
@@ -142,7 +143,12 @@ def test_snapshots_are_stored_with_an_audit_event(seeded: sessionmaker[Session])
         )
         assert snapshot is not None
         assert snapshot.taken_at == taken
-        assert set(snapshot.detail["objectives"]) == {"A", "B", "C", "D", "E"}
+        objectives = session.scalars(
+            select(PostureSnapshotObjective.objective_id).where(
+                PostureSnapshotObjective.snapshot_id == snapshot.id
+            )
+        )
+        assert set(objectives) == {"A", "B", "C", "D", "E"}
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions[-1] == "posture.snapshot"
 

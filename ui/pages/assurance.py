@@ -1,4 +1,5 @@
-"""Assessors' review queue, procurement frameworks and listings, and buyers' shortlists."""
+"""Procurement frameworks and listings, and buyers' shortlists (the review queue is
+ui.pages.review_queue)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from kernel.errors import AssureError
-from kernel.settings import load_settings
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import holds
 from posture.scoring.bands import minimum_band_choices
-from supplier_portal.evidence import evidence_content, list_evidence
 from supplier_portal.forms import parse_form
 from supplier_portal.procurement import lots, shortlists
 from supplier_portal.procurement.gates import Gates
@@ -20,74 +19,10 @@ from supplier_portal.procurement.lifecycle import listing_lifecycle
 from supplier_portal.procurement.shortlisting_policy import shortlisting_policy
 from supplier_portal.procurement.shortlists import ProductInputs, RequirementForm
 from supplier_portal.products import list_products
-from supplier_portal.reviews import review_answer, review_queue
 from supplier_portal.vocabulary import CertificationScheme, DataLocation, values
 from ui.context import principal, run_service, show_flash
-from ui.plain import escape_markdown, plain_error
+from ui.plain import plain_error
 from ui.runtime import sessions
-
-
-def review_page() -> None:
-    st.title("Review queue")
-    show_flash()
-    me = principal()
-    with sessions()() as session:
-        queue = review_queue(session, me, date.today())
-    if not queue:
-        st.info("Nothing is waiting for review.")
-        return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "answer": i.answer_id,
-                    "subject": i.subject,
-                    "outcome": i.outcome_id,
-                    "contradicted": "yes" if i.contradicted else "",
-                    "claimed": i.claimed,
-                    "submitted": i.submitted_at[:10],
-                }
-                for i in queue
-            ]
-        ),
-        hide_index=True,
-    )
-    with st.form("review"):
-        answer = st.selectbox(
-            "Answer",
-            [i.answer_id for i in queue],
-            format_func=lambda a: next(
-                f"{i.subject}: {i.outcome_id}" for i in queue if i.answer_id == a
-            ),
-        )
-        decision = st.radio("Decision", ["accept", "query", "reject"], horizontal=True)
-        message = st.text_area("Message to the supplier (needed to query or reject)")
-        if st.form_submit_button("Record decision"):
-            run_service(lambda s: review_answer(s, me, answer, decision, message), "Recorded.")
-    _evidence(me, {i.assessment_id: i.subject for i in queue})
-
-
-def _evidence(me, subjects: dict[int, str]) -> None:  # type: ignore[no-untyped-def]
-    """The files the supplier attached to a queued assessment, to open before deciding."""
-    st.subheader("Evidence")
-    assessment_id = st.selectbox(
-        "Assessment", list(subjects), format_func=lambda a: f"{subjects[a]} (assessment {a})"
-    )
-    with sessions()() as session:
-        files = list_evidence(session, me, assessment_id)
-    if not files:
-        st.caption("No evidence is attached to this assessment.")
-        return
-    settings = load_settings()
-    for item in files:
-        st.download_button(
-            f"{escape_markdown(item.filename)} ({item.media_type}, {item.size_bytes:,} bytes)",
-            # Read when clicked, not each time the page draws.
-            lambda item=item: evidence_content(settings, item),
-            file_name=item.filename,
-            mime=item.media_type,
-            key=f"evidence-{item.id}",
-        )
 
 
 def procurement_page() -> None:

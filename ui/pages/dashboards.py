@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
+import pandas as pd
 import streamlit as st
 
 from kernel.errors import AssureError
+from kernel.settings import load_settings
 from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import (
     PERMISSION,
-    estate_trend,
-    force_heatmap,
+    EstateView,
+    SnapshotRuns,
+    dashboard_scope,
+    estate_view,
     league_page,
-    movers,
-    product_objectives,
-    product_standings,
+    newest_check_run_id,
     snapshot_runs,
-    weakest_objectives,
 )
 from posture.exports import to_csv, to_xlsx
+from posture.identity.permissions import Principal
 from posture.monitoring.inbox import alert_table, open_alert_count
 from posture.scoring.bands import band_names
 from ui.alerts import alerts_panel
@@ -29,27 +30,101 @@ from ui.plain import plain_error
 from ui.runtime import sessions
 
 PAGE_SIZE = 50
+# Entries are keyed by the data's version, so the ttl only bounds how long a renamed product or
+# supplier keeps its old name here; a handful of scopes and versions are live at any time.
+CACHE_TTL_SECONDS = 600
+CACHE_ENTRIES = 16
+Scope = tuple[int, ...] | None
+
+# Vega-Lite specs as data: building them through Altair validated every chart against the
+# schema on every rerun, which was most of a warm run's time.
+HEATMAP = {
+    "mark": "rect",
+    "encoding": {
+        "x": {"field": "objective", "type": "nominal", "title": "Objective"},
+        "y": {"field": "force", "type": "nominal", "title": None, "sort": "ascending"},
+        "color": {
+            "field": "score",
+            "type": "quantitative",
+            "scale": {"scheme": "redyellowgreen", "domain": [0, 100]},
+        },
+        "tooltip": [
+            {"field": "force", "type": "nominal"},
+            {"field": "objective", "type": "nominal"},
+            {"field": "score", "type": "quantitative"},
+        ],
+    },
+}
+TREND = {
+    "mark": {"type": "line", "point": True},
+    "encoding": {
+        "x": {"field": "taken_at", "type": "temporal", "title": "Snapshot"},
+        "y": {
+            "field": "mean_score",
+            "type": "quantitative",
+            "title": "Mean score",
+            "scale": {"domain": [0, 100]},
+        },
+        "color": {"field": "kind", "type": "nominal", "title": "Subjects"},
+        "tooltip": [
+            {"field": "taken_at", "type": "temporal"},
+            {"field": "kind", "type": "nominal"},
+            {"field": "mean_score", "type": "quantitative"},
+            {"field": "subjects", "type": "quantitative"},
+        ],
+    },
+}
+READINESS = {
+    "mark": "bar",
+    "encoding": {
+        "x": {"field": "products", "type": "quantitative", "title": "Products"},
+        "y": {"field": "readiness", "type": "nominal", "sort": None, "title": None},
+        "tooltip": [
+            {"field": "readiness", "type": "nominal"},
+            {"field": "products", "type": "quantitative"},
+        ],
+    },
+}
+
+
+# The key is (database, latest runs and newest snapshot id, the viewer's scope): a new snapshot
+# run is a new key, and two viewers share an entry only when they may see exactly the same rows.
+# The principal itself is not hashed (leading underscore); it only narrows the queries to `scope`.
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _estate(database: str, runs: SnapshotRuns, scope: Scope, _viewer: Principal) -> EstateView:
+    with sessions()() as session:
+        return estate_view(session, _viewer, runs)
+
+
+# Check runs arrive between snapshot runs; the newest check run id versions this view.
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _pqc(
+    database: str, newest_check_run: int | None, scope: Scope, _viewer: Principal
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with sessions()() as session:
+        return pqc_migration(session, _viewer)
 
 
 def dashboards_page() -> None:
     st.title("Posture dashboards")
     show_flash()
     me = principal()
+    database = load_settings().effective_database_url
     try:
+        scope = dashboard_scope(me)
         with sessions()() as session:
             runs = snapshot_runs(session, me)
+            newest_check_run = newest_check_run_id(session)
             if runs.latest is None:
                 st.info("No posture snapshots yet. Run `assure score --snapshot` to take one.")
                 return
-            standings = product_standings(session, me)
-            heatmap = force_heatmap(session, me)
-            products = product_objectives(session, me)
-            trend = estate_trend(session, me)
-            readiness, milestones = pqc_migration(session, me)
-            workload = assurance_workload(session, me, standings)
+            # Assessments and alerts change between runs and are cheap to count: read each time.
             alerts = alert_table(session, me, PERMISSION)
             # The table is cut at the newest alerts; the tab counts every open one.
             open_alerts = open_alert_count(session, me, PERMISSION)
+            view = _estate(database, runs, scope, me)
+            readiness, milestones = _pqc(database, newest_check_run, scope, me)
+            workload = assurance_workload(session, me, view.standings)
     except AssureError as exc:
         plain_error(exc)
         return
@@ -67,13 +142,13 @@ def dashboards_page() -> None:
         ]
     )
     with league:
-        _league(standings)
+        _league(view.standings)
     with estate:
-        _estate(heatmap, weakest_objectives(heatmap, products))
+        _estate_tab(view.heatmap, view.weakest)
     with changes:
-        _trends(trend, *movers(standings))
+        _trends(view.trend, view.regressions, view.improvements)
     with pqc:
-        _pqc(readiness, milestones)
+        _pqc_tab(readiness, milestones)
     with alerting:
         st.caption("Open alerts from continuous monitoring and snapshot band changes.")
         if open_alerts > len(alerts):
@@ -106,41 +181,19 @@ def _league(standings) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def _estate(heatmap, weakest) -> None:  # type: ignore[no-untyped-def]
+def _estate_tab(heatmap, weakest) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Forces by objective")
     if heatmap.empty:
         st.info("No force snapshots in the latest run.")
     else:
-        st.altair_chart(
-            alt.Chart(heatmap)
-            .mark_rect()
-            .encode(
-                x=alt.X("objective:N", title="Objective"),
-                y=alt.Y("force:N", title=None, sort="ascending"),
-                color=alt.Color(
-                    "score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100])
-                ),
-                tooltip=["force", "objective", "score"],
-            ),
-            width="stretch",
-        )
+        st.vega_lite_chart(heatmap, HEATMAP, width="stretch")
     st.subheader("Weakest objectives across the estate")
     st.dataframe(weakest, hide_index=True)
 
 
 def _trends(trend, regressions, improvements) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Mean score by snapshot run")
-    st.altair_chart(
-        alt.Chart(trend)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("taken_at:T", title="Snapshot"),
-            y=alt.Y("mean_score:Q", title="Mean score", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("kind:N", title="Subjects"),
-            tooltip=["taken_at", "kind", "mean_score", "subjects"],
-        ),
-        width="stretch",
-    )
+    st.vega_lite_chart(trend, TREND, width="stretch")
     left, right = st.columns(2)
     left.subheader("Biggest regressions")
     left.dataframe(regressions, hide_index=True)
@@ -148,19 +201,10 @@ def _trends(trend, regressions, improvements) -> None:  # type: ignore[no-untype
     right.dataframe(improvements, hide_index=True)
 
 
-def _pqc(readiness, milestones) -> None:  # type: ignore[no-untyped-def]
+def _pqc_tab(readiness, milestones) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Products by post-quantum readiness")
     st.caption("A product's readiness is the weakest of its latest post-quantum checks.")
-    st.altair_chart(
-        alt.Chart(readiness)
-        .mark_bar()
-        .encode(
-            x=alt.X("products:Q", title="Products"),
-            y=alt.Y("readiness:N", sort=None, title=None),
-            tooltip=["readiness", "products"],
-        ),
-        width="stretch",
-    )
+    st.vega_lite_chart(readiness, READINESS, width="stretch")
     st.subheader("Products by NCSC milestone")
     if milestones.empty:
         st.info("No post-quantum check has assessed a milestone yet.")

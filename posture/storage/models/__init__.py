@@ -9,7 +9,7 @@ from posture.storage.models.challenges import (
     JudgeAllocation,
     JudgeConflict,
 )
-from posture.storage.models.checks import CheckRun, Finding
+from posture.storage.models.checks import CheckRun, CheckRunMilestone, Finding
 from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
 from posture.storage.models.identity import (
     ApiToken,
@@ -44,6 +44,7 @@ __all__ = [
     "ChallengeAttachment",
     "ChallengeEntry",
     "CheckRun",
+    "CheckRunMilestone",
     "Evidence",
     "Finding",
     "FrameworkVersion",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import Float, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checks.catalogue import spec_for
@@ -30,6 +30,10 @@ class CheckKindType(TypeDecorator[str]):
 
 class CheckRun(Base):
     __tablename__ = "check_runs"
+    # Scoring ranks each subject's runs of a kind by when they finished.
+    __table_args__ = (
+        Index("ix_check_runs_subject_kind", "organisation_id", "product_id", "kind", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
@@ -62,3 +66,16 @@ class Finding(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     advice: Mapped[str] = mapped_column(Text, default="")
     outcome_ids: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+
+
+class CheckRunMilestone(Base):
+    """A migration milestone's status as one run judged it, copied out of the run's result when
+    the run is recorded, so views of the estate read statuses without decoding results."""
+
+    __tablename__ = "check_run_milestones"
+
+    check_run_id: Mapped[int] = mapped_column(
+        ForeignKey("check_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    milestone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
