@@ -40,6 +40,10 @@ class FindingLinkTable:
     raised_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     families: frozenset[str] = frozenset()
     blocking: frozenset[str] = frozenset()  # codes whose run could not assess its subject
+    # Asked once per check run when scoring; the links never change after loading.
+    _by_kind: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
 
     def outcomes_for(self, code: str) -> tuple[str, ...]:
         """The outcomes a finding with this code bears on (its family's, for a code another tool
@@ -51,11 +55,14 @@ class FindingLinkTable:
 
     def outcomes_for_kind(self, kind: str) -> tuple[str, ...]:
         """Every outcome a check of this kind can raise a finding against."""
-        found: dict[str, None] = {}
-        for code, kinds in self.raised_by.items():
-            if kind in kinds:
-                found.update(dict.fromkeys(self.outcomes[code]))
-        return tuple(found)
+        known = self._by_kind.get(kind)
+        if known is None:
+            found: dict[str, None] = {}
+            for code, kinds in self.raised_by.items():
+                if kind in kinds:
+                    found.update(dict.fromkeys(self.outcomes[code]))
+            known = self._by_kind[kind] = tuple(found)
+        return known
 
     def kinds_for(self, outcome_id: str) -> tuple[str, ...]:
         """The kinds of check that bear on an outcome, in the check catalogue's order."""
