@@ -312,7 +312,7 @@ def load_arrays(
         whole_estate=subjects is None,
     )
     _place_checks(
-        latest_runs(session, subjects, as_of),
+        latest_runs(session, subjects, as_of, titles=False),
         {(ref.organisation_id, ref.product_id): index for index, ref in enumerate(refs)},
         loaded,
         tables,
