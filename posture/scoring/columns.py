@@ -24,7 +24,7 @@ from frameworks.loader import LoadedFramework
 from kernel.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.scoring.check_levels import SubjectKey, latest_runs
-from posture.scoring.encode import EstateArrays, age_in_days
+from posture.scoring.encode import COLUMN_TYPES, EstateArrays, age_in_days
 from posture.scoring.evidence import CheckRunFacts, run_levels
 from posture.scoring.inputs import SubjectRef, listed_indicators
 from posture.scoring.load import counted_answers
@@ -290,15 +290,12 @@ def load_arrays(
     ]
     layout, columns = _layout(tables, [row[3] for row in current_rows])
     size = len(columns["subject"])
+    # Unanswered and unchecked until read: -1 marks no provenance and no check level.
+    unset = {"provenance": -1, "check_level": -1}
     columns |= {
-        "met": np.zeros(size, np.int64),
-        "answered": np.zeros(size, np.bool_),
-        "na_claim": np.zeros(size, np.bool_),
-        "na_justified": np.zeros(size, np.bool_),
-        "provenance": np.full(size, -1, np.int8),
-        "age_days": np.zeros(size, np.float64),
-        "check_level": np.full(size, -1, np.int8),
-        "check_age_days": np.zeros(size, np.float64),
+        name: np.full(size, unset.get(name, 0), kind)
+        for name, kind in COLUMN_TYPES.items()
+        if name not in columns
     }
     end = cutoff(as_of)
     as_of_micros = (end - EPOCH) // timedelta(microseconds=1)

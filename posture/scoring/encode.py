@@ -32,6 +32,22 @@ class EstateArrays:
         return len(self.subject)
 
 
+# Each row column of EstateArrays and its type: every encoder builds these, and only these.
+COLUMN_TYPES: dict[str, type] = {
+    "subject": np.int64,
+    "outcome": np.int64,
+    "met": np.int64,
+    "answered": np.bool_,
+    "na_claim": np.bool_,
+    "na_justified": np.bool_,
+    "provenance": np.int8,
+    "age_days": np.float64,
+    "check_level": np.int8,
+    "check_age_days": np.float64,
+    "target": np.int8,
+}
+
+
 def age_in_days(moment: datetime, as_of: datetime) -> float:
     return max((as_of - moment).total_seconds() / 86400.0, 0.0)
 
@@ -42,22 +58,7 @@ def end_of_day(estate: Estate) -> datetime:
 
 def encode(estate: Estate, tables: FrameworkTables) -> EstateArrays:
     as_of = end_of_day(estate)
-    columns: dict[str, list] = {
-        name: []
-        for name in (
-            "subject",
-            "outcome",
-            "met",
-            "answered",
-            "na_claim",
-            "na_justified",
-            "provenance",
-            "age_days",
-            "check_level",
-            "check_age_days",
-            "target",
-        )
-    }
+    columns: dict[str, list] = {name: [] for name in COLUMN_TYPES}
     bits, rank = tables.indicator_bit, tables.provenance_rank
     for subject_index, subject in enumerate(estate.subjects):
         targets = tables.targets[subject.profile_id]
@@ -87,18 +88,5 @@ def encode(estate: Estate, tables: FrameworkTables) -> EstateArrays:
             columns["check_level"].append(check.level if check else -1)
             columns["check_age_days"].append(age_in_days(check.checked_at, as_of) if check else 0.0)
             columns["target"].append(target)
-    dtypes = {
-        "subject": np.int64,
-        "outcome": np.int64,
-        "met": np.int64,
-        "answered": np.bool_,
-        "na_claim": np.bool_,
-        "na_justified": np.bool_,
-        "provenance": np.int8,
-        "age_days": np.float64,
-        "check_level": np.int8,
-        "check_age_days": np.float64,
-        "target": np.int8,
-    }
-    arrays = {name: np.array(values, dtypes[name]) for name, values in columns.items()}
+    arrays = {name: np.array(values, COLUMN_TYPES[name]) for name, values in columns.items()}
     return EstateArrays(subjects=[s.subject for s in estate.subjects], **arrays)

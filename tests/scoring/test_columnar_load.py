@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
 from posture.scoring.columns import load_arrays
-from posture.scoring.encode import EstateArrays, encode
+from posture.scoring.encode import COLUMN_TYPES, EstateArrays, encode
 from posture.scoring.engine import score_arrays
 from posture.scoring.load import load_estate
 from posture.scoring.reference import score_reference
@@ -22,20 +22,6 @@ from posture.scoring.tables import framework_tables
 from posture.storage.engine import transaction
 from posture.storage.models import Answer, Assessment, CheckRun
 from tests.scoring.estate_with_runs import AS_OF, seed_with_runs
-
-COLUMNS = (
-    "subject",
-    "outcome",
-    "met",
-    "answered",
-    "na_claim",
-    "na_justified",
-    "provenance",
-    "age_days",
-    "check_level",
-    "check_age_days",
-    "target",
-)
 
 
 @pytest.fixture
@@ -47,7 +33,7 @@ def estate(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 
 def _assert_same(objects: EstateArrays, columnar: EstateArrays) -> None:
     assert columnar.subjects == objects.subjects
-    for name in COLUMNS:
+    for name in COLUMN_TYPES:
         expected, got = getattr(objects, name), getattr(columnar, name)
         assert got.dtype == expected.dtype, name
         assert np.array_equal(got, expected), name
