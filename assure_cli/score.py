@@ -50,7 +50,10 @@ def score(
     checkpoint = None
     with open_database() as db:
         with transaction(db.sessions) as session:
-            scores = score_estate(session, when, entity)
+            # The whole estate's answer encodings are kept for the next run (answer_cache.py).
+            scores = score_estate(
+                session, when, entity, encodings="keep" if entity is None else "read"
+            )
             stored = 0
             if snapshot:
                 taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)

@@ -22,7 +22,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_pages import prepare_estate
 from tests.browser.conftest import Served, submit_sign_in
@@ -54,6 +57,33 @@ def _one_visit(browser, served: Served) -> tuple[float, float]:  # type: ignore[
         context.close()
 
 
+@contextmanager
+def served_browser(
+    folder: Path, logins: dict[str, tuple[str, str]], workers: int | None
+) -> Iterator[tuple[Any, Served, dict[str, str]]]:
+    """A real `assure serve` of the estate in `folder` on loopback, and Debian's Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    env["ASSURE_DATA_DIR"] = str(folder)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    with (
+        serving(argv, env, f"{url}/_stcore/health", timeout=120),
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser, Served(url, logins), env
+        finally:
+            browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--suppliers", type=int, default=10_000)
@@ -61,25 +91,10 @@ def main() -> None:
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit("Debian's chromium is needed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory() as folder:
         logins = prepare_estate(Path(folder), args.suppliers)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
-        env["ASSURE_DATA_DIR"] = folder
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port)]
-        with (
-            serving(argv, env, f"{url}/_stcore/health", timeout=120),
-            sync_playwright() as playwright,
-        ):
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-            )
-            served = Served(url, logins)
+        with served_browser(Path(folder), logins, workers=None) as (browser, served, _):
             visits = [_one_visit(browser, served) for _ in range(args.repeat + 1)]
-            browser.close()
     cold, warm = visits[0][1], [dashboards for _, dashboards in visits[1:]]
     baseline = statistics.median(sign_in for sign_in, _ in visits[1:])
     print(

@@ -4,7 +4,10 @@ seed's own time, and a same-run in-process baseline of the object path (load_est
 engine) that scoring used before the columnar load.
 
 Targets (issue 20): at 10,000 suppliers under 3 s wall with the store included and peak RSS
-under 1 GiB; at 100,000 the seed and the snapshot complete, each within 12x of 10,000.
+under 1 GiB; at 100,000 the seed and the snapshot complete, each within 12x of 10,000. The
+targets are judged on the daily run: the second run, a day later, after a share of the
+assessments (--churn, 2%) changed. The first run after the seed, with no answer encodings kept
+yet, is reported beside it.
 
     python -m benchmarks.bench_snapshot [--sizes 10000 100000]
 """
@@ -18,9 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.answer_churn import change_answers
 from frameworks.loader import default_framework
 from kernel.settings import load_settings
 from posture.demo.seed import seed_demo
@@ -59,11 +63,20 @@ def _object_path(folder: Path) -> float:
     return elapsed
 
 
-def _snapshot(folder: Path) -> dict[str, float]:
+def _churn(folder: Path, share: float) -> int:
+    """A day's work between two snapshot runs."""
+    engine = build_engine(load_settings({"ASSURE_DATA_DIR": str(folder)}))
+    with transaction(session_factory(engine)) as session:
+        changed = change_answers(session, share, 0, datetime(2026, 11, 1, 9, tzinfo=UTC))
+    engine.dispose()
+    return changed
+
+
+def _snapshot(folder: Path, as_of: date = AS_OF) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
     env["ASSURE_DATA_DIR"] = str(folder)
     argv = [sys.executable, "-m", "assure_cli.main", "score", "--snapshot"]
-    argv += ["--as-of", AS_OF.isoformat(), "--limit", "1"]
+    argv += ["--as-of", as_of.isoformat(), "--limit", "1"]
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -83,16 +96,25 @@ def _snapshot(folder: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    parser.add_argument(
+        "--churn", type=float, default=0.02, help="share of assessments changed between runs"
+    )
     args = parser.parse_args()
     runs = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
             seeded = _seed(Path(folder), size)
-            snapshot = _snapshot(Path(folder))
+            # The first run after the seed has no answer encodings kept; the next day's run
+            # finds those the first kept, current except where the day's changes fell.
+            first_run = _snapshot(Path(folder))
+            changed = _churn(Path(folder), args.churn)
+            snapshot = _snapshot(Path(folder), AS_OF + timedelta(days=1))
             runs.append(
                 {
                     "suppliers": size,
                     "seed_seconds": round(seeded, 1),
+                    "first_run_no_encodings_kept": first_run,
+                    "assessments_changed_before_next_run": changed,
                     "snapshot": snapshot,
                     "baseline_object_path_seconds": round(_object_path(Path(folder)), 2),
                 }

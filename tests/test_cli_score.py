@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 
+from kernel.data_dir import DATABASE_FILE
 from tests.cli import assure
 
 
@@ -23,6 +26,26 @@ def test_score_json_with_snapshot(seeded_env: dict[str, str]) -> None:
     payload = json.loads(result.stdout)
     assert payload["subjects"] == payload["snapshots_stored"] == 49
     assert {row["band"] for row in payload["scores"]} <= set("ABCDE")
+
+
+def test_a_rerun_scores_from_the_encodings_the_first_run_kept(
+    seeded_env: dict[str, str],
+) -> None:
+    first = assure("score", "--json", "--as-of", "2026-11-01", env=seeded_env)
+    assert first.returncode == 0, first.stderr
+    database = Path(seeded_env["ASSURE_DATA_DIR"]) / DATABASE_FILE
+    with sqlite3.connect(database) as connection:
+        kept, layouts = connection.execute(
+            "SELECT count(*), count(DISTINCT layout) FROM answer_encodings"
+        ).fetchone()
+        # Each kept encoding is labelled with its assessment's answers revision at the time.
+        stale = connection.execute(
+            "SELECT count(*) FROM answer_encodings e JOIN assessments a "
+            "ON a.id = e.assessment_id WHERE a.answers_revision != e.revision"
+        ).fetchone()[0]
+    assert (kept, layouts, stale) == (49, 1, 0)
+    again = assure("score", "--json", "--as-of", "2026-11-01", env=seeded_env)
+    assert json.loads(again.stdout)["scores"] == json.loads(first.stdout)["scores"]
 
 
 def test_score_one_entity_and_explain_it(seeded_env: dict[str, str]) -> None:

@@ -8,7 +8,9 @@ the older run is the one cited, on every backend.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import String, cast, literal, select
 from sqlalchemy.orm import Session
@@ -34,52 +36,52 @@ def latest_runs(
     if subjects is not None:
         conditions.append(subjects.matches(CheckRun.organisation_id, CheckRun.product_id))
     latest = latest_run_ids(*conditions).subquery()
-    # Core execution: plain columns need none of the ORM's per-row machinery.
-    connection = session.connection()
-    runs = connection.execute(
+    # One query, so the ranking window is evaluated once: each latest run with its findings
+    # beside it in finding order (a run without findings comes once, with NULLs).
+    statement = (
         select(
             CheckRun.id,
             CheckRun.organisation_id,
             CheckRun.product_id,
             CheckRun.kind,
             CheckRun.finished_at,
-            CheckRun.status,
-        )
-        .join(latest, latest.c.id == CheckRun.id)
-        .order_by(CheckRun.id)
-    ).all()
-    if not runs:
-        return []
-    findings: dict[int, list[RunFinding]] = defaultdict(list)
-    found = connection.execute(
-        select(
-            Finding.check_run_id,
+            cast(CheckRun.status, String),
             Finding.code,
             cast(Finding.severity, String),
             Finding.title if titles else literal(""),
         )
-        .join(latest, latest.c.id == Finding.check_run_id)
-        .order_by(Finding.check_run_id, Finding.id)
+        .join(latest, latest.c.id == CheckRun.id)
+        .outerjoin(Finding, Finding.check_run_id == CheckRun.id)
+        .order_by(CheckRun.id, Finding.id)
     )
+    result = session.connection().execute(statement)
     try:
-        # Plain text and integers: taken from the driver's cursor as they come.
-        for run_id, code, severity, title in found.cursor.fetchall():
-            findings[run_id].append(RunFinding(code, severity, title))
+        # Plain values straight from the driver's cursor, without per-row result processing.
+        rows = result.cursor.fetchall()
     finally:
-        found.close()
-    return [
-        (
-            (organisation_id, product_id),
-            CheckRunFacts(
-                run_id,
-                str(kind),
-                finished_at,
-                tuple(findings[run_id]),
-                assessed=status == RunStatus.SUCCEEDED,
-            ),
+        result.close()
+    runs = []
+    for _, group in groupby(rows, key=itemgetter(0)):
+        first, *rest = group
+        run_id, organisation_id, product_id, kind, finished_at, status = first[:6]
+        findings = tuple(
+            RunFinding(row[6], row[7], row[8]) for row in (first, *rest) if row[6] is not None
         )
-        for run_id, organisation_id, product_id, kind, finished_at, status in runs
-    ]
+        facts = CheckRunFacts(
+            run_id,
+            str(kind),
+            _utc(finished_at),
+            findings,
+            assessed=status == RunStatus.SUCCEEDED,
+        )
+        runs.append(((organisation_id, product_id), facts))
+    return runs
+
+
+def _utc(value: str | datetime) -> datetime:
+    """A driver's timestamp as UtcDateTime reads it: SQLite gives the stored naive UTC text."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def check_levels(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +25,16 @@ from sqlalchemy.orm import Session
 from frameworks.loader import LoadedFramework
 from kernel.errors import ValidationFailed
 from posture.framework_registry import register_framework
+from posture.scoring.answer_cache import (
+    ANSWER_ROW,
+    EncodedAnswers,
+    EncodingUse,
+    current_encoding,
+    decode,
+    layout_digest,
+    payloads,
+    store,
+)
 from posture.scoring.check_levels import SubjectKey, latest_runs
 from posture.scoring.encode import COLUMN_TYPES, EstateArrays, age_in_days
 from posture.scoring.evidence import CheckRunFacts, run_levels
@@ -30,7 +42,7 @@ from posture.scoring.inputs import SubjectRef, listed_indicators
 from posture.scoring.load import counted_answers
 from posture.scoring.subjects import SubjectFilter, current_assessments, cutoff
 from posture.scoring.tables import FrameworkTables
-from posture.storage.models import Answer
+from posture.storage.models import Answer, AnswerEncoding, Assessment
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -115,7 +127,7 @@ def _masks(
 ANSWER_CHUNK = 4_000  # assessments per read: bounded memory, and IN lists every driver takes
 
 
-def _read_answers(session: Session, ids: list[int], whole_estate: bool) -> tuple[tuple, ...]:
+def _read_answers(session: Session, ids: list[int]) -> tuple[tuple, ...]:
     """The answers of exactly these assessments, column by column, as the driver gives them."""
     statement = select(
         Answer.assessment_id,
@@ -129,60 +141,47 @@ def _read_answers(session: Session, ids: list[int], whole_estate: bool) -> tuple
     # Every column is plain text or a number, so rows come from the driver's cursor directly
     # rather than through a per-row result-processing layer.
     result = session.connection().execute(statement)
-    # Reading a whole estate makes hundreds of thousands of small tuples, which would set off
-    # the cyclic collector again and again, each time walking every object in the process;
-    # none of them can form a cycle. One subject's read is too small to matter, so request
-    # threads scoring one product never touch the process-wide switch.
-    collecting = whole_estate and gc.isenabled()
-    if collecting:
-        gc.disable()
     try:
         rows = result.cursor.fetchall()
         return tuple(zip(*rows, strict=True)) if rows else ()
     finally:
         result.close()
-        if collecting:
+
+
+@contextmanager
+def _collector_paused(active: bool) -> Iterator[None]:
+    """Reading a whole estate makes hundreds of thousands of small tuples, which would set off
+    the cyclic collector again and again, each time walking every object in the process; none
+    of them can form a cycle. One subject's read is too small to matter, so request threads
+    scoring one product never touch the process-wide switch."""
+    paused = active and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
             gc.enable()
 
 
-def _place_answers(
-    session: Session,
-    tables: FrameworkTables,
-    assessment_ids: NDArray[np.int64],
-    layout: _Layout,
-    columns: dict[str, np.ndarray],
-    as_of_micros: int,
-    whole_estate: bool,
-) -> None:
-    order = np.argsort(assessment_ids, kind="stable")
-    ordered = assessment_ids[order]
+def _read_encoded(
+    session: Session, tables: FrameworkTables, assessment_ids: list[int]
+) -> EncodedAnswers:
+    ordered = sorted(assessment_ids)
+    parts = []
     for start in range(0, len(ordered), ANSWER_CHUNK):
-        read = _read_answers(session, ordered[start : start + ANSWER_CHUNK].tolist(), whole_estate)
+        read = _read_answers(session, ordered[start : start + ANSWER_CHUNK])
         if read:
-            _place_chunk(read, tables, ordered, order, layout, columns, as_of_micros)
+            parts.append(_encode_chunk(read, tables))
+    return EncodedAnswers.joined(parts)
 
 
-def _place_chunk(
-    read: tuple[tuple, ...],
-    tables: FrameworkTables,
-    ordered: NDArray[np.int64],
-    order: NDArray[np.int64],
-    layout: _Layout,
-    columns: dict[str, np.ndarray],
-    as_of_micros: int,
-) -> None:
+def _encode_chunk(read: tuple[tuple, ...], tables: FrameworkTables) -> EncodedAnswers:
+    """Answers as the engine takes them; answers to outcomes this layout lacks are left out."""
     assessment, outcome_text, met_text, provenance, moment, na, why = read
-    assessment_id = np.array(assessment, np.int64)
-    slot = np.minimum(np.searchsorted(ordered, assessment_id), len(ordered) - 1)
-    if not np.array_equal(ordered[slot], assessment_id):
-        raise RuntimeError("the answers read do not belong to the assessments asked for")
-    subject = order[slot]
     outcome_codes, outcome_names = pd.factorize(pd.Series(outcome_text, dtype=object))
     outcome_of_name = np.array([tables.outcome_index.get(n, -1) for n in outcome_names], np.int64)
     outcome = outcome_of_name[outcome_codes]
-    place = layout.position[layout.profile[subject], np.maximum(outcome, 0)]
-    keep = (outcome >= 0) & (place >= 0)
-    row = (layout.offsets[subject] + place)[keep]
 
     met_codes, met_texts = pd.factorize(pd.Series(met_text, dtype=object))
     owner, mask, mixed = _masks(met_texts, tables)
@@ -196,18 +195,51 @@ def _place_chunk(
         raise ValidationFailed(f"answers carry an unknown provenance: {', '.join(unknown)}")
     rank = np.array([tables.provenance_rank[p] for p in provenance_names], np.int8)
 
-    micros = _epoch_micros(list(moment))
     na_claim = np.array(na, np.bool_)
     justified = np.zeros(len(why), np.bool_)
     for index in np.flatnonzero(na_claim):
         text = why[index]
         justified[index] = bool(text and text.strip())
-    columns["met"][row] = met[keep]
+    keep = outcome >= 0
+    rows = np.zeros(int(keep.sum()), ANSWER_ROW)
+    rows["outcome"] = outcome[keep]
+    rows["met"] = met[keep]
+    rows["provenance"] = rank[provenance_codes][keep]
+    rows["micros"] = _epoch_micros(list(moment))[keep]
+    rows["na_claim"] = na_claim[keep]
+    rows["na_justified"] = (na_claim & justified)[keep]
+    return EncodedAnswers(np.array(assessment, np.int64)[keep], rows)
+
+
+def _place_answers(
+    encoded: EncodedAnswers,
+    assessment_ids: NDArray[np.int64],
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    as_of_micros: int,
+) -> None:
+    """Put each answer in its subject's row for its outcome; outcomes outside the subject's
+    profile have no row."""
+    if not len(encoded.rows):
+        return
+    order = np.argsort(assessment_ids, kind="stable")
+    ordered = assessment_ids[order]
+    slot = np.minimum(np.searchsorted(ordered, encoded.assessment), len(ordered) - 1)
+    if not np.array_equal(ordered[slot], encoded.assessment):
+        raise RuntimeError("the answers read do not belong to the assessments asked for")
+    subject = order[slot]
+    rows = encoded.rows
+    outcome = rows["outcome"].astype(np.int64)
+    place = layout.position[layout.profile[subject], outcome]
+    keep = place >= 0
+    row = (layout.offsets[subject] + place)[keep]
+    rows = rows[keep]
+    columns["met"][row] = rows["met"]
     columns["answered"][row] = True
-    columns["na_claim"][row] = na_claim[keep]
-    columns["na_justified"][row] = (na_claim & justified)[keep]
-    columns["provenance"][row] = rank[provenance_codes][keep]
-    columns["age_days"][row] = np.maximum((as_of_micros - micros[keep]) / 10**6 / 86400.0, 0.0)
+    columns["na_claim"][row] = rows["na_claim"]
+    columns["na_justified"][row] = rows["na_justified"]
+    columns["provenance"][row] = rows["provenance"]
+    columns["age_days"][row] = np.maximum((as_of_micros - rows["micros"]) / 10**6 / 86400.0, 0.0)
 
 
 def _place_checks(
@@ -263,30 +295,62 @@ def _place_checks(
     columns["check_age_days"][rows] = np.array(run_age, np.float64)[order[winners]]
 
 
+def _current_rows(
+    session: Session,
+    framework_version_id: int,
+    as_of: date,
+    subjects: SubjectFilter | None,
+    digest: str | None,
+) -> list[tuple]:
+    """Each subject's current assessment (id, organisation, product, profile, label), then,
+    with a digest, the assessment's answers revision and its encoding where that is current."""
+    statement = current_assessments(framework_version_id, as_of, subjects)
+    if digest is not None:
+        statement = statement.add_columns(
+            Assessment.answers_revision, AnswerEncoding.payload
+        ).outerjoin(AnswerEncoding, current_encoding(digest))
+    return list(session.connection().execute(statement))
+
+
 def load_arrays(
     session: Session,
     loaded: LoadedFramework,
     tables: FrameworkTables,
     as_of: date,
     subjects: SubjectFilter | None = None,
+    encodings: EncodingUse = "read",
+) -> EstateArrays:
+    """The engine's rows for every current subject (or those `subjects` names). Answers come
+    from current encodings where there are any (`answer_cache.py`) and are read for the rest;
+    with `encodings="keep"` the ones read are kept for the next load."""
+    with _collector_paused(subjects is None):
+        return _load(session, loaded, tables, as_of, subjects, encodings)
+
+
+def _load(
+    session: Session,
+    loaded: LoadedFramework,
+    tables: FrameworkTables,
+    as_of: date,
+    subjects: SubjectFilter | None,
+    encodings: EncodingUse,
 ) -> EstateArrays:
     framework_row = register_framework(session, loaded)
+    digest = None if encodings == "off" else layout_digest(tables)
     current_rows = [
         row
-        for row in session.connection().execute(
-            current_assessments(framework_row.id, as_of, subjects)
-        )
+        for row in _current_rows(session, framework_row.id, as_of, subjects, digest)
         if row[3] in loaded.profiles
     ]
     refs = [
         SubjectRef(
-            kind="product" if product_id else "organisation",
-            organisation_id=organisation_id,
-            product_id=product_id,
-            assessment_id=assessment_id,
-            label=label,
+            kind="product" if row[2] else "organisation",
+            organisation_id=row[1],
+            product_id=row[2],
+            assessment_id=row[0],
+            label=row[4],
         )
-        for assessment_id, organisation_id, product_id, _profile, label in current_rows
+        for row in current_rows
     ]
     layout, columns = _layout(tables, [row[3] for row in current_rows])
     size = len(columns["subject"])
@@ -299,15 +363,20 @@ def load_arrays(
     }
     end = cutoff(as_of)
     as_of_micros = (end - EPOCH) // timedelta(microseconds=1)
-    _place_answers(
-        session,
-        tables,
-        np.array([ref.assessment_id for ref in refs], np.int64),
-        layout,
-        columns,
-        as_of_micros,
-        whole_estate=subjects is None,
-    )
+    assessment_ids = np.array([ref.assessment_id for ref in refs], np.int64)
+    if digest is None:
+        encoded = _read_encoded(session, tables, assessment_ids.tolist())
+    else:
+        cached, refused = decode(
+            [(row[0], row[6]) for row in current_rows if row[6] is not None], tables
+        )
+        to_read = [row[0] for row in current_rows if row[6] is None or row[0] in refused]
+        fresh = _read_encoded(session, tables, to_read)
+        if encodings == "keep":
+            revisions = {row[0]: row[5] for row in current_rows}
+            store(session, digest, revisions, payloads(fresh, to_read))
+        encoded = EncodedAnswers.joined([cached, fresh])
+    _place_answers(encoded, assessment_ids, layout, columns, as_of_micros)
     _place_checks(
         latest_runs(session, subjects, as_of, titles=False),
         {(ref.organisation_id, ref.product_id): index for index, ref in enumerate(refs)},

@@ -11,6 +11,7 @@ from frameworks.loader import LoadedFramework, default_framework
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
+from posture.scoring.answer_cache import EncodingUse
 from posture.scoring.columns import load_arrays
 from posture.scoring.engine import score_arrays
 from posture.scoring.explain import explain
@@ -44,11 +45,15 @@ def score_estate(
     as_of: date,
     entity: str | None = None,
     loaded: LoadedFramework | None = None,
+    encodings: EncodingUse = "read",
 ) -> EstateScores:
+    """Scores as of a day. `encodings="keep"` stores the answer encodings made while loading in
+    the session's transaction, for callers whose transaction commits (answer_cache.py)."""
     loaded = loaded or default_framework()
     subject_filter = resolve_entity(session, entity) if entity else None
     tables = framework_tables(loaded)
-    return score_arrays(load_arrays(session, loaded, tables, as_of, subject_filter), tables)
+    rows = load_arrays(session, loaded, tables, as_of, subject_filter, encodings)
+    return score_arrays(rows, tables)
 
 
 def explain_entity(session: Session, entity: str, as_of: date) -> dict:

@@ -57,12 +57,16 @@ def _pager(page) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     return number, pages, waiting
 
 
-def _chosen_answer(page) -> int:  # type: ignore[no-untyped-def]
+def _chosen_answer(page, replacing: int | None = None) -> int:  # type: ignore[no-untyped-def]
+    """The answer the decision form has chosen; with `replacing`, once the form no longer
+    shows that answer (a page's rerun may draw the pager before the form)."""
     from playwright.sync_api import expect
 
     # While a rerun draws, the previous run's form may still be on the page, fading out.
     box = page.get_by_test_id("stForm").get_by_role("combobox", name="Answer", exact=True)
     expect(box).to_have_count(1, timeout=30_000)
+    if replacing is not None:
+        expect(box).not_to_have_value(re.compile(rf"\(answer {replacing}\)$"), timeout=30_000)
     shown = box.input_value()
     found = re.search(r"\(answer (\d+)\)$", shown)
     assert found is not None, shown
@@ -120,7 +124,7 @@ def test_an_assessor_pages_the_queue_and_a_decision_sticks(
         timeout=30_000
     )
     expect(page.get_by_role("button", name="Previous page")).to_be_enabled()
-    chosen = _chosen_answer(page)
+    chosen = _chosen_answer(page, replacing=first_on_page_one)
     assert chosen != first_on_page_one
     assert _review_status(env, chosen)[0] is None
 

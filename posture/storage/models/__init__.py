@@ -1,6 +1,6 @@
 """All tables, imported together so Alembic and create_all see one metadata."""
 
-from posture.storage.models.assessments import Answer, Assessment, Evidence
+from posture.storage.models.assessments import Answer, AnswerEncoding, Assessment, Evidence
 from posture.storage.models.audit import AuditEvent
 from posture.storage.models.challenges import (
     Challenge,
@@ -37,6 +37,7 @@ from posture.storage.models.products import Product
 __all__ = [
     "Alert",
     "Answer",
+    "AnswerEncoding",
     "ApiToken",
     "Assessment",
     "AuditEvent",

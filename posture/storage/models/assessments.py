@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -34,6 +42,10 @@ class Assessment(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Raised by database triggers on every insert, update or delete of this assessment's answers
+    # (migration 0018), whatever writes them, so a copy of the answers made at one revision is
+    # known to be current while the revision is unchanged. Never written by the application.
+    answers_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Answer(Base):
@@ -80,3 +92,17 @@ class Evidence(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AnswerEncoding(Base):
+    """An assessment's counted answers as the scoring engine reads them, made at one revision of
+    its answers under one framework layout (posture/scoring/answer_cache.py)."""
+
+    __tablename__ = "answer_encodings"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True
+    )
+    layout: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
