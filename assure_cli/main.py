@@ -6,7 +6,10 @@ Commands are named here and imported when they run (assure_cli/lazy.py): `assure
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
+import threading
 
 import typer
 
@@ -73,11 +76,39 @@ def _commands_only() -> None:
     pass
 
 
+# Commands whose process has nothing left to do once their output is written: they end without
+# the interpreter's teardown (freeing some 300 modules one by one, about 20 ms of a 0.3 s
+# `assure check tls`), after running what is registered to run at exit.
+QUICK_EXIT = frozenset({"check"})
+
+
+def _exit_at_once(done: SystemExit) -> None:
+    """End the process now with `done`'s status, when the command was one of QUICK_EXIT and
+    nothing else runs; otherwise return, and the interpreter ends as usual."""
+    code = done.code if done.code is not None else 0
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command not in QUICK_EXIT or not isinstance(code, int):
+        return
+    if threading.active_count() > 1:  # a thread the interpreter would wait for
+        return
+    atexit._run_exitfuncs()  # logging's flush, tempfile's and weakref's finalizers
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        return  # a closed pipe: the usual exit reports it as it always has
+    os._exit(code)
+
+
 def run() -> None:
     # Everything the platform writes (database, queue, evidence, keys, exports) is for this
     # account alone; the app, worker and API processes serve starts inherit the mask.
     os.umask(0o077)
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        _exit_at_once(done)
+        raise
 
 
 if __name__ == "__main__":

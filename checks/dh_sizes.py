@@ -5,7 +5,7 @@ SSH checks both judge by it, so the same group earns the same verdict in either.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -105,4 +105,5 @@ def load_dh_sizes(text: str) -> DhSizes:
 
 @cache
 def dh_sizes() -> DhSizes:
-    return load_dh_sizes((resources.files("checks") / "data" / "dh_sizes.yaml").read_text("utf-8"))
+    text = (Path(__file__).resolve().parent / "data" / "dh_sizes.yaml").read_text("utf-8")
+    return load_dh_sizes(text)

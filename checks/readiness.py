@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -81,7 +81,7 @@ class ReadinessPolicy(BaseModel):
 
 @cache
 def readiness_policy() -> ReadinessPolicy:
-    text = (resources.files("checks") / "data" / "readiness.yaml").read_text("utf-8")
+    text = (Path(__file__).resolve().parent / "data" / "readiness.yaml").read_text("utf-8")
     return ReadinessPolicy.model_validate(load_data_yaml(text))
 
 

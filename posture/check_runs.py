@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -83,9 +84,16 @@ def latest_run_ids(*conditions: Any) -> Select[tuple[int]]:
     runs `conditions` select. A run that could not assess its subject (recorded as failed) is
     the newest evidence too: it replaces the older run rather than leaving it to stand, so an
     endpoint that stops answering never keeps an earlier clean result counting."""
+    return latest_runs((), *conditions)
+
+
+def latest_runs(columns: Sequence[Any], *conditions: Any) -> Select[Any]:
+    """latest_run_ids with `columns` of each run beside its id, read in the same pass: the
+    ranking index holds the status and score, so those need no second read of the table."""
     ranked = (
         select(
             CheckRun.id,
+            *columns,
             func.row_number()
             .over(
                 partition_by=(CheckRun.organisation_id, CheckRun.product_id, CheckRun.kind),
@@ -96,4 +104,6 @@ def latest_run_ids(*conditions: Any) -> Select[tuple[int]]:
         .where(CheckRun.status.in_(FINISHED), *conditions)
         .subquery()
     )
-    return select(ranked.c.id).where(ranked.c.rank == 1)
+    return select(ranked.c.id, *(ranked.c[column.key] for column in columns)).where(
+        ranked.c.rank == 1
+    )

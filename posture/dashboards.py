@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from kernel.collector import collector_paused
 from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import Query, within_reach
 from posture.storage.models import CheckRun, Organisation, PostureSnapshot, Product
@@ -29,6 +30,15 @@ PERMISSION = "posture.dashboard"
 MOVER_THRESHOLD = 1.0
 PRODUCT_COLUMNS = ["product_id", "product", "supplier", "score", "confidence", "band"]
 STANDINGS_COLUMNS = [*PRODUCT_COLUMNS, "contradicted", "previous_band", "change", "trend"]
+# What a run's product rows are read as; every column is NOT NULL for a product's snapshot.
+PRODUCT_TYPES = dict(
+    zip(
+        [*PRODUCT_COLUMNS, "contradicted"],
+        ["int64", "str", "str", "float64", "float64", "str", "int64"],
+        strict=True,
+    )
+)
+PREVIOUS_TYPES = {"product_id": "int64", "previous_score": "float64", "previous_band": "str"}
 WEAKEST_COLUMNS = ["objective", "mean_score", "below_50", "subjects"]
 # Below this an objective counts as weak in the "weakest objectives" table.
 WEAK_SCORE = 50.0
@@ -75,18 +85,37 @@ def _scoped(query: Query, principal: Principal) -> Query:
     return within_reach(query, PostureSnapshot.organisation_id, principal, PERMISSION)
 
 
-def _frame(session: Session, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """The query's rows as a frame, read as the driver's plain tuples.
+def _rows(session: Session, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The query's rows as the driver's plain tuples.
 
     Only for columns that need no result processing (numbers and text): at 50,000 products,
     SQLAlchemy's row objects and the garbage collection they set off cost more than the query.
     """
     result = session.connection().execute(query)
     try:
-        rows = result.cursor.fetchall() if result.cursor is not None else []
+        return result.cursor.fetchall() if result.cursor is not None else []
     finally:
         result.close()
-    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _frame(session: Session, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(_rows(session, query), columns=list(columns))
+
+
+def _typed_frame(session: Session, query: Select[Any], dtypes: dict[str, str]) -> pd.DataFrame:
+    """_frame for columns that are never NULL, built a column at a time with the types given:
+    pandas inferring each column from 50,000 tuples cost more than reading them."""
+    with collector_paused():
+        rows = _rows(session, query)
+        # Typed when empty too: a viewer with no products gets an empty league, not object
+        # columns that the movers cannot rank.
+        values = zip(*rows, strict=True) if rows else [()] * len(dtypes)
+        return pd.DataFrame(
+            {
+                name: pd.array(column, dtype="str") if dtype == "str" else np.array(column, dtype)
+                for (name, dtype), column in zip(dtypes.items(), values, strict=True)
+            }
+        )
 
 
 def _run(taken_at: datetime, kind: SubjectKind) -> tuple[Any, Any]:
@@ -108,15 +137,14 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
         .where(*_run(taken_at, SubjectKind.PRODUCT))
     )
-    return _frame(session, _scoped(query, principal), [*PRODUCT_COLUMNS, "contradicted"])
+    return _typed_frame(session, _scoped(query, principal), PRODUCT_TYPES)
 
 
 def _bands_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
     query = select(PostureSnapshot.product_id, PostureSnapshot.score, PostureSnapshot.band).where(
         *_run(taken_at, SubjectKind.PRODUCT)
     )
-    columns = ["product_id", "previous_score", "previous_band"]
-    return _frame(session, _scoped(query, principal), columns)
+    return _typed_frame(session, _scoped(query, principal), PREVIOUS_TYPES)
 
 
 def _trend_arrows(change: pd.Series) -> np.ndarray:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -328,5 +328,5 @@ def rsa_classification(bits: int) -> Classification:
 
 @cache
 def algorithm_index() -> AlgorithmIndex:
-    text = (resources.files("pq_crypto") / "data" / "algorithms.yaml").read_text("utf-8")
+    text = (Path(__file__).resolve().parent / "data" / "algorithms.yaml").read_text("utf-8")
     return AlgorithmIndex(Catalogue.model_validate(load_data_yaml(text)))

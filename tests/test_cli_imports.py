@@ -169,9 +169,13 @@ def test_the_sandbox_child_of_a_tls_check_loads_the_tls_check_alone(tmp_path: Pa
     # dnspython unless DNS servers are configured; reports are rendered by the caller.
     not_here = {"kernel.settings", "platformdirs", "tomllib", "dns", "checks.outputs", "jsonschema"}
     assert not modules & not_here, sorted(modules & not_here)
-    # No pydantic plugin runs in the sandbox, so no installed distribution is scanned for one.
+    # Data files are read as files, not through importlib.resources (tempfile, shutil, zipfile).
+    assert "importlib.resources" not in modules
+    # No pydantic plugin runs in the sandbox, so no installed distribution is scanned for one,
+    # and the metadata reader that would scan them is not even imported (child.PLUGIN_LOADER).
     assert "pydantic.plugin._loader" in modules
     assert "<pydantic-plugins-scanned>" not in modules
+    assert "importlib.metadata" not in modules
     assert not _packages(modules) & HEAVY, sorted(_packages(modules) & HEAVY)
 
 

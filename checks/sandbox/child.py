@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import types
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,24 @@ ST_CHILD_MODULE = "checks.sandbox.st_child"
 # CBOM check validates with jsonschema_rs. The schemathesis child is a separate process and keeps
 # it, since it checks responses against the supplier's own schemas.
 UNUSED_IMPORTS = ("rfc3987_syntax",)
+# pydantic's plugin loader imports importlib.metadata (and with it email, zipfile, csv: some
+# 10 ms of a TLS check's start-up) only to scan installed distributions for plugins, which it
+# does not do when PYDANTIC_DISABLE_PLUGINS is "__all__", as it is in every sandbox
+# (environment.py). Its stand-in answers as the loader does then: no plugins.
+PLUGIN_LOADER = "pydantic.plugin._loader"
+
+
+def _no_plugins() -> Iterable[object]:
+    return ()
+
+
+def skip_plugin_discovery() -> None:
+    """Before pydantic is imported, when plugins are disabled for this process."""
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") != "__all__" or PLUGIN_LOADER in sys.modules:
+        return
+    loader = types.ModuleType(PLUGIN_LOADER, "no plugins: PYDANTIC_DISABLE_PLUGINS is __all__")
+    loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
+    sys.modules[PLUGIN_LOADER] = loader
 
 
 def may_launch(executable: str, argv: list[str]) -> bool:
@@ -82,6 +102,7 @@ def main(folder: Path) -> int:
     _reserve = bytearray(4 * 1024 * 1024)
     for name in UNUSED_IMPORTS:
         sys.modules.setdefault(name, None)  # type: ignore[assignment]
+    skip_plugin_discovery()
 
     from checks.catalogue import load_plugin
     from checks.sandbox.execute import execute

@@ -8,10 +8,7 @@ vectorised step, and rows are placed by index arithmetic.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +20,7 @@ from sqlalchemy import BigInteger, Integer, String, Text, case, cast, func, sele
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
+from kernel.collector import collector_paused
 from kernel.errors import ValidationFailed
 from posture.framework_registry import register_framework
 from posture.scoring.answer_cache import (
@@ -146,22 +144,6 @@ def _read_answers(session: Session, ids: list[int]) -> tuple[tuple, ...]:
         return tuple(zip(*rows, strict=True)) if rows else ()
     finally:
         result.close()
-
-
-@contextmanager
-def _collector_paused(active: bool) -> Iterator[None]:
-    """Reading a whole estate makes hundreds of thousands of small tuples, which would set off
-    the cyclic collector again and again, each time walking every object in the process; none
-    of them can form a cycle. One subject's read is too small to matter, so request threads
-    scoring one product never touch the process-wide switch."""
-    paused = active and gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _read_encoded(
@@ -323,7 +305,9 @@ def load_arrays(
     """The engine's rows for every current subject (or those `subjects` names). Answers come
     from current encodings where there are any (`answer_cache.py`) and are read for the rest;
     with `encodings="keep"` the ones read are kept for the next load."""
-    with _collector_paused(subjects is None):
+    # One subject's read is too small for the collector to matter, and request threads scoring
+    # one product never touch the process-wide switch.
+    with collector_paused(subjects is None):
         return _load(session, loaded, tables, as_of, subjects, encodings)
 
 

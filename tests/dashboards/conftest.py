@@ -8,10 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.loader import default_framework
 from kernel.settings import Settings
+from posture.dashboards import PERMISSION
 from posture.framework_registry import register_framework
+from posture.identity import permissions
+from posture.identity.permissions import PermissionTable
 from posture.storage.engine import transaction
 from posture.storage.models import PostureSnapshot
-from posture.storage.models.enums import SubjectKind
+from posture.storage.models.enums import Role, SubjectKind
 from posture.storage.models.posture import PostureSnapshotObjective
 from tests.identity.world import World
 
@@ -67,3 +70,15 @@ def snapshots(world_db: Db) -> Db:
             ],
         )
     return world, sessions, settings
+
+
+@pytest.fixture
+def own_scope_dashboards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A permission table in which supplier admins and force assessors see the dashboards for
+    their own organisations only (the shipped table lets only estate-wide roles in)."""
+    table = permissions.permission_table()
+    rule = table.permissions[PERMISSION]
+    grants = {**rule.grants, Role.SUPPLIER_ADMIN: "own", Role.FORCE_ASSESSOR: "own"}
+    narrowed = rule.model_copy(update={"grants": grants})
+    patched = PermissionTable(permissions={**table.permissions, PERMISSION: narrowed})
+    monkeypatch.setattr(permissions, "permission_table", lambda: patched)

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
 
 from posture.check_milestones import record_milestones
 from posture.dashboard_pqc import assurance_workload, pqc_migration
 from posture.dashboards import product_standings
-from posture.identity.permissions import PermissionDenied
+from posture.identity.permissions import PermissionDenied, Principal
 from posture.storage.engine import transaction
 from posture.storage.models import Assessment, CheckRun, Product
 from posture.storage.models.enums import AssessmentStatus, Role
@@ -100,3 +101,45 @@ def test_suppliers_cannot_see_the_estate_migration_view(checked: Db) -> None:
     world, sessions, _ = checked
     with sessions() as session, pytest.raises(PermissionDenied):
         pqc_migration(session, world.principal(Role.SUPPLIER_MEMBER))
+
+
+def _render() -> None:
+    from ui.pages.dashboards import dashboards_page
+
+    dashboards_page()
+
+
+def _milestone_table(principal: Principal) -> dict[str, dict[str, int]]:
+    """The page's "Products by NCSC milestone" table, milestone -> status -> products."""
+    app = AppTest.from_function(_render, default_timeout=30)
+    app.session_state["assure_principal"] = principal
+    app.run()
+    assert not app.exception
+    (table,) = [f.value for f in app.dataframe if "milestone" in f.value.columns]
+    return {
+        row["milestone"]: {k: int(v) for k, v in row.items() if k != "milestone"}
+        for row in table.to_dict("records")
+    }
+
+
+def test_the_page_shows_milestones_and_follows_a_new_check_run(
+    checked: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, sessions, settings = checked
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    assessor = world.principal(Role.NATIONAL_ASSESSOR)
+    statuses = _milestone_table(assessor)
+    assert statuses == {
+        "ncsc-2028": {"not assessed": 2, "met": 0, "not met": 0},
+        "ncsc-2031": {"not assessed": 0, "met": 1, "not met": 1},
+        "ncsc-2035": {"not assessed": 0, "met": 0, "not met": 1},
+    }
+    # A later run for s2's cbom meets 2028: the cached view is keyed on the newest run.
+    with transaction(sessions) as session:
+        later = _run(world, "s2", "cbom", 95.0, **{"ncsc-2028": "met"})
+        later.finished_at = WHEN.replace(hour=10)
+        session.add(later)
+        session.flush()
+        record_milestones(session.connection(), [(later.id, later.result)])
+    statuses = _milestone_table(assessor)
+    assert statuses["ncsc-2028"] == {"not assessed": 1, "met": 1, "not met": 0}

@@ -30,10 +30,6 @@ class CheckKindType(TypeDecorator[str]):
 
 class CheckRun(Base):
     __tablename__ = "check_runs"
-    # Scoring ranks each subject's runs of a kind by when they finished.
-    __table_args__ = (
-        Index("ix_check_runs_subject_kind", "organisation_id", "product_id", "kind", "finished_at"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
@@ -51,6 +47,21 @@ class CheckRun(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# Every reader ranks each subject's runs of a kind newest first (posture.check_runs
+# .latest_run_ids): the index holds them in that order with the status and score, so scoring and
+# the dashboards rank runs from the index alone, never reading a row with its stored result.
+Index(
+    "ix_check_runs_latest",
+    CheckRun.organisation_id,
+    CheckRun.product_id,
+    CheckRun.kind,
+    CheckRun.finished_at.desc(),
+    CheckRun.id.desc(),
+    CheckRun.status,
+    CheckRun.score,
+)
 
 
 class Finding(Base):
