@@ -51,7 +51,7 @@ STORE_BATCH = 2_000
 
 @dataclass(frozen=True)
 class EncodedAnswers:
-    """Answer rows in assessment id order, each with its assessment's id."""
+    """Answer rows, each with its assessment's id."""
 
     assessment: NDArray[np.int64]
     rows: NDArray  # of ANSWER_ROW
@@ -59,16 +59,6 @@ class EncodedAnswers:
     @staticmethod
     def empty() -> EncodedAnswers:
         return EncodedAnswers(np.zeros(0, np.int64), np.zeros(0, ANSWER_ROW))
-
-    @staticmethod
-    def joined(parts: list[EncodedAnswers]) -> EncodedAnswers:
-        parts = [part for part in parts if len(part.rows)]
-        if not parts:
-            return EncodedAnswers.empty()
-        return EncodedAnswers(
-            np.concatenate([part.assessment for part in parts]),
-            np.concatenate([part.rows for part in parts]),
-        )
 
 
 @cache

@@ -9,6 +9,7 @@ vectorised step, and rows are placed by index arithmetic.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -43,6 +44,10 @@ from posture.scoring.tables import FrameworkTables
 from posture.storage.models import Answer, AnswerEncoding, Assessment
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# The current assessments' ids in ascending order, and each one's subject index.
+_SubjectOrder = tuple[NDArray[np.int64], NDArray[np.int64]]
 
 
 @dataclass(frozen=True)
@@ -148,14 +153,27 @@ def _read_answers(session: Session, ids: list[int]) -> tuple[tuple, ...]:
 
 def _read_encoded(
     session: Session, tables: FrameworkTables, assessment_ids: list[int]
-) -> EncodedAnswers:
+) -> Iterator[tuple[list[int], EncodedAnswers]]:
+    """A chunk at a time, so memory stays bounded: the assessments and their answers encoded."""
     ordered = sorted(assessment_ids)
-    parts = []
     for start in range(0, len(ordered), ANSWER_CHUNK):
-        read = _read_answers(session, ordered[start : start + ANSWER_CHUNK])
-        if read:
-            parts.append(_encode_chunk(read, tables))
-    return EncodedAnswers.joined(parts)
+        chunk = ordered[start : start + ANSWER_CHUNK]
+        read = _read_answers(session, chunk)
+        yield chunk, _encode_chunk(read, tables) if read else EncodedAnswers.empty()
+
+
+def _place_encodings(
+    current_rows: list[tuple], tables: FrameworkTables, place: Callable[[EncodedAnswers], None]
+) -> list[int]:
+    """Place the answers of every current encoding, a chunk at a time; the assessments whose
+    answers must be read instead (no current encoding, or one that does not decode)."""
+    to_read = [row[0] for row in current_rows if row[6] is None]
+    for start in range(0, len(current_rows), ANSWER_CHUNK):
+        chunk = current_rows[start : start + ANSWER_CHUNK]
+        cached, refused = decode([(row[0], row[6]) for row in chunk if row[6] is not None], tables)
+        place(cached)
+        to_read += sorted(refused)
+    return to_read
 
 
 def _encode_chunk(read: tuple[tuple, ...], tables: FrameworkTables) -> EncodedAnswers:
@@ -195,7 +213,7 @@ def _encode_chunk(read: tuple[tuple, ...], tables: FrameworkTables) -> EncodedAn
 
 def _place_answers(
     encoded: EncodedAnswers,
-    assessment_ids: NDArray[np.int64],
+    subjects: _SubjectOrder,
     layout: _Layout,
     columns: dict[str, np.ndarray],
     as_of_micros: int,
@@ -204,8 +222,7 @@ def _place_answers(
     profile have no row."""
     if not len(encoded.rows):
         return
-    order = np.argsort(assessment_ids, kind="stable")
-    ordered = assessment_ids[order]
+    ordered, order = subjects
     slot = np.minimum(np.searchsorted(ordered, encoded.assessment), len(ordered) - 1)
     if not np.array_equal(ordered[slot], encoded.assessment):
         raise RuntimeError("the answers read do not belong to the assessments asked for")
@@ -348,19 +365,22 @@ def _load(
     end = cutoff(as_of)
     as_of_micros = (end - EPOCH) // timedelta(microseconds=1)
     assessment_ids = np.array([ref.assessment_id for ref in refs], np.int64)
-    if digest is None:
-        encoded = _read_encoded(session, tables, assessment_ids.tolist())
-    else:
-        cached, refused = decode(
-            [(row[0], row[6]) for row in current_rows if row[6] is not None], tables
-        )
-        to_read = [row[0] for row in current_rows if row[6] is None or row[0] in refused]
-        fresh = _read_encoded(session, tables, to_read)
-        if encodings == "keep":
-            revisions = {row[0]: row[5] for row in current_rows}
-            store(session, digest, revisions, payloads(fresh, to_read))
-        encoded = EncodedAnswers.joined([cached, fresh])
-    _place_answers(encoded, assessment_ids, layout, columns, as_of_micros)
+    order = np.argsort(assessment_ids, kind="stable")
+    subject_order: _SubjectOrder = (assessment_ids[order], order)
+
+    def place(encoded: EncodedAnswers) -> None:
+        _place_answers(encoded, subject_order, layout, columns, as_of_micros)
+
+    to_read = (
+        assessment_ids.tolist() if digest is None else _place_encodings(current_rows, tables, place)
+    )
+    keeping = encodings == "keep"
+    revisions = {row[0]: row[5] for row in current_rows} if keeping else {}
+    for chunk, encoded in _read_encoded(session, tables, to_read):
+        if keeping and digest is not None:
+            # Once the database refuses, the rest is not offered: each try may wait on a lock.
+            keeping = store(session, digest, revisions, payloads(encoded, chunk))
+        place(encoded)
     _place_checks(
         latest_runs(session, subjects, as_of, titles=False),
         {(ref.organisation_id, ref.product_id): index for index, ref in enumerate(refs)},
