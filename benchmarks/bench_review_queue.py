@@ -32,13 +32,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from checks.catalogue import kinds
-from checks.findings import finding, finding_catalogue
-from checks.report import CheckReport, ReportStatus
 from frameworks.loader import default_framework
 from kernel.settings import load_settings
 from posture.audit import Actor
-from posture.check_runs import record_check_run
 from posture.demo.seed import seed_demo
 from posture.identity.accounts import principal_for
 from posture.identity.permissions import Principal, visible_organisations
@@ -62,6 +58,7 @@ from posture.storage.models.enums import Role
 from supplier_portal.review_queue import REVIEWABLE, QueueQuery
 from supplier_portal.reviews import review_answer, review_queue
 from tests.peers.processes import free_port, serving
+from tests.scoring.estate_with_runs import outcome_codes, record_sample_run
 
 AS_OF = date(2026, 11, 1)
 TARGET_SECONDS = 0.5
@@ -71,12 +68,7 @@ def record_runs(session: Session, share: float, seed: int) -> int:
     """Check runs for `share` of the products (and a few organisations), each with up to three
     findings that bear on framework outcomes; some products get a newer run of the same kind."""
     pick = random.Random(seed)
-    codes = sorted(
-        code
-        for code, definition in finding_catalogue().findings.items()
-        if definition.newest_outcome_ids()
-    )
-    check_kinds = sorted(kinds())
+    codes = outcome_codes()
     products = session.execute(select(Product.organisation_id, Product.id).order_by(Product.id))
     subjects: list[tuple[int, int | None]] = [(o, p) for o, p in products]
     chosen = pick.sample(subjects, int(len(subjects) * share))
@@ -89,20 +81,8 @@ def record_runs(session: Session, share: float, seed: int) -> int:
         for repeat in range(2 if index % 7 == 0 else 1):
             at = noon - timedelta(days=pick.randint(0, 60), minutes=index) + timedelta(days=repeat)
             failed = index % 13 == 6
-            record_check_run(
-                session,
-                actor,
-                CheckReport(
-                    kind=pick.choice(check_kinds),
-                    target=f"subject{index}.example:443",
-                    started_at=at,
-                    finished_at=at,
-                    status=ReportStatus.NOT_ASSESSABLE if failed else ReportStatus.COMPLETED,
-                    score=None if failed else 70.0,
-                    findings=[finding(code) for code in pick.sample(codes, pick.randint(0, 3))],
-                ),
-                organisation_id,
-                product_id,
+            record_sample_run(
+                session, pick, (organisation_id, product_id), index, at, failed, codes, actor
             )
             recorded += 1
     return recorded

@@ -84,10 +84,10 @@ def latest_run_ids(*conditions: Any) -> Select[tuple[int]]:
     runs `conditions` select. A run that could not assess its subject (recorded as failed) is
     the newest evidence too: it replaces the older run rather than leaving it to stand, so an
     endpoint that stops answering never keeps an earlier clean result counting."""
-    return latest_runs((), *conditions)
+    return latest_run_columns((), *conditions)
 
 
-def latest_runs(columns: Sequence[Any], *conditions: Any) -> Select[Any]:
+def latest_run_columns(columns: Sequence[Any], *conditions: Any) -> Select[Any]:
     """latest_run_ids with `columns` of each run beside its id, read in the same pass: the
     ranking index holds the status and score, so those need no second read of the table."""
     ranked = (

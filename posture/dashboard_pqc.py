@@ -17,7 +17,7 @@ from sqlalchemy import CTE, Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from checks.catalogue import post_quantum_kinds
-from posture.check_runs import latest_runs
+from posture.check_runs import latest_run_columns
 from posture.dashboards import PERMISSION
 from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import within_reach
@@ -45,9 +45,9 @@ def _latest_runs(principal: Principal) -> CTE:
         # Inside the ranking, so runs out of reach are never ranked at all; the partition is per
         # organisation, so the latest run of a visible subject is the same either way.
         conditions.append(CheckRun.organisation_id.in_(visible))
-    return latest_runs((CheckRun.product_id, CheckRun.status, CheckRun.score), *conditions).cte(
-        "pq_runs"
-    )
+    return latest_run_columns(
+        (CheckRun.product_id, CheckRun.status, CheckRun.score), *conditions
+    ).cte("pq_runs")
 
 
 def _readiness_counts(runs: CTE) -> Select[Any]:

@@ -3,7 +3,7 @@ for this reviewer, found by name, never listed estate-wide (10,000 suppliers fit
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Exists, func, select
 from sqlalchemy.orm import Session
 
 from posture.identity.permissions import Principal
@@ -17,6 +17,16 @@ def _escaped_like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _has_waiting(tie: ColumnElement[bool], conditions: list[ColumnElement[bool]]) -> Exists:
+    """Whether the organisation or product `tie` joins assessments to has an answer waiting."""
+    return (
+        select(Answer.id)
+        .join(Assessment, Assessment.id == Answer.assessment_id)
+        .where(tie, *conditions)
+        .exists()
+    )
+
+
 def waiting_suppliers(
     session: Session, principal: Principal, name_contains: str = "", limit: int = MAX_CHOICES
 ) -> list[tuple[int, str]]:
@@ -24,12 +34,7 @@ def waiting_suppliers(
     conditions = queued_conditions(principal, QueueQuery())
     query = (
         select(Organisation.id, Organisation.name)
-        .where(
-            select(Answer.id)
-            .join(Assessment, Assessment.id == Answer.assessment_id)
-            .where(Assessment.organisation_id == Organisation.id, *conditions)
-            .exists()
-        )
+        .where(_has_waiting(Assessment.organisation_id == Organisation.id, conditions))
         .order_by(Organisation.name, Organisation.id)
         .limit(max(1, min(limit, MAX_CHOICES)))
     )
@@ -48,12 +53,7 @@ def waiting_products(
     conditions = queued_conditions(principal, QueueQuery(organisation_id=organisation_id))
     query = (
         select(Product.id, Product.name)
-        .where(
-            select(Answer.id)
-            .join(Assessment, Assessment.id == Answer.assessment_id)
-            .where(Assessment.product_id == Product.id, *conditions)
-            .exists()
-        )
+        .where(_has_waiting(Assessment.product_id == Product.id, conditions))
         .order_by(Product.name, Product.id)
         .limit(MAX_CHOICES * 4)
     )

@@ -20,12 +20,41 @@ from posture.storage.models import Assessment
 AS_OF = date(2026, 11, 1)
 
 
-def _codes_by_kind() -> dict[str, list[str]]:
-    by_kind: dict[str, list[str]] = {}
-    for code, definition in sorted(finding_catalogue().findings.items()):
-        if definition.newest_outcome_ids():
-            by_kind.setdefault(code.split("-")[0].lower(), []).append(code)
-    return by_kind
+def outcome_codes() -> list[str]:
+    """Finding codes that bear on framework outcomes, sorted."""
+    return sorted(
+        code
+        for code, definition in finding_catalogue().findings.items()
+        if definition.newest_outcome_ids()
+    )
+
+
+def record_sample_run(
+    session: Session,
+    pick: random.Random,
+    subject: tuple[int, int | None],
+    index: int,
+    at: datetime,
+    failed: bool,
+    codes: list[str],
+    actor: Actor,
+) -> None:
+    """One run of a random kind with up to three random findings, recorded as a real check
+    records it; a failed run could not assess its subject."""
+    record_check_run(
+        session,
+        actor,
+        CheckReport(
+            kind=pick.choice(sorted(kinds())),
+            target=f"subject{index}.example:443",
+            started_at=at,
+            finished_at=at,
+            status=ReportStatus.NOT_ASSESSABLE if failed else ReportStatus.COMPLETED,
+            score=None if failed else 70.0,
+            findings=[finding(code) for code in pick.sample(codes, pick.randint(0, 3))],
+        ),
+        *subject,
+    )
 
 
 def seed_with_runs(session: Session, suppliers: int = 200, seed: int = 7, runs: int = 40) -> None:
@@ -36,7 +65,7 @@ def seed_with_runs(session: Session, suppliers: int = 200, seed: int = 7, runs: 
         select(Assessment.organisation_id, Assessment.product_id).distinct()
     ).all()
     subjects.sort(key=lambda row: (row[0], row[1] or 0))
-    codes = [code for group in _codes_by_kind().values() for code in group]
+    codes = outcome_codes()
     actor = Actor(user_id=None, label="test")
     noon = datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
     for index in range(runs):
@@ -46,18 +75,6 @@ def seed_with_runs(session: Session, suppliers: int = 200, seed: int = 7, runs: 
             organisation_id, product_id = subjects[index % 5]
         failed = index % 11 == 5
         at = noon - timedelta(days=pick.randint(0, 90), minutes=index)
-        record_check_run(
-            session,
-            actor,
-            CheckReport(
-                kind=pick.choice(sorted(kinds())),
-                target=f"subject{index}.example:443",
-                started_at=at,
-                finished_at=at,
-                status=ReportStatus.NOT_ASSESSABLE if failed else ReportStatus.COMPLETED,
-                score=None if failed else 70.0,
-                findings=[finding(code) for code in pick.sample(codes, pick.randint(0, 3))],
-            ),
-            organisation_id,
-            product_id,
+        record_sample_run(
+            session, pick, (organisation_id, product_id), index, at, failed, codes, actor
         )
