@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assure_cli.context import fail, friendly_errors, open_database
+from assure_cli.context import fail, friendly_errors, open_database, print_json
 from posture.audit import Actor
 from posture.identity.accounts import create_admin, grant_role, revoke_role, set_password
 from posture.identity.mfa import reset_by_admin
@@ -120,3 +120,43 @@ def revoke_role_command(
         user, org = _member(session, email, organisation)
         revoke_role(session, CLI_ACTOR, user.id, org.id, role)
     typer.echo(f"revoked {role.value} in {org.slug} from {user.email}")
+
+
+@app.command("erase-person")
+@friendly_errors
+def erase_person_command(
+    email: str = typer.Argument(..., help="The person's e-mail address."),
+    reference: str = typer.Option(
+        ...,
+        "--reference",
+        help="The erasure request's case reference (letters, digits, . _ / -), kept in the "
+        "audit trail in place of the person.",
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Erase a person: pseudonymise their account, delete their sign-in material, replace
+    their name and address in free text and erase their items from the audit trail, which
+    still verifies. It cannot be undone; backups taken before it still hold the person until
+    they expire."""
+    from posture.erasure import erase_person
+
+    if not yes and not typer.confirm(f"Erase {email} everywhere? This cannot be undone"):
+        raise fail("nothing erased")
+    with open_database() as db:
+        report = erase_person(db.sessions, CLI_ACTOR, email, reference, db.settings.data_dir)
+    if json_output:
+        print_json(report.model_dump(mode="json"))
+        return
+    typer.echo(
+        f"erased under {report.reference}: {report.accounts} account(s) now {report.pseudonym}, "
+        f"{report.sign_in_records} sign-in record(s) deleted, {report.text_fields} text "
+        f"field(s) changed, {report.audit_items} personal item(s) of {report.audit_events} "
+        f"audit event(s) erased (erasure recorded as event {report.erasure_event_id})"
+    )
+    if not report.reclaimed:
+        typer.echo(
+            "warning: the database was busy, so the erased values stay in its write-ahead log "
+            "until its next checkpoint; run again when it is idle to be sure",
+            err=True,
+        )

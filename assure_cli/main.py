@@ -34,7 +34,9 @@ COMMANDS = {
     "version": LazyCommand(
         "assure_cli.version", "version", "Print the version of PoliceTech Assure."
     ),
-    "db": LazyCommand("assure_cli.db", "app", "Create and migrate the database schema."),
+    "db": LazyCommand(
+        "assure_cli.db", "app", "The database: schema migrations, backups and restores."
+    ),
     "demo": LazyCommand("assure_cli.demo", "app", "Fill an empty database with a demo estate."),
     "framework": LazyCommand(
         "assure_cli.framework", "app", "The common framework: validate, browse, map and exchange."
@@ -45,6 +47,11 @@ COMMANDS = {
     "token": LazyCommand("assure_cli.token", "app", "API tokens for partners' service accounts."),
     "check": LazyCommand("assure_cli.check", "app", "Automated checks that produce evidence."),
     "attest": LazyCommand("assure_cli.attest", "app", "Hybrid post-quantum signed attestations."),
+    "retention": LazyCommand(
+        "assure_cli.retention",
+        "app",
+        "Retention periods for personal data and evidence, applied by a sweep.",
+    ),
     # Run by `assure serve` after one of its workers exits, so that the supervisor itself never
     # loads huey or SQLAlchemy.
     "settle-worker": LazyCommand(

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -91,9 +92,11 @@ class WorkerProcesses:
 
     tokens: dict[int, str] = field(default_factory=dict)
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, metrics_port: int | None = None) -> subprocess.Popen[bytes]:
         token = new_token()
         command = [*ASSURE, "worker", "--start-token", token]
+        if metrics_port is not None:
+            command += ["--metrics-port", str(metrics_port)]
         process = subprocess.Popen(command)  # noqa: S603
         self.tokens[process.pid] = token
         return process
@@ -124,6 +127,13 @@ def serve(
     api_port: int | None = typer.Option(
         None, "--api-port", min=1, max=65535, help="Also serve the partner API on this port."
     ),
+    worker_metrics_port: int | None = typer.Option(
+        None,
+        "--worker-metrics-port",
+        min=1,
+        max=65535 - 16,
+        help="Worker n serves /metrics on 127.0.0.1 at this port + n - 1.",
+    ),
 ) -> None:
     """Upgrade the database if needed, then run the app and its background worker."""
     revision = upgrade_database()
@@ -131,7 +141,14 @@ def serve(
     worker_processes = WorkerProcesses()
     children = [Child("app", _starter(streamlit_command(host, port)), MUST_STAY_UP)]
     children += [
-        Child(f"worker {n}", worker_processes.start, on_exit=worker_processes.settle_jobs)
+        Child(
+            f"worker {n}",
+            partial(
+                worker_processes.start,
+                None if worker_metrics_port is None else worker_metrics_port + n - 1,
+            ),
+            on_exit=worker_processes.settle_jobs,
+        )
         for n in range(1, workers + 1)
     ]
     if api_port is not None:

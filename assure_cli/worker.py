@@ -8,13 +8,18 @@ settling an exited worker's jobs is a short process of its own.
 from __future__ import annotations
 
 import logging
+import logging.config
+from contextlib import ExitStack
 
 import typer
 
-from assure_cli.context import friendly_errors, open_database
+from assure_cli.context import fail, friendly_errors, open_database
+from kernel.logs import LogFormat, logging_config
 from kernel.settings import load_settings
 from posture.jobs.queue import build_queue
 from posture.jobs.workers import worker_identity
+
+log = logging.getLogger("assure.worker")
 
 
 @friendly_errors
@@ -26,13 +31,62 @@ def worker(
         hidden=True,
         help="Set by assure serve: the token this worker's job claims carry.",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Serve /metrics (to ASSURE_METRICS_ALLOW), /livez and /readyz on this port.",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="Address the --metrics-port endpoint listens on."
+    ),
+    log_format: LogFormat = typer.Option(
+        LogFormat.json, "--log-format", help="Log lines as JSON objects or as plain text."
+    ),
 ) -> None:
     """Run a background worker that takes jobs from the queue."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with open_database() as db:
-        queue = build_queue(db.settings, worker_token=start_token or None).huey
-    # Users wait on these jobs in the app, so an idle worker polls at least once a second.
-    _ready_consumer()(queue, workers=threads, worker_type="thread", max_delay=1.0).run()
+    logging.config.dictConfig(logging_config(log_format.value))
+    with open_database() as db, ExitStack() as stack:
+        observe_check = None
+        series = None
+        if metrics_port is not None:
+            from prometheus_client import CollectorRegistry
+
+            from posture.observability.series import WorkerMetrics
+
+            registry = CollectorRegistry(auto_describe=False)
+            series = WorkerMetrics(registry)
+            observe_check = series.observe_check
+        queue = build_queue(
+            db.settings, worker_token=start_token or None, observe_check=observe_check
+        )
+        if metrics_port is not None and series is not None:
+            from posture.observability.estate import EstateCollector
+            from posture.observability.exposition import metrics_endpoint
+            from posture.observability.readiness import database_check, dependency_readiness
+            from posture.observability.series import networks
+
+            series.attach(queue.huey)
+            registry.register(
+                EstateCollector(
+                    queue.sessions,
+                    queue.huey.pending_count,
+                    database_ok=database_check(db.engine),
+                )
+            )
+            readiness = dependency_readiness(db.engine, queue.huey.pending_count)
+            allow = networks(db.settings.metrics_allow)
+            try:
+                stack.enter_context(
+                    metrics_endpoint(metrics_host, metrics_port, registry, readiness, allow)
+                )
+            except OSError as exc:
+                raise fail(
+                    f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}"
+                ) from None
+        # Users wait on these jobs in the app, so an idle worker polls at least once a second.
+        _ready_consumer()(queue.huey, workers=threads, worker_type="thread", max_delay=1.0).run()
 
 
 @friendly_errors

@@ -22,6 +22,11 @@ Targets (issue 20): SQLite reads with the cache at least twice the same run's un
 and at least 330 req/s (twice the 155-170 req/s measured before the cache). PostgreSQL is
 reported when it answers on 127.0.0.1:5432. The rate limit is raised for the run.
 
+After each server's run (issue 28) its /metrics is scraped: the output lists the series
+present, the requests the server recorded against those the benchmark had answered (they must
+match), and the time of one scrape and of one /readyz on the seeded estate. The server writes
+its JSON access log as `assure api` does (to /dev/null), so that cost is in the figures.
+
     python -m benchmarks.bench_api [--suppliers 10000] [--seconds 10] [--clients 16]
                                    [--sqlite-only]
 """
@@ -44,6 +49,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select, text
 
 from kernel.settings import load_settings
@@ -79,6 +85,7 @@ class Client:
 def _load(port: int, request: Request, clients: int, seconds: float) -> dict[str, float]:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
+    transport = [0] * clients
     stop = time.perf_counter() + seconds
 
     def client(index: int) -> None:
@@ -95,6 +102,7 @@ def _load(port: int, request: Request, clients: int, seconds: float) -> dict[str
             except (OSError, http.client.HTTPException):
                 # Counted, then a fresh connection: one dropped connection must not end a client.
                 errors[index] += 1
+                transport[index] += 1
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 continue
@@ -111,13 +119,19 @@ def _load(port: int, request: Request, clients: int, seconds: float) -> dict[str
     elapsed = time.perf_counter() - started
     every = sorted(x for per in latencies for x in per)
     if not every:
-        return {"requests": 0, "requests_per_second": 0.0, "errors": sum(errors)}
+        return {
+            "requests": 0,
+            "requests_per_second": 0.0,
+            "errors": sum(errors),
+            "transport_errors": sum(transport),
+        }
     return {
         "requests": len(every),
         "requests_per_second": round(len(every) / elapsed, 1),
         "p50_ms": round(statistics.median(every) * 1000, 2),
         "p99_ms": round(every[min(len(every) - 1, int(len(every) * 0.99))] * 1000, 2),
         "errors": sum(errors),
+        "transport_errors": sum(transport),
     }
 
 
@@ -206,12 +220,59 @@ def _measure(
             headers = {"Authorization": me.authorization, "Content-Type": "application/json"}
             return "POST", "/v1/products", json.dumps(body).encode(), headers
 
-        _load(port, read, clients, 1.0)  # warm the server's imports, caches and pools
-        return {
+        warm = _load(port, read, clients, 1.0)  # warm the server's imports, caches and pools
+        loads = {
             "baseline_304": _load(port, baseline, clients, seconds),
             "read": _load(port, read, clients, seconds),
             "write": _load(port, write, clients, seconds),
         }
+        # The ETag fetch above, the warm-up and the three loads: every answer the clients had.
+        answered = 1 + sum(int(run["requests"]) for run in [warm, *loads.values()])
+        errors = sum(int(run["transport_errors"]) for run in [warm, *loads.values()])
+        return {**loads, "metrics": _scrape(port, answered, errors)}  # type: ignore[dict-item]
+
+
+# Routes the benchmark's clients use; /openapi.json (the readiness poll) and the scrapes are not.
+LOADED_ROUTES = {"/v1/framework", "/v1/products/{product_id}", "/v1/products"}
+
+
+def _timed_get(url: str) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (loopback)
+        body = response.read()
+    return (time.perf_counter() - started) * 1000, body
+
+
+def _scrape(port: int, answered: int, transport_errors: int) -> dict[str, object]:
+    """What /metrics recorded of the run, and how long a scrape and a readiness check take
+    (median of five, each past the one-second window in which scrapes share a read)."""
+    base = f"http://127.0.0.1:{port}"
+    scrape_ms, readyz_ms = [], []
+    body = b""
+    for _ in range(5):
+        elapsed, body = _timed_get(f"{base}/metrics")
+        scrape_ms.append(elapsed)
+        readyz_ms.append(_timed_get(f"{base}/readyz")[0])
+        time.sleep(1.05)
+    families = list(text_string_to_metric_families(body.decode()))
+    recorded = sum(
+        int(sample.value)
+        for family in families
+        if family.name == "assure_http_requests"
+        for sample in family.samples
+        if sample.name == "assure_http_requests_total" and sample.labels["route"] in LOADED_ROUTES
+    )
+    return {
+        "series": sorted({f.name for f in families if f.name.startswith("assure_")}),
+        "requests_recorded": recorded,
+        "requests_answered": answered,
+        # A request that failed in transport may or may not have reached the server.
+        "transport_errors": transport_errors,
+        "counts_match": recorded == answered,
+        "scrape_ms_median": round(statistics.median(scrape_ms), 2),
+        "readyz_ms_median": round(statistics.median(readyz_ms), 2),
+        "scrape_bytes": len(body),
+    }
 
 
 def _run(
@@ -266,11 +327,13 @@ def _serve(port: int, cache_capacity: int) -> None:
     chosen: the command itself always ships the cache."""
     import uvicorn
 
+    from kernel.logs import LogFormat, logging_config
     from partner_api.app import create_app
     from partner_api.server import server_options
 
     app = create_app(load_settings(), token_cache_capacity=cache_capacity)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **server_options())
+    log_config = logging_config(LogFormat.json)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=log_config, **server_options())
 
 
 def _targets(runs: list[dict[str, object]]) -> dict[str, object]:
@@ -280,9 +343,16 @@ def _targets(runs: list[dict[str, object]]) -> dict[str, object]:
     measured = {
         "sqlite_read_speedup": sqlite["read_speedup"],
         "sqlite_read_rps": after["read"]["requests_per_second"],
+        # Issue 28: every server's /metrics counted exactly the requests its clients had answered.
+        "metrics_counts_match": all(
+            run[side]["metrics"]["counts_match"]  # type: ignore[index]
+            for run in runs
+            for side in ("before_uncached", "after_cached")
+        ),
     }
     wanted = {"sqlite_read_speedup": TARGET_READ_SPEEDUP, "sqlite_read_rps": TARGET_SQLITE_READ_RPS}
     met = {name: float(measured[name]) >= wanted[name] for name in wanted}  # type: ignore[arg-type]
+    met["metrics_counts_match"] = bool(measured["metrics_counts_match"])
     return {"targets": wanted, "measured": measured, "met": met, "meets_targets": all(met.values())}
 
 

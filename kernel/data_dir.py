@@ -19,6 +19,8 @@ KEYS_FOLDER = "keys"
 SECRET_BOX_FILE = "secret-box.key"  # noqa: S105  (a file name: seals second-factor secrets)
 BLOBS_FOLDER = "uploads"  # submitted check files, kept once by digest
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+# Signed records of every erasure of a person, which `assure audit verify` requires.
+ERASURES_FILE = "audit-erasures.jsonl"
 
 
 def ensure_data_dir(settings: Settings) -> Path:

@@ -49,6 +49,9 @@ class Settings(BaseModel):
     # CIDRs of reverse proxies in front of the app whose X-Forwarded-For is believed, so sign-in
     # throttling sees each client's address rather than the proxy's.
     trusted_proxies: tuple[str, ...] = ()
+    # CIDRs of the clients (Prometheus) that may read /metrics, which shows operational detail;
+    # the socket's peer address is what is checked, never a forwarded header.
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # DNS servers ("address" or "address:port", comma-separated) that checks resolve supplier
     # names with instead of the system resolver, e.g. a public resolver outside the force's
     # split-horizon DNS so internal names never resolve for a check.
@@ -75,15 +78,25 @@ class Settings(BaseModel):
     # (checks/tls/chain_store.py); unset: the system bundle. Add a force's internal CA here to
     # assess internal services without every chain reading as untrusted.
     tls_trust_store: Path | None = None
+    # The retention policy (YAML shaped as posture/data/retention.yaml) that the nightly sweep
+    # and `assure retention` apply instead of the shipped one: the data controller's periods, a
+    # legal hold. A file the schema refuses stops the nightly sweep, which never falls back to
+    # the shipped periods (they may be shorter). Read when a sweep runs, not here.
+    retention_policy: Path | None = None
+    # Whether every worker runs the retention sweep nightly; off, the policy is applied only
+    # by `assure retention sweep`.
+    retention_schedule: bool = True
 
-    @field_validator("egress_allow", "dns_servers", "trusted_proxies", mode="before")
+    @field_validator(
+        "egress_allow", "dns_servers", "trusted_proxies", "metrics_allow", mode="before"
+    )
     @classmethod
     def _split_cidrs(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("egress_allow", "trusted_proxies")
+    @field_validator("egress_allow", "trusted_proxies", "metrics_allow")
     @classmethod
     def _valid_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for cidr in value:
@@ -115,6 +128,16 @@ class Settings(BaseModel):
             parse_many(value)
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a rate such as 600/minute") from exc
+        return value
+
+    @field_validator("retention_policy")
+    @classmethod
+    def _absolute_policy(cls, value: Path | None) -> Path | None:
+        # Workers start in folders of their own; a relative path would name another file.
+        if value is not None and not value.is_absolute():
+            raise ValueError(
+                f"{str(value)!r} must be an absolute path, e.g. /etc/assure/retention.yaml"
+            )
         return value
 
     @field_validator("webauthn_origin")

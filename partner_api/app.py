@@ -7,18 +7,28 @@ from datetime import datetime
 from functools import partial
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.routing import compile_path
 
 from kernel.clock import utcnow
 from kernel.data_dir import ensure_data_dir
 from kernel.settings import Settings
 from partner_api import problems
 from partner_api.deps import Runtime, identify, recall
-from partner_api.middleware import BodyLimit, HeadAsGet, RateLimit, SecurityHeaders
+from partner_api.middleware import (
+    BodyLimit,
+    HeadAsGet,
+    RateLimit,
+    RequestObservability,
+    Scope,
+    SecurityHeaders,
+)
 from partner_api.openapi import publish
 from partner_api.routes import (
     assessments,
     assurance,
     checks,
+    health,
     pq_proof,
     products,
     public,
@@ -27,6 +37,9 @@ from partner_api.routes import (
 from posture.identity.token_cache import DEFAULT_CAPACITY, TokenCache
 from posture.identity.tokens import signing_key
 from posture.jobs.queue import build_queue
+from posture.observability.estate import EstateCollector
+from posture.observability.readiness import database_check, dependency_readiness
+from posture.observability.series import UNMATCHED, RequestMetrics, networks
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory
 
@@ -60,10 +73,22 @@ def create_app(
         clock=clock,
     )
     app.state.runtime = runtime
-    for module in (public, products, pq_proof, assessments, checks, assurance, reviews):
+    modules = (public, products, pq_proof, assessments, checks, assurance, reviews, health)
+    for module in modules:
         app.include_router(module.router)
     problems.install(app)
     publish(app)
+    registry = CollectorRegistry(auto_describe=False)
+    app.state.observability = health.Observability(
+        registry=registry,
+        readiness=dependency_readiness(engine, runtime.queue.huey.pending_count),
+        metrics_allow=networks(settings.metrics_allow),
+    )
+    registry.register(
+        EstateCollector(
+            runtime.sessions, runtime.queue.huey.pending_count, database_ok=database_check(engine)
+        )
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     storage_uri = settings.redis_url or "memory://"
     app.add_middleware(
@@ -72,8 +97,30 @@ def create_app(
         identify=partial(identify, runtime),
         recall=partial(recall, runtime),
         storage_uri=storage_uri,
+        exempt=health.OPERATOR_PATHS,
     )
     app.add_middleware(SecurityHeaders)
-    # Outermost: every answer to HEAD, a refusal from the middleware above included, is GET's.
+    # Every answer to HEAD, a refusal from the middleware above included, is GET's.
     app.add_middleware(HeadAsGet)
+    # Outermost: it sees the method as sent and every status, the refusals above included.
+    app.add_middleware(
+        RequestObservability,
+        metrics=RequestMetrics(registry),
+        route_of=route_template([route.path for m in modules for route in m.router.routes]),
+    )
     return app
+
+
+def route_template(templates: list[str]) -> Callable[[Scope], str]:
+    """The template of the first route whose path a request's path matches (whatever its
+    method, so a 405 is counted under its route), else `unmatched`: a label from a fixed set
+    however many paths clients make up. Matched here, from the routers' own templates, rather
+    than read from what FastAPI's router leaves in the scope, whose shape is its own business
+    (and which a request refused before routing, a 429 or a 413, never reaches)."""
+    table = [(compile_path(t)[0], t) for t in dict.fromkeys([*templates, "/openapi.json"])]
+
+    def route_of(scope: Scope) -> str:
+        path = scope["path"]
+        return next((t for regex, t in table if regex.match(path)), UNMATCHED)
+
+    return route_of

@@ -1,9 +1,11 @@
-"""Pure ASGI middleware around every request: HEAD as GET, security headers, a request size
-limit and rate limiting. Pure ASGI rather than BaseHTTPMiddleware: it adds no task per request."""
+"""Pure ASGI middleware around every request: its id, metrics and access log, HEAD as GET,
+security headers, a request size limit and rate limiting. Pure ASGI rather than
+BaseHTTPMiddleware: it adds no task per request."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -13,8 +15,10 @@ from limits import RateLimitItem, parse_many, storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
+from kernel.logs import inbound_request_id, request_id
 from partner_api.problems import PROBLEM_MEDIA, TITLES, Problem
 from posture.identity.token_cache import VerifiedToken
+from posture.observability.series import METHODS, RequestMetrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,6 +29,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 Identify = Callable[[str], VerifiedToken | None]
 # The same from memory alone, cheap enough to run on the event loop; None when not remembered.
 Recall = Callable[[str], VerifiedToken | None]
+# The route template a request matched ("/v1/products/{product_id}"), or "unmatched".
+RouteOf = Callable[[Scope], str]
 # The key in the request's state (`request.state`) under which the verified token is left for
 # the application, so it is not verified twice.
 VERIFIED_STATE_KEY = "verified_token"
@@ -41,6 +47,8 @@ SECURITY_HEADERS = [
 # One address may present many users' tokens (partners' pipelines behind one gateway), but not
 # unboundedly many requests: the ceiling is this many times one client's allowance.
 ADDRESS_MULTIPLIER = 10
+
+access_log = logging.getLogger("assure.api.access")
 
 
 async def send_problem(
@@ -60,6 +68,74 @@ async def send_problem(
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class RequestObservability:
+    """Outermost: gives each request an id (the client's X-Request-ID when it is plain, else a
+    new one), returns it in the response, and once the response is sent counts the request by
+    method, route template and status, and writes one access log line. The line names the
+    method, the route template, the status, the time, the id and the peer address; never the
+    path as sent, the query string or any header, so no token or cookie can reach the log."""
+
+    def __init__(self, app: App, metrics: RequestMetrics, route_of: RouteOf) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = [v for k, v in scope.get("headers", []) if k == b"x-request-id"]
+        rid = inbound_request_id(headers[0] if len(headers) == 1 else None)
+        token = request_id.set(rid)
+        status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            self._record(scope, status, time.perf_counter() - started)
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *(h for h in message.get("headers", []) if h[0] != b"x-request-id"),
+                    (b"x-request-id", rid.encode()),
+                ]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte leaves: a client that has its answer and then
+                # scrapes always finds its request counted.
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            if not recorded:  # no complete response: an error, or the client went away
+                record()
+            request_id.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = self.route_of(scope)
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        self.metrics.observe(method, route, status, seconds)
+        access_log.info(
+            "%s %s %d",
+            method,
+            route,
+            status,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": (scope.get("client") or ("unknown", 0))[0],
+            },
+        )
 
 
 class HeadAsGet:
@@ -170,10 +246,14 @@ class RateLimit:
         identify: Identify,
         storage_uri: str = "memory://",
         recall: Recall | None = None,
+        exempt: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.identify = identify
         self.recall = recall
+        # Paths never counted (health probes): a load balancer's probes must not use up an
+        # address's allowance, nor be refused when a client behind the same address floods.
+        self.exempt = exempt
         self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
         self.client_limits = parse_many(rate)
         self.address_limits = [
@@ -182,7 +262,7 @@ class RateLimit:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from kernel.clock import utcnow
-from posture.storage.models import AuditEvent
-
-GENESIS_HASH = "0" * 64
+from posture.audit_encoding import GENESIS_HASH, canonical_bytes, event_hash
+from posture.audit_personal import (
+    erased_digest,
+    is_erased,
+    item_key,
+    personal_digest,
+    sealed_items,
+    split,
+    stored_commitment,
+)
+from posture.storage.models import AuditEvent, AuditPersonal
 
 
 @dataclass(frozen=True)
@@ -30,30 +37,8 @@ class Actor:
 SYSTEM = Actor(label="system")
 
 
-def canonical_bytes(fields: dict[str, Any]) -> bytes:
-    """A deterministic encoding: the same event always hashes the same on every backend."""
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode("utf-8")
-
-
-def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
-    occurred: datetime = event.occurred_at
-    return {
-        "occurred_at": occurred.isoformat(timespec="microseconds"),
-        "actor_user_id": event.actor_user_id,
-        "actor_label": event.actor_label,
-        "organisation_id": event.organisation_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "data": event.data,
-        "prev_hash": event.prev_hash,
-    }
-
-
-def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical_bytes(_hashed_fields(event))).hexdigest()
+# The action of an erasure event; its data's `erased_digest` names the events it erased.
+PERSON_ERASED = "admin.person_erased"
 
 
 # Any fixed 64-bit number; it names the one PostgreSQL advisory lock that orders appends.
@@ -89,23 +74,32 @@ def record(
     data: dict[str, Any] | None = None,
     organisation_id: int | None = None,
 ) -> AuditEvent:
-    """Append an event in the caller's transaction, so it commits or rolls back with the change."""
+    """Append an event in the caller's transaction, so it commits or rolls back with the change.
+    Personal data (a person's name as actor, values under PERSONAL_DATA_KEYS) is kept apart
+    from the hashed fields, which commit to it with a salted digest."""
     # Round-trip the payload so what is hashed is exactly what the JSON column will return.
-    payload = json.loads(canonical_bytes(data or {}))
+    parts = split(actor.label, actor.user_id, json.loads(canonical_bytes(data or {})))
+    stored, digest = sealed_items(parts.items) if parts.items else ([], None)
     event = AuditEvent(
         occurred_at=utcnow(),
         actor_user_id=actor.user_id,
-        actor_label=actor.label,
+        actor_label=parts.actor_label,
         organisation_id=organisation_id if organisation_id is not None else actor.organisation_id,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        data=payload,
+        data=parts.data,
+        format=2,
+        personal_digest=digest,
         prev_hash=_tip(session),
     )
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
+    if stored:
+        # Round-tripped as the data was: the commitments are over what the column returns.
+        session.add(AuditPersonal(event_id=event.id, payload={"items": stored}))
+        session.flush()
     return event
 
 
@@ -119,32 +113,93 @@ class ChainBreak:
 class ChainReport:
     events_checked: int
     first_break: ChainBreak | None
+    # Every erasure event: id -> (its hash, the digest of the items it erased), which
+    # posture.audit_checkpoint_verify matches against the signed erasure records.
+    erasures: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def intact(self) -> bool:
         return self.first_break is None
 
 
+def _personal_break(event: AuditEvent, erased: dict[int, list[str]]) -> str | None:
+    """Why the event's personal items do not match what its hash committed to, if they do not.
+    Erased items are collected by erasure event, to be matched against those events' digests."""
+    held = event.personal
+    if event.personal_digest is None:
+        return None if held is None else "carries personal data its hash never committed to"
+    if held is None:
+        return "its personal data was deleted, not erased"
+    payload = held.payload
+    items = (
+        payload.get("items") if isinstance(payload, dict) and set(payload) == {"items"} else None
+    )
+    if not isinstance(items, list) or not items:
+        return "its personal data is not in the form it was written in"
+    commitments = []
+    for item in items:
+        commitment = stored_commitment(item)
+        if commitment is None:
+            return "its personal data is not in the form it was written in"
+        if is_erased(item):
+            erased[item["erased_by"]].append(item_key(event.id, item["path"]))
+        commitments.append(commitment)
+    if personal_digest(commitments) != event.personal_digest:
+        return "its personal data was changed after writing"
+    return None
+
+
+def _erasure_break(
+    erasures: dict[int, tuple[str, str]], erased: dict[int, list[str]]
+) -> ChainBreak | None:
+    """Each erasure event must have erased exactly the items its hashed digest names."""
+    for erasure_id in sorted(set(erasures) | set(erased)):
+        keys = erased.get(erasure_id, [])
+        if erasure_id not in erasures:
+            first = min(int(key.split(":")[0]) for key in keys)
+            return ChainBreak(
+                first,
+                f"its personal data names event {erasure_id} as its erasure, which is not one",
+            )
+        if erased_digest(keys) != erasures[erasure_id][1]:
+            return ChainBreak(
+                erasure_id, "the personal data erased is not what this erasure says it erased"
+            )
+    return None
+
+
 def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in id order; report the first event whose link or content does not hold."""
+    """Walk the chain in id order; report the first event whose link or content does not hold,
+    then check every erased personal item against the erasure that says it erased it."""
     expected_prev = GENESIS_HASH
     checked = 0
+    erasures: dict[int, tuple[str, str]] = {}
+    erased: dict[int, list[str]] = defaultdict(list)
     query = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch_size)
     for event in session.scalars(query):
         checked += 1
+        problem: str | None = None
         if event.prev_hash != expected_prev:
-            return ChainReport(
-                checked,
-                ChainBreak(
-                    event.id,
-                    "links to a different predecessor: an event before it was deleted, "
-                    "inserted or reordered",
-                ),
+            problem = (
+                "links to a different predecessor: an event before it was deleted, "
+                "inserted or reordered"
             )
-        if event_hash(event) != event.hash:
-            return ChainReport(checked, ChainBreak(event.id, "content was changed after writing"))
+        elif event_hash(event) != event.hash:
+            problem = "content was changed after writing"
+        elif event.format != 2:
+            problem = (
+                "written in format 1 (personal data in its hashed fields) by a release from "
+                "before migration 0020, which converted every event before it"
+            )
+        else:
+            problem = _personal_break(event, erased)
+        if problem is not None:
+            return ChainReport(checked, ChainBreak(event.id, problem), erasures)
+        if event.action == PERSON_ERASED:
+            data = event.data if isinstance(event.data, dict) else {}
+            erasures[event.id] = (event.hash, str(data.get("erased_digest", "")))
         expected_prev = event.hash
-    return ChainReport(checked, None)
+    return ChainReport(checked, _erasure_break(erasures, erased), erasures)
 
 
 @dataclass(frozen=True)
@@ -187,7 +242,7 @@ class ChainIndex:
 
     event_count: int
     first_event_id: int | None
-    first_hash: str | None
+    first: EventPosition | None
     found: dict[int, EventPosition]
 
 
@@ -199,7 +254,7 @@ def index_events(
     wanted = set(event_ids)
     found: dict[int, EventPosition] = {}
     count = 0
-    first: tuple[int, str] | None = None
+    first: tuple[int, EventPosition] | None = None
     query = (
         select(AuditEvent.id, AuditEvent.hash)
         .order_by(AuditEvent.id)
@@ -207,8 +262,10 @@ def index_events(
     )
     for event_id, stored_hash in session.execute(query):
         count += 1
-        if first is None:
-            first = (event_id, stored_hash)
-        if event_id in wanted:
-            found[event_id] = EventPosition(count, stored_hash)
+        if first is None or event_id in wanted:
+            place = EventPosition(count, stored_hash)
+            if first is None:
+                first = (event_id, place)
+            if event_id in wanted:
+                found[event_id] = place
     return ChainIndex(count, *(first or (None, None)), found)

@@ -35,7 +35,10 @@ from pq_crypto.attestation import AttestationKeys, load_or_create_keys, sign_byt
 
 log = logging.getLogger("assure.audit")
 
-CHECKPOINT_FORMAT = "policetech-assure/audit-checkpoint/v1"
+CHECKPOINT_FORMAT = "policetech-assure/audit-checkpoint/v2"
+# Signed before migration 0020 re-sealed the trail with personal data apart: such a checkpoint
+# names hashes the re-seal replaced (posture/audit_reseal.py).
+LEGACY_CHECKPOINT_FORMAT = "policetech-assure/audit-checkpoint/v1"
 EXPORT_FORMAT = "policetech-assure/audit-checkpoint-export/v1"
 # The name inside every checkpoint signature, so no other signed file passes for a checkpoint.
 SIGNED_NAME = "audit-checkpoint"
@@ -50,7 +53,9 @@ class AuditCheckpoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["policetech-assure/audit-checkpoint/v1"] = CHECKPOINT_FORMAT
+    format: Literal[
+        "policetech-assure/audit-checkpoint/v2", "policetech-assure/audit-checkpoint/v1"
+    ] = CHECKPOINT_FORMAT
     event_count: int = Field(ge=0)
     tip_event_id: int | None
     tip_hash: str = Field(pattern=SHA256_HEX)
@@ -58,6 +63,10 @@ class AuditCheckpoint(BaseModel):
     first_hash: str | None = Field(pattern=SHA256_HEX)
     created_at: datetime
     written_by: str = Field(min_length=1, max_length=64)
+
+    @property
+    def names_legacy_hashes(self) -> bool:
+        return self.format == LEGACY_CHECKPOINT_FORMAT
 
     @model_validator(mode="after")
     def _empty_means_no_tip(self) -> AuditCheckpoint:

@@ -11,10 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.data_dir import KEYS_FOLDER
-from posture.audit import ChainIndex, ChainReport, canonical_bytes, index_events, verify_chain
+from posture.audit import (
+    ChainIndex,
+    ChainReport,
+    canonical_bytes,
+    index_events,
+    verify_chain,
+)
 from posture.audit_checkpoint import (
     AuditCheckpoint,
     checkpoint_path,
@@ -23,6 +30,9 @@ from posture.audit_checkpoint import (
     read_export,
 )
 from posture.audit_checkpoint_file import JsonLinesFile, LinesRead
+from posture.audit_erasures import erasures_path, read_signed_erasures
+from posture.audit_personal import PERSONAL_DATA_SEPARATED
+from posture.storage.models import AuditEvent
 
 # Stable codes: a report line can always be traced to the rule that produced it.
 TRUNCATED = "AUDIT-CP-TRUNCATED"
@@ -34,6 +44,11 @@ MALFORMED = "AUDIT-CP-MALFORMED"
 NOT_IN_FILE = "AUDIT-CP-NOT-IN-FILE"
 NO_CHECKPOINT = "AUDIT-CP-NONE"
 PARTIAL_LINE = "AUDIT-CP-PARTIAL"
+# An erasure event with no signed record of it, or a record that does not hold.
+ERASURE_UNSIGNED = "AUDIT-ERASURE-UNSIGNED"
+ERASURE_RECORD = "AUDIT-ERASURE-RECORD"
+# Checkpoints from before the re-seal exist, but none signed since pins the re-sealed trail.
+RESEAL_UNPINNED = "AUDIT-CP-RESEAL-UNPINNED"
 
 
 @dataclass(frozen=True)
@@ -63,10 +78,8 @@ def compare_with_chain(checkpoint: AuditCheckpoint, chain: ChainIndex) -> tuple[
             f"{signed}, but {tip.position} events lead up to it now: events before it were "
             "deleted or inserted"
         )
-    if (chain.first_event_id, chain.first_hash) != (
-        checkpoint.first_event_id,
-        checkpoint.first_hash,
-    ):
+    first_hash = None if chain.first is None else chain.first.hash
+    if (chain.first_event_id, first_hash) != (checkpoint.first_event_id, checkpoint.first_hash):
         return REHASHED, (
             f"re-hashed: the chain's first event is not the first of the {checkpoint.event_count} "
             f"events signed up to event {checkpoint.tip_event_id}"
@@ -104,7 +117,7 @@ def _break(code: str, source: str, message: str) -> CheckpointFinding:
 
 
 @dataclass
-class _Checked:
+class Checked:
     """Checkpoints read so far: findings about them, and those fit to compare with the chain."""
 
     trusted: str | None
@@ -163,6 +176,38 @@ class _Checked:
             self.findings.append(_break(NOT_IN_FILE, source, message))
 
 
+def _resealed(session: Session) -> int | None:
+    """The id of the event migration 0020 appended when it re-sealed the trail, if it did."""
+    marker = (
+        select(AuditEvent.id)
+        .where(AuditEvent.action == PERSONAL_DATA_SEPARATED)
+        .order_by(AuditEvent.id)
+        .limit(1)
+    )
+    return session.scalar(marker)
+
+
+def _check_erasures(chain: ChainReport, data_dir: Path, checked: Checked) -> None:
+    """Every erasure event in the chain needs a record of it signed with the trusted keys."""
+    if not chain.erasures and not erasures_path(data_dir).exists():
+        return
+    signed = read_signed_erasures(data_dir, checked.trusted)
+    for source, message in signed.problems:
+        checked.findings.append(_break(ERASURE_RECORD, source, message))
+    for event_id, (event_hash, digest) in sorted(chain.erasures.items()):
+        record = signed.by_event.get(event_id)
+        if record is None or (record.event_hash, record.erased_digest) != (event_hash, digest):
+            checked.findings.append(
+                _break(
+                    ERASURE_UNSIGNED,
+                    f"event {event_id}",
+                    "an erasure with no matching record signed by the platform's keys: personal "
+                    "data was removed by someone who could write the database, not by "
+                    "`assure admin erase-person`",
+                )
+            )
+
+
 def verify_trail(
     session: Session,
     data_dir: Path,
@@ -175,7 +220,7 @@ def verify_trail(
     chain = verify_chain(session)
     path = checkpoint_path(data_dir)
     lines = JsonLinesFile(path).read()
-    checked = _Checked(fingerprint.lower() if fingerprint else platform_fingerprint(data_dir))
+    checked = Checked(fingerprint.lower() if fingerprint else platform_fingerprint(data_dir))
     if checked.trusted is None and lines.lines:
         checked.findings.append(
             _break(
@@ -190,6 +235,25 @@ def verify_trail(
         checked.export(export_path, path)
     latest: AuditCheckpoint | None = None
     after = 0
+    _check_erasures(chain, data_dir, checked)
+    # Checkpoints signed before migration 0020 re-sealed the trail name hashes that no longer
+    # exist; they were compared with the trail before the re-seal (posture.audit_reseal).
+    resealed = _resealed(session)
+    before_reseal = [
+        (s, c) for s, c in checked.usable if resealed is not None and c.names_legacy_hashes
+    ]
+    checked.usable = [(s, c) for s, c in checked.usable if (s, c) not in before_reseal]
+    pinned = any((c.tip_event_id or 0) >= (resealed or 0) for _, c in checked.usable)
+    if before_reseal and not pinned:
+        checked.findings.append(
+            _break(
+                RESEAL_UNPINNED,
+                path.name,
+                f"the trail was re-sealed at event {resealed} and the checkpoints before it no "
+                "longer apply, but no checkpoint since covers the re-seal: the history before "
+                "it is unprotected; it could have been rewritten",
+            )
+        )
     if checked.usable:
         wanted = {c.tip_event_id for _, c in checked.usable if c.tip_event_id is not None}
         index = index_events(session, wanted)
@@ -199,7 +263,7 @@ def verify_trail(
                 checked.findings.append(_break(problem[0], source, problem[1]))
         latest = max((c for _, c in checked.usable), key=lambda c: c.event_count)
         after = max(0, index.event_count - latest.event_count)
-    elif not lines.lines and chain.events_checked:
+    elif not before_reseal and not lines.lines and chain.events_checked:
         # A fresh install has none until its first snapshot, worker hour or manual checkpoint.
         checked.findings.append(
             CheckpointFinding(

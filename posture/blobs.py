@@ -5,6 +5,7 @@ and every read proves the bytes are still the ones that were stored."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +33,18 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         """Store `data` (once) and return its digest. A staged copy with a name of its own is
-        renamed into place, so concurrent writers of the same file never see half of it."""
+        renamed into place, so concurrent writers of the same file never see half of it.
+
+        A file already stored gets its modification time set to now: the retention sweep keeps
+        a file modified within the hour (posture/retention/blobs.py), so the record about to
+        name it again never names a file the sweep removed in the meantime."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if target.exists():
+        try:
+            os.utime(target)
             return digest
+        except OSError:
+            pass  # not stored (or removed just now, or not ours to touch): stored anew below
         self.folder.mkdir(mode=0o700, exist_ok=True)
         replace_whole(target, data)
         return digest

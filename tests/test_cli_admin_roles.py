@@ -52,7 +52,7 @@ def _role_events(sessions: sessionmaker[Session]) -> list[tuple[str, str, str]]:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action.like("role.%")).order_by(AuditEvent.id)
         )
-        return [(e.action, e.actor_label, e.data["role"]) for e in events]
+        return [(e.action, e.shown_actor, e.data["role"]) for e in events]
 
 
 def _role_change(change: str, email: str, organisation: str, role: str, env: dict[str, str]):  # type: ignore[no-untyped-def]

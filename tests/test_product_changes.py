@@ -25,7 +25,8 @@ def _stored(sessions, product_id: int) -> dict[str, object]:  # type: ignore[no-
 
 def _actions(sessions, action: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     with sessions() as session:
-        return list(session.scalars(select(AuditEvent.data).where(AuditEvent.action == action)))
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == action))
+        return [event.shown_data for event in events]
 
 
 def test_an_amendment_changes_only_what_it_gives_and_says_so_in_the_audit_trail(

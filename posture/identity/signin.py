@@ -27,6 +27,8 @@ from posture.storage.dialects import upsert_insert
 from posture.storage.engine import transaction
 from posture.storage.models import SignInAddress, User
 
+# The actor of a sign-in refused before an account is known.
+SIGN_IN = Actor(label="sign-in")
 SIGN_IN_FAILED = (
     "sign-in failed: wrong email, password or code, or too many attempts; wait a while and "
     "try again"
@@ -202,12 +204,14 @@ def _record_failure(
     usable: bool,
     policy: IdentityPolicy,
 ) -> None:
+    # What was typed is kept as a personal item ("email" is not a hashed key), never as the
+    # actor: it may be anything, a system's name or a password typed in the wrong box included.
     if not address_ok:
-        action, actor, object_id = "auth.login_refused", Actor(label=email), "-"
-        data: dict[str, object] = {"reason": "address throttled"}
+        action, actor, object_id = "auth.login_refused", SIGN_IN, "-"
+        data: dict[str, object] = {"reason": "address throttled", "email": email}
     elif not usable or user is None:
-        action, actor, object_id = "auth.login_failed", Actor(label=email), "-"
-        data = {"reason": "unknown or inactive account"}
+        action, actor, object_id = "auth.login_failed", SIGN_IN, "-"
+        data = {"reason": "unknown or inactive account", "email": email}
     elif attempt is None:
         action, actor, object_id = "auth.login_refused", _actor(user), user.id
         data = {"reason": "locked"}

@@ -11,6 +11,7 @@ worker stopped.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -44,6 +45,8 @@ HEARTBEAT_EVERY = 10.0
 
 
 Runner = Callable[[CheckRequest, EgressPolicy, bytes | None], CheckReport]
+# Told each check's kind, how its job ended and the seconds the check ran (the worker's metrics).
+ObserveCheck = Callable[[str, str, float], None]
 
 
 def run_request(request: CheckRequest, policy: EgressPolicy, data: bytes | None) -> CheckReport:
@@ -166,11 +169,30 @@ def execute_check_job(
     worker: str,
     files: BlobStore,
     heartbeat_every: float = HEARTBEAT_EVERY,
+    observe: ObserveCheck | None = None,
 ) -> str:
     """Run one job to a final state as `worker`; returns that state. Refusals fail the job with
     the reason; a job recovered from under this worker is left to whoever holds it now."""
     if not claim(sessions, job_id, worker):
         return "skipped"
+    timing: dict[str, Any] = {}
+    state = _execute(sessions, policy, job_id, runner, worker, files, heartbeat_every, timing)
+    if observe is not None and "kind" in timing:
+        observe(timing["kind"], state, timing.get("seconds", 0.0))
+    return state
+
+
+def _execute(
+    sessions: sessionmaker[Session],
+    policy: EgressPolicy,
+    job_id: int,
+    runner: Runner,
+    worker: str,
+    files: BlobStore,
+    heartbeat_every: float,
+    timing: dict[str, Any],
+) -> str:
+    """The claimed job's run; `timing` is given the check's kind and the seconds it ran."""
     with sessions() as session:
         job = session.get(Job, job_id)
         assert job is not None
@@ -178,10 +200,15 @@ def execute_check_job(
         requester = job.requested_by_user_id
     try:
         request = CheckRequest.model_validate(payload["request"])
+        timing["kind"] = request.kind
         _progress(sessions, job_id, worker, 0.2, f"running the {request.kind} check")
         data = files.get(request.file_sha256) if request.file_sha256 else None
-        with heartbeat(lambda: _beat(sessions, job_id, worker), heartbeat_every):
-            report = runner(request, policy, data)
+        started = time.perf_counter()
+        try:
+            with heartbeat(lambda: _beat(sessions, job_id, worker), heartbeat_every):
+                report = runner(request, policy, data)
+        finally:
+            timing["seconds"] = time.perf_counter() - started
         _progress(sessions, job_id, worker, 0.9, "recording the results")
         _succeed(sessions, job_id, worker, payload, requester, report)
         return "succeeded"

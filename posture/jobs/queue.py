@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from checks.egress import EgressPolicy
 from kernel.clock import utcnow
@@ -14,7 +14,7 @@ from kernel.settings import Settings
 from posture.audit_checkpoint import scheduled_checkpoint
 from posture.audit_checkpoint_verify import verify_trail
 from posture.blobs import BlobStore
-from posture.jobs.checks import execute_check_job
+from posture.jobs.checks import ObserveCheck, execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
@@ -79,11 +79,15 @@ def _storage(settings: Settings, name: str) -> Huey:
 
 
 def build_queue(
-    settings: Settings, name: str = QUEUE_NAME, worker_token: str | None = None
+    settings: Settings,
+    name: str = QUEUE_NAME,
+    worker_token: str | None = None,
+    observe_check: ObserveCheck | None = None,
 ) -> JobQueue:
     """Tasks are bound to a queue built from settings, so nothing lives at module level.
     `name` separates queues that share one Redis (tests running side by side). `worker_token`
-    is the start token this process's claims carry (`assure serve` chooses it for its workers)."""
+    is the start token this process's claims carry (`assure serve` chooses it for its workers).
+    `observe_check` is told each check's kind, outcome and duration (the worker's metrics)."""
     from huey.api import crontab
 
     huey = _storage(settings, name)
@@ -96,7 +100,12 @@ def build_queue(
     def run_check(job_id: int) -> str:
         # The identity is taken when the task runs, in the process that runs it.
         state = execute_check_job(
-            sessions, policy, job_id, worker=worker_identity(token), files=files
+            sessions,
+            policy,
+            job_id,
+            worker=worker_identity(token),
+            files=files,
+            observe=observe_check,
         )
         log.info("check job %d: %s", job_id, state)
         return state
@@ -146,5 +155,15 @@ def build_queue(
             "first_break": chain_break.event_id if chain_break else None,
             "checkpoint_breaks": [finding.code for finding in report.breaks],
         }
+
+    # Daily, at night. Every worker process schedules it: each batch takes the audit chain's
+    # lock before it reads what is due, so a second sweep finds nothing left to do. It applies
+    # the retention_policy setting (else the shipped policy) and sweeps nothing when
+    # retention_schedule is off or that policy is refused (posture.retention.sweep).
+    @huey.periodic_task(crontab(hour="3", minute="23"), name="retention.sweep")
+    def sweep_retention() -> dict[str, Any]:
+        from posture.retention.sweep import run_scheduled  # loaded once a day, not per worker
+
+        return run_scheduled(settings)
 
     return queue

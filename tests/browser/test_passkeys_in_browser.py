@@ -159,9 +159,9 @@ def _audited(env: dict[str, str], action: str) -> list[dict[str, Any]]:
     try:
         with session_factory(engine)() as session:
             rows = session.scalars(
-                select(AuditEvent.data).where(AuditEvent.action == action).order_by(AuditEvent.id)
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
             )
-            return list(rows)
+            return [event.shown_data for event in rows]
     finally:
         engine.dispose()
 

@@ -133,8 +133,8 @@ def test_a_provider_cannot_sign_someone_into_another_providers_organisation(worl
     (event,) = events(sessions, "auth.federated_refused")
     assert event.organisation_id is None
     assert event.data["issuer"] == "https://login.s1.example"
-    assert event.data["organisation_claimed"] == "s2"
-    assert event.data["reason"] == "organisation_not_bound"
+    assert event.shown_data["organisation_claimed"] == "s2"
+    assert event.shown_data["reason"] == "organisation_not_bound"
 
 
 def test_a_non_existent_organisation_gets_the_same_answer_as_a_foreign_one(world_db) -> None:
@@ -217,7 +217,7 @@ def test_every_refusal_says_why_and_is_audited(world_db, change, reason, message
     assert refused.reason == reason
     assert message in str(refused)
     (event,) = events(sessions, "auth.federated_refused")
-    assert event.data["reason"] == reason
+    assert event.shown_data["reason"] == reason
     assert event.organisation_id is None
 
 
@@ -273,7 +273,7 @@ def test_a_hostile_organisation_claim_is_refused_and_recorded_escaped(world_db, 
     _, sessions, _ = world_db
     assert refusal(sessions, CLAIMS | {"assure_org": claimed}).reason == "organisation_not_bound"
     (event,) = events(sessions, "auth.federated_refused")
-    recorded = event.data["organisation_claimed"]
+    recorded = event.shown_data["organisation_claimed"]
     assert recorded.isascii()
     assert recorded.isprintable()
     assert len(recorded) < 300

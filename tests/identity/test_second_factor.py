@@ -279,7 +279,7 @@ def test_knowing_the_password_buys_no_more_code_guesses_than_the_lockout_allows(
         complete_with_code(admin, box, verified, _code(secret, later), now=later)
     with admin() as session:
         checked = [
-            event.data.get("reason")
+            event.shown_data.get("reason")
             for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
             if event.action == "auth.mfa_failed"
         ]

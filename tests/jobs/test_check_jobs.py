@@ -218,7 +218,7 @@ def test_a_jobs_audit_events_name_its_worker_without_the_platforms_host_or_pid(
                 AuditEvent.object_type == "job", AuditEvent.object_id == str(job_id)
             )
         ).all()
-    written = " ".join(f"{e.actor_label} {e.data}" for e in events)
+    written = " ".join(f"{e.shown_actor} {e.shown_data}" for e in events)
     assert "worker-cafe" in written
     assert "testhost" not in written
     assert "4242" not in written

@@ -89,6 +89,6 @@ def test_acknowledging_closes_an_alert_once_and_is_audited(band_alert: tuple[Db,
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "alert.acknowledged")
         ).all()
-        assert [(e.actor_user_id, e.data["note"]) for e in events] == [
+        assert [(e.actor_user_id, e.shown_data["note"]) for e in events] == [
             (supplier.user_id, "reviewed with the assessor")
         ]

@@ -10,8 +10,9 @@ import httpx
 from tests.partner_api.conftest import bearer
 from tests.partner_api.live import serving_api
 
-# Headers that may differ between two requests for reasons other than the method.
-VOLATILE = {"date", "ratelimit-remaining", "ratelimit-reset"}
+# Headers that may differ between two requests for reasons other than the method: the clock,
+# the rate limit left, and each request's own id.
+VOLATILE = {"date", "ratelimit-remaining", "ratelimit-reset", "x-request-id"}
 
 
 def _same_but_empty(get: httpx.Response, head: httpx.Response) -> None:

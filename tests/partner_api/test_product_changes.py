@@ -30,7 +30,7 @@ def _patch(client: TestClient, prepared: ApiWorld, body: Any, who: str = "s1"): 
 def _events(client: TestClient, action: str) -> list[dict[str, Any]]:
     with client.app.state.runtime.sessions() as session:
         rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        return [row.data for row in rows]
+        return [row.shown_data for row in rows]
 
 
 def test_the_published_change_body_is_the_form_with_every_field_optional(

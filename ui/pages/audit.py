@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from posture.audit_log import recent_events
+from posture.audit_personal import shown_actor, shown_data
 from ui.context import principal, uk_time
 from ui.runtime import sessions
 
@@ -31,11 +32,15 @@ def audit_page() -> None:
                 {
                     "id": event.id,
                     "when": uk_time(event.occurred_at),
-                    "actor": event.actor_label,
+                    "actor": shown_actor(event.actor_label, event.personal),
                     "action": event.action,
                     "object": f"{event.object_type} {event.object_id}",
                     "organisation": event.organisation_id,
-                    "data": json.dumps(event.data, sort_keys=True, ensure_ascii=False),
+                    "data": json.dumps(
+                        shown_data(event.data, event.personal),
+                        sort_keys=True,
+                        ensure_ascii=False,
+                    ),
                 }
                 for event in events
             ]

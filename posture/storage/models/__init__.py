@@ -1,7 +1,7 @@
 """All tables, imported together so Alembic and create_all see one metadata."""
 
 from posture.storage.models.assessments import Answer, AnswerEncoding, Assessment, Evidence
-from posture.storage.models.audit import AuditEvent
+from posture.storage.models.audit import AuditEvent, AuditPersonal
 from posture.storage.models.challenges import (
     Challenge,
     ChallengeAttachment,
@@ -41,6 +41,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
+    "AuditPersonal",
     "Challenge",
     "ChallengeAttachment",
     "ChallengeEntry",

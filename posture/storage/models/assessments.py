@@ -86,7 +86,7 @@ class Evidence(Base):
     filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(127))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     provenance: Mapped[Provenance] = mapped_column(enum_column(Provenance, "provenance"))
     storage_key: Mapped[str] = mapped_column(String(255))
     meta: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
