@@ -7,10 +7,13 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from kernel.data_dir import ensure_data_dir
+from posture.audit import Actor, record
+from posture.erasure import erase_person
 from posture.identity.permissions import Principal
 from posture.monitoring.alerts import record_band_changes
 from posture.storage.engine import transaction
-from posture.storage.models import AuditEvent
+from posture.storage.models import AuditEvent, User
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import LATER, Db, snapshots
 
@@ -136,3 +139,25 @@ def test_a_platform_admin_reads_the_newest_audit_events_first(estate: Db) -> Non
     app.number_input[0].set_value(1)
     (events,) = (f.value for f in app.run().dataframe)
     assert events["id"].tolist() == [newest.id]
+
+
+def test_the_audit_page_names_a_person_until_they_are_erased(estate: Db) -> None:
+    world, sessions, settings = estate
+    with transaction(sessions) as session:
+        user = User(email="rhiannon.price@force.example", display_name="Rhiannon Price")
+        session.add(user)
+        session.flush()
+        actor = Actor(user.email, user.id)
+        record(session, actor, "answer.reviewed", "answer", 1, {"message": "Rhiannon Price saw it"})
+    admin = world.principal(Role.PLATFORM_ADMIN)
+    (events,) = (f.value for f in _open("audit-trail", admin).dataframe)
+    assert events["actor"][0] == "rhiannon.price@force.example"
+    assert "Rhiannon Price saw it" in events["data"][0]
+
+    erase_person(sessions, Actor("cli"), user.email, "DPO-9", ensure_data_dir(settings))
+
+    (events,) = (f.value for f in _open("audit-trail", admin).dataframe)
+    shown = " ".join(map(str, events.to_dict("list").values()))
+    assert "rhiannon" not in shown.lower()
+    assert events["action"][0] == "admin.person_erased"
+    assert events["actor"][1] == "erased person"
