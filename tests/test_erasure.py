@@ -313,92 +313,86 @@ def test_an_erasure_forged_in_the_database_is_found(
     assert [f["code"] for f in report["findings"]] == [ERASURE_UNSIGNED]
 
 
-def test_an_address_is_matched_whole_not_inside_another(
-    sessions: sessionmaker[Session], backend_settings: Settings
+def _someone_named_in_a_product(
+    sessions: sessionmaker[Session],
+    person: tuple[str, str],
+    description: str,
+    contact: str | None = None,
 ) -> None:
+    """An administrator (so the person is never the last), the person's account, and another
+    supplier's product whose description (and security contact) may name them."""
+    email, name = person
     with transaction(sessions) as session:
         create_admin(session, CLI, "admin@platform.example", "Platform Admin", ADMIN_PASSWORD)
-        org = Organisation(
-            slug="band", name="Band Ltd", kind="supplier", security_contact="banjo@police.uk"
-        )
+        org = Organisation(slug="acme", name="Acme", kind="supplier", security_contact=contact)
         session.add(org)
-        session.add(User(email="jo@police.uk", display_name="Jo"))
+        session.add(User(email=email, display_name=name))
         session.flush()
         session.add(
             Product(
                 organisation_id=org.id,
-                name="Band",
+                name="Acme",
                 category="evidence_management",
                 deployment_model="saas",
-                description="Contacts: banjo@police.uk, jo@police.uk. Escalate to Łukasz Nowak.",
+                description=description,
             )
         )
-    erase_person(sessions, CLI, "jo@police.uk", "DPO-21", ensure_data_dir(backend_settings))
+
+
+def _contact_and_description(sessions: sessionmaker[Session]) -> tuple[str | None, str | None]:
     with sessions() as session:
-        contact = select(Organisation.security_contact).where(Organisation.slug == "band")
-        assert session.scalar(contact) == "banjo@police.uk"
-        assert session.scalar(select(Product.description)) == (
-            "Contacts: banjo@police.uk, [erased person]. Escalate to Łukasz Nowak."
-        )
+        contact = select(Organisation.security_contact).where(Organisation.slug == "acme")
+        return session.scalar(contact), session.scalar(select(Product.description))
+
+
+def test_an_address_is_matched_whole_not_inside_another(
+    sessions: sessionmaker[Session], backend_settings: Settings
+) -> None:
+    _someone_named_in_a_product(
+        sessions,
+        ("jo@police.uk", "Jo"),
+        "Contacts: banjo@police.uk, jo@police.uk. Escalate to Łukasz Nowak.",
+        contact="banjo@police.uk",
+    )
+    erase_person(sessions, CLI, "jo@police.uk", "DPO-21", ensure_data_dir(backend_settings))
+    assert _contact_and_description(sessions) == (
+        "banjo@police.uk",
+        "Contacts: banjo@police.uk, [erased person]. Escalate to Łukasz Nowak.",
+    )
 
 
 def test_a_name_in_any_script_is_found(
     sessions: sessionmaker[Session], backend_settings: Settings
 ) -> None:
     """SQLite folds case for ASCII only; a name starting with Ł is still found."""
-    with transaction(sessions) as session:
-        create_admin(session, CLI, "admin@platform.example", "Platform Admin", ADMIN_PASSWORD)
-        org = Organisation(slug="acme", name="Acme", kind="supplier")
-        session.add(org)
-        session.add(User(email="lukasz@supplier.example", display_name="Łukasz Nowak"))
-        session.flush()
-        session.add(
-            Product(
-                organisation_id=org.id,
-                name="Acme",
-                category="evidence_management",
-                deployment_model="saas",
-                description="Escalate to ŁUKASZ NOWAK or łukasz nowak.",
-            )
-        )
+    _someone_named_in_a_product(
+        sessions,
+        ("lukasz@supplier.example", "Łukasz Nowak"),
+        "Escalate to ŁUKASZ NOWAK or łukasz nowak.",
+    )
     erase_person(
         sessions, CLI, "lukasz@supplier.example", "DPO-22", ensure_data_dir(backend_settings)
     )
-    with sessions() as session:
-        assert session.scalar(select(Product.description)) == (
-            "Escalate to [erased person] or [erased person]."
-        )
+    assert _contact_and_description(sessions)[1] == (
+        "Escalate to [erased person] or [erased person]."
+    )
 
 
 def test_a_one_word_name_is_not_searched_for(
     sessions: sessionmaker[Session], backend_settings: Settings
 ) -> None:
     """Erasing a "David" must not touch David Jones, nor david@ anywhere."""
-    with transaction(sessions) as session:
-        create_admin(session, CLI, "admin@platform.example", "Platform Admin", ADMIN_PASSWORD)
-        org = Organisation(
-            slug="acme", name="Acme", kind="supplier", security_contact="david@acme.example"
-        )
-        session.add(org)
-        session.add(User(email="ds@police.uk", display_name="David"))
-        session.flush()
-        text = "Ask David Jones (david@acme.example) or ds@police.uk."
-        session.add(
-            Product(
-                organisation_id=org.id,
-                name="Acme",
-                category="evidence_management",
-                deployment_model="saas",
-                description=text,
-            )
-        )
+    _someone_named_in_a_product(
+        sessions,
+        ("ds@police.uk", "David"),
+        "Ask David Jones (david@acme.example) or ds@police.uk.",
+        contact="david@acme.example",
+    )
     erase_person(sessions, CLI, "ds@police.uk", "DPO-23", ensure_data_dir(backend_settings))
-    with sessions() as session:
-        contact = select(Organisation.security_contact).where(Organisation.slug == "acme")
-        assert session.scalar(contact) == "david@acme.example"
-        assert session.scalar(select(Product.description)) == (
-            "Ask David Jones (david@acme.example) or [erased person]."
-        )
+    assert _contact_and_description(sessions) == (
+        "david@acme.example",
+        "Ask David Jones (david@acme.example) or [erased person].",
+    )
 
 
 @pytest.mark.parametrize(

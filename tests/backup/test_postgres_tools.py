@@ -94,7 +94,7 @@ def peer() -> Iterator[PasswordPeer]:
 def empty_dump(tmp_path_factory: pytest.TempPathFactory, postgres_reason: str | None) -> Path:
     """A real custom-format dump (of no schema) for pg_restore to open."""
     if postgres_reason:
-        pytest.skip(postgres_reason)
+        pytest.skip(f"needs PostgreSQL, which does not answer here: {postgres_reason}")
     dump = tmp_path_factory.mktemp("dump") / "empty.pgdump"
     schema = f"assure_empty_{secrets.token_hex(4)}"
     admin = create_engine(POSTGRES_URL)
