@@ -10,6 +10,7 @@ import typer
 from assure_cli.context import friendly_errors, open_database, print_json
 from posture.demo.seed import seed_demo
 from posture.storage.engine import transaction
+from supplier_portal.demo_caf_draft import start_caf_draft
 
 app = typer.Typer(help="Fill an empty database with a demo estate.", no_args_is_help=True)
 
@@ -36,6 +37,9 @@ def seed(
     started = time.perf_counter()
     with open_database() as db, transaction(db.sessions) as session:
         result = seed_demo(session, suppliers, seed, end, with_logins)
+        force = next((x for x in result.logins if x.role == "force_assessor"), None)
+        # The force assessor's CAF 4.0 draft, its answers inferred from PTSbD to confirm.
+        caf_draft = start_caf_draft(session, force.email) if force is not None else None
     elapsed = round(time.perf_counter() - started, 2)
     if json_output:
         print_json(
@@ -44,12 +48,15 @@ def seed(
                 "seconds": elapsed,
                 "as_of": end,
                 "logins": [login.__dict__ for login in result.logins],
+                "caf_draft_assessment_id": caf_draft,
             }
         )
         return
     typer.echo(f"seeded demo estate as of {end} in {elapsed}s:")
     for name, count in result.counts.items():
         typer.echo(f"  {name:<14}{count:>9,}")
+    if caf_draft is not None:
+        typer.echo(f"the force assessor has a CAF 4.0 draft ({caf_draft}) with inferred answers")
     if result.logins:
         typer.echo("one-time passwords (shown only now):")
         for login in result.logins:

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import typer
 
-from assure_cli.context import fail, friendly_errors, open_database, print_json
+from assure_cli.catalogue_import import import_catalogue_file
+from assure_cli.context import fail, friendly_errors, print_json
 from checks.findings import CATALOGUE_FILE
+from frameworks.catalogue_view import catalogue_id_of
 from frameworks.crosswalk import coverage
 from frameworks.library import FrameworkLibrary, load_library, validate_library
 from frameworks.loader import DATA_ROOT, FrameworkDataError, LoadedFramework
 from frameworks.schema import Outcome
-from posture.audit import Actor
-from posture.storage.engine import transaction
+from frameworks.urns import (
+    UrnError,
+    UrnKind,
+    crosswalk_urn,
+    element_urn,
+    framework_urn,
+    outcome_urn,
+    parse_urn,
+)
 
 app = typer.Typer(
     help="The common framework: validate, browse, map and exchange.", no_args_is_help=True
 )
 
-CLI_ACTOR = Actor(label="cli")
 DataDir = typer.Option(
     DATA_ROOT, "--data-dir", help="Framework data folder to use.", file_okay=False, exists=True
 )
@@ -104,32 +111,84 @@ def show(
 
 
 def _find(library: FrameworkLibrary, item_id: str) -> tuple[str, dict] | None:
-    if item_id in library.catalogues:
-        catalogue = library.catalogues[item_id]
-        data = catalogue.model_dump(mode="json")
-        data["item_count"] = len(catalogue.items())
-        return "catalogue", data
-    for (framework_id, _version), loaded in sorted(library.frameworks.items()):
+    """A catalogue id, a URN, `<catalogue>:<id>` (`ncsc-caf-4.0:C1.f`) or a bare id, looked up in
+    PTSbD first: ids are labels and collide across frameworks."""
+    if item_id in library.catalogues and not item_id.startswith("urn:"):
+        loaded = _framework_for_catalogue(library, item_id)
+        if loaded is None:
+            catalogue = library.catalogues[item_id]
+            data = catalogue.model_dump(mode="json", exclude_none=True)
+            data["item_count"] = len(catalogue.items())
+            return "catalogue", data
+        data = loaded.framework.model_dump(mode="json", exclude_none=True)
+        data["outcome_count"] = len(loaded.framework.outcomes())
+        data["urn"] = framework_urn(*loaded.key)
+        return "framework", data
+    scope, label = _scope_and_label(item_id)
+    ordered = sorted(
+        library.frameworks.values(),
+        key=lambda f: (f.framework.framework_id != "ptsbd", catalogue_id_of(f.framework)),
+    )
+    for loaded in ordered:
         framework = loaded.framework
-        if item_id == framework_id:
-            latest = library.latest(framework_id).framework
-            data = latest.model_dump(mode="json")
-            data["outcome_count"] = len(latest.outcomes())
+        if scope is not None and scope != catalogue_id_of(framework):
+            continue
+        if scope is None and label == framework.framework_id:
+            latest = library.latest(framework.framework_id)
+            data = latest.framework.model_dump(mode="json", exclude_none=True)
+            data["outcome_count"] = len(latest.framework.outcomes())
+            data["urn"] = framework_urn(*latest.key)
             return "framework", data
-        for objective in framework.objectives:
-            if objective.id == item_id:
-                return "objective", objective.model_dump(mode="json")
-            for principle in objective.principles:
-                if principle.id == item_id:
-                    return "principle", principle.model_dump(mode="json")
-                for outcome in principle.outcomes:
-                    if outcome.id == item_id:
-                        return "outcome", _outcome_payload(loaded, outcome)
+        found = _element(loaded, label)
+        if found is not None:
+            return found
+    return None
+
+
+def _scope_and_label(item_id: str) -> tuple[str | None, str]:
+    if item_id.startswith("urn:"):
+        try:
+            parsed = parse_urn(item_id)
+        except UrnError as exc:
+            raise fail(str(exc)) from None
+        return parsed.scope, parsed.element or ""
+    scope, _, label = item_id.rpartition(":")
+    # OWASP-style ids hold a colon themselves (API1:2023): only a known catalogue is a scope.
+    return (scope, label) if scope and "." in scope else (None, item_id)
+
+
+def _framework_for_catalogue(
+    library: FrameworkLibrary, catalogue_id: str
+) -> LoadedFramework | None:
+    for loaded in library.frameworks.values():
+        if catalogue_id_of(loaded.framework) == catalogue_id:
+            return loaded
+    return None
+
+
+def _element(loaded: LoadedFramework, label: str) -> tuple[str, dict] | None:
+    """An objective, principle or outcome of one framework version; URNs match case-blind."""
+    key = loaded.key
+    wanted = label.lower()
+    for objective in loaded.framework.objectives:
+        if objective.id.lower() == wanted:
+            data = objective.model_dump(mode="json")
+            return "objective", {**data, "urn": element_urn(UrnKind.OBJECTIVE, *key, objective.id)}
+        for principle in objective.principles:
+            if principle.id.lower() == wanted:
+                data = principle.model_dump(mode="json")
+                urn = element_urn(UrnKind.PRINCIPLE, *key, principle.id)
+                return "principle", {**data, "urn": urn}
+            for outcome in principle.outcomes:
+                if outcome.id.lower() == wanted:
+                    return "outcome", _outcome_payload(loaded, outcome)
     return None
 
 
 def _outcome_payload(loaded: LoadedFramework, outcome: Outcome) -> dict:
     data = outcome.model_dump(mode="json")
+    data["urn"] = outcome_urn(*loaded.key, outcome.id)
+    data["framework"] = catalogue_id_of(loaded.framework)
     # Which checks bear on the outcome, through which findings: from checks/data/findings.yaml.
     data["checks"] = list(loaded.finding_links.kinds_for(outcome.id))
     data["findings"] = list(loaded.finding_links.codes_for(outcome.id))
@@ -161,13 +220,16 @@ def coverage_command(
             {
                 "framework": f"{framework.framework.framework_id} {framework.framework.version}",
                 "against": against,
+                "crosswalk_urn": crosswalk_urn(catalogue_id_of(framework.framework), against),
                 "summary": summary,
                 "elements": [
                     {
                         "id": r.target_id,
+                        "urn": _target_urn(library, against, r.target_id),
                         "title": r.title,
                         "status": r.status.value,
                         "sources": list(r.sources),
+                        "source_urns": [outcome_urn(*framework.key, x) for x in r.sources],
                         "best_strength": r.best_strength,
                         "rationale": r.rationale,
                     }
@@ -177,10 +239,20 @@ def coverage_command(
         )
         return
     typer.echo(f"PTSbD {framework.framework.version} against {catalogue.title} {catalogue.version}")
+    width = max([8, *(len(row.target_id) for row in rows)])
     for row in rows:
         sources = ", ".join(row.sources) or "-"
-        typer.echo(f"  {row.target_id:<8} {row.status.value:<17} {sources:<22} {row.title}")
+        typer.echo(f"  {row.target_id:<{width}} {row.status.value:<17} {sources:<22} {row.title}")
     typer.echo("  " + ", ".join(f"{count} {status}" for status, count in summary.items()))
+
+
+def _target_urn(library: FrameworkLibrary, catalogue_id: str, element_id: str) -> str:
+    """An outcome URN where the catalogue is a shipped framework, else a requirement URN."""
+    loaded = _framework_for_catalogue(library, catalogue_id)
+    if loaded is not None:
+        return outcome_urn(*loaded.key, element_id)
+    catalogue = library.catalogues[catalogue_id]
+    return element_urn(UrnKind.REQUIREMENT, catalogue.catalogue_id, catalogue.version, element_id)
 
 
 @app.command("export-oscal")
@@ -217,30 +289,17 @@ def import_oscal_command(
     from frameworks.oscal.importer import OscalImportError
     from posture.catalogue_store import import_oscal_file
 
-    started = time.perf_counter()
-    try:
-        with open_database() as db, transaction(db.sessions) as session:
-            result = import_oscal_file(session, CLI_ACTOR, file, catalogue_id)
-    except OscalImportError as exc:
-        raise fail(str(exc)) from None
-    elapsed = round(time.perf_counter() - started, 3)
-    catalogue = result.catalogue
-    if json_output:
-        print_json(
-            {
-                "id": catalogue.catalogue_id,
-                "version": catalogue.version,
-                "title": catalogue.title,
-                "controls": result.control_count,
-                "top_level_controls": result.top_level_control_count,
-                "already_present": result.already_present,
-                "seconds": elapsed,
-            }
-        )
-        return
-    verb = "already imported" if result.already_present else "imported"
-    typer.echo(
-        f"{verb} {catalogue.catalogue_id} {catalogue.version}: {catalogue.title} "
-        f"({result.control_count} controls, {result.top_level_control_count} top level) "
-        f"in {elapsed}s"
-    )
+    import_catalogue_file(import_oscal_file, OscalImportError, file, catalogue_id, json_output)
+
+
+def _register_exchange_commands() -> None:
+    # In their own modules (CISO Assistant libraries, OSCAL results and profiles) so that this
+    # file stays about the shipped framework; each adds its commands to this app.
+    from assure_cli.framework_ciso import register as register_ciso
+    from assure_cli.framework_oscal import register as register_oscal
+
+    register_ciso(app)
+    register_oscal(app)
+
+
+_register_exchange_commands()

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 import typer
 
 from assure_cli.context import friendly_errors, open_database, print_json
-from frameworks.loader import default_framework
 from kernel.data_dir import ensure_data_dir
 from posture.audit import Actor
 from posture.storage.engine import transaction
@@ -37,27 +36,34 @@ def score(
     snapshot: bool = typer.Option(False, "--snapshot", help="Store the result as snapshots."),
     as_of: datetime | None = AsOf,
     limit: int = typer.Option(20, min=1, help="Rows to print in the table (lowest scores first)."),
+    framework: str | None = typer.Option(
+        None,
+        "--framework",
+        help="Score against this framework version, e.g. ncsc-caf-4.0 (default: PTSbD).",
+    ),
 ) -> None:
     """Score every force and product (or one entity) against the framework."""
     if ctx.invoked_subcommand is not None:
         return
     # NumPy and pandas load only for the commands that score.
+    from posture.assessment_frameworks import framework_named
     from posture.audit_checkpoint import write_checkpoint
     from posture.scoring.service import score_estate
     from posture.scoring.snapshots import store_snapshots
 
     when = _as_of(as_of)
     checkpoint = None
+    loaded = framework_named(framework)
     with open_database() as db:
         with transaction(db.sessions) as session:
             # The whole estate's answer encodings are kept for the next run (answer_cache.py).
             scores = score_estate(
-                session, when, entity, encodings="keep" if entity is None else "read"
+                session, when, entity, loaded, encodings="keep" if entity is None else "read"
             )
             stored = 0
             if snapshot:
                 taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
-                stored = store_snapshots(session, CLI_ACTOR, default_framework(), scores, taken_at)
+                stored = store_snapshots(session, CLI_ACTOR, loaded, scores, taken_at)
         if snapshot:
             # Signed once the run has committed, so the checkpoint covers its audit event.
             checkpoint = write_checkpoint(

@@ -167,6 +167,7 @@ class BoundedYamlLoader(yaml.SafeLoader):
         self.limits = limits
         self._aliases = 0
         self._depth = 0
+        self._composed = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -175,6 +176,15 @@ class BoundedYamlLoader(yaml.SafeLoader):
                 raise InputRefused(
                     Limit.ALIASES,
                     f"more than {self.limits.max_aliases} YAML aliases: refused as an alias bomb",
+                )
+        else:
+            # Counted while composing: a file of millions of small nodes is refused before its
+            # node tree (several hundred bytes a node in Python) is built, not after.
+            self._composed += 1
+            if self._composed > self.limits.max_expanded_nodes:
+                raise InputRefused(
+                    Limit.EXPANDED_NODES,
+                    f"more than {self.limits.max_expanded_nodes} YAML nodes: refused as too large",
                 )
         self._depth += 1
         try:

@@ -8,17 +8,24 @@ from pydantic import Field, StringConstraints, model_validator
 
 from frameworks.schema import Identifier, Strict, Text, reject_duplicates
 
-ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._()-]{0,63}$")]
+# Upstream ids are kept exactly as their publisher writes them (OWASP's `API1:2023`).
+ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._():-]{0,63}$")]
+# A URN an imported library gave the element; shipped catalogues derive theirs (frameworks/urns.py).
+ForeignUrn = Annotated[
+    str, StringConstraints(pattern=r"^urn:[a-z0-9][a-z0-9-]{0,31}:[^\s\x00]{1,400}$")
+]
 
 
 class CatalogueItem(Strict):
     id: ItemId
     title: Text
+    urn: ForeignUrn | None = None
 
 
 class CatalogueGroup(Strict):
     id: ItemId
     title: Text
+    urn: ForeignUrn | None = None
     items: list[CatalogueItem] = Field(default_factory=list)
     groups: list[CatalogueGroup] = Field(default_factory=list)
 
@@ -42,6 +49,7 @@ class UpstreamCatalogue(Strict):
     publisher: Text
     licence: Text
     source: Text
+    urn: ForeignUrn | None = None
     groups: list[CatalogueGroup] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -57,6 +57,9 @@ class Crosswalk(Strict):
 class CoverageRules(Strict):
     full_relationships: list[Relationship]
     full_min_strength: int = Field(ge=1, le=10)
+    # The strength at or above which an equal or superset-of mapping lets an answer to one
+    # catalogue be offered, marked inferred, for another (frameworks/inference.py).
+    inference_min_strength: int = Field(ge=1, le=10)
 
 
 class CoverageStatus(StrEnum):

@@ -19,6 +19,7 @@ from checks.findings import (
     split_framework_version,
 )
 from frameworks.schema import Framework
+from frameworks.urns import outcome_urn
 
 Problem = tuple[str, str]  # (where in findings.yaml, what is wrong)
 
@@ -139,3 +140,13 @@ def link_table(catalogue: FindingCatalogue, framework: Framework) -> FindingLink
             code for code, definition in catalogue.findings.items() if definition.blocks_assessment
         ),
     )
+
+
+def linked_outcome_urns(code: str, tables: Iterable[FindingLinkTable]) -> list[str]:
+    """Every outcome a finding with this code bears on, by URN, across the framework versions
+    whose links are given: labels alone are ambiguous once two frameworks link one finding."""
+    return [
+        outcome_urn(table.framework_id, table.version, outcome_id)
+        for table in tables
+        for outcome_id in table.outcomes_for(code)
+    ]

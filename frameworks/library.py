@@ -9,6 +9,7 @@ from pathlib import Path
 
 from checks.findings import CATALOGUE_FILE, FindingCatalogue
 from frameworks.catalogue import UpstreamCatalogue
+from frameworks.catalogue_view import catalogue_id_of, framework_catalogue
 from frameworks.crosswalk import CoverageRules, Crosswalk, crosswalk_problems
 from frameworks.finding_links import version_problems
 from frameworks.loader import (
@@ -20,6 +21,7 @@ from frameworks.loader import (
     read_catalogue,
 )
 from frameworks.schema import MigrationMap
+from frameworks.urns import colliding_ids
 
 FRAMEWORK_FILE = re.compile(r"^(?P<framework>[a-z0-9-]+)-(?P<version>\d+\.\d+(\.\d+)?)\.yaml$")
 
@@ -39,6 +41,26 @@ class FrameworkLibrary:
             raise KeyError(framework_id)
         newest = max(versions, key=lambda key: tuple(int(p) for p in key[1].split(".")))
         return self.frameworks[newest]
+
+    def by_catalogue_id(self, catalogue_id: str) -> LoadedFramework:
+        """A framework version by its catalogue id (`ncsc-caf-4.0`), or its bare id for the
+        newest version (`ncsc-caf`)."""
+        for loaded in self.frameworks.values():
+            if catalogue_id_of(loaded.framework) == catalogue_id:
+                return loaded
+        return self.latest(catalogue_id)
+
+    def linked_to(self, framework: LoadedFramework) -> set[tuple[str, str]]:
+        """Keys of the framework versions a crosswalk joins to this one, either way round."""
+        own = catalogue_id_of(framework.framework)
+        linked = {(f, v) for (f, v, target) in self.crosswalks if target == own}
+        targets = {target for (f, v, target) in self.crosswalks if (f, v) == framework.key}
+        linked |= {
+            key
+            for key, other in self.frameworks.items()
+            if catalogue_id_of(other.framework) in targets
+        }
+        return linked
 
     def crosswalk_for(self, framework: LoadedFramework, target: str) -> Crosswalk:
         key = (*framework.key, target)
@@ -103,6 +125,18 @@ def _load(
         for where, what in version_problems(catalogue, shipped)
     )
 
+    # Every framework version is also a catalogue that crosswalks can target.
+    framework_views = {
+        catalogue_id_of(loaded.framework): framework_catalogue(loaded.framework)
+        for loaded in frameworks.values()
+    }
+    for loaded in frameworks.values():
+        for first, second in colliding_ids(loaded.framework._all_ids()):
+            errors.append(
+                FrameworkDataError(
+                    loaded.source, "objectives", f"ids {first} and {second} differ only in case"
+                )
+            )
     catalogues: dict[str, UpstreamCatalogue] = {}
     for path in sorted((root / "upstream").glob("*.yaml")):
         files.append(path)
@@ -113,7 +147,21 @@ def _load(
             errors.append(FrameworkDataError(path, "catalogue_id", "duplicate catalogue id"))
         elif path.stem != catalogue.catalogue_id:
             errors.append(FrameworkDataError(path, "catalogue_id", "must match the file name"))
+        elif catalogue.catalogue_id in framework_views:
+            errors.append(
+                FrameworkDataError(
+                    path,
+                    "catalogue_id",
+                    f"{catalogue.catalogue_id} is also shipped as a framework; its ids and titles "
+                    "must be written in one place",
+                )
+            )
+        for first, second in colliding_ids(catalogue._all_ids()):
+            errors.append(
+                FrameworkDataError(path, "groups", f"ids {first} and {second} differ only in case")
+            )
         catalogues[catalogue.catalogue_id] = catalogue
+    catalogues.update(framework_views)
 
     crosswalks: dict[tuple[str, str, str], Crosswalk] = {}
     rules_file = root / "crosswalks" / "coverage-rules.yaml"

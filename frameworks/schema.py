@@ -9,7 +9,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+# No NUL: PostgreSQL text cannot hold one, and no title or description needs it.
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True, pattern=r"^[^\x00]*$"),
+]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 MIN_WEIGHT = 1
@@ -106,6 +110,8 @@ class Framework(Strict):
     title: Text
     publisher: Text
     licence: Text
+    # Where the publisher's own text is, for a framework this project transcribes (the CAF).
+    source: Text | None = None
     released: date
     evidence_types: list[Identifier] = Field(min_length=1)
     # Digests of earlier renderings of this same version whose outcomes and indicators are

@@ -7,9 +7,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import UploadFile
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from checks.catalogue import CatalogueKind, InputKind
+from frameworks.finding_links import linked_outcome_urns
+from frameworks.library import shipped_library
+from frameworks.urns import finding_urn
 from posture.scoring.bands import PostureBand
 from supplier_portal.product_fields import ProductFields
 from supplier_portal.vocabulary import (
@@ -20,6 +23,8 @@ from supplier_portal.vocabulary import (
 )
 
 Item = TypeVar("Item")
+# The schema of a document another standard defines (SARIF, CycloneDX, OSCAL), served as is.
+OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 
 def _not_text(value: Any) -> Any:
@@ -50,6 +55,7 @@ class Page(Out, Generic[Item]):
 
 class OutcomeOut(Out):
     id: str
+    urn: str
     title: str
     critical: bool
     weight: int
@@ -57,23 +63,35 @@ class OutcomeOut(Out):
 
 class PrincipleOut(Out):
     id: str
+    urn: str
     title: str
     outcomes: list[OutcomeOut]
 
 
 class ObjectiveOut(Out):
     id: str
+    urn: str
     title: str
     principles: list[PrincipleOut]
+
+
+class ProfileOut(Out):
+    id: str
+    urn: str
+    title: str
+    subject: str
 
 
 class FrameworkOut(Out):
     framework_id: str
     version: str
+    catalogue_id: str = Field(description="The id crosswalks and assessments name it by.")
+    urn: str
     title: str
     publisher: str
     released: date
     objectives: list[ObjectiveOut]
+    profiles: list[ProfileOut] = Field(description="Target profiles an assessment can name.")
 
 
 class ListingOut(Out):
@@ -125,16 +143,24 @@ class ProductIn(ProductFields):
 
 
 class AnswerOut(Out):
-    outcome_id: str
+    outcome_id: str = Field(description="The outcome's label in its framework.")
+    outcome_urn: str
     indicators_met: list[str]
     provenance: str
     review_status: str | None = None
+    inferred: str | None = Field(
+        None,
+        description="Set while the answer is only inferred from another framework's answers: "
+        "what it was inferred from. It counts only once confirmed.",
+    )
 
 
 class AssessmentOut(Out):
     id: int
     organisation_id: int
     product_id: int | None
+    framework: str = Field(description="Catalogue id of the framework version, e.g. ptsbd-1.0.")
+    framework_urn: str
     profile_id: str
     status: str
     version: int
@@ -202,7 +228,19 @@ class FindingOut(Out):
     code: str
     severity: str
     title: str
-    outcome_ids: list[str]
+    outcome_ids: list[str] = Field(description="Labels of the PTSbD outcomes it bears on.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def urn(self) -> str:
+        return finding_urn(self.code)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def outcome_urns(self) -> list[str]:
+        """The outcomes it bears on in every shipped framework version its links name."""
+        tables = [loaded.finding_links for loaded in shipped_library().frameworks.values()]
+        return linked_outcome_urns(self.code, tables)
 
 
 class CheckRunOut(Out):

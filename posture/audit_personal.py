@@ -41,7 +41,8 @@ HASHED_DATA_KEYS = frozenset(
         "user_id", "version", "weight", "withdrawn_from_entries", "worker", "name", "website",
         "converted_events", "legacy_tip_event_id", "level", "action", "days", "cutoff",
         "count", "dependents", "attachments", "pq_challenges_unlinked", "check_runs_detached",
-        "files_released", "cleared", "ids", "issuer", "passkeys",
+        "files_released", "cleared", "ids", "issuer", "passkeys", "inferred", "kept",
+        "confirmed_inferred", "format", "catalogue_version",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

@@ -18,10 +18,17 @@ import pandas as pd
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from frameworks.loader import DEFAULT_FRAMEWORK
 from kernel.collector import collector_paused
 from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import Query, within_reach
-from posture.storage.models import CheckRun, Organisation, PostureSnapshot, Product
+from posture.storage.models import (
+    CheckRun,
+    FrameworkVersion,
+    Organisation,
+    PostureSnapshot,
+    Product,
+)
 from posture.storage.models.enums import OrgKind, SubjectKind
 from posture.storage.models.posture import PostureSnapshotObjective
 
@@ -50,6 +57,8 @@ class SnapshotRuns:
     previous: datetime | None
     # The newest snapshot row: changes whenever any run is stored, even one dated in the past.
     newest_id: int | None = None
+    # Scores against different frameworks are not comparable: every view reads one framework's.
+    framework_version_id: int | None = None
 
 
 def dashboard_scope(principal: Principal) -> tuple[int, ...] | None:
@@ -62,18 +71,46 @@ def dashboard_scope(principal: Principal) -> tuple[int, ...] | None:
     return None if visible is None else tuple(sorted(visible))
 
 
-def snapshot_runs(session: Session, principal: Principal) -> SnapshotRuns:
+def snapshot_runs(
+    session: Session, principal: Principal, framework: tuple[str, str] | None = None
+) -> SnapshotRuns:
+    """The two latest runs against `framework` (framework id, version; PTSbD when None)."""
     visible_organisations(principal, PERMISSION)
+    framework_id, version = framework or DEFAULT_FRAMEWORK
+    version_id = session.scalar(
+        select(FrameworkVersion.id).where(
+            FrameworkVersion.framework_id == framework_id, FrameworkVersion.version == version
+        )
+    )
+    if version_id is None:
+        return SnapshotRuns(None, None)
     times = session.scalars(
         select(PostureSnapshot.taken_at)
+        .where(PostureSnapshot.framework_version_id == version_id)
         .distinct()
         .order_by(PostureSnapshot.taken_at.desc())
         .limit(2)
     ).all()
     newest_id = session.scalar(select(func.max(PostureSnapshot.id)))
     return SnapshotRuns(
-        times[0] if times else None, times[1] if len(times) > 1 else None, newest_id
+        times[0] if times else None, times[1] if len(times) > 1 else None, newest_id, version_id
     )
+
+
+def snapshot_frameworks(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The framework versions that have snapshots, the default first: what a viewer can pick."""
+    visible_organisations(principal, PERMISSION)
+    keys = session.execute(
+        select(FrameworkVersion.framework_id, FrameworkVersion.version)
+        .where(
+            select(PostureSnapshot.id)
+            .where(PostureSnapshot.framework_version_id == FrameworkVersion.id)
+            .exists()
+        )
+        .order_by(FrameworkVersion.framework_id, FrameworkVersion.version)
+    ).all()
+    found = [(framework_id, version) for framework_id, version in keys]
+    return sorted(found, key=lambda key: key != DEFAULT_FRAMEWORK)
 
 
 def newest_check_run_id(session: Session) -> int | None:
@@ -118,11 +155,17 @@ def _typed_frame(session: Session, query: Select[Any], dtypes: dict[str, str]) -
         )
 
 
-def _run(taken_at: datetime, kind: SubjectKind) -> tuple[Any, Any]:
-    return PostureSnapshot.taken_at == taken_at, PostureSnapshot.subject_kind == kind
+def _run(runs: SnapshotRuns, taken_at: datetime, kind: SubjectKind) -> tuple[Any, ...]:
+    return (
+        PostureSnapshot.taken_at == taken_at,
+        PostureSnapshot.subject_kind == kind,
+        PostureSnapshot.framework_version_id == runs.framework_version_id,
+    )
 
 
-def _products_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
+def _products_at(
+    session: Session, principal: Principal, runs: SnapshotRuns, taken_at: datetime
+) -> pd.DataFrame:
     query = (
         select(
             PostureSnapshot.product_id,
@@ -135,14 +178,16 @@ def _products_at(session: Session, principal: Principal, taken_at: datetime) -> 
         )
         .join(Product, Product.id == PostureSnapshot.product_id)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
-        .where(*_run(taken_at, SubjectKind.PRODUCT))
+        .where(*_run(runs, taken_at, SubjectKind.PRODUCT))
     )
     return _typed_frame(session, _scoped(query, principal), PRODUCT_TYPES)
 
 
-def _bands_at(session: Session, principal: Principal, taken_at: datetime) -> pd.DataFrame:
+def _bands_at(
+    session: Session, principal: Principal, runs: SnapshotRuns, taken_at: datetime
+) -> pd.DataFrame:
     query = select(PostureSnapshot.product_id, PostureSnapshot.score, PostureSnapshot.band).where(
-        *_run(taken_at, SubjectKind.PRODUCT)
+        *_run(runs, taken_at, SubjectKind.PRODUCT)
     )
     return _typed_frame(session, _scoped(query, principal), PREVIOUS_TYPES)
 
@@ -162,9 +207,9 @@ def product_standings(
     runs = runs or snapshot_runs(session, principal)
     if runs.latest is None:
         return pd.DataFrame(columns=STANDINGS_COLUMNS)
-    frame = _products_at(session, principal, runs.latest)
+    frame = _products_at(session, principal, runs, runs.latest)
     if runs.previous is not None:
-        previous = _bands_at(session, principal, runs.previous)
+        previous = _bands_at(session, principal, runs, runs.previous)
         frame = frame.merge(previous, on="product_id", how="left")
     else:
         frame["previous_score"], frame["previous_band"] = float("nan"), None
@@ -221,7 +266,9 @@ def force_heatmap(
         .select_from(PostureSnapshot)
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
         .join(PostureSnapshotObjective, PostureSnapshotObjective.snapshot_id == PostureSnapshot.id)
-        .where(*_run(runs.latest, SubjectKind.ORGANISATION), Organisation.kind == OrgKind.FORCE)
+        .where(
+            *_run(runs, runs.latest, SubjectKind.ORGANISATION), Organisation.kind == OrgKind.FORCE
+        )
         .order_by(Organisation.name, PostureSnapshotObjective.objective_id)
     )
     return _frame(session, _scoped(query, principal), columns)
@@ -250,6 +297,7 @@ def weakest_objectives(
         .join(Organisation, Organisation.id == PostureSnapshot.organisation_id)
         .where(
             PostureSnapshot.taken_at == runs.latest,
+            PostureSnapshot.framework_version_id == runs.framework_version_id,
             score.is_not(None),
             or_(
                 PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
@@ -279,14 +327,17 @@ def product_objectives(
             PostureSnapshotObjective.score,
         )
         .join(PostureSnapshotObjective, PostureSnapshotObjective.snapshot_id == PostureSnapshot.id)
-        .where(*_run(runs.latest, SubjectKind.PRODUCT))
+        .where(*_run(runs, runs.latest, SubjectKind.PRODUCT))
         .order_by(PostureSnapshot.product_id, PostureSnapshotObjective.objective_id)
     )
     return _frame(session, _scoped(query, principal), columns)
 
 
-def estate_trend(session: Session, principal: Principal) -> pd.DataFrame:
+def estate_trend(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
     """Mean score and subject count per snapshot run and subject kind, oldest first."""
+    runs = runs or snapshot_runs(session, principal)
     query = (
         select(
             PostureSnapshot.taken_at,
@@ -294,6 +345,7 @@ def estate_trend(session: Session, principal: Principal) -> pd.DataFrame:
             func.avg(PostureSnapshot.score),
             func.count(),
         )
+        .where(PostureSnapshot.framework_version_id == runs.framework_version_id)
         .group_by(PostureSnapshot.taken_at, PostureSnapshot.subject_kind)
         .order_by(PostureSnapshot.taken_at)
     )
@@ -325,7 +377,7 @@ def estate_view(session: Session, principal: Principal, runs: SnapshotRuns) -> E
         standings=standings,
         heatmap=force_heatmap(session, principal, runs),
         weakest=weakest_objectives(session, principal, runs),
-        trend=estate_trend(session, principal),
+        trend=estate_trend(session, principal, runs),
         regressions=regressions,
         improvements=improvements,
     )

@@ -6,18 +6,35 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from frameworks.loader import LoadedFramework, default_framework
+from frameworks.inference import inferred_note
+from frameworks.loader import LoadedFramework
+from frameworks.urns import outcome_urn
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
-from posture.audit import record
+from posture.assessment_frameworks import framework_named, framework_of
+from posture.audit import hold_append_lock, record
 from posture.framework_registry import register_framework
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
-from posture.storage.models import Answer, Assessment, Organisation
+from posture.storage.locks import hold_exclusive
+from posture.storage.models import Answer, Assessment, FrameworkVersion, Organisation
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
 from supplier_portal.forms import AnswerForm
 from supplier_portal.products import get_product
+
+
+def assessment_lock(assessment_id: int) -> str:
+    """The lock every change to an assessment's answers and their review holds."""
+    return f"assessment:{assessment_id}"
+
+
+def lock_assessment(session: Session, assessment_id: int) -> None:
+    """Hold the assessment's lock until the transaction ends. The audit append lock is taken
+    first, as every path that holds another lock as well does (posture/audit.py), so no two
+    transactions can each hold one and wait for the other."""
+    hold_append_lock(session)
+    hold_exclusive(session, assessment_lock(assessment_id))
 
 
 def get_assessment(
@@ -60,8 +77,11 @@ def start_assessment(
     organisation_id: int,
     product_id: int | None,
     profile_id: str,
+    framework: str | None = None,
 ) -> Assessment:
-    """Open a draft; an existing draft for the same subject is returned instead of a second one."""
+    """Open a draft against a framework (`ncsc-caf-4.0`; PTSbD when None); an existing draft for
+    the same subject and framework is returned instead of a second one. Versions count per
+    framework: a CAF assessment never supersedes a PTSbD one."""
     require(principal, "assessment.write", organisation_id, "organisation")
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
@@ -70,22 +90,33 @@ def start_assessment(
         product = get_product(session, principal, product_id, "product.write")
         if product.organisation_id != organisation_id:
             raise NotFound("product not found")
-    loaded = default_framework()
+    loaded = framework_named(framework)
     _subject_profile_ok(loaded, profile_id, organisation.kind)
+    framework_row = register_framework(session, loaded)
+    same_framework = select(FrameworkVersion.id).where(
+        FrameworkVersion.framework_id == loaded.framework.framework_id
+    )
     subject = (
         Assessment.organisation_id == organisation_id,
         Assessment.product_id.is_(None)
         if product_id is None
         else Assessment.product_id == product_id,
+        Assessment.framework_version_id.in_(same_framework),
     )
     draft = session.scalar(
         select(Assessment).where(*subject, Assessment.status == AssessmentStatus.DRAFT)
     )
     if draft is not None:
+        if draft.framework_version_id != framework_row.id:
+            # One draft per subject and framework: a second against another version would race
+            # the first to supersede the subject's last submitted assessment.
+            raise ValidationFailed(
+                f"framework: a draft against {draft.framework} is open (assessment {draft.id}); "
+                "submit it first"
+            )
         return draft
     latest = session.scalar(select(func.max(Assessment.version)).where(*subject)) or 0
     previous = session.scalar(select(Assessment.id).where(*subject, Assessment.version == latest))
-    framework_row = register_framework(session, loaded)
     assessment = Assessment(
         organisation_id=organisation_id,
         product_id=product_id,
@@ -104,7 +135,12 @@ def start_assessment(
         "assessment.started",
         "assessment",
         assessment.id,
-        {"product_id": product_id, "profile": profile_id, "version": assessment.version},
+        {
+            "product_id": product_id,
+            "profile": profile_id,
+            "version": assessment.version,
+            "framework": framework_row.framework_id + " " + framework_row.version,
+        },
         organisation_id=organisation_id,
     )
     return assessment
@@ -123,9 +159,11 @@ def save_answer(
     session: Session, principal: Principal, assessment_id: int, form: AnswerForm
 ) -> Answer:
     assessment = get_assessment(session, principal, assessment_id, "assessment.write")
+    lock_assessment(session, assessment_id)
+    session.refresh(assessment)
     if assessment.status != AssessmentStatus.DRAFT:
         raise ValidationFailed("this assessment was submitted; start a new version to change it")
-    loaded = default_framework()
+    loaded = framework_of(session, assessment)
     profile = loaded.profiles[assessment.profile_id]
     try:
         outcome = loaded.framework.outcome(form.outcome_id)
@@ -144,9 +182,15 @@ def save_answer(
     )
     if answer is None:
         answer = Answer(
-            assessment_id=assessment_id, outcome_id=outcome.id, provenance=Provenance.SELF_ASSERTED
+            assessment_id=assessment_id,
+            outcome_id=outcome.id,
+            outcome_urn=outcome_urn(*loaded.key, outcome.id),
+            provenance=Provenance.SELF_ASSERTED,
         )
         session.add(answer)
+    confirmed = answer.inferred_from is not None
+    # Saving is how a person confirms or changes an inferred answer; it is theirs from now on.
+    answer.inferred_from = None
     answer.indicators_met = sorted(set(form.indicators_met))
     answer.not_applicable, answer.justification = form.not_applicable, form.justification
     answer.comment, answer.answered_at = form.comment, utcnow()
@@ -157,7 +201,11 @@ def save_answer(
         "answer.saved",
         "answer",
         answer.id,
-        {"assessment_id": assessment_id, **form.model_dump(mode="json")},
+        {
+            "assessment_id": assessment_id,
+            **form.model_dump(mode="json"),
+            **({"confirmed_inferred": True} if confirmed else {}),
+        },
         organisation_id=assessment.organisation_id,
     )
     return answer
@@ -165,6 +213,8 @@ def save_answer(
 
 def submit_assessment(session: Session, principal: Principal, assessment_id: int) -> Assessment:
     assessment = get_assessment(session, principal, assessment_id, "assessment.submit")
+    lock_assessment(session, assessment_id)
+    session.refresh(assessment)
     if assessment.status != AssessmentStatus.DRAFT:
         raise ValidationFailed("this assessment has already been submitted")
     answered = session.scalar(
@@ -172,6 +222,13 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
     )
     if not answered:
         raise ValidationFailed("answer at least one outcome before submitting")
+    unconfirmed = unconfirmed_inferred(session, assessment_id)
+    if unconfirmed:
+        raise ValidationFailed(
+            "confirm or change the inferred answers to "
+            f"{', '.join(unconfirmed)} before submitting; an inferred answer is not yours until "
+            "you save it"
+        )
     now = utcnow()
     if assessment.supersedes_id is not None:
         previous = session.get(Assessment, assessment.supersedes_id)
@@ -188,3 +245,22 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
         organisation_id=assessment.organisation_id,
     )
     return assessment
+
+
+def unconfirmed_inferred(session: Session, assessment_id: int) -> list[str]:
+    """Labels of the outcomes whose answer is still only inferred, sorted."""
+    return sorted(
+        session.scalars(
+            select(Answer.outcome_id).where(
+                Answer.assessment_id == assessment_id, Answer.inferred_from.is_not(None)
+            )
+        )
+    )
+
+
+def inferred_label(answer: Answer) -> str | None:
+    """ "inferred from PTSbD B2.c, confirm or change" for an unconfirmed inferred answer."""
+    if answer.inferred_from is None:
+        return None
+    sources = answer.inferred_from.get("sources", [])
+    return inferred_note(str(source.get("label", "")) for source in sources)

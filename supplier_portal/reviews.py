@@ -21,9 +21,9 @@ from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
-from posture.storage.locks import hold_exclusive
 from posture.storage.models import Answer, Assessment
 from posture.storage.models.enums import AssessmentStatus, Provenance
+from supplier_portal.assessments import lock_assessment
 from supplier_portal.review_queue import (
     REVIEWABLE,
     QueueItem,
@@ -49,10 +49,6 @@ MIN_MESSAGE, MAX_MESSAGE = 10, 4_000
 
 class AlreadyDecided(ValidationFailed):
     """Another decision on this answer was recorded first; nothing was changed."""
-
-
-def assessment_lock(assessment_id: int) -> str:
-    return f"assessment:{assessment_id}"
 
 
 def _validated(decision: str, message: str) -> str:
@@ -86,7 +82,7 @@ def review_answer(
     message = _validated(decision, message)
 
     # Everything below is read under the assessment's lock, so it is still true at commit.
-    hold_exclusive(session, assessment_lock(assessment_id))
+    lock_assessment(session, assessment_id)
     status, decided = session.execute(
         select(Assessment.status, Answer.review_status)
         .join(Answer, Answer.assessment_id == Assessment.id)

@@ -136,8 +136,14 @@ def test_an_unmigrated_database_shows_the_fix_not_a_traceback(
 
 def test_framework_page_lists_every_outcome() -> None:
     from frameworks.loader import default_framework
+    from posture.identity.permissions import Membership, Principal
+    from posture.storage.models.enums import Role
 
-    app = AppTest.from_function(_framework_page, default_timeout=30).run()
+    app = AppTest.from_function(_framework_page, default_timeout=30)
+    app.session_state["assure_principal"] = Principal(
+        1, "a1@example.police.uk", (Membership(1, Role.SUPPLIER_ADMIN),)
+    )
+    app = app.run()
     assert not app.exception
     labels = [expander.label for expander in app.expander]
     assert len(labels) == len(default_framework().framework.outcomes())

@@ -135,3 +135,54 @@ def test_a_new_kind_of_check_needs_no_migration(empty_engine: Engine) -> None:
     assert migrate.downgrade(empty_engine, "0013_passkeys") == "0013_passkeys"
     with pytest.raises(IntegrityError), empty_engine.begin() as connection:
         connection.execute(insert, {"id": 4, "kind": "toy", "status": "succeeded"})
+
+
+def test_existing_answers_are_carried_over_to_outcome_urns(empty_engine: Engine) -> None:
+    """Answers written before 0023 name outcomes by label only; the upgrade gives each the URN of
+    its assessment's framework version, and the answers_revision triggers still fire after it."""
+    migrate.upgrade(empty_engine, "0022_imported_profiles")
+    with empty_engine.begin() as connection:
+        _old_supplier(connection)
+        connection.execute(
+            text(
+                "INSERT INTO framework_versions (id, framework_id, version, title, content_sha256, "
+                "loaded_at) VALUES (1, 'ptsbd', '1.0', 'PTSbD', :digest, CURRENT_TIMESTAMP), "
+                "(2, 'ncsc-caf', '4.0', 'CAF', :digest, CURRENT_TIMESTAMP)"
+            ),
+            {"digest": "0" * 64},
+        )
+        for assessment_id, version_id in ((1, 1), (2, 2)):
+            connection.execute(
+                text(
+                    "INSERT INTO assessments (id, organisation_id, framework_version_id, "
+                    "profile_id, status, version, created_at) VALUES "
+                    "(:id, 1, :fv, 'p', 'submitted', 1, CURRENT_TIMESTAMP)"
+                ),
+                {"id": assessment_id, "fv": version_id},
+            )
+        # The same label in two frameworks: the URN is what tells them apart.
+        for answer_id, assessment_id in ((1, 1), (2, 2)):
+            connection.execute(
+                text(
+                    "INSERT INTO answers (id, assessment_id, outcome_id, indicators_met, "
+                    "not_applicable, justification, comment, provenance, answered_at, "
+                    "review_message) VALUES (:id, :a, 'A1.a', '[]', false, '', '', "
+                    "'self_asserted', CURRENT_TIMESTAMP, '')"
+                ),
+                {"id": answer_id, "a": assessment_id},
+            )
+    migrate.upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        rows = connection.execute(
+            text("SELECT id, outcome_urn, inferred_from FROM answers ORDER BY id")
+        ).all()
+        before = connection.execute(text("SELECT answers_revision FROM assessments WHERE id = 1"))
+        revision = before.scalar_one()
+        connection.execute(text("UPDATE answers SET comment = 'x' WHERE id = 1"))
+        after = connection.execute(text("SELECT answers_revision FROM assessments WHERE id = 1"))
+        assert after.scalar_one() == revision + 1
+    assert [tuple(row) for row in rows] == [
+        (1, "urn:policetech-assure:outcome:ptsbd-1.0:a1.a", None),
+        (2, "urn:policetech-assure:outcome:ncsc-caf-4.0:a1.a", None),
+    ]
+    assert migrate.downgrade(empty_engine, "0022_imported_profiles") == "0022_imported_profiles"

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Response
 
 from partner_api.deps import Caller, Paging, Reading, Rt
-from partner_api.models import AssessmentDetail, AssessmentOut, EvidenceOut, FileUpload, Page
+from partner_api.models import (
+    OBJECT_SCHEMA,
+    AnswerOut,
+    AssessmentDetail,
+    AssessmentOut,
+    EvidenceOut,
+    FileUpload,
+    Page,
+)
 from partner_api.uploads import OnePartPerField, read_upload
 from posture.storage.engine import transaction
 from posture.storage.paging import page
 from supplier_portal.assessments import (
     assessments_query,
     get_assessment,
+    inferred_label,
     list_answers,
     submit_assessment,
 )
@@ -60,7 +70,10 @@ def list_assessments(
 )
 def read_assessment(me: Caller, session: Reading, assessment_id: AssessmentId) -> AssessmentDetail:
     assessment = get_assessment(session, me, assessment_id)
-    answers = list_answers(session, me, assessment_id)
+    answers = [
+        AnswerOut.model_validate(answer).model_copy(update={"inferred": inferred_label(answer)})
+        for answer in list_answers(session, me, assessment_id)
+    ]
     return AssessmentDetail.model_validate(
         {**AssessmentOut.model_validate(assessment).model_dump(), "answers": answers}
     )
@@ -98,3 +111,24 @@ def upload_evidence(
         created = EvidenceOut.model_validate(evidence)
     response.headers["Location"] = f"/v1/assessments/{assessment_id}"
     return created
+
+
+@router.get(
+    "/assessments/{assessment_id}/oscal-results",
+    operation_id="getAssessmentOscalResults",
+    summary="An accepted assessment as OSCAL 1.2.3 assessment results, with outcome URNs",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {"schema": OBJECT_SCHEMA}}}},
+)
+def read_oscal_results(me: Caller, session: Reading, assessment_id: AssessmentId) -> Response:
+    # trestle loads only for this export, not with the rest of the API.
+    from posture.assessment_export import export_assessment_results
+
+    document = export_assessment_results(session, me, assessment_id)
+    return Response(
+        json.dumps(document, ensure_ascii=False).encode(),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="assessment-{assessment_id}.oscal.json"'
+        },
+    )

@@ -3,13 +3,14 @@ results as JSON, SARIF or a CycloneDX CBOM."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Response
 
 from checks.catalogue import specs
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import (
+    OBJECT_SCHEMA,
     ArtefactCheckUpload,
     CheckRunDetail,
     CheckRunOut,
@@ -34,7 +35,6 @@ router = APIRouter(prefix="/v1", tags=["checks"])
 ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The product's id.")]
 RunId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The check run's id.")]
 JobId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The job's id.")]
-OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 
 def _job(job: Job) -> JobOut:

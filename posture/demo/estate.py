@@ -18,6 +18,7 @@ from frameworks.finding_links import link_table
 from frameworks.loader import load_framework, shipped_catalogue
 from frameworks.schema import Framework, Outcome, Profile
 from frameworks.scoring_policy import ScoringPolicy
+from frameworks.urns import outcome_urn
 from posture.demo.check_evidence import CheckRunPlanner
 from posture.demo.estate_data import demo_data
 
@@ -76,6 +77,10 @@ class _Builder:
         self.last_answers: list[Row] = []
         # Some outcomes are harder for everyone; the offsets make the "most failed" view meaningful.
         self.difficulty = {o.id: self.rng.uniform(-0.15, 0.2) for o in framework.outcomes()}
+        self.outcome_urns = {
+            o.id: outcome_urn(framework.framework_id, framework.version, o.id)
+            for o in framework.outcomes()
+        }
         self.scope_cache: dict[str, list[Outcome]] = {}
         # Outcomes some automated check bears on: their answers may cite a check run.
         links = link_table(shipped_catalogue(), framework)
@@ -207,6 +212,7 @@ class _Builder:
                     "id": self.next_id("answers"),
                     "assessment_id": assessment_id,
                     "outcome_id": outcome.id,
+                    "outcome_urn": self.outcome_urns[outcome.id],
                     "indicators_met": met,
                     "not_applicable": not_applicable,
                     "justification": "The product offers no API." if not_applicable else "",

@@ -146,3 +146,16 @@ def test_a_file_over_the_callers_size_cap_is_refused_before_parsing() -> None:
 def test_malformed_json_keeps_its_own_error_for_the_caller_to_word() -> None:
     with pytest.raises(json.JSONDecodeError):
         load_json(b'{"a": ', LIMITS)
+
+
+def test_yaml_of_more_plain_nodes_than_the_limit_is_refused_while_composing() -> None:
+    """Not an alias bomb: many small nodes. The count stops composing at the limit, so the tree
+    of Python objects past it is never built."""
+    from checks.safe_parse import load_yaml
+
+    limits = Limits(max_bytes=10_000_000, max_expanded_nodes=1_000)
+    assert len(load_yaml(b"- x\n" * 998, limits)) == 998  # the list node and 998 scalars
+    with pytest.raises(InputRefused) as refused:
+        load_yaml(b"- x\n" * 5_000, limits)
+    assert refused.value.limit is Limit.EXPANDED_NODES
+    assert "more than 1000 YAML nodes" in str(refused.value)

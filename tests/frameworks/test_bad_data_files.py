@@ -142,9 +142,19 @@ def test_an_unknown_relationship_is_refused(data_dir: Path) -> None:
 
 
 def test_a_duplicate_upstream_element_is_refused(data_dir: Path) -> None:
-    edit(data_dir, "upstream/cyber-essentials-3.2.yaml", "{id: CE2,", "{id: CE1,")
+    edit(data_dir, "upstream/owasp-api-top10-2023.yaml", '{id: "API2:2023",', '{id: "API1:2023",')
     assert any(
-        "cyber-essentials-3.2.yaml" in p and "duplicate id CE1" in p for p in problems_for(data_dir)
+        "owasp-api-top10-2023.yaml" in p and "duplicate id API1:2023" in p
+        for p in problems_for(data_dir)
+    )
+
+
+def test_ids_that_differ_only_in_case_are_refused(data_dir: Path) -> None:
+    # They would share a URN (frameworks/urns.py lower-cases ids, as CISO Assistant does).
+    edit(data_dir, "upstream/owasp-api-top10-2023.yaml", '{id: "API2:2023",', '{id: "api1:2023",')
+    assert any(
+        "owasp-api-top10-2023.yaml" in p and "API1:2023 and api1:2023 differ only in case" in p
+        for p in problems_for(data_dir)
     )
 
 

@@ -75,10 +75,11 @@ def test_profiles_scope_outcomes_by_audience() -> None:
     [
         ("ncsc-caf-4.0", 41, "A1.a", "D2.b"),
         ("uk-software-security-cop-1.0", 14, "1.1", "4.3"),
-        ("cyber-essentials-3.2", 5, "CE1", "CE5"),
+        ("cyber-essentials-3.2", 22, "scope-overview", "anti-malware-or-allow-listing"),
+        ("cyber-essentials-3.3", 23, "scope-overview", "anti-malware-or-allow-listing"),
         ("cisa-sbd-pledge-2024", 7, "G1", "G7"),
         ("nist-ssdf-1.1", 19, "PO.1", "RV.3"),
-        ("owasp-api-top10-2023", 10, "API1", "API10"),
+        ("owasp-api-top10-2023", 10, "API1:2023", "API10:2023"),
         ("hmg-secure-by-design-1.0", 10, "P1", "P10"),
     ],
 )
@@ -114,3 +115,27 @@ def test_caf_coverage_counts() -> None:
     assert statuses["B5.c"] is CoverageStatus.MAPPED  # equal, strength 9
     assert statuses["A2.b"] is CoverageStatus.PARTIAL  # intersects-with only
     assert statuses["B6.a"] is CoverageStatus.UNMAPPED  # explicit no-relationship
+    # CAF 4.0 threat hunting and threat intelligence have no PTSbD counterpart.
+    assert statuses["C1.f"] is CoverageStatus.UNMAPPED
+    assert statuses["C2.a"] is CoverageStatus.UNMAPPED
+    assert "C2.b" not in statuses  # CAF 3.2's proactive discovery is gone in 4.0
+    counts = {status: list(statuses.values()).count(status) for status in CoverageStatus}
+    assert counts == {
+        CoverageStatus.MAPPED: 15,
+        CoverageStatus.PARTIAL: 23,
+        CoverageStatus.UNMAPPED: 3,
+        CoverageStatus.MISSING: 0,
+    }
+
+
+def test_caf_is_shipped_as_an_assessable_framework_not_an_upstream_file() -> None:
+    library = shipped_library()
+    caf = library.latest("ncsc-caf")
+    assert caf.framework.version == "4.0"
+    assert len(caf.framework.outcomes()) == 41
+    assert sorted(caf.profiles) == ["caf-baseline", "caf-enhanced"]
+    assert caf.scoring.framework_id == "ncsc-caf"
+    assert library.catalogues["ncsc-caf-4.0"].item_ids() == [o.id for o in caf.framework.outcomes()]
+    assert not any(
+        path.name == "ncsc-caf-4.0.yaml" for path in library.files if "upstream" in path.parts
+    )

@@ -13,7 +13,7 @@ from posture.storage.models import Assessment, AuditEvent, Evidence, Job, PqChal
 from tests.partner_api.conftest import bearer
 from tests.partner_api.world import ApiWorld
 
-PUBLIC = {"getFramework", "listListings"}
+PUBLIC = {"getFramework", "listFrameworks", "getFrameworkVersion", "listListings"}
 FILE = {"file": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")}
 
 
@@ -69,6 +69,11 @@ def _object_requests(
         ),
         "listAssessments": ("GET", f"/v1/assessments?product_id={product}", {}),
         "getAssessment": ("GET", f"/v1/assessments/{s1.submitted_assessment_id}", {}),
+        "getAssessmentOscalResults": (
+            "GET",
+            f"/v1/assessments/{s1.submitted_assessment_id}/oscal-results",
+            {},
+        ),
         "submitAssessment": ("POST", f"/v1/assessments/{s1.draft_assessment_id}/submit", {}),
         "addEvidence": (
             "POST",
@@ -198,6 +203,7 @@ def test_every_secured_operation_needs_a_valid_token(
     for path, item in document["paths"].items():
         for method, operation in item.items():
             url = path.replace("{", "").replace("}", "")
+            url = url.replace("catalogue_id", "ncsc-caf-4.0")
             for name in (
                 "product_id",
                 "assessment_id",

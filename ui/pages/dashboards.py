@@ -23,6 +23,7 @@ from posture.dashboards import (
     estate_view,
     league_page,
     newest_check_run_id,
+    snapshot_frameworks,
     snapshot_runs,
 )
 from posture.exports import to_csv, to_xlsx
@@ -118,6 +119,16 @@ def _in_context(context: ScriptRunContext | None, read: Callable[..., T], *args:
     return read(*args)
 
 
+def _chosen_framework(keys: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Scores are shown one framework at a time; the choice appears once a second one has runs."""
+    if len(keys) < 2:
+        return keys[0] if keys else None
+    labels = {
+        f"{framework_id} {version}": (framework_id, version) for framework_id, version in keys
+    }
+    return labels[st.selectbox("Framework", list(labels))]
+
+
 def dashboards_page() -> None:
     st.title("Posture dashboards")
     show_flash()
@@ -126,7 +137,7 @@ def dashboards_page() -> None:
     try:
         scope = dashboard_scope(me)
         with sessions()() as session:
-            runs = snapshot_runs(session, me)
+            runs = snapshot_runs(session, me, _chosen_framework(snapshot_frameworks(session, me)))
             newest_check_run = newest_check_run_id(session)
             if runs.latest is None:
                 st.info("No posture snapshots yet. Run `assure score --snapshot` to take one.")

@@ -8,11 +8,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from frameworks.loader import default_framework
+from frameworks.catalogue_view import catalogue_id_of
 from kernel.errors import AssureError
 from kernel.settings import load_settings
+from posture.assessment_frameworks import assessable_frameworks, framework_of
 from posture.identity.permissions import holds
-from supplier_portal import assessments, evidence, products
+from supplier_portal import assessment_inference, assessments, evidence, products
 from supplier_portal.forms import AnswerForm, parse_form
 from supplier_portal.reviews import queries_for_supplier
 from ui.context import principal, run_service, show_flash
@@ -102,7 +103,8 @@ def assessment_page() -> None:
     st.title("Self-assessment")
     show_flash()
     me = principal()
-    loaded = default_framework()
+    frameworks = {f"{f.framework.title} {f.framework.version}": f for f in assessable_frameworks()}
+    loaded = frameworks[st.selectbox("Framework", list(frameworks))]
     with sessions()() as session:
         # Forces assess themselves; only suppliers have products to choose from.
         mine = products.list_products(session, me) if holds(me, "product.read") else []
@@ -125,7 +127,12 @@ def assessment_page() -> None:
 
         def start(session):  # type: ignore[no-untyped-def]
             draft = assessments.start_assessment(
-                session, me, organisation, subjects[label], profile
+                session,
+                me,
+                organisation,
+                subjects[label],
+                profile,
+                catalogue_id_of(loaded.framework),
             )
             st.session_state["assessment_id"] = draft.id
             return draft
@@ -136,18 +143,29 @@ def assessment_page() -> None:
         return
     with sessions()() as session:
         draft = assessments.get_assessment(session, me, draft_id)
+        loaded = framework_of(session, draft)
         answered = {a.outcome_id: a for a in assessments.list_answers(session, me, draft_id)}
+    inferred = {o: a for o, a in answered.items() if a.inferred_from is not None}
     scope = [
         o
         for o in loaded.framework.outcomes()
         if loaded.profiles[draft.profile_id].target_for(o) is not None
     ]
     st.caption(
-        f"Draft {draft.id}, version {draft.version}, profile {draft.profile_id}: "
-        f"{len(answered)} of {len(scope)} outcomes answered"
+        f"Draft {draft.id} against {loaded.framework.title} {loaded.framework.version}, "
+        f"version {draft.version}, profile {draft.profile_id}: "
+        f"{len(answered) - len(inferred)} of {len(scope)} outcomes answered"
+        + (f", {len(inferred)} inferred to confirm" if inferred else "")
     )
-    outcome = st.selectbox("Outcome", scope, format_func=lambda o: f"{o.id} {o.title}")
+    outcome = st.selectbox(
+        "Outcome",
+        scope,
+        format_func=lambda o: f"{o.id} {o.title}" + (" (inferred)" if o.id in inferred else ""),
+    )
     previous = answered.get(outcome.id)
+    note = assessments.inferred_label(previous) if previous is not None else None
+    if note:
+        st.info(note[0].upper() + note[1:] + ": saving the answer confirms it.")
     with st.form(f"answer-{outcome.id}"):
         st.write(outcome.intent)
         chosen = []
@@ -185,6 +203,7 @@ def assessment_page() -> None:
             plain_error(exc)
         else:
             run_service(lambda s: assessments.save_answer(s, me, draft_id, form), "Answer saved.")
+    infer_section(me, draft.id)
     upload = st.file_uploader("Attach evidence (PDF, image, Office, JSON or text; 10 MiB)")
     if upload is not None and st.button("Upload evidence"):
         settings = load_settings()
@@ -203,3 +222,19 @@ def assessment_page() -> None:
 
         run_service(submit, "Submitted for review.")
     st.caption(f"Today is {date.today().isoformat()}.")
+
+
+def infer_section(me, draft_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Offer answers from the subject's submitted assessment against another framework."""
+    with st.expander("Infer answers from another framework"):
+        st.caption(
+            "Empty answers are filled where a crosswalk says an answered outcome covers this one "
+            "whole. Each is marked inferred and counts only once you confirm or change it."
+        )
+        if st.button("Infer answers"):
+
+            def infer(session):  # type: ignore[no-untyped-def]
+                result = assessment_inference.infer_into_draft(session, me, draft_id)
+                return result
+
+            run_service(infer, "Inferred answers added: confirm or change each one.")

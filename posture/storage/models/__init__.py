@@ -10,7 +10,11 @@ from posture.storage.models.challenges import (
     JudgeConflict,
 )
 from posture.storage.models.checks import CheckRun, CheckRunMilestone, Finding
-from posture.storage.models.frameworks import FrameworkVersion, ImportedCatalogue
+from posture.storage.models.frameworks import (
+    FrameworkVersion,
+    ImportedCatalogue,
+    ImportedProfile,
+)
 from posture.storage.models.identity import (
     ApiToken,
     MfaFactor,
@@ -51,6 +55,7 @@ __all__ = [
     "Finding",
     "FrameworkVersion",
     "ImportedCatalogue",
+    "ImportedProfile",
     "Job",
     "JudgeAllocation",
     "JudgeConflict",

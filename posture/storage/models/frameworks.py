@@ -42,3 +42,25 @@ class ImportedCatalogue(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ImportedProfile(Base):
+    """An OSCAL profile resolved against an imported catalogue: which of its controls it selects.
+
+    The key is the catalogue with the profile's title and version, so a second import of the same
+    profile is recognised and a changed one under the same title and version is refused."""
+
+    __tablename__ = "imported_profiles"
+    __table_args__ = (UniqueConstraint("imported_catalogue_id", "title", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_uuid: Mapped[str] = mapped_column(String(36))
+    # 400 characters keep the unique key within PostgreSQL's index row limit in any script.
+    title: Mapped[str] = mapped_column(String(400))
+    version: Mapped[str] = mapped_column(String(64))
+    imported_catalogue_id: Mapped[int] = mapped_column(ForeignKey("imported_catalogues.id"))
+    control_ids: Mapped[list[str]] = mapped_column(JsonDocument)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(255))
+    imported_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

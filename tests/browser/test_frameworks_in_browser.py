@@ -1,0 +1,45 @@
+"""A force assessor, as a newcomer from the demo logins, opens the CAF 4.0 self-assessment the
+demo started for them: the answers inferred from PTSbD are marked, and saying nothing about one
+keeps it out of the count; the Framework page shows the CAF with C1.f and its URNs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.browser.conftest import Served, screenshot, sign_in
+
+CAF = "NCSC Cyber Assessment Framework 4.0"
+
+
+def test_a_force_sees_its_inferred_caf_answers_and_the_caf_itself(
+    served: Served, browser_page, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sign_in(page, served, "force_assessor")
+    page.get_by_role("link", name="Self-assessment").click()
+    expect(page.get_by_role("heading", name="Self-assessment")).to_be_visible(timeout=30_000)
+    page.get_by_label("Framework").click()
+    page.get_by_role("option", name=CAF).click()
+    page.get_by_role("button", name="Start or continue the draft").click()
+    expect(page.get_by_text("Draft ready.")).to_be_visible(timeout=30_000)
+    caption = page.get_by_text("inferred to confirm")
+    expect(caption).to_be_visible(timeout=30_000)
+    assert "against NCSC Cyber Assessment Framework 4.0" in caption.inner_text()
+    page.get_by_label("Outcome").click()
+    inferred = page.get_by_role("option", name="(inferred)")
+    expect(inferred.first).to_be_visible(timeout=30_000)
+    inferred.first.click()
+    note = page.get_by_text("confirm or change: saving the answer confirms it")
+    expect(note).to_be_visible(timeout=30_000)
+    assert note.inner_text().startswith("Inferred from PoliceTech Secure by Design ")
+    screenshot(page, tmp_path, "caf-inferred-answer")
+
+    page.get_by_role("link", name="Framework", exact=True).click()
+    page.get_by_label("Framework").click()
+    page.get_by_role("option", name=CAF).click()
+    expect(page.get_by_role("heading", name=CAF)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("C1.f Understanding normal behaviour")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("C2.b ")).to_have_count(0)
+    screenshot(page, tmp_path, "caf-framework")
