@@ -37,6 +37,9 @@ def test_a_force_sees_its_inferred_caf_answers_and_the_caf_itself(
     screenshot(page, tmp_path, "caf-inferred-answer")
 
     page.get_by_role("link", name="Framework", exact=True).click()
+    # The Self-assessment page has a "Framework" choice too: wait until it has gone.
+    ptsbd = page.get_by_role("heading", name="PoliceTech Secure by Design 1.0")
+    expect(ptsbd).to_be_visible(timeout=30_000)
     page.get_by_label("Framework").click()
     page.get_by_role("option", name=CAF).click()
     expect(page.get_by_role("heading", name=CAF)).to_be_visible(timeout=30_000)
