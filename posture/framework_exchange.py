@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from frameworks.catalogue_view import catalogue_id_of
 from frameworks.loader import LoadedFramework
 from kernel.errors import ValidationFailed
+from posture.audit import Actor
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 
@@ -74,7 +75,7 @@ def import_upload(
 
 
 def _import_path(
-    session: Session, actor: object, kind: UploadKind, path: Path, catalogue_id: str | None
+    session: Session, actor: Actor, kind: UploadKind, path: Path, catalogue_id: str | None
 ) -> UploadResult:
     # The readers pull in YAML, trestle and the schema validator: loaded when first used.
     from frameworks.ciso_assistant.errors import CisoLibraryError
@@ -84,7 +85,7 @@ def _import_path(
 
     try:
         if kind is UploadKind.OSCAL_PROFILE:
-            profile = import_oscal_profile(session, actor, path, catalogue_id)  # type: ignore[arg-type]
+            profile = import_oscal_profile(session, actor, path, catalogue_id)
             resolved = profile.profile
             return UploadResult(
                 f"profile {resolved.title} {resolved.version}: {len(resolved.control_ids)} "
@@ -92,7 +93,7 @@ def _import_path(
                 profile.already_present,
             )
         store = import_ciso_file if kind is UploadKind.CISO_LIBRARY else import_oscal_file
-        stored = store(session, actor, path, catalogue_id)  # type: ignore[arg-type]
+        stored = store(session, actor, path, catalogue_id)
     except (CisoLibraryError, OscalImportError) as exc:
         # The readers name the file by its temporary path; the user knows it by its own name.
         raise ValidationFailed(str(exc).replace(str(path.parent) + "/", "")) from None

@@ -13,7 +13,7 @@ from frameworks.library import shipped_library
 from frameworks.loader import LoadedFramework
 from frameworks.urns import UrnKind, element_urn, framework_urn, outcome_urn
 from kernel.errors import AssureError
-from posture.assessment_frameworks import assessable_frameworks
+from posture.assessment_frameworks import assessable_frameworks, framework_named
 from posture.framework_exchange import (
     MAX_UPLOAD_BYTES,
     PERMISSION,
@@ -89,10 +89,7 @@ def downloads(loaded: LoadedFramework) -> None:
 # Shipped frameworks never change while the app runs; each file is made once per process.
 @st.cache_data(show_spinner=False, max_entries=16)
 def _download(catalogue_id: str, form: str) -> tuple[str, bytes]:
-    loaded = next(
-        f for f in assessable_frameworks() if catalogue_id_of(f.framework) == catalogue_id
-    )
-    return framework_download(loaded, form)
+    return framework_download(framework_named(catalogue_id), form)
 
 
 def coverage_section(loaded: LoadedFramework) -> None:

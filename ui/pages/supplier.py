@@ -232,9 +232,7 @@ def infer_section(me, draft_id: int) -> None:  # type: ignore[no-untyped-def]
             "whole. Each is marked inferred and counts only once you confirm or change it."
         )
         if st.button("Infer answers"):
-
-            def infer(session):  # type: ignore[no-untyped-def]
-                result = assessment_inference.infer_into_draft(session, me, draft_id)
-                return result
-
-            run_service(infer, "Inferred answers added: confirm or change each one.")
+            run_service(
+                lambda s: assessment_inference.infer_into_draft(s, me, draft_id),
+                "Inferred answers added: confirm or change each one.",
+            )
