@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from checks.findings import CATALOGUE_FILE, FindingCatalogue
 from frameworks.finding_links import FindingLinkTable, link_problems, link_table
-from frameworks.schema import Framework, Profile, ProfileSet
+from frameworks.proportionality import Proportionality, RuledProfileSet, SubjectRules, rule_problems
+from frameworks.schema import Audience, Framework, Profile, ProfileSet
 from frameworks.scoring_policy import ScoringPolicy
 
 DATA_ROOT = Path(__file__).resolve().parent / "data"
@@ -86,6 +87,12 @@ class LoadedFramework:
     content_sha256: str
     source: Path
     finding_links: FindingLinkTable
+    proportionality: Proportionality | None = None
+
+    def subject_rules(self, subject: Audience) -> SubjectRules | None:
+        """The rules that derive this subject kind's profile, or None where the framework has
+        none (then a subject kind with one profile takes it, and one with more cannot start)."""
+        return self.proportionality.for_subject(subject) if self.proportionality else None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -166,8 +173,12 @@ def load_framework_files(
         f"scoring-{framework_file.stem.rsplit('-', 1)[-1]}.yaml"
     )
     framework = parse_model(framework_file, Framework)
-    profile_set = parse_model(profiles_file, ProfileSet)
+    profile_set = parse_model(profiles_file, RuledProfileSet)
     _check_profiles(profiles_file, framework, profile_set)
+    profiles = {profile.id: profile for profile in profile_set.profiles}
+    if profile_set.proportionality is not None:
+        for where, what in rule_problems(profiles, profile_set.proportionality):
+            raise FrameworkDataError(profiles_file, where, what)
     scoring = parse_model(scoring_file, ScoringPolicy)
     _check_scoring(scoring_file, framework, scoring)
     catalogue = catalogue or read_catalogue(catalogue_file)
@@ -177,11 +188,12 @@ def load_framework_files(
     digest = hashlib.sha256(framework_file.read_bytes()).hexdigest()
     return LoadedFramework(
         framework=framework,
-        profiles={profile.id: profile for profile in profile_set.profiles},
+        profiles=profiles,
         scoring=scoring,
         content_sha256=digest,
         source=framework_file,
         finding_links=link_table(catalogue, framework),
+        proportionality=profile_set.proportionality,
     )
 
 

@@ -42,7 +42,9 @@ HASHED_DATA_KEYS = frozenset(
         "converted_events", "legacy_tip_event_id", "level", "action", "days", "cutoff",
         "count", "dependents", "attachments", "pq_challenges_unlinked", "check_runs_detached",
         "files_released", "cleared", "ids", "issuer", "passkeys", "inferred", "kept",
-        "confirmed_inferred", "format", "catalogue_version",
+        "confirmed_inferred", "format", "catalogue_version", "sensitive_caveat",
+        "police_networks", "national_systems", "vetting", "forces_served", "records_held",
+        "because",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

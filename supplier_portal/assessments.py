@@ -18,8 +18,9 @@ from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
 from posture.storage.locks import hold_exclusive
-from posture.storage.models import Answer, Assessment, FrameworkVersion, Organisation
+from posture.storage.models import Answer, Assessment, FrameworkVersion, Organisation, Product
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
+from posture.target_profiles import TargetProfile, organisation_target, product_target
 from supplier_portal.forms import AnswerForm
 from supplier_portal.products import get_product
 
@@ -60,15 +61,55 @@ def list_assessments(session: Session, principal: Principal) -> list[Assessment]
     return list(session.scalars(assessments_query(principal)))
 
 
-def _subject_profile_ok(loaded: LoadedFramework, profile_id: str, kind: OrgKind) -> None:
+def _subject_profile(
+    session: Session,
+    loaded: LoadedFramework,
+    organisation: Organisation,
+    product: Product | None,
+    profile_id: str | None,
+) -> str:
+    """The profile the assessment is measured against. A supplier's is derived from its facts
+    and cannot be chosen; a force chooses among the force profiles for its own posture."""
+    if organisation.kind == OrgKind.SUPPLIER:
+        target = (
+            product_target(session, loaded, product)
+            if product is not None
+            else organisation_target(session, loaded, organisation.id)
+        )
+        if profile_id is not None and profile_id != target.profile_id:
+            raise ValidationFailed(
+                f"profile: a supplier's profile is derived from its facts, not chosen: "
+                f"{target.explain()}"
+            )
+        return target.profile_id
+    if profile_id is None:
+        raise ValidationFailed("profile: choose the force profile to assess against")
     profile = loaded.profiles.get(profile_id)
     if profile is None:
         raise ValidationFailed(
             f"profile: unknown profile {profile_id!r}; choose one of {', '.join(loaded.profiles)}"
         )
-    wanted = "supplier" if kind == OrgKind.SUPPLIER else "force"
-    if profile.subject.value != wanted:
+    if profile.subject.value != "force":
         raise ValidationFailed(f"profile: {profile_id} is for {profile.subject.value} subjects")
+    return profile_id
+
+
+def supplier_target(
+    session: Session,
+    principal: Principal,
+    organisation_id: int,
+    product_id: int | None,
+    framework: str | None = None,
+) -> TargetProfile:
+    """The profile a supplier or its product must be assessed against, and why."""
+    require(principal, "assessment.read", organisation_id, "organisation")
+    loaded = framework_named(framework)
+    if product_id is None:
+        return organisation_target(session, loaded, organisation_id)
+    product = get_product(session, principal, product_id)
+    if product.organisation_id != organisation_id:
+        raise NotFound("product not found")
+    return product_target(session, loaded, product)
 
 
 def start_assessment(
@@ -76,22 +117,24 @@ def start_assessment(
     principal: Principal,
     organisation_id: int,
     product_id: int | None,
-    profile_id: str,
+    profile_id: str | None = None,
     framework: str | None = None,
 ) -> Assessment:
     """Open a draft against a framework (`ncsc-caf-4.0`; PTSbD when None); an existing draft for
     the same subject and framework is returned instead of a second one. Versions count per
-    framework: a CAF assessment never supersedes a PTSbD one."""
+    framework: a CAF assessment never supersedes a PTSbD one. A supplier's profile is derived
+    (`profile_id`, if given, must be that one); a force names its own."""
     require(principal, "assessment.write", organisation_id, "organisation")
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("organisation not found")
+    product = None
     if product_id is not None:
         product = get_product(session, principal, product_id, "product.write")
         if product.organisation_id != organisation_id:
             raise NotFound("product not found")
     loaded = framework_named(framework)
-    _subject_profile_ok(loaded, profile_id, organisation.kind)
+    profile_id = _subject_profile(session, loaded, organisation, product, profile_id)
     framework_row = register_framework(session, loaded)
     same_framework = select(FrameworkVersion.id).where(
         FrameworkVersion.framework_id == loaded.framework.framework_id

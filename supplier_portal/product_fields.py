@@ -12,16 +12,34 @@ from __future__ import annotations
 import re
 from copy import copy
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    create_model,
+)
 
+from frameworks.deployment_facts import (
+    FACT_OF_FIELD,
+    MAX_FORCES,
+    MAX_RECORDS,
+    DeploymentFacts,
+    caveat_problem,
+)
 from supplier_portal.vocabulary import (
     CertificationScheme,
     DataLocation,
     DeploymentModel,
+    NationalSystem,
+    PoliceNetwork,
     ProductCategory,
     SecurityClassification,
+    VettingLevel,
 )
 
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -37,6 +55,38 @@ def _day(value: Any) -> Any:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
+def _distinct(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("a value is listed twice")
+    return values
+
+
+# A list of vocabulary values, each at most once; the published schema says so (uniqueItems).
+Item = TypeVar("Item")
+Distinct = Annotated[
+    list[Item], AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True})
+]
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema's "integer" includes 2.0, so the API must take it; text and yes/no are not
+    # numbers, and 4.5 is not whole.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+def _whole_number(maximum: int) -> Any:
+    # The bounds before the validator, so the published schema states them as JSON Schema does.
+    return Annotated[int, Field(ge=0, le=maximum), BeforeValidator(_whole)]
+
+
+ForceCount = _whole_number(MAX_FORCES)
+RecordCount = _whole_number(MAX_RECORDS)
 # A yes/no as JSON types it: 0 is not false.
 Flag = Annotated[bool, Strict()]
 # A calendar day: a date, or its ISO text; never a number of days.
@@ -71,8 +121,21 @@ class ProductFields(BaseModel):
     category: ProductCategory
     deployment_model: DeploymentModel
     description: str = Field(default="", max_length=5000)
-    data_locations: list[DataLocation] = Field(default_factory=list, max_length=len(DataLocation))
+    data_locations: Distinct[DataLocation] = Field(
+        default_factory=list, max_length=len(DataLocation)
+    )
     max_classification: SecurityClassification | None = None
+    # OFFICIAL-SENSITIVE: OFFICIAL with the SENSITIVE handling caveat, not a tier of its own.
+    sensitive_caveat: Flag = False
+    police_networks: Distinct[PoliceNetwork] = Field(
+        default_factory=list, max_length=len(PoliceNetwork)
+    )
+    national_systems: Distinct[NationalSystem] = Field(
+        default_factory=list, max_length=len(NationalSystem)
+    )
+    vetting: VettingLevel | None = None
+    forces_served: ForceCount | None = None
+    records_held: RecordCount | None = None
     certifications: list[CertificationHeld] = Field(
         default_factory=list, max_length=MAX_CERTIFICATIONS
     )
@@ -81,12 +144,30 @@ class ProductFields(BaseModel):
     api_available: Flag = False
     connected_networks: list[Label] = Field(default_factory=list, max_length=MAX_CONNECTED_NETWORKS)
 
+    def caveat_problem(self) -> None:
+        """The SENSITIVE caveat with SECRET or above: two fields that disagree, which the
+        services refuse as a conflict (a schema cannot say it, so the API must not call it
+        malformed)."""
+        caveat_problem(self.max_classification, self.sensitive_caveat)
+
+    def facts(self) -> DeploymentFacts:
+        """What proportionality rules read of the product."""
+        return DeploymentFacts.model_validate(
+            {fact: getattr(self, field) for field, fact in FACT_OF_FIELD.items()}
+        )
+
     def listing_fields(self) -> dict[str, object]:
         """The listing columns of a stored product, as stored (vocabularies as their values)."""
         stored = self.model_dump(mode="json")
         return {
             "data_locations": stored["data_locations"],
             "max_classification": stored["max_classification"],
+            "sensitive_caveat": self.sensitive_caveat,
+            "police_networks": stored["police_networks"],
+            "national_systems": stored["national_systems"],
+            "vetting": stored["vetting"],
+            "forces_served": self.forces_served,
+            "records_held": self.records_held,
             "certifications": stored["certifications"],
             "support_ends": self.support_ends,
             "end_of_life": self.end_of_life,

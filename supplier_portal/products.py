@@ -6,14 +6,17 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from frameworks.deployment_facts import FACT_FIELDS
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
-from posture.audit import record
+from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
+from posture.storage.locks import hold_exclusive
 from posture.storage.models import Organisation, Product
 from posture.storage.models.enums import OrgKind
+from posture.target_profiles import apply_target, product_profile_lock
 from supplier_portal.forms import parse_form
 from supplier_portal.product_fields import ProductChanges, ProductFields
 
@@ -53,6 +56,7 @@ def create_product(
     if organisation.kind != OrgKind.SUPPLIER:
         raise ValidationFailed("only supplier organisations register products")
     _refuse_duplicate_name(session, organisation_id, form.name)
+    _refuse_conflicting_facts(form)
     product = Product(
         organisation_id=organisation_id,
         name=form.name,
@@ -63,15 +67,18 @@ def create_product(
     )
     session.add(product)
     session.flush()
+    actor = actor_of(principal)
     record(
         session,
-        actor_of(principal),
+        actor,
         "product.created",
         "product",
         product.id,
         form.model_dump(mode="json"),
         organisation_id=organisation_id,
     )
+    # The supplier as a whole meets its most demanding product's profile.
+    apply_target(session, actor, product)
     return product
 
 
@@ -87,6 +94,13 @@ def _refuse_duplicate_name(
         query = query.where(Product.id != product_id)
     if session.scalar(query) is not None:
         raise ValidationFailed(f"you already have a product called {name!r}")
+
+
+def _refuse_conflicting_facts(form: ProductFields) -> None:
+    try:
+        form.caveat_problem()
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from exc
 
 
 def stored_fields(product: Product) -> dict[str, object]:
@@ -126,6 +140,7 @@ def _apply(
 ) -> Product:
     if form.name != product.name:
         _refuse_duplicate_name(session, product.organisation_id, form.name, product.id)
+    _refuse_conflicting_facts(form)
     before = to_jsonable_python(stored_fields(product))
     after = form.model_dump(mode="json")
     changed = {
@@ -135,19 +150,26 @@ def _apply(
     }
     if not changed:
         return product
+    if FACT_FIELDS & changed.keys():
+        hold_append_lock(session)
+        hold_exclusive(session, product_profile_lock(product.id))
     product.name, product.category = form.name, form.category.value
     product.deployment_model, product.description = form.deployment_model.value, form.description
     for field, value in form.listing_fields().items():
         setattr(product, field, value)
+    actor = actor_of(principal)
     record(
         session,
-        actor_of(principal),
+        actor,
         "product.updated",
         "product",
         product.id,
         {"changed": changed},
         organisation_id=product.organisation_id,
     )
+    if FACT_FIELDS & changed.keys():
+        session.flush()
+        apply_target(session, actor, product)
     return product
 
 
@@ -167,12 +189,14 @@ def withdraw_product(session: Session, principal: Principal, product_id: int) ->
         assert product.deleted_at is not None
         day = product.deleted_at.date().isoformat()
         raise ValidationFailed(f"{product.name!r} was already withdrawn on {day}")
+    actor = actor_of(principal)
     record(
         session,
-        actor_of(principal),
+        actor,
         "product.withdrawn",
         "product",
         product.id,
         organisation_id=product.organisation_id,
     )
+    apply_target(session, actor, product)
     return product

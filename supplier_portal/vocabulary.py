@@ -6,6 +6,29 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# A product's facts that proportionality and the risk register read are defined beside the
+# rules that read them; they are re-exported here with the rest of the product's vocabulary.
+from frameworks.deployment_facts import (
+    DataLocation,
+    DeploymentModel,
+    NationalSystem,
+    PoliceNetwork,
+    SecurityClassification,
+    VettingLevel,
+)
+
+__all__ = [
+    "CertificationScheme",
+    "DataLocation",
+    "DeploymentModel",
+    "NationalSystem",
+    "PoliceNetwork",
+    "ProductCategory",
+    "SecurityClassification",
+    "VettingLevel",
+    "values",
+]
+
 
 class ProductCategory(StrEnum):
     RECORDS_MANAGEMENT = "records_management"
@@ -15,29 +38,6 @@ class ProductCategory(StrEnum):
     MOBILE = "mobile"
     ANALYTICS = "analytics"
     OTHER = "other"
-
-
-class DeploymentModel(StrEnum):
-    SAAS = "saas"
-    ON_PREMISES = "on_premises"
-    HYBRID = "hybrid"
-
-
-class DataLocation(StrEnum):
-    """Where a product stores or processes policing data."""
-
-    UK = "uk"
-    EEA = "eea"
-    US = "us"
-    OTHER = "other"
-
-
-class SecurityClassification(StrEnum):
-    """The highest Government Security Classification the product is accredited to hold."""
-
-    OFFICIAL = "official"
-    OFFICIAL_SENSITIVE = "official-sensitive"
-    SECRET = "secret"  # noqa: S105 (a classification, not a credential)
 
 
 class CertificationScheme(StrEnum):

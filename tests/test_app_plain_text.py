@@ -234,9 +234,10 @@ def test_challenge_titles_are_shown_as_typed_in_results_and_to_the_manager(world
 def test_a_supplier_reads_the_assessors_query_as_typed(world) -> None:
     sessions, people, orgs = world
     loaded = default_framework()
-    profile = next(p for p, v in loaded.profiles.items() if v.subject.value == "supplier")
     with transaction(sessions) as session:
-        draft = assessments.start_assessment(session, people["supplier"], orgs["s1"], None, profile)
+        # A supplier's profile is derived from its facts, not chosen.
+        draft = assessments.start_assessment(session, people["supplier"], orgs["s1"], None)
+        profile = draft.profile_id
         outcome = next(
             o for o in loaded.framework.outcomes() if loaded.profiles[profile].target_for(o)
         )

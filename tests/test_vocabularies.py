@@ -22,8 +22,11 @@ from supplier_portal.vocabulary import (
     CertificationScheme,
     DataLocation,
     DeploymentModel,
+    NationalSystem,
+    PoliceNetwork,
     ProductCategory,
     SecurityClassification,
+    VettingLevel,
     values,
 )
 
@@ -105,7 +108,10 @@ def _literals_outside(home: Path) -> dict[str, list[str]]:
 @pytest.mark.parametrize(
     ("vocabulary", "home"),
     [
-        (DataLocation, "supplier_portal/vocabulary.py"),
+        (DataLocation, "frameworks/deployment_facts.py"),
+        (PoliceNetwork, "frameworks/deployment_facts.py"),
+        (NationalSystem, "frameworks/deployment_facts.py"),
+        (VettingLevel, "frameworks/deployment_facts.py"),
         (CertificationScheme, "supplier_portal/vocabulary.py"),
         (ListingState, "supplier_portal/procurement/lifecycle.py"),
     ],

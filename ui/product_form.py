@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 from annotated_types import MaxLen
 
+from frameworks.deployment_facts import LABELS, MAX_FORCES, MAX_RECORDS
 from kernel.errors import AssureError
 from supplier_portal.forms import ProductForm, parse_form
 from supplier_portal.product_fields import ISO_DAY, MAX_CONNECTED_NETWORKS, ProductFields
@@ -20,8 +22,11 @@ from supplier_portal.vocabulary import (
     CertificationScheme,
     DataLocation,
     DeploymentModel,
+    NationalSystem,
+    PoliceNetwork,
     ProductCategory,
     SecurityClassification,
+    VettingLevel,
     values,
 )
 from ui.plain import plain_error
@@ -76,9 +81,53 @@ def _classification(key: str, current: Any) -> str | None:
         "Highest classification it is accredited to hold",
         options,
         index=options.index(current) if current in options else 0,
-        format_func=lambda v: "not stated" if v is None else v,
+        format_func=lambda v: "not stated" if v is None else LABELS[SecurityClassification(v)],
         key=key,
     )
+
+
+def _caveat(key: str, current: Any) -> bool:
+    return st.checkbox(
+        "OFFICIAL data carries the SENSITIVE caveat (OFFICIAL-SENSITIVE)",
+        value=bool(current),
+        key=key,
+    )
+
+
+def _labelled_choices(label: str, vocabulary: type[StrEnum]) -> Callable[[str, Any], list[str]]:
+    def widget(key: str, current: Any) -> list[str]:
+        options = values(vocabulary)
+        held = [v for v in current or [] if v in options]
+        return st.multiselect(
+            label,
+            options,
+            default=held,
+            format_func=lambda v: LABELS[vocabulary(v)],
+            key=key,
+        )
+
+    return widget
+
+
+def _vetting(key: str, current: Any) -> str | None:
+    options: list[str | None] = [None, *values(VettingLevel)]
+    return st.selectbox(
+        "Vetting its support staff need",
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda v: "none stated" if v is None else LABELS[VettingLevel(v)],
+        key=key,
+    )
+
+
+def _count(label: str, maximum: int) -> Callable[[str, Any], int | None]:
+    def widget(key: str, current: Any) -> int | None:
+        value = st.number_input(
+            label, min_value=0, max_value=maximum, value=current, step=1, key=key
+        )
+        return None if value is None else int(value)
+
+    return widget
 
 
 def _certifications(key: str, current: Any) -> list[dict[str, Any]]:
@@ -147,6 +196,12 @@ WIDGETS: dict[str, Callable[[str, Any], Any]] = {
     "description": _description,
     "data_locations": _locations,
     "max_classification": _classification,
+    "sensitive_caveat": _caveat,
+    "police_networks": _labelled_choices("Police networks it connects to", PoliceNetwork),
+    "national_systems": _labelled_choices("National systems it has access to", NationalSystem),
+    "vetting": _vetting,
+    "forces_served": _count("Forces it serves", MAX_FORCES),
+    "records_held": _count("Records it holds", MAX_RECORDS),
     "certifications": _certifications,
     "support_ends": _day("Support ends"),
     "end_of_life": _day("End of life"),

@@ -21,6 +21,7 @@ from frameworks.scoring_policy import ScoringPolicy
 from frameworks.urns import outcome_urn
 from posture.demo.check_evidence import CheckRunPlanner
 from posture.demo.estate_data import demo_data
+from posture.demo.product_facts import demo_product_facts, derived_profile, product_columns
 
 HISTORY_MONTHS = 24
 FORCE_ASSESSMENTS = 8  # quarterly over the history window
@@ -66,6 +67,7 @@ class _Builder:
         as_of: date,
         scoring: ScoringPolicy,
     ) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.framework = framework
         self.profiles = profiles
@@ -322,6 +324,7 @@ def _add_supplier(builder: _Builder, number: int) -> None:
     deployment = rng.choice(catalogue["deployment_models"])
     product_id = builder.next_id("products")
     has_api = category != "body_worn_video" or rng.random() < 0.3
+    facts = demo_product_facts(builder.seed, product_id, category, deployment)
     builder.estate.products.append(
         {
             "id": product_id,
@@ -332,9 +335,10 @@ def _add_supplier(builder: _Builder, number: int) -> None:
             "description": f"{category.replace('_', ' ').capitalize()} product ({deployment}).",
             "created_at": joined,
             "updated_at": joined,
+            **product_columns(facts),
         }
     )
-    profile_id = _product_profile(category, deployment)
+    profile_id = derived_profile(facts)
     maturity = rng.betavariate(2.5, 2)
     months_ago = rng.randint(6, min(joined_ago, HISTORY_MONTHS - 1))
     supersedes, version = None, 1
@@ -385,9 +389,3 @@ def build_estate(
     ):
         estate.extend(part)
     return estate
-
-
-def _product_profile(category: str, deployment: str) -> str:
-    if category == "command_and_control":
-        return "supplier-critical-national"
-    return "supplier-on-premises" if deployment == "on_premises" else "supplier-saas"

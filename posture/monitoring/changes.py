@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import pandas as pd  # only a type here; the worker that files alerts need not load it
 
 BAND_CHANGE = "MON-BAND-CHANGE"
+PROFILE_RETARGETED = "MON-PROFILE-RETARGETED"
+# Raised by decisions, not by comparing runs: each must be defined for its code to be raised.
+DECISION_ALERTS = (BAND_CHANGE, PROFILE_RETARGETED)
 
 
 class AlertRule(BaseModel):
@@ -48,8 +51,9 @@ class MonitoringPolicy(BaseModel):
         for kind in self.schedule_days:
             if spec_for(kind).input is InputKind.FILE:
                 raise ValueError(f"schedule_days: a {kind} check reads an uploaded file only")
-        if BAND_CHANGE not in self.alerts:
-            raise ValueError(f"alerts: {BAND_CHANGE} must be defined")
+        for code in DECISION_ALERTS:
+            if code not in self.alerts:
+                raise ValueError(f"alerts: {code} must be defined")
         return self
 
 
@@ -66,6 +70,11 @@ class AlertDraft(BaseModel):
 def monitoring_policy() -> MonitoringPolicy:
     text = (resources.files("posture") / "data" / "monitoring.yaml").read_text("utf-8")
     return MonitoringPolicy.model_validate(yaml.safe_load(text))
+
+
+def decision_alert(code: str, detail: dict[str, Any]) -> AlertDraft:
+    """The alert a decision raises (a re-targeted profile), worded by the policy."""
+    return _draft(code, monitoring_policy().alerts[code], detail)
 
 
 def _draft(code: str, rule: AlertRule, detail: dict[str, Any]) -> AlertDraft:

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checks.catalogue import CheckKind, post_quantum_kinds
+from frameworks.loader import default_framework
 from posture.check_runs import latest_run_ids
 from posture.scoring.service import score_estate
-from posture.storage.models import CheckRun, Product
+from posture.storage.models import Assessment, CheckRun, Product
+from posture.target_profiles import product_target
 from supplier_portal.procurement.gates import ProductFacts
 
 
@@ -27,6 +29,12 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
     scores = score_estate(session, today, entity=f"product:{product.id}")
     band = scores.band[0] if scores.subjects else None
     posture = float(scores.score[0]) if scores.subjects else None
+    scored = scores.subjects[0].assessment_id if scores.subjects else None
+    scored_profile = (
+        session.scalar(select(Assessment.profile_id).where(Assessment.id == scored))
+        if scored is not None
+        else None
+    )
     checks = _latest_scores(session, product.id)
     pq_kinds = post_quantum_kinds()
     pqc = [v for k, v in checks.items() if k in pq_kinds]
@@ -46,4 +54,6 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         api_score=checks.get(CheckKind.API),
         certifications=certificates,
         data_locations=tuple(product.data_locations or ()),
+        target_profile=product_target(session, default_framework(), product).profile_id,
+        scored_profile=scored_profile,
     )

@@ -39,6 +39,10 @@ class ProductFacts:
     api_score: float | None
     certifications: dict[str, date]  # scheme -> expiry
     data_locations: tuple[str, ...]
+    # The profile the product's facts require, and the one its band was measured against: a
+    # band measured against less than the target proves nothing about the target.
+    target_profile: str | None = None
+    scored_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,21 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
     results = []
     if gates.min_posture_band:
         band = facts.posture_band
-        passed = meets_band(band, gates.min_posture_band)
-        reason = (
-            "no submitted assessment to score"
-            if band is None
-            else f"band {band} {'meets' if passed else 'is below'} {gates.min_posture_band}"
-        )
+        on_target = facts.scored_profile == facts.target_profile
+        passed = meets_band(band, gates.min_posture_band) and on_target
+        if band is None:
+            reason = "no submitted assessment to score"
+        elif not on_target:
+            reason = (
+                f"band {band} was measured against {facts.scored_profile}, not the "
+                f"{facts.target_profile} profile the product's facts require"
+            )
+        else:
+            verdict = "meets" if passed else "is below"
+            reason = (
+                f"band {band} {verdict} {gates.min_posture_band} against the "
+                f"{facts.target_profile} profile"
+            )
         results.append(GateResult("posture_band", gates.min_posture_band, band, passed, reason))
     for scheme in gates.required_certifications:
         expiry = facts.certifications.get(scheme)

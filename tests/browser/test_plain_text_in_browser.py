@@ -178,8 +178,9 @@ def _hostile_work(
             manage.publish_results(session, manager, challenge.id)
 
             loaded = default_framework()
-            profile = next(p for p, v in loaded.profiles.items() if v.subject.value == "supplier")
-            draft = assessments.start_assessment(session, supplier, entrant, None, profile)
+            # A supplier's profile is derived from its facts, not chosen.
+            draft = assessments.start_assessment(session, supplier, entrant, None)
+            profile = draft.profile_id
             outcome = next(
                 o for o in loaded.framework.outcomes() if loaded.profiles[profile].target_for(o)
             )

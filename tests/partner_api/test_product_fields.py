@@ -33,8 +33,28 @@ CASES: list[tuple[dict[str, Any], bool]] = [
     ({"data_locations": ["uk", "eea", "us", "other", "uk"]}, False),
     ({"data_locations": ["mars"]}, False),
     ({"data_locations": "uk"}, False),
-    ({"max_classification": "official-sensitive"}, True),
-    ({"max_classification": "top-secret"}, False),
+    # OFFICIAL-SENSITIVE is OFFICIAL with the SENSITIVE caveat, not a classification.
+    ({"max_classification": "official-sensitive"}, False),
+    ({"max_classification": "official", "sensitive_caveat": True}, True),
+    ({"sensitive_caveat": True}, True),
+    ({"sensitive_caveat": "true"}, False),
+    ({"max_classification": "top-secret"}, True),
+    ({"max_classification": "restricted"}, False),
+    ({"police_networks": ["pnn", "psn"]}, True),
+    ({"police_networks": ["pnn", "pnn"]}, False),
+    ({"police_networks": ["janet"]}, False),
+    ({"national_systems": ["pnd", "pnc", "leds"]}, True),
+    ({"national_systems": ["pnd", "pnd"]}, False),
+    ({"vetting": "nppv3"}, True),
+    ({"vetting": "top"}, False),
+    ({"forces_served": 43, "records_held": 2_000_000}, True),
+    ({"forces_served": -1}, False),
+    ({"forces_served": 101}, False),
+    ({"forces_served": "43"}, False),
+    ({"forces_served": 4.5}, False),
+    # JSON Schema counts 2.0 as an integer, so the API takes it as 2.
+    ({"forces_served": 2.0}, True),
+    ({"records_held": 10**13}, False),
     ({"certifications": [CERTIFICATE] * 5}, True),
     ({"certifications": [CERTIFICATE] * 6}, False),
     ({"certifications": [{"scheme": "iso9001", "expires": "2027-06-01"}]}, False),
@@ -109,3 +129,36 @@ def test_the_published_enums_are_the_vocabularies(
     client, _ = api
     published = client.get("/openapi.json").json()["components"]["schemas"]
     assert published[schema]["enum"] == vocabulary
+
+
+def test_the_sensitive_caveat_on_secret_is_a_conflict_that_writes_nothing(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    """Two fields that disagree: the schema cannot say so, so the API answers 409, not 422."""
+    client, prepared = api
+    organisation_id = prepared.world.orgs["s1"].organisation_id
+    product = {"name": "Secret Vault", **BASE, "max_classification": "secret"}
+    sent = client.post(
+        "/v1/products",
+        json={**product, "sensitive_caveat": True, "organisation_id": organisation_id},
+        headers=bearer(prepared, "s1"),
+    )
+    assert sent.status_code == 409, sent.text
+    assert "applies to OFFICIAL only, not SECRET" in sent.json()["detail"]
+    listed = client.get("/v1/products", headers=bearer(prepared, "s1")).json()
+    assert "Secret Vault" not in [p["name"] for p in listed["items"]]
+    created = client.post(
+        "/v1/products",
+        json={**product, "organisation_id": organisation_id},
+        headers=bearer(prepared, "s1"),
+    )
+    assert created.status_code == 201, created.text
+    before = client.get(f"/v1/products/{created.json()['id']}", headers=bearer(prepared, "s1"))
+    changed = client.patch(
+        f"/v1/products/{created.json()['id']}",
+        json={"sensitive_caveat": True},
+        headers=bearer(prepared, "s1"),
+    )
+    assert changed.status_code == 409, changed.text
+    after = client.get(f"/v1/products/{created.json()['id']}", headers=bearer(prepared, "s1"))
+    assert after.json() == before.json()

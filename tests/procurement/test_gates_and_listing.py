@@ -34,6 +34,8 @@ def facts(**changes) -> ProductFacts:
         "api_score": 90.0,
         "certifications": {"cyber_essentials_plus": date(2027, 6, 1)},
         "data_locations": ("uk",),
+        "target_profile": "supplier-saas",
+        "scored_profile": "supplier-saas",
     }
     return ProductFacts(**{**base, **changes})
 
@@ -51,6 +53,13 @@ def test_a_product_meeting_every_gate_passes() -> None:
     [
         ({"posture_band": "C"}, "posture_band", "band C is below B"),
         ({"posture_band": None}, "posture_band", "no submitted assessment"),
+        # A band measured against less than the facts require fails closed, however good.
+        (
+            {"target_profile": "supplier-critical-national"},
+            "posture_band",
+            "band A was measured against supplier-saas, not the supplier-critical-national "
+            "profile the product's facts require",
+        ),
         ({"certifications": {}}, "certification:cyber_essentials_plus", "not held"),
         (
             {"certifications": {"cyber_essentials_plus": date(2026, 1, 1)}},

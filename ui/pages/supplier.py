@@ -116,14 +116,29 @@ def assessment_page() -> None:
     subjects = {f"Product: {p.name}": p.id for p in mine}
     subjects["My organisation"] = None
     label = st.selectbox("Subject", list(subjects))
-    # Profiles for this kind of organisation only: suppliers never pick a force profile.
+    organisation = sorted(me.organisation_ids())[0]
+    # A supplier's profile follows from its facts; a force chooses its own among the force's.
     is_supplier = any(m.role.value.startswith("supplier") for m in me.memberships)
-    wanted = "supplier" if is_supplier else "force"
-    profile = st.selectbox(
-        "Target profile", [p for p, v in loaded.profiles.items() if v.subject.value == wanted]
-    )
+    profile: str | None = None
+    if is_supplier:
+        try:
+            with sessions()() as session:
+                target = assessments.supplier_target(
+                    session, me, organisation, subjects[label], catalogue_id_of(loaded.framework)
+                )
+        except AssureError as exc:
+            plain_error(exc)
+            return
+        st.markdown(f"**Target profile:** {escape_markdown(target.explain())}")
+        st.caption(
+            "Derived from the product's facts (classification, hosting, data locations, "
+            "networks, national systems, vetting, scale); change them on the Products page."
+        )
+    else:
+        profile = st.selectbox(
+            "Target profile", [p for p, v in loaded.profiles.items() if v.subject.value == "force"]
+        )
     if st.button("Start or continue the draft"):
-        organisation = sorted(me.organisation_ids())[0]
 
         def start(session):  # type: ignore[no-untyped-def]
             draft = assessments.start_assessment(

@@ -36,7 +36,7 @@ from posture.storage.models.procurement import (
     ShortlistRequirement,
     ShortlistVersion,
 )
-from posture.storage.models.products import Product
+from posture.storage.models.products import Product, ProfileRaise
 
 __all__ = [
     "Alert",
@@ -71,6 +71,7 @@ __all__ = [
     "PqChallenge",
     "ProcurementFramework",
     "Product",
+    "ProfileRaise",
     "RecoveryCode",
     "ShortlistRequirement",
     "ShortlistVersion",

@@ -1,0 +1,89 @@
+"""An assessor raises a product's target profile above what its facts derive, with a reason;
+never lowers it. The raise is kept per product and framework family, audited, and applied to
+the product's live assessments at once."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kernel.clock import utcnow
+from kernel.errors import ValidationFailed
+from posture.assessment_frameworks import framework_named
+from posture.audit import hold_append_lock, record
+from posture.identity.accounts import actor_of
+from posture.identity.permissions import Principal
+from posture.identity.scoped import load_visible
+from posture.storage.locks import hold_exclusive
+from posture.storage.models import Product, ProfileRaise
+from posture.target_profiles import (
+    Retargeted,
+    apply_target,
+    product_profile_lock,
+    product_target,
+    supplier_rules,
+)
+from supplier_portal.forms import FormModel
+
+# Free text, checked like every other reason people write: no control characters.
+REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class RaiseForm(FormModel):
+    framework: str | None = Field(default=None, max_length=100)
+    profile_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=10, max_length=2000, pattern=REASON_PATTERN)
+
+
+def raise_profile(
+    session: Session, principal: Principal, product_id: int, form: RaiseForm
+) -> tuple[ProfileRaise, list[Retargeted]]:
+    """Raise the product's target under `form.framework` (the default framework when None)."""
+    product = load_visible(session, Product, product_id, principal, "profile.raise", "product")
+    if product.deleted_at is not None:
+        raise ValidationFailed(f"{product.name!r} has been withdrawn")
+    loaded = framework_named(form.framework)
+    rules = supplier_rules(loaded)
+    if form.profile_id not in rules.order:
+        raise ValidationFailed(
+            f"profile_id: {form.profile_id!r} is not a supplier profile of "
+            f"{loaded.framework.title} {loaded.framework.version}; "
+            f"choose one of {', '.join(rules.order)}"
+        )
+    hold_append_lock(session)
+    hold_exclusive(session, product_profile_lock(product.id))
+    current = product_target(session, loaded, product)
+    if rules.rank(form.profile_id) <= rules.rank(current.profile_id):
+        raise ValidationFailed(
+            f"profile_id: {product.name!r} must already meet {current.profile_id} "
+            f"({current.explain()}); a profile can be raised, never lowered"
+        )
+    raised = session.scalar(
+        select(ProfileRaise).where(
+            ProfileRaise.product_id == product.id,
+            ProfileRaise.framework_id == loaded.framework.framework_id,
+        )
+    )
+    if raised is None:
+        raised = ProfileRaise(product_id=product.id, framework_id=loaded.framework.framework_id)
+        session.add(raised)
+    raised.profile_id, raised.reason = form.profile_id, form.reason
+    raised.raised_by_user_id, raised.raised_at = principal.user_id, utcnow()
+    session.flush()
+    actor = actor_of(principal)
+    record(
+        session,
+        actor,
+        "product.profile_raised",
+        "product",
+        product.id,
+        {
+            "framework_id": loaded.framework.framework_id,
+            "from": current.profile_id,
+            "to": form.profile_id,
+            "reason": form.reason,
+        },
+        organisation_id=product.organisation_id,
+    )
+    return raised, apply_target(session, actor, product)
