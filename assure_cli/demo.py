@@ -11,6 +11,7 @@ from assure_cli.context import friendly_errors, open_database, print_json
 from posture.demo.seed import seed_demo
 from posture.storage.engine import transaction
 from supplier_portal.demo_caf_draft import start_caf_draft
+from supplier_portal.demo_risk import seed_risk_register
 
 app = typer.Typer(help="Fill an empty database with a demo estate.", no_args_is_help=True)
 
@@ -40,6 +41,13 @@ def seed(
         force = next((x for x in result.logins if x.role == "force_assessor"), None)
         # The force assessor's CAF 4.0 draft, its answers inferred from PTSbD to confirm.
         caf_draft = start_caf_draft(session, force.email) if force is not None else None
+        siro = next((x for x in result.logins if x.role == "siro"), None)
+        # The same force's risk register, with a second force's rating to compare against.
+        risk_register = (
+            seed_risk_register(session, force.email, siro.email, end)
+            if force is not None and siro is not None
+            else None
+        )
     elapsed = round(time.perf_counter() - started, 2)
     if json_output:
         print_json(
@@ -49,6 +57,10 @@ def seed(
                 "as_of": end,
                 "logins": [login.__dict__ for login in result.logins],
                 "caf_draft_assessment_id": caf_draft,
+                "risk_register": risk_register,
+                "journey_product_id": (
+                    risk_register["journey_product_id"] if risk_register is not None else None
+                ),
             }
         )
         return
@@ -57,6 +69,11 @@ def seed(
         typer.echo(f"  {name:<14}{count:>9,}")
     if caf_draft is not None:
         typer.echo(f"the force assessor has a CAF 4.0 draft ({caf_draft}) with inferred answers")
+    if risk_register is not None:
+        typer.echo(
+            f"the force's risk register has {len(risk_register['scenario_ids'])} scenarios on "
+            f"{len(risk_register['product_ids'])} deployed products, one accepted by its SIRO"
+        )
     if result.logins:
         typer.echo("one-time passwords (shown only now):")
         for login in result.logins:

@@ -42,6 +42,7 @@ COMMANDS = {
         "assure_cli.framework", "app", "The common framework: validate, browse, map and exchange."
     ),
     "score": LazyCommand("assure_cli.score", "app", "Posture scores, snapshots and explanations."),
+    "risk": LazyCommand("assure_cli.risk", "app", "The risk register: exports."),
     "admin": LazyCommand("assure_cli.admin", "app", "Administrator accounts."),
     "audit": LazyCommand("assure_cli.audit", "app", "The audit trail."),
     "token": LazyCommand("assure_cli.token", "app", "API tokens for partners' service accounts."),

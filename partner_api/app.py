@@ -33,6 +33,7 @@ from partner_api.routes import (
     products,
     public,
     reviews,
+    risk,
 )
 from posture.identity.token_cache import DEFAULT_CAPACITY, TokenCache
 from posture.identity.tokens import signing_key
@@ -73,7 +74,7 @@ def create_app(
         clock=clock,
     )
     app.state.runtime = runtime
-    modules = (public, products, pq_proof, assessments, checks, assurance, reviews, health)
+    modules = (public, products, pq_proof, assessments, checks, assurance, reviews, risk, health)
     for module in modules:
         app.include_router(module.router)
     problems.install(app)

@@ -15,11 +15,15 @@ from frameworks.library import shipped_library
 from frameworks.urns import finding_urn
 from posture.scoring.bands import PostureBand
 from supplier_portal.product_fields import ProductFields
+from supplier_portal.profile_raises import RaiseForm
 from supplier_portal.vocabulary import (
     DataLocation,
     DeploymentModel,
+    NationalSystem,
+    PoliceNetwork,
     ProductCategory,
     SecurityClassification,
+    VettingLevel,
 )
 
 Item = TypeVar("Item")
@@ -124,12 +128,37 @@ class ProductOut(Out):
     description: str
     data_locations: list[DataLocation]
     max_classification: SecurityClassification | None
+    sensitive_caveat: bool = False
+    police_networks: list[PoliceNetwork] = Field(default_factory=list)
+    national_systems: list[NationalSystem] = Field(default_factory=list)
+    vetting: VettingLevel | None = None
+    forces_served: int | None = None
+    records_held: int | None = None
     api_available: bool
     created_at: datetime
     # Read from the stored `deleted_at`: a withdrawn product is kept, never deleted.
     withdrawn_at: datetime | None = Field(
         default=None, validation_alias=AliasChoices("withdrawn_at", "deleted_at")
     )
+
+
+class TargetProfileOut(Out):
+    """The profile a product must be assessed against under one framework, and why. Derived from
+    the product's facts; an assessor may have raised it (never lowered)."""
+
+    product_id: int
+    framework: str = Field(description="Catalogue id of the framework version, e.g. ptsbd-1.0.")
+    profile_id: str
+    derived_profile_id: str = Field(description="What the product's facts alone require.")
+    because: str = Field(description="The derivation in words, from the facts that decided it.")
+    raised_reason: str | None = Field(
+        None, description="The assessor's reason, when raised above the derived profile."
+    )
+
+
+class ProfileRaiseIn(RaiseForm):
+    """An assessor's raise: the portal's form is the same model, so the API refuses exactly
+    what the page refuses, as a schema error."""
 
 
 class ProductIn(ProductFields):

@@ -44,7 +44,11 @@ HASHED_DATA_KEYS = frozenset(
         "files_released", "cleared", "ids", "issuer", "passkeys", "inferred", "kept",
         "confirmed_inferred", "format", "catalogue_version", "sensitive_caveat",
         "police_networks", "national_systems", "vetting", "forces_served", "records_held",
-        "because",
+        "because", "scenario_id", "threat", "likelihood", "impact", "suggested", "residual",
+        "expires_on", "links", "ref", "deployment_id", "treatment_id", "action_id",
+        "acceptance_id", "exception_id", "due_on", "matrix_version", "facts_digest",
+        "subject_kind", "supplier_id", "approver_role", "addresses", "expired",
+        "residual_level",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

@@ -147,6 +147,14 @@ def apply_target(session: Session, actor: Actor, product: Product) -> list[Retar
             continue  # a framework that cannot derive a supplier profile keeps its own
         if target.profile_id == assessment.profile_id:
             continue
+        rules = supplier_rules(loaded)
+        lower = assessment.profile_id in rules.order and rules.rank(target.profile_id) < rules.rank(
+            assessment.profile_id
+        )
+        if lower and assessment.status is not AssessmentStatus.DRAFT:
+            # Facts that now ask for less do not lower the bar an assessment was submitted or
+            # accepted against: the next version is measured against the new target.
+            continue
         moved.append(
             Retargeted(assessment.id, assessment.profile_id, target.profile_id, target.explain())
         )

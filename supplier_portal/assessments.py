@@ -20,7 +20,12 @@ from posture.identity.scoped import load_visible, within_reach
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import Answer, Assessment, FrameworkVersion, Organisation, Product
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
-from posture.target_profiles import TargetProfile, organisation_target, product_target
+from posture.target_profiles import (
+    TargetProfile,
+    organisation_target,
+    product_profile_lock,
+    product_target,
+)
 from supplier_portal.forms import AnswerForm
 from supplier_portal.products import get_product
 
@@ -134,6 +139,12 @@ def start_assessment(
         if product.organisation_id != organisation_id:
             raise NotFound("product not found")
     loaded = framework_named(framework)
+    if product is not None:
+        # Derived under the lock a change of the product's facts holds, so a draft is never
+        # started against a target that a change committing now is moving away from.
+        hold_append_lock(session)
+        hold_exclusive(session, product_profile_lock(product.id))
+        session.refresh(product)
     profile_id = _subject_profile(session, loaded, organisation, product, profile_id)
     framework_row = register_framework(session, loaded)
     same_framework = select(FrameworkVersion.id).where(

@@ -110,7 +110,12 @@ def stored_fields(product: Product) -> dict[str, object]:
 
 
 def _editable(session: Session, principal: Principal, product_id: int) -> Product:
+    """The product, locked against other changes to its target and read again under the lock,
+    so a change is made to what is stored, not to what was read before another change landed."""
     product = get_product(session, principal, product_id, "product.write")
+    hold_append_lock(session)
+    hold_exclusive(session, product_profile_lock(product.id))
+    session.refresh(product)
     if product.deleted_at is not None:
         raise ValidationFailed(f"{product.name!r} has been withdrawn and can no longer be edited")
     return product
@@ -150,9 +155,6 @@ def _apply(
     }
     if not changed:
         return product
-    if FACT_FIELDS & changed.keys():
-        hold_append_lock(session)
-        hold_exclusive(session, product_profile_lock(product.id))
     product.name, product.category = form.name, form.category.value
     product.deployment_model, product.description = form.deployment_model.value, form.description
     for field, value in form.listing_fields().items():

@@ -13,10 +13,9 @@ from kernel.errors import ValidationFailed
 from posture.assessment_frameworks import framework_named
 from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import Principal
-from posture.identity.scoped import load_visible
+from posture.identity.permissions import Principal, require
 from posture.storage.locks import hold_exclusive
-from posture.storage.models import Product, ProfileRaise
+from posture.storage.models import ProfileRaise
 from posture.target_profiles import (
     Retargeted,
     apply_target,
@@ -25,14 +24,20 @@ from posture.target_profiles import (
     supplier_rules,
 )
 from supplier_portal.forms import FormModel
+from supplier_portal.products import get_product
 
 # Free text, checked like every other reason people write: no control characters.
-REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
 class RaiseForm(FormModel):
-    framework: str | None = Field(default=None, max_length=100)
-    profile_id: str = Field(min_length=1, max_length=64)
+    framework: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^[a-z0-9][a-z0-9.-]*$",
+        description="Catalogue id, e.g. ptsbd-1.0; the default framework when left out.",
+    )
+    profile_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     reason: str = Field(min_length=10, max_length=2000, pattern=REASON_PATTERN)
 
 
@@ -40,7 +45,10 @@ def raise_profile(
     session: Session, principal: Principal, product_id: int, form: RaiseForm
 ) -> tuple[ProfileRaise, list[Retargeted]]:
     """Raise the product's target under `form.framework` (the default framework when None)."""
-    product = load_visible(session, Product, product_id, principal, "profile.raise", "product")
+    # Another tenant's product is not found, as everywhere; a role that may see it but not
+    # raise it is told so.
+    product = get_product(session, principal, product_id)
+    require(principal, "profile.raise", product.organisation_id, "product")
     if product.deleted_at is not None:
         raise ValidationFailed(f"{product.name!r} has been withdrawn")
     loaded = framework_named(form.framework)
@@ -53,6 +61,7 @@ def raise_profile(
         )
     hold_append_lock(session)
     hold_exclusive(session, product_profile_lock(product.id))
+    session.refresh(product)
     current = product_target(session, loaded, product)
     if rules.rank(form.profile_id) <= rules.rank(current.profile_id):
         raise ValidationFailed(

@@ -25,12 +25,18 @@ EXPECTED = {
     | {"My products", "Product checks", "Self-assessment", "My challenge entries"},
     Role.SUPPLIER_MEMBER: EVERYONE
     | {"My products", "Product checks", "Self-assessment", "My challenge entries"},
-    Role.FORCE_ASSESSOR: EVERYONE | {"Posture dashboards", "Self-assessment", "Shortlists"},
-    Role.NATIONAL_ASSESSOR: EVERYONE | {"Posture dashboards", "Review queue"},
+    Role.FORCE_ASSESSOR: EVERYONE
+    | {"Posture dashboards", "Self-assessment", "Shortlists"}
+    | {"Risk register", "Risk scenarios"},
+    Role.NATIONAL_ASSESSOR: EVERYONE
+    | {"Posture dashboards", "Review queue", "Target profiles"}
+    | {"Risk register", "Risk scenarios"},
     Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists"},
     Role.CHALLENGE_MANAGER: EVERYONE | {"Manage challenges"},
     Role.CHALLENGE_JUDGE: EVERYONE | {"Judging"},
-    Role.PLATFORM_ADMIN: EVERYONE | {"Posture dashboards", "Manage challenges", "Audit trail"},
+    Role.PLATFORM_ADMIN: EVERYONE
+    | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register"},
+    Role.SIRO: EVERYONE | {"Risk register", "Risk scenarios", "Risk decisions"},
 }
 
 

@@ -151,15 +151,14 @@ def test_changing_a_products_facts_retargets_its_assessments_and_tells_the_suppl
         explained = explain_entity(session, f"product:{product_id}", date(2026, 12, 6))
     assert explained["profile"] == CRITICAL
 
-    # Facts can come down again; the profile follows them.
+    # Facts can come down again: the draft follows them, but the submitted assessment keeps
+    # the bar it was submitted against (its next version is measured against the new one), and
+    # a gate still passes on it, since it proves the lower target too.
     with transaction(sessions) as session:
         products.amend_product(
             session, me, product_id, ProductChanges.model_validate({"national_systems": []})
         )
-    assert _profiles(sessions, product_id) == {
-        "submitted": "supplier-saas",
-        "draft": "supplier-saas",
-    }
+    assert _profiles(sessions, product_id) == {"submitted": CRITICAL, "draft": "supplier-saas"}
     assert _count(sessions, Alert, Alert.code == "MON-PROFILE-RETARGETED") == 2
 
 
@@ -183,7 +182,11 @@ def test_a_supplier_as_a_whole_meets_its_most_demanding_product(world_db) -> Non
     with transaction(sessions) as session:
         products.withdraw_product(session, me, secret.id)
     with sessions() as session:
-        assert session.scalar(select(Assessment.profile_id).where(*own)) == "supplier-saas"
+        # The supplier's own assessment was submitted against the critical profile and keeps it;
+        # a new draft would be measured against the lower target.
+        assert session.scalar(select(Assessment.profile_id).where(*own)) == CRITICAL
+        target = assessments.supplier_target(session, me, org, None)
+    assert target.profile_id == "supplier-saas"
 
 
 def test_a_force_still_chooses_its_own_profile_and_never_a_suppliers(world_db) -> None:
@@ -283,17 +286,17 @@ def test_twenty_changes_at_once_leave_every_assessment_on_the_last_facts_target(
     product_id = world.orgs["s1"].product_id
     assessor = world.principal(Role.NATIONAL_ASSESSOR)
 
+    with transaction(sessions) as session:
+        raise_profile(
+            session,
+            assessor,
+            product_id,
+            RaiseForm(profile_id=CRITICAL, reason="Raised before the facts move"),
+        )
+
     def change(number: int) -> None:
+        systems = ["pnc"] if number % 2 else []
         with transaction(sessions) as session:
-            if number == 7:
-                raise_profile(
-                    session,
-                    assessor,
-                    product_id,
-                    RaiseForm(profile_id=CRITICAL, reason="Raised while the facts move"),
-                )
-                return
-            systems = ["pnc"] if number % 2 else []
             products.amend_product(
                 session,
                 me,
@@ -305,6 +308,8 @@ def test_twenty_changes_at_once_leave_every_assessment_on_the_last_facts_target(
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         list(pool.map(change, range(20)))
+    # Every change landed, one after another, each audited once.
+    assert _count(sessions, AuditEvent, AuditEvent.action == "product.updated") == 20
     # The raise makes the critical profile the floor whatever order the changes landed in.
     assert _profiles(sessions, product_id) == {"submitted": CRITICAL, "draft": CRITICAL}
     with sessions() as session:

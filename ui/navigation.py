@@ -23,7 +23,11 @@ from ui.pages import (
     framework,
     overview,
     review_queue,
+    risk_decisions,
+    risk_register,
+    risk_scenario,
     supplier,
+    target_profiles,
 )
 from ui.plain import escape_markdown
 
@@ -85,6 +89,14 @@ PAGES: tuple[PageSpec, ...] = (
         ("assessment.review",),
     ),
     PageSpec(
+        target_profiles.target_profiles_page,
+        "Target profiles",
+        ":material/tune:",
+        "target-profiles",
+        WORK,
+        ("profile.raise",),
+    ),
+    PageSpec(
         assurance.procurement_page,
         "Frameworks and listings",
         ":material/storefront:",
@@ -99,6 +111,30 @@ PAGES: tuple[PageSpec, ...] = (
         "shortlists",
         WORK,
         ("shortlist.manage",),
+    ),
+    PageSpec(
+        risk_register.register_page,
+        "Risk register",
+        ":material/grid_on:",
+        "risk-register",
+        WORK,
+        ("risk.read",),
+    ),
+    PageSpec(
+        risk_scenario.scenarios_page,
+        "Risk scenarios",
+        ":material/report:",
+        "risk-scenarios",
+        WORK,
+        ("risk.read", "risk.write"),
+    ),
+    PageSpec(
+        risk_decisions.decisions_page,
+        "Risk decisions",
+        ":material/verified:",
+        "risk-decisions",
+        WORK,
+        ("risk.accept",),
     ),
     PageSpec(
         audit.audit_page,

@@ -7,14 +7,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from frameworks.catalogue_view import catalogue_id_of
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.etags import ETAG_RESPONSES, IfNoneMatch, conditional
-from partner_api.models import OrganisationOut, Page, ProductIn, ProductOut, ScoreOut
+from partner_api.models import (
+    OrganisationOut,
+    Page,
+    ProductIn,
+    ProductOut,
+    ProfileRaiseIn,
+    ScoreOut,
+    TargetProfileOut,
+)
+from posture.assessment_frameworks import framework_named
 from posture.identity.permissions import visible_organisations
 from posture.scoring.service import product_score
 from posture.storage.engine import transaction
 from posture.storage.models import Organisation
 from posture.storage.paging import page
+from posture.target_profiles import TargetProfile, product_target
+from supplier_portal.assessments import supplier_target
 from supplier_portal.organisations import get_profile
 from supplier_portal.product_fields import ProductChanges
 from supplier_portal.products import (
@@ -24,6 +36,7 @@ from supplier_portal.products import (
     products_query,
     withdraw_product,
 )
+from supplier_portal.profile_raises import raise_profile
 
 router = APIRouter(prefix="/v1", tags=["organisations and products"])
 ProductId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The product's id.")]
@@ -117,6 +130,56 @@ def withdraw(me: Caller, rt: Rt, product_id: ProductId) -> ProductOut:
     with transaction(rt.sessions) as session:
         withdrawn = ProductOut.model_validate(withdraw_product(session, me, product_id))
     return withdrawn
+
+
+def _target_out(product_id: int, framework: str, target: TargetProfile) -> TargetProfileOut:
+    return TargetProfileOut(
+        product_id=product_id,
+        framework=framework,
+        profile_id=target.profile_id,
+        derived_profile_id=target.derivation.profile_id,
+        because=target.explain(),
+        raised_reason=target.raise_reason,
+    )
+
+
+FrameworkChoice = Annotated[
+    str | None,
+    Query(max_length=100, description="Catalogue id, e.g. ptsbd-1.0; the default when left out."),
+]
+
+
+@router.get(
+    "/products/{product_id}/target-profile",
+    operation_id="getProductTargetProfile",
+    summary="The profile the product must be assessed against, derived from its facts, and why",
+    response_model=TargetProfileOut,
+)
+def read_target_profile(
+    me: Caller, session: Reading, product_id: ProductId, framework: FrameworkChoice = None
+) -> TargetProfileOut:
+    product = get_product(session, me, product_id)
+    target = supplier_target(session, me, product.organisation_id, product_id, framework)
+    return _target_out(product_id, catalogue_id_of(framework_named(framework).framework), target)
+
+
+@router.post(
+    "/products/{product_id}/target-profile/raise",
+    operation_id="raiseProductTargetProfile",
+    summary="Raise the product's target profile above what its facts derive, with a reason "
+    "(assessors only; never lower); its live assessments are re-targeted",
+    response_model=TargetProfileOut,
+)
+def raise_target_profile(
+    me: Caller, rt: Rt, product_id: ProductId, body: ProfileRaiseIn
+) -> TargetProfileOut:
+    with transaction(rt.sessions) as session:
+        raise_profile(session, me, product_id, body)
+        loaded = framework_named(body.framework)
+        product = get_product(session, me, product_id)
+        target = product_target(session, loaded, product)
+        raised = _target_out(product_id, catalogue_id_of(loaded.framework), target)
+    return raised
 
 
 @router.get(

@@ -261,6 +261,15 @@ def stream_estate(
             "force_assessor",
             start,
         )
+        # The force's senior information risk owner decides acceptances and exceptions in its
+        # risk register. No random draw here, so every later row is the same as without it.
+        builder.add_user(
+            f"siro@{force['slug']}.police.example",
+            f"{force['name']} senior information risk owner",
+            org_id,
+            "siro",
+            start,
+        )
         maturity = rng.betavariate(4, 3)
         supersedes = None
         for index in range(FORCE_ASSESSMENTS):

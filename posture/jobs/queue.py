@@ -18,6 +18,7 @@ from posture.jobs.checks import ObserveCheck, execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
+from posture.risk.expiry import expire_decisions
 from posture.storage.engine import build_engine, session_factory, transaction
 
 if TYPE_CHECKING:
@@ -155,6 +156,17 @@ def build_queue(
             "first_break": chain_break.event_id if chain_break else None,
             "checkpoint_breaks": [finding.code for finding in report.breaks],
         }
+
+    # Daily, after midnight UTC so "today" is the new day. Every worker process schedules it:
+    # each run takes the audit chain's lock before reading what has expired, so a second run
+    # finds every decision already alerted.
+    @huey.periodic_task(crontab(hour="0", minute="31"), name="risk.expire_decisions")
+    def expire_risk_decisions() -> dict[str, list[int]]:
+        with transaction(sessions) as session:
+            result = expire_decisions(session, utcnow().date())
+        if result.alerts:
+            log.info("risk register: %d expired decisions alerted", len(result.alerts))
+        return {"acceptances": result.acceptances, "exceptions": result.exceptions}
 
     # Daily, at night. Every worker process schedules it: each batch takes the audit chain's
     # lock before it reads what is due, so a second sweep finds nothing left to do. It applies

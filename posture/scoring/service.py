@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frameworks.catalogue_view import catalogue_id_of
 from frameworks.loader import LoadedFramework, default_framework
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import Principal
@@ -18,7 +19,7 @@ from posture.scoring.explain import explain
 from posture.scoring.load import SubjectFilter, load_estate
 from posture.scoring.results import EstateScores
 from posture.scoring.tables import framework_tables
-from posture.storage.models import Organisation, Product
+from posture.storage.models import Organisation, OutcomeException, Product
 
 
 def resolve_entity(session: Session, entity: str) -> SubjectFilter:
@@ -61,7 +62,50 @@ def explain_entity(session: Session, entity: str, as_of: date) -> dict:
     estate = load_estate(session, loaded, as_of, resolve_entity(session, entity))
     if not estate.subjects:
         raise ValidationFailed(f"{entity} has no submitted assessment as of {as_of}")
-    return explain(estate, framework_tables(loaded))
+    report = explain(estate, framework_tables(loaded))
+    kind, _, value = entity.partition(":")
+    if kind == "product" and value.isdigit():
+        report["exceptions"] = _exceptions(session, loaded, int(value), as_of, report)
+    return report
+
+
+def _exceptions(
+    session: Session, loaded: LoadedFramework, product_id: int, as_of: date, report: dict
+) -> list[dict]:
+    """The outcomes forces have excused this product from: the score is not changed by them,
+    but a reader sees which unmet outcomes a force carries knowingly, and with what controls.
+    Read here rather than through posture.risk, which reads scores (an import cycle); the
+    filter is posture.risk.exceptions.exception_counts as SQL, and its tests hold them equal."""
+    status = {outcome["outcome"]: outcome["status"] for outcome in report["outcomes"]}
+    framework = catalogue_id_of(loaded.framework)
+    titles = {outcome.id: outcome.title for outcome in loaded.framework.outcomes()}
+    rows = session.execute(
+        select(OutcomeException, Organisation.name)
+        .join(Organisation, Organisation.id == OutcomeException.organisation_id)
+        .where(
+            OutcomeException.product_id == product_id,
+            OutcomeException.revoked_at.is_(None),
+            OutcomeException.expires_on >= as_of,
+        )
+        .order_by(OutcomeException.outcome_id, Organisation.name, OutcomeException.id)
+    ).all()
+    return [
+        # Which force carries it, and with what controls, is that force's own risk data: a
+        # reader of the product's score learns that a force excused an outcome, not which.
+        {
+            "framework": exception.framework_id,
+            "outcome": exception.outcome_id,
+            # Status and title are this explanation's: known for the default framework only.
+            "title": titles.get(exception.outcome_id)
+            if exception.framework_id == framework
+            else None,
+            "status": status.get(exception.outcome_id)
+            if exception.framework_id == framework
+            else None,
+            "expires_on": exception.expires_on.isoformat(),
+        }
+        for exception, _force in rows
+    ]
 
 
 def product_score(

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from checks.catalogue import CheckKind, post_quantum_kinds
 from frameworks.loader import default_framework
 from posture.check_runs import latest_run_ids
+from posture.risk.exceptions import active_exceptions
 from posture.scoring.service import score_estate
 from posture.storage.models import Assessment, CheckRun, Product
-from posture.target_profiles import product_target
+from posture.target_profiles import product_target, supplier_rules
 from supplier_portal.procurement.gates import ProductFacts
 
 
@@ -56,4 +57,6 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         data_locations=tuple(product.data_locations or ()),
         target_profile=product_target(session, default_framework(), product).profile_id,
         scored_profile=scored_profile,
+        profile_order=tuple(supplier_rules(default_framework()).order),
+        exceptions=tuple(view.summary() for view in active_exceptions(session, product.id, today)),
     )

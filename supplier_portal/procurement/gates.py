@@ -43,6 +43,12 @@ class ProductFacts:
     # band measured against less than the target proves nothing about the target.
     target_profile: str | None = None
     scored_profile: str | None = None
+    # The supplier profiles, least demanding first: a band measured against a more demanding
+    # profile than the target also proves the target.
+    profile_order: tuple[str, ...] = ()
+    # Outcomes forces have excused the product from, e.g. "A4.b accepted by Force X until
+    # 2027-03-01": shown to the buyer, never counted as met.
+    exceptions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,12 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
     results = []
     if gates.min_posture_band:
         band = facts.posture_band
-        on_target = facts.scored_profile == facts.target_profile
+        on_target = facts.scored_profile == facts.target_profile or (
+            facts.scored_profile in facts.profile_order
+            and facts.target_profile in facts.profile_order
+            and facts.profile_order.index(facts.scored_profile)
+            >= facts.profile_order.index(facts.target_profile)
+        )
         passed = meets_band(band, gates.min_posture_band) and on_target
         if band is None:
             reason = "no submitted assessment to score"

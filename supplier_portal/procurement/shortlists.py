@@ -184,6 +184,7 @@ def rank_products(
                 "contributions": contributions,
                 "total": round(sum(contributions.values()), 4),
                 "price": given.price if given else None,
+                "exceptions": list(facts.exceptions),
             }
         )
     passing = order_rows([r for r in rows if r["passes_gates"]], policy.tie_breaks)
@@ -315,6 +316,9 @@ def export_frame(session: Session, principal: Principal, version_id: int) -> pd.
                 **{f"score_{k}": r["components"][k] for k in COMPONENT_ORDER},
                 "passes_gates": r["passes_gates"],
                 "why": r["why"],
+                # Outcomes forces have excused, for a period; versions saved before there were
+                # exceptions carry none.
+                "exceptions": "; ".join(r.get("exceptions", [])),
             }
             for r in version.ranking
         ]

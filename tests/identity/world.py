@@ -58,6 +58,7 @@ HOME = {
     Role.CHALLENGE_MANAGER: "n1",
     Role.CHALLENGE_JUDGE: "n1",
     Role.PLATFORM_ADMIN: "platform",
+    Role.SIRO: "f1",
 }
 
 

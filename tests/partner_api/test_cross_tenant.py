@@ -15,6 +15,42 @@ from tests.partner_api.world import ApiWorld
 
 PUBLIC = {"getFramework", "listFrameworks", "getFrameworkVersion", "listListings"}
 FILE = {"file": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")}
+# The risk register belongs to forces and national bodies: no supplier role reads or writes it,
+# so a supplier is refused by role (403) whichever organisation's record it names, as for
+# reviewAnswer. Force against force is tests/partner_api/test_risk_api.py.
+RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "listRiskScenarios": ("GET", "/v1/risk/scenarios", {}),
+    "getRiskScenario": ("GET", "/v1/risk/scenarios/1", {}),
+    "createRiskScenario": (
+        "POST",
+        "/v1/risk/scenarios",
+        {
+            "json": {
+                "organisation_id": 1,
+                "subject_kind": "organisation",
+                "title": "Planted by a supplier",
+                "threat": "data-breach",
+                "threat_text": "Planted",
+                "vulnerability_text": "Planted",
+                "inherent_likelihood": "likely",
+                "inherent_impact": "major",
+                "current_impact": "major",
+            }
+        },
+    ),
+    "recordRiskTreatment": (
+        "POST",
+        "/v1/risk/scenarios/1/treatments",
+        {"json": {"kind": "avoid", "description": "Planted by a supplier"}},
+    ),
+    "addRiskAction": (
+        "POST",
+        "/v1/risk/treatments/1/actions",
+        {"json": {"title": "Planted", "responsible": "Someone", "due_on": "2027-01-01"}},
+    ),
+    "setRiskActionStatus": ("POST", "/v1/risk/actions/1/status", {"json": {"status": "done"}}),
+    "getRiskHeatmap": ("GET", "/v1/risk/organisations/1/heatmap", {}),
+}
 
 
 def _s1_job(client: TestClient, prepared: ApiWorld) -> int:
@@ -55,6 +91,12 @@ def _object_requests(
             {"json": {"public_key": "AAAA", "signature": "AAAA"}},
         ),
         "getProductScore": ("GET", f"/v1/products/{product}/score", {}),
+        "getProductTargetProfile": ("GET", f"/v1/products/{product}/target-profile", {}),
+        "raiseProductTargetProfile": (
+            "POST",
+            f"/v1/products/{product}/target-profile/raise",
+            {"json": {"profile_id": "supplier-critical-national", "reason": "Planted by s2 here"}},
+        ),
         "createProduct": (
             "POST",
             "/v1/products",
@@ -187,8 +229,23 @@ def test_every_operation_is_covered_here(api: tuple[TestClient, ApiWorld]) -> No
             "reviewAnswer",
             "getShortlist",
         }
+        | set(RISK_OPERATIONS)
     )
     assert operations == covered
+
+
+def test_risk_register_operations_refuse_suppliers_by_role(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    f1 = prepared.world.orgs["f1"].organisation_id
+    before = _counts(client)
+    for operation, (method, url, extra) in RISK_OPERATIONS.items():
+        url = url.replace("organisations/1", f"organisations/{f1}")
+        refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
+        assert refused.status_code == 403, (operation, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json", operation
+    assert _counts(client) == before
 
 
 @pytest.mark.parametrize("token", [None, "not-a-token", "expired"])

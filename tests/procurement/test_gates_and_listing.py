@@ -48,12 +48,30 @@ def test_a_product_meeting_every_gate_passes() -> None:
     assert _failed(facts()) == {}
 
 
+def test_a_band_measured_against_a_more_demanding_profile_proves_the_target() -> None:
+    order = ("supplier-on-premises", "supplier-saas", "supplier-critical-national")
+    higher = facts(scored_profile="supplier-critical-national", profile_order=order)
+    assert _failed(higher) == {}
+    lower = facts(
+        scored_profile="supplier-on-premises", target_profile="supplier-saas", profile_order=order
+    )
+    assert list(_failed(lower)) == ["posture_band"]
+
+
 @pytest.mark.parametrize(
     ("change", "gate", "reason"),
     [
         ({"posture_band": "C"}, "posture_band", "band C is below B"),
         ({"posture_band": None}, "posture_band", "no submitted assessment"),
         # A band measured against less than the facts require fails closed, however good.
+        (
+            {
+                "target_profile": "supplier-critical-national",
+                "profile_order": ("supplier-on-premises", "supplier-saas"),
+            },
+            "posture_band",
+            "was measured against supplier-saas",
+        ),
         (
             {"target_profile": "supplier-critical-national"},
             "posture_band",

@@ -37,6 +37,15 @@ from posture.storage.models.procurement import (
     ShortlistVersion,
 )
 from posture.storage.models.products import Product, ProfileRaise
+from posture.storage.models.risk import (
+    Deployment,
+    OutcomeException,
+    RiskAcceptance,
+    RiskAction,
+    RiskEvidenceLink,
+    RiskScenario,
+    RiskTreatment,
+)
 
 __all__ = [
     "Alert",
@@ -51,6 +60,7 @@ __all__ = [
     "ChallengeEntry",
     "CheckRun",
     "CheckRunMilestone",
+    "Deployment",
     "Evidence",
     "Finding",
     "FrameworkVersion",
@@ -65,6 +75,7 @@ __all__ = [
     "MfaFactor",
     "MonitoredEndpoint",
     "Organisation",
+    "OutcomeException",
     "PasskeyChallenge",
     "PasskeyCredential",
     "PostureSnapshot",
@@ -73,6 +84,11 @@ __all__ = [
     "Product",
     "ProfileRaise",
     "RecoveryCode",
+    "RiskAcceptance",
+    "RiskAction",
+    "RiskEvidenceLink",
+    "RiskScenario",
+    "RiskTreatment",
     "ShortlistRequirement",
     "ShortlistVersion",
     "SignInAddress",

@@ -30,6 +30,8 @@ class Role(StrEnum):
     CHALLENGE_MANAGER = "challenge_manager"
     CHALLENGE_JUDGE = "challenge_judge"
     PLATFORM_ADMIN = "platform_admin"
+    # The Senior Information Risk Owner of a force: accepts risks and grants exceptions.
+    SIRO = "siro"
 
 
 class AssessmentStatus(StrEnum):
@@ -60,6 +62,33 @@ class RunStatus(StrEnum):
 class SubjectKind(StrEnum):
     ORGANISATION = "organisation"
     PRODUCT = "product"
+
+
+class RiskSubjectKind(StrEnum):
+    PRODUCT = "product"  # a supplier's product wherever it is used
+    DEPLOYMENT = "deployment"  # a product as the owner force deploys it
+    SUPPLIER = "supplier"
+    ORGANISATION = "organisation"  # the owner force itself
+
+
+class RiskStatus(StrEnum):
+    OPEN = "open"
+    TREATING = "treating"
+    ACCEPTED = "accepted"
+    CLOSED = "closed"
+
+
+class TreatmentKind(StrEnum):
+    ACCEPT = "accept"
+    MITIGATE = "mitigate"
+    TRANSFER = "transfer"
+    AVOID = "avoid"
+
+
+class ActionStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
 
 
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:

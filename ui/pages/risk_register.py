@@ -1,0 +1,254 @@
+"""The risk register: an organisation's scenarios as a table and a heatmap (with a text
+alternative carrying the same counts), the products a force deploys, where forces rate the same
+risk differently, and, for a product, every scenario the reader may see about it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import select
+
+from frameworks.risk.policy import risk_policy
+from kernel.clock import utcnow
+from kernel.errors import AssureError
+from posture.identity.permissions import Principal, holds, visible_organisations
+from posture.risk.consistency_report import consistency_report
+from posture.risk.deployments import (
+    deploy_product,
+    deployed_product_names,
+    end_deployment,
+)
+from posture.risk.register_view import heatmap_counts, national_view, register_table
+from posture.risk.scenarios import scenarios_query
+from posture.storage.models import Organisation, Product
+from posture.storage.models.enums import OrgKind
+from supplier_portal.procurement.lots import listings
+from ui.context import principal, run_service, show_flash
+from ui.plain import escape_markdown, plain_error
+from ui.runtime import sessions
+
+OWNER_KINDS = (OrgKind.FORCE, OrgKind.NATIONAL_BODY)
+SEARCH_LIMIT = 50
+# What a reader of the register looks for first fits the width of the screen; the rest follows.
+SHOWN_FIRST = ("id", "title", "current_level", "status", "accepted_until", "within_appetite")
+
+
+def _the_rest(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in SHOWN_FIRST and c != "current_colour"]
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def choose_organisation(me: Principal, permission: str, key: str) -> int | None:
+    """The organisation whose register to show: one's own, or for a role that reaches every
+    organisation (a national assessor) any force or national body. None after a refusal."""
+    try:
+        scope = visible_organisations(me, permission)
+    except AssureError as exc:
+        plain_error(exc)
+        return None
+    query = select(Organisation.id, Organisation.name).where(Organisation.kind.in_(OWNER_KINDS))
+    if scope is not None:
+        query = query.where(Organisation.id.in_(scope))
+    with sessions()() as session:
+        names = dict(session.execute(query.order_by(Organisation.name)).all())
+    if not names:
+        st.info("You belong to no force or national body that keeps a risk register.")
+        return None
+    own = sorted(set(names) & me.organisation_ids())
+    options = own + [o for o in names if o not in own]
+    return st.selectbox("Organisation", options, format_func=names.__getitem__, key=key)
+
+
+def _heatmap(counts: pd.DataFrame) -> None:
+    matrix = risk_policy().matrix
+    counts = counts.assign(
+        likelihood_name=[matrix.likelihood(x).name for x in counts["likelihood"]],
+        impact_name=[matrix.impact(x).name for x in counts["impact"]],
+        text_colour=[matrix.level(x).text_colour for x in counts["level"]],
+    )
+    base = alt.Chart(counts).encode(
+        x=alt.X("impact_name:O", title="Impact", sort=[i.name for i in matrix.impact_levels]),
+        y=alt.Y(
+            "likelihood_name:O",
+            title="Likelihood",
+            sort=[x.name for x in reversed(matrix.likelihood_levels)],
+        ),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "level_name:N",
+            title="Risk level",
+            scale=alt.Scale(
+                domain=[level.name for level in matrix.levels],
+                range=[level.colour for level in matrix.levels],
+            ),
+        ),
+        tooltip=["likelihood_name", "impact_name", "level_name", "count"],
+    )
+    labels = base.mark_text(fontSize=16).encode(
+        text="count:Q", color=alt.Color("text_colour:N", scale=None)
+    )
+    st.altair_chart((cells + labels).properties(height=320), width="stretch")
+    # The same facts as text, for a screen reader or anyone who cannot tell the colours apart.
+    filled = "; ".join(
+        f"{row.likelihood_name} likelihood, {row.impact_name} impact ({row.level_name}): "
+        f"{row.count}"
+        for row in counts.itertuples()
+        if row.count
+    )
+    st.caption(f"Heatmap as text: {filled or 'no scenarios yet'}; every other cell 0.")
+    st.dataframe(
+        counts[["likelihood_name", "impact_name", "level_name", "count"]].rename(
+            columns={
+                "likelihood_name": "likelihood",
+                "impact_name": "impact",
+                "level_name": "level",
+            }
+        ),
+        hide_index=True,
+    )
+
+
+def _deployments(me: Principal, organisation_id: int) -> None:
+    st.subheader("Deployed products")
+    try:
+        with sessions()() as session:
+            names = deployed_product_names(session, me, organisation_id)
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    if names:
+        st.dataframe(
+            pd.DataFrame([{"product id": pid, "product": name} for pid, name in names.items()]),
+            hide_index=True,
+        )
+    else:
+        st.caption("No product deployed.")
+    if not holds(me, "deployment.manage"):
+        return
+    search = st.text_input("Find a listed product by name", max_chars=100, key="deploy-search")
+    # A force cannot read the product catalogue; it finds products on the framework listings.
+    with sessions()() as session:
+        listed = {a.product_id: session.get(Product, a.product_id) for a in listings(session, me)}
+    found = {
+        pid: p.name
+        for pid, p in listed.items()
+        if p is not None
+        and p.deleted_at is None
+        and search.strip().casefold() in p.name.casefold()
+        and pid not in names
+    }
+    if found:
+        chosen = st.selectbox(
+            "Product to deploy",
+            list(found)[:SEARCH_LIMIT],
+            format_func=lambda pid: f"{found[pid]} (product {pid})",
+            key="deploy-product",
+        )
+        if st.button("Deploy", key="deploy"):
+            run_service(
+                lambda s: deploy_product(s, me, organisation_id, chosen),
+                f"Deployed {escape_markdown(found[chosen])}.",
+            )
+    else:
+        st.caption("No listed product matches.")
+    if names:
+        ending = st.selectbox(
+            "Deployment to end", list(names), format_func=names.__getitem__, key="end-product"
+        )
+        if st.button("End the deployment", key="end"):
+            run_service(
+                lambda s: end_deployment(s, me, organisation_id, ending),
+                f"Ended the deployment of {escape_markdown(names[ending])}.",
+            )
+
+
+def _consistency(me: Principal) -> None:
+    st.subheader("Consistency across forces")
+    st.caption(
+        "The same product, threat and deployment facts rated at different levels. Other forces "
+        "are shown as another force."
+    )
+    try:
+        with sessions()() as session:
+            found = consistency_report(session, me)
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    rows = [
+        {
+            "product id": group.product_id,
+            "threat": group.threat,
+            "spread (levels)": group.spread,
+            "organisation": rated.rating.organisation_name,
+            "scenario": rated.rating.scenario_id,
+            "likelihood": rated.rating.likelihood,
+            "impact": rated.rating.impact,
+            "level": rated.level.name,
+            "suggested likelihood": rated.rating.suggested_likelihood,
+        }
+        for group in found
+        for rated in group.ratings
+    ]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    else:
+        st.caption("No divergent ratings.")
+
+
+def _national(me: Principal) -> None:
+    st.subheader("One product across the register")
+    with sessions()() as session:
+        product_ids = sorted(
+            {s.product_id for s in session.scalars(scenarios_query(me)) if s.product_id}
+        )
+        names = {
+            p.id: p.name
+            for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
+        }
+    if not names:
+        st.caption("No scenario about a product yet.")
+        return
+    product_id = st.selectbox(
+        "Product", list(names), format_func=lambda p: f"{names[p]} (product {p})", key="nv"
+    )
+    try:
+        with sessions()() as session:
+            frame = national_view(session, me, product_id, today())
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    # Across forces, whose rating it is comes first.
+    rest = [c for c in _the_rest(frame) if c != "organisation"]
+    st.dataframe(frame[["organisation", *SHOWN_FIRST, *rest]], hide_index=True)
+
+
+def register_page() -> None:
+    st.title("Risk register")
+    show_flash()
+    me = principal()
+    organisation_id = choose_organisation(me, "risk.read", "register-org")
+    if organisation_id is None:
+        return
+    try:
+        with sessions()() as session:
+            frame = register_table(session, me, organisation_id, today())
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    st.subheader("Scenarios")
+    if len(frame):
+        st.dataframe(frame[list(SHOWN_FIRST) + _the_rest(frame)], hide_index=True)
+    else:
+        st.caption("No scenario raised yet.")
+    st.subheader("Heatmap of current ratings")
+    _heatmap(heatmap_counts(frame))
+    _deployments(me, organisation_id)
+    _consistency(me)
+    _national(me)
