@@ -76,15 +76,10 @@ def _rules_version(loaded: LoadedFramework) -> str:
     return f"{loaded.framework.title} {loaded.framework.version}"
 
 
-def product_target(session: Session, loaded: LoadedFramework, product: Product) -> TargetProfile:
-    rules = supplier_rules(loaded)
+def _target(
+    rules: SubjectRules, loaded: LoadedFramework, product: Product, raised: ProfileRaise | None
+) -> TargetProfile:
     derivation = derive(rules, facts_of(product), _rules_version(loaded))
-    raised = session.scalar(
-        select(ProfileRaise).where(
-            ProfileRaise.product_id == product.id,
-            ProfileRaise.framework_id == loaded.framework.framework_id,
-        )
-    )
     # A raise to a profile this version no longer has, or one the facts now exceed, holds no
     # more: the derivation alone decides.
     if (
@@ -96,19 +91,41 @@ def product_target(session: Session, loaded: LoadedFramework, product: Product) 
     return TargetProfile(derivation, raised.profile_id, raised.reason)
 
 
+def product_target(session: Session, loaded: LoadedFramework, product: Product) -> TargetProfile:
+    raised = session.scalar(
+        select(ProfileRaise).where(
+            ProfileRaise.product_id == product.id,
+            ProfileRaise.framework_id == loaded.framework.framework_id,
+        )
+    )
+    return _target(supplier_rules(loaded), loaded, product, raised)
+
+
 def organisation_target(
     session: Session, loaded: LoadedFramework, organisation_id: int
 ) -> TargetProfile:
-    """A supplier as a whole meets the most demanding target of its live products."""
+    """A supplier as a whole meets the most demanding target of its live products. Two queries
+    whatever the number of products: registering one more must not cost one more per product."""
     rules = supplier_rules(loaded)
     products = session.scalars(
         select(Product)
         .where(Product.organisation_id == organisation_id, Product.deleted_at.is_(None))
         .order_by(Product.id)
     ).all()
-    targets = [(product, product_target(session, loaded, product)) for product in products]
-    if not targets:
+    if not products:
         return TargetProfile(Derivation(rules.default, (), _rules_version(loaded)))
+    raises = {
+        raised.product_id: raised
+        for raised in session.scalars(
+            select(ProfileRaise)
+            .join(Product, Product.id == ProfileRaise.product_id)
+            .where(
+                Product.organisation_id == organisation_id,
+                ProfileRaise.framework_id == loaded.framework.framework_id,
+            )
+        )
+    }
+    targets = [(p, _target(rules, loaded, p, raises.get(p.id))) for p in products]
     product, strictest = max(targets, key=lambda pair: rules.rank(pair[1].profile_id))
     because = (f"its product {product.name!r} needs {strictest.explain()}",)
     return TargetProfile(Derivation(strictest.profile_id, because, _rules_version(loaded)))

@@ -197,7 +197,14 @@ def test_a_backup_under_write_load_restores_to_a_whole_verifiable_estate(
             )
             backup_ended = time.monotonic()
             during = len(ledger.products)
-            time.sleep(0.5)  # and writes go on after it
+            # And writes go on after it: wait, bounded, for one to begin after the backup ended,
+            # rather than for a fixed moment a slower machine may not fill.
+            deadline = backup_ended + 30
+            while time.monotonic() < deadline:
+                with ledger.lock:
+                    if any(began > backup_ended for _, began, _ in ledger.products):
+                        break
+                time.sleep(0.05)
         finally:
             stop.set()
             for thread in threads:
