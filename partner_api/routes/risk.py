@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from frameworks.risk.policy import risk_policy
@@ -41,9 +40,10 @@ from posture.risk.treatments import (
     add_action,
     add_treatment,
     set_action_status,
+    treatments_and_actions,
 )
 from posture.storage.engine import transaction
-from posture.storage.models import Organisation, RiskAction, RiskScenario, RiskTreatment
+from posture.storage.models import Organisation, RiskScenario
 from posture.storage.paging import page
 
 router = APIRouter(prefix="/v1/risk", tags=["risk register"])
@@ -79,20 +79,7 @@ def _summary(scenario: RiskScenario) -> ScenarioSummaryOut:
 
 
 def _treatments(session: Session, scenario_id: int) -> list[TreatmentOut]:
-    treatments = list(
-        session.scalars(
-            select(RiskTreatment)
-            .where(RiskTreatment.scenario_id == scenario_id)
-            .order_by(RiskTreatment.id)
-        )
-    )
-    actions = list(
-        session.scalars(
-            select(RiskAction)
-            .where(RiskAction.treatment_id.in_([t.id for t in treatments]))
-            .order_by(RiskAction.id)
-        )
-    )
+    treatments, actions = treatments_and_actions(session, scenario_id)
     return [
         TreatmentOut(
             id=treatment.id,

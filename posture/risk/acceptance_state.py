@@ -23,6 +23,16 @@ def acceptance_counts(acceptance: RiskAcceptance, today: date) -> bool:
     return acceptance.revoked_at is None and acceptance.expires_on >= today
 
 
+def acceptances_in_force(session: Session, scenario_id: int, today: date) -> list[RiskAcceptance]:
+    """Every acceptance of the scenario that still counts on `today`, oldest first."""
+    acceptances = session.scalars(
+        select(RiskAcceptance)
+        .where(RiskAcceptance.scenario_id == scenario_id)
+        .order_by(RiskAcceptance.id)
+    )
+    return [a for a in acceptances if acceptance_counts(a, today)]
+
+
 def current_acceptance(session: Session, scenario_id: int, today: date) -> RiskAcceptance | None:
     """The newest acceptance of the scenario that still counts on `today`."""
     acceptances = session.scalars(

@@ -224,6 +224,22 @@ def _treatments(session: Session, scenario_id: int) -> list[RiskTreatment]:
     )
 
 
+def treatments_and_actions(
+    session: Session, scenario_id: int
+) -> tuple[list[RiskTreatment], list[RiskAction]]:
+    """A scenario's treatments and all their actions, each oldest first, in two queries. The
+    caller has already been shown the scenario (get_scenario checks reach)."""
+    treatments = _treatments(session, scenario_id)
+    actions = list(
+        session.scalars(
+            select(RiskAction)
+            .where(RiskAction.treatment_id.in_([t.id for t in treatments]))
+            .order_by(RiskAction.id)
+        )
+    )
+    return treatments, actions
+
+
 def residual_blocker(session: Session, scenario_id: int) -> str | None:
     """Why the residual cannot be rated yet, or None when it can."""
     treatments = _treatments(session, scenario_id)

@@ -4,17 +4,16 @@ framework outcome for a period."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from frameworks.risk.policy import risk_policy
 from kernel.errors import AssureError
 from posture.assessment_frameworks import framework_named
 from posture.identity.permissions import Principal
-from posture.risk.acceptance_state import acceptance_counts, residual_level_of
+from posture.risk.acceptance_state import acceptances_in_force, residual_level_of
 from posture.risk.acceptances import AcceptanceForm, accept_risk, revoke_acceptance
 from posture.risk.deployments import deployed_product_names
 from posture.risk.exceptions import (
@@ -25,7 +24,7 @@ from posture.risk.exceptions import (
 )
 from posture.risk.forms import read_form
 from posture.risk.scenarios import get_scenario
-from posture.storage.models import RiskAcceptance, RiskScenario
+from posture.storage.models import RiskScenario
 from ui.context import principal, run_service, show_flash
 from ui.pages.risk_register import choose_organisation, today
 from ui.pages.risk_scenario import choose_scenario
@@ -47,15 +46,7 @@ def _accept(me: Principal, scenario: RiskScenario) -> None:
     )
     rationale = st.text_area("Rationale (20 characters or more)", max_chars=4000, key="acc-why")
     conditions = st.text_area("Conditions", max_chars=4000, key="acc-conditions")
-    # No default day: the SIRO picks one. A day past the limit (which the picker does not offer)
-    # comes back as no day at all and is refused below, so nothing is accepted by default.
-    expires = st.date_input(
-        f"Accepted until (at most {limit.isoformat()})",
-        value=None,
-        min_value=today() + timedelta(days=1),
-        max_value=limit,
-        key="acc-until",
-    )
+    expires = _until("Accepted until", limit, "acc-until")
     if st.button("Accept the risk", key="accept"):
         if expires is None:
             plain_error(
@@ -77,17 +68,22 @@ def _accept(me: Principal, scenario: RiskScenario) -> None:
         )
 
 
+def _until(label: str, limit: date, key: str) -> date | None:
+    # No default day: the approver picks one. A day past the limit (which the picker does not
+    # offer) comes back as no day at all and is refused by the caller, so nothing is decided
+    # by default.
+    return st.date_input(
+        f"{label} (at most {limit.isoformat()})",
+        value=None,
+        min_value=today() + timedelta(days=1),
+        max_value=limit,
+        key=key,
+    )
+
+
 def _revoke(me: Principal, scenario: RiskScenario) -> None:
     with sessions()() as session:
-        counting = [
-            a
-            for a in session.scalars(
-                select(RiskAcceptance)
-                .where(RiskAcceptance.scenario_id == scenario.id)
-                .order_by(RiskAcceptance.id)
-            )
-            if acceptance_counts(a, today())
-        ]
+        counting = acceptances_in_force(session, scenario.id, today())
     if not counting:
         return
     st.subheader("Acceptances in force")
@@ -157,13 +153,7 @@ def _exceptions(me: Principal, organisation_id: int) -> None:
     st.caption(f"An exception to this outcome runs for at most {longest} days, until {limit}.")
     controls = st.text_area("Compensating controls", max_chars=4000, key="ex-controls")
     rationale = st.text_area("Rationale", max_chars=4000, key="ex-why")
-    expires = st.date_input(
-        f"Excused until (at most {limit.isoformat()})",
-        value=None,
-        min_value=today() + timedelta(days=1),
-        max_value=limit,
-        key="ex-until",
-    )
+    expires = _until("Excused until", limit, "ex-until")
     if st.button("Grant the exception", key="ex-grant"):
         if expires is None:
             plain_error(

@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from frameworks.risk.policy import risk_policy
 from kernel.errors import AssureError
@@ -42,8 +41,9 @@ from posture.risk.treatments import (
     record_residual,
     residual_blocker,
     set_action_status,
+    treatments_and_actions,
 )
-from posture.storage.models import RiskAction, RiskScenario, RiskTreatment
+from posture.storage.models import RiskScenario
 from posture.storage.models.enums import ActionStatus, TreatmentKind
 from ui.context import principal, run_service, show_flash
 from ui.pages.risk_register import choose_organisation, today
@@ -239,20 +239,7 @@ def _add_evidence(me: Principal, scenario: RiskScenario, linked: set[tuple[str, 
 def _treatments(me: Principal, scenario: RiskScenario) -> None:
     st.markdown("**Treatments and actions**")
     with sessions()() as session:
-        treatments = list(
-            session.scalars(
-                select(RiskTreatment)
-                .where(RiskTreatment.scenario_id == scenario.id)
-                .order_by(RiskTreatment.id)
-            )
-        )
-        actions = list(
-            session.scalars(
-                select(RiskAction)
-                .where(RiskAction.treatment_id.in_([t.id for t in treatments]))
-                .order_by(RiskAction.id)
-            )
-        )
+        treatments, actions = treatments_and_actions(session, scenario.id)
         blocker = residual_blocker(session, scenario.id)
     if treatments:
         st.dataframe(
