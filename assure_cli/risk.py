@@ -3,7 +3,6 @@ register as CSV, XLSX or an OSCAL plan of action and milestones."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +54,7 @@ def export_command(
     """Export one organisation's risk register: a row per scenario (CSV, XLSX, formula text made
     inert) or an OSCAL POA&M validated against NIST's schema. Nothing is written on refusal."""
     # pandas, openpyxl and compliance-trestle load here, not for `assure --help`.
-    from posture.risk.exports import register_csv, register_poam, register_xlsx
+    from posture.risk.exports import register_csv, register_poam_json, register_xlsx
 
     day = _as_of(as_of)
     with open_database() as db, db.sessions() as session:
@@ -64,8 +63,7 @@ def export_command(
         elif export_format is ExportFormat.XLSX:
             content = register_xlsx(session, CLI_READER, organisation, day)
         else:
-            document = register_poam(session, CLI_READER, organisation, day)
-            content = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+            content = register_poam_json(session, CLI_READER, organisation, day)
     try:
         output.write_bytes(content)
     except OSError as exc:

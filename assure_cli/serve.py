@@ -23,7 +23,9 @@ from posture.jobs.workers import new_token
 
 ASSURE = (sys.executable, "-m", "assure_cli.main")
 
-# Error details stay on the server; users see a generic message. XSRF protection stays on.
+# Error details stay on the server; users see a generic message. XSRF protection stays on. A
+# table's own "Download as CSV" is off: it writes cells as typed, so a title beginning "=" would
+# open as a live formula; every download goes through the safe export (posture/exports.py).
 STREAMLIT_FLAGS = (
     "--server.headless=true",
     "--server.enableXsrfProtection=true",
@@ -31,6 +33,7 @@ STREAMLIT_FLAGS = (
     "--browser.gatherUsageStats=false",
     "--client.showErrorDetails=none",
     "--client.toolbarMode=minimal",
+    "--client.disableDataExport=true",
     "--global.developmentMode=false",
 )
 

@@ -7,8 +7,18 @@ these enums (stored as their string values)."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 
 class SecurityClassification(StrEnum):
@@ -59,9 +69,11 @@ class NationalSystem(StrEnum):
 
 class VettingLevel(StrEnum):
     """The vetting the product's support staff need: Non-Police Personnel Vetting levels, and the
-    national security clearances. Rules name levels by membership, not by an order, because
-    NPPV and national security vetting are separate schemes."""
+    national security clearances, or none (a product whose supplier never reaches policing data).
+    Rules name levels by membership, not by an order, because NPPV and national security vetting
+    are separate schemes."""
 
+    NOT_NEEDED = "not_needed"
     NPPV1 = "nppv1"
     NPPV2 = "nppv2"
     NPPV3 = "nppv3"
@@ -87,6 +99,7 @@ LABELS: dict[StrEnum, str] = {
     NationalSystem.PND: "PND",
     NationalSystem.PNC: "PNC",
     NationalSystem.LEDS: "LEDS",
+    VettingLevel.NOT_NEEDED: "no vetting needed",
     VettingLevel.NPPV1: "NPPV1",
     VettingLevel.NPPV2: "NPPV2",
     VettingLevel.NPPV3: "NPPV3",
@@ -97,6 +110,43 @@ LABELS: dict[StrEnum, str] = {
 # Every force in England and Wales and the national bodies beside them, with room to spare.
 MAX_FORCES = 100
 MAX_RECORDS = 10**12
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("a value is listed twice")
+    return values
+
+
+# A list of vocabulary values, each at most once; the published schema says so (uniqueItems).
+Item = TypeVar("Item")
+Distinct = Annotated[
+    list[Item], AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True})
+]
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema's "integer" includes 2.0, so the API must take it; text and yes/no are not
+    # numbers, and 4.5 is not whole.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+def _whole_number(maximum: int) -> Any:
+    # The bounds before the validator, so the published schema states them as JSON Schema does.
+    return Annotated[int, Field(ge=0, le=maximum), BeforeValidator(_whole)]
+
+
+ForceCount = _whole_number(MAX_FORCES)
+RecordCount = _whole_number(MAX_RECORDS)
+
+# A yes/no as JSON types it: 0 is not false.
+Flag = Annotated[bool, Strict()]
 
 
 # The product fields that are facts proportionality reads, and the fact each one is: a change
@@ -125,8 +175,12 @@ def caveat_problem(classification: SecurityClassification | None, sensitive_cave
 
 
 class DeploymentFacts(BaseModel):
-    """The facts proportionality rules read. Unknown is not safe: a missing classification is
-    read as OFFICIAL, the lowest, but rules that need a fact to be absent never match on None."""
+    """The facts proportionality rules read. A fact not declared is not read as the safe answer:
+    a rule that reads it holds (frameworks/proportionality.py), so a product that declares
+    nothing must meet the most demanding profile until it does. Undeclared is None for the
+    classification, vetting and the counts, and no locations for a product the supplier hosts
+    (on-premises, with none named, the data stays on the force's own infrastructure). No networks
+    and no national systems mean none: a force declares those it connects in its deployment."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     classification: SecurityClassification | None = None
@@ -139,11 +193,85 @@ class DeploymentFacts(BaseModel):
     forces_served: int | None = Field(default=None, ge=0, le=MAX_FORCES)
     records_held: int | None = Field(default=None, ge=0, le=MAX_RECORDS)
 
+    @field_validator("data_locations", "police_networks", "national_systems", mode="after")
+    @classmethod
+    def _in_vocabulary_order(cls, values: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
+        # One order however the facts were typed: the same facts digest the same.
+        return tuple(sorted(values, key=lambda v: list(type(v)).index(v)))
+
     @model_validator(mode="after")
     def _caveat_on_official_only(self) -> DeploymentFacts:
         caveat_problem(self.classification, self.sensitive_caveat)
         return self
 
+    def locations_undeclared(self) -> bool:
+        return not self.data_locations and self.hosting is not DeploymentModel.ON_PREMISES
+
+    def undeclared(self) -> list[str]:
+        """The facts not declared, by name, in a fixed order."""
+        missing = [
+            name
+            for name in ("classification", "vetting", "forces_served", "records_held")
+            if getattr(self, name) is None
+        ]
+        if self.locations_undeclared():
+            missing.insert(1, "data_locations")
+        return missing
+
     def classification_label(self) -> str:
         tier = LABELS[self.classification or SecurityClassification.OFFICIAL]
         return f"{tier} with the SENSITIVE caveat" if self.sensitive_caveat else tier
+
+
+class ForceUse(BaseModel):
+    """What a force's own use of a product adds to the product's facts: the classification of
+    the data the force puts in it, the police networks and national systems the force connects
+    it to, and the records the force holds in it. Each can only add: the deployment needs at
+    least what the product needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    classification: SecurityClassification | None = None
+    sensitive_caveat: Flag = False
+    police_networks: Distinct[PoliceNetwork] = Field(default_factory=list, max_length=2)
+    national_systems: Distinct[NationalSystem] = Field(default_factory=list, max_length=3)
+    records_held: RecordCount | None = None
+
+    def caveat_problem(self) -> None:
+        """The SENSITIVE caveat with SECRET or above: two fields that disagree, which the
+        services refuse as a conflict (a schema cannot say it, so the API must not call it
+        malformed)."""
+        caveat_problem(self.classification, self.sensitive_caveat)
+
+    def added_to(self, product: DeploymentFacts) -> DeploymentFacts:
+        """The deployment's facts: the product's, with this use's added. The higher of two
+        declared classifications (the caveat goes with the one that is kept), every network and
+        system either names, and the larger record count. What the product leaves undeclared
+        stays undeclared (read as the most demanding): a force's OFFICIAL does not make a
+        product that never said what it holds an OFFICIAL one."""
+        classification = product.classification
+        if classification is not None and self.classification is not None:
+            classification = max(
+                classification, self.classification, key=CLASSIFICATION_RANK.__getitem__
+            )
+        caveat = classification in (None, SecurityClassification.OFFICIAL) and (
+            product.sensitive_caveat or self.sensitive_caveat
+        )
+        counts = [n for n in (product.records_held, self.records_held) if n is not None]
+        return product.model_copy(
+            update={
+                "classification": classification,
+                "sensitive_caveat": caveat,
+                "police_networks": tuple(
+                    n
+                    for n in PoliceNetwork
+                    if n in product.police_networks or n in self.police_networks
+                ),
+                "national_systems": tuple(
+                    s
+                    for s in NationalSystem
+                    if s in product.national_systems or s in self.national_systems
+                ),
+                # The product's own count is every force's records; unknown stays unknown.
+                "records_held": max(counts) if product.records_held is not None else None,
+            }
+        )

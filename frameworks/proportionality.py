@@ -33,6 +33,28 @@ HOSTED = {
 }
 
 
+# What a rule says of a fact the subject has not declared: the rule holds, because unknown is not
+# safe, and the explanation tells the supplier which fact to declare.
+UNDECLARED = {
+    "classification": "the classification of the data it holds",
+    "data_locations": "where it holds data",
+    "vetting": "the vetting its staff need",
+    "forces_served": "how many forces it serves",
+    "records_held": "how many records it holds",
+}
+
+
+class _Undeclared(str):
+    """A reason that is a fact not declared: explanations gather these into one phrase."""
+
+    __slots__ = ("fact",)
+
+    def __new__(cls, fact: str) -> _Undeclared:
+        made = super().__new__(cls, f"does not declare {UNDECLARED[fact]}")
+        made.fact = fact
+        return made
+
+
 def _listed(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
@@ -61,7 +83,7 @@ class FactCondition(Strict):
 
     def reasons(self, facts: DeploymentFacts) -> list[str] | None:
         """The phrases that explain why the condition holds, in a fixed order, or None when it
-        does not hold."""
+        does not hold. A part that reads an undeclared fact holds."""
         said: list[str] = []
         if self.hosting_in is not None:
             if facts.hosting not in self.hosting_in:
@@ -82,35 +104,52 @@ class FactCondition(Strict):
                 return None
             said.append(f"has access to {_listed(used)}")
         if self.classification_at_least is not None or self.sensitive_caveat is not None:
-            tier = facts.classification or SecurityClassification.OFFICIAL
-            if self.classification_at_least is not None and (
-                CLASSIFICATION_RANK[tier] < CLASSIFICATION_RANK[self.classification_at_least]
-            ):
-                return None
-            if (
-                self.sensitive_caveat is not None
-                and facts.sensitive_caveat != self.sensitive_caveat
-            ):
-                return None
-            said.append(f"holds {facts.classification_label()}")
+            if facts.classification is None:
+                said.append(_Undeclared("classification"))
+            else:
+                if self.classification_at_least is not None and (
+                    CLASSIFICATION_RANK[facts.classification]
+                    < CLASSIFICATION_RANK[self.classification_at_least]
+                ):
+                    return None
+                if (
+                    self.sensitive_caveat is not None
+                    and facts.sensitive_caveat != self.sensitive_caveat
+                ):
+                    return None
+                said.append(f"holds {facts.classification_label()}")
         if self.locations_outside is not None:
-            outside = [loc for loc in DataLocation if loc in facts.data_locations]
-            outside = [loc for loc in outside if loc not in self.locations_outside]
-            if not outside:
-                return None
-            said.append(f"holds data in {_listed([LABELS[loc] for loc in outside])}")
+            if facts.locations_undeclared():
+                said.append(_Undeclared("data_locations"))
+            else:
+                outside = [loc for loc in DataLocation if loc in facts.data_locations]
+                outside = [loc for loc in outside if loc not in self.locations_outside]
+                if not outside:
+                    return None
+                said.append(f"holds data in {_listed([LABELS[loc] for loc in outside])}")
         if self.vetting_in is not None:
-            if facts.vetting not in self.vetting_in:
+            if facts.vetting is None:
+                said.append(_Undeclared("vetting"))
+            elif facts.vetting not in self.vetting_in:
                 return None
-            said.append(f"needs staff with {LABELS[facts.vetting]} vetting")  # type: ignore[index]
+            elif facts.vetting is VettingLevel.NOT_NEEDED:
+                said.append("needs no staff vetting")
+            else:
+                said.append(f"needs staff with {LABELS[facts.vetting]} vetting")
         if self.forces_at_least is not None:
-            if (facts.forces_served or 0) < self.forces_at_least:
+            if facts.forces_served is None:
+                said.append(_Undeclared("forces_served"))
+            elif facts.forces_served < self.forces_at_least:
                 return None
-            said.append(f"serves {facts.forces_served} forces")
+            else:
+                said.append(f"serves {facts.forces_served} forces")
         if self.records_at_least is not None:
-            if (facts.records_held or 0) < self.records_at_least:
+            if facts.records_held is None:
+                said.append(_Undeclared("records_held"))
+            elif facts.records_held < self.records_at_least:
                 return None
-            said.append(f"holds {facts.records_held:,} records")
+            else:
+                said.append(f"holds {facts.records_held:,} records")
         return said
 
 
@@ -194,13 +233,24 @@ def derive(rules: SubjectRules, facts: DeploymentFacts, rules_version: str) -> D
     """The most demanding profile any holding rule asks for, explained by every holding rule
     that asks for it."""
     asked: dict[str, list[str]] = {}
+    # Rules that hold only because facts are undeclared are explained once, naming the facts.
+    unknown: dict[str, set[str]] = {}
     for rule in rules.rules:
         reasons = rule.when.reasons(facts)
-        if reasons is not None:
+        if reasons is None:
+            continue
+        if all(isinstance(r, _Undeclared) for r in reasons):
+            unknown.setdefault(rule.profile, set()).update(r.fact for r in reasons)  # type: ignore[attr-defined]
+            asked.setdefault(rule.profile, [])
+        else:
             asked.setdefault(rule.profile, []).append("it " + " and ".join(reasons))
     if not asked:
         return Derivation(rules.default, (), rules_version)
     winner = max(asked, key=rules.rank)
     if rules.rank(winner) < rules.rank(rules.default):
         return Derivation(rules.default, (), rules_version)
-    return Derivation(winner, tuple(dict.fromkeys(asked[winner])), rules_version)
+    because = list(dict.fromkeys(asked[winner]))
+    if winner in unknown:
+        missing = [UNDECLARED[fact] for fact in UNDECLARED if fact in unknown[winner]]
+        because.append(f"it does not declare {_listed(missing)}")
+    return Derivation(winner, tuple(because), rules_version)

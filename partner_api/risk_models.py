@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
 
+from frameworks.deployment_facts import ForceUse
 from frameworks.risk.likelihood import EvidenceKind, EvidenceRef
 from frameworks.risk.policy import risk_policy
 from partner_api.models import Id, In, Out
@@ -217,3 +218,25 @@ class HeatmapOut(Out):
     organisation_id: int
     as_of: date
     cells: list[HeatmapCellOut]
+
+
+class ForceUseIn(ForceUse):
+    """What the force's use of a product adds to its facts: the same model the register page
+    uses, so the API refuses exactly what the page refuses, as a schema error."""
+
+
+class DeploymentOut(Out):
+    product_id: int
+    product: str
+    use: ForceUse
+    required_profile: str = Field(description="The profile this deployment needs.")
+    because: str = Field(description="Why: the facts of the product and of the force's use.")
+    assessed_profile: str | None = Field(
+        description="The profile the product's newest submitted or accepted assessment under "
+        "the current framework was made against; null when none."
+    )
+    assessment_status: str | None
+    reached: bool = Field(
+        description="Whether that assessment was made against the required profile or a "
+        "stricter one."
+    )

@@ -42,7 +42,7 @@ HASHED_DATA_KEYS = frozenset(
         "converted_events", "legacy_tip_event_id", "level", "action", "days", "cutoff",
         "count", "dependents", "attachments", "pq_challenges_unlinked", "check_runs_detached",
         "files_released", "cleared", "ids", "issuer", "passkeys", "inferred", "kept",
-        "confirmed_inferred", "format", "catalogue_version", "sensitive_caveat",
+        "confirmed_inferred", "format", "catalogue_version", "sensitive_caveat", "classification",
         "police_networks", "national_systems", "vetting", "forces_served", "records_held",
         "because", "scenario_id", "threat", "likelihood", "impact", "suggested", "residual",
         "expires_on", "links", "ref", "deployment_id", "treatment_id", "action_id",

@@ -37,7 +37,12 @@ def rows_to_csv(rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> str
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    return rows_to_csv(frame.to_dict("records"), [str(c) for c in frame.columns])
+    """A missing value (None, NaN, NaT) is an empty cell, as in `to_xlsx`, never the text "nan"."""
+    records = [
+        {key: None if _missing(value) else value for key, value in record.items()}
+        for record in frame.to_dict("records")
+    ]
+    return rows_to_csv(records, [str(c) for c in frame.columns])
 
 
 def to_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frameworks.deployment_facts import FACT_OF_FIELD, DeploymentFacts
+from frameworks.deployment_facts import FACT_OF_FIELD, DeploymentFacts, ForceUse
 from frameworks.loader import LoadedFramework
 from frameworks.proportionality import Derivation, SubjectRules, derive
 from frameworks.schema import Audience
 from kernel.errors import ValidationFailed
 from posture.assessment_frameworks import framework_of
-from posture.audit import Actor, record
-from posture.monitoring.changes import PROFILE_RETARGETED, decision_alert
-from posture.storage.models import Alert, Assessment, Product, ProfileRaise
+from posture.audit import Actor, hold_append_lock, record
+from posture.monitoring.alerts import raise_decision_alert
+from posture.monitoring.changes import PROFILE_RETARGETED, PROFILE_TARGET_FELL
+from posture.storage.models import Alert, Assessment, Deployment, Product, ProfileRaise
 from posture.storage.models.enums import AssessmentStatus
 
 
@@ -131,17 +132,118 @@ def organisation_target(
     return TargetProfile(Derivation(strictest.profile_id, because, _rules_version(loaded)))
 
 
+def force_use_of(deployment: Deployment) -> ForceUse:
+    """What the force's use adds, as stored (through ForceUse, so valid)."""
+    return ForceUse.model_validate(
+        {field: getattr(deployment, field) for field in ForceUse.model_fields}
+    )
+
+
+def deployment_targets(
+    session: Session, loaded: LoadedFramework, deployments: list[tuple[Deployment, Product]]
+) -> list[TargetProfile]:
+    """What each force's deployment needs: at least what its product needs (its derivation or an
+    assessor's raise), and more when the force's own use adds facts that ask for more. Two
+    queries' worth of work however many deployments: the raises are read at once."""
+    rules = supplier_rules(loaded)
+    raises = {
+        raised.product_id: raised
+        for raised in session.scalars(
+            select(ProfileRaise).where(
+                ProfileRaise.product_id.in_({product.id for _, product in deployments}),
+                ProfileRaise.framework_id == loaded.framework.framework_id,
+            )
+        )
+    }
+    targets = []
+    for deployment, product in deployments:
+        own = _target(rules, loaded, product, raises.get(product.id))
+        facts = force_use_of(deployment).added_to(facts_of(product))
+        used = derive(rules, facts, _rules_version(loaded))
+        targets.append(
+            TargetProfile(used) if rules.rank(used.profile_id) > rules.rank(own.profile_id) else own
+        )
+    return targets
+
+
 @dataclass(frozen=True)
 class Retargeted:
     assessment_id: int
     before: str
     after: str
     because: str
+    # True when the target fell below a submitted or accepted assessment, which keeps its bar.
+    held: bool = False
+    # True when the move asks for more: outcomes came into scope that are still to answer.
+    up: bool = False
+
+
+def _subject_target(
+    session: Session, loaded: LoadedFramework, assessment: Assessment, product: Product | None
+) -> TargetProfile:
+    if assessment.product_id is None:
+        return organisation_target(session, loaded, assessment.organisation_id)
+    product = product if product is not None else session.get(Product, assessment.product_id)
+    if product is None:
+        raise ValidationFailed("product not found")
+    return product_target(session, loaded, product)
+
+
+def retarget(
+    session: Session, actor: Actor, assessment: Assessment, product: Product | None = None
+) -> Retargeted | None:
+    """Move one live supplier assessment to its subject's target under its own framework
+    version, audited; None when it is there already or its framework derives no supplier
+    profile. A draft follows its target down as well as up; a submitted or accepted assessment
+    is never lowered (it is reported as held, for an assessor to look at the facts that fell)."""
+    loaded = framework_of(session, assessment)
+    try:
+        target = _subject_target(session, loaded, assessment, product)
+    except ValidationFailed:
+        return None  # a framework that cannot derive a supplier profile keeps its own
+    if target.profile_id == assessment.profile_id:
+        return None
+    rules = supplier_rules(loaded)
+    lower = assessment.profile_id in rules.order and rules.rank(target.profile_id) < rules.rank(
+        assessment.profile_id
+    )
+    if lower and assessment.status is not AssessmentStatus.DRAFT:
+        # Facts that now ask for less do not lower the bar an assessment was submitted or
+        # accepted against: the next version is measured against the new target.
+        return Retargeted(
+            assessment.id, assessment.profile_id, target.profile_id, target.explain(), held=True
+        )
+    record(
+        session,
+        actor,
+        "assessment.retargeted",
+        "assessment",
+        assessment.id,
+        {
+            "product_id": assessment.product_id,
+            "from": assessment.profile_id,
+            "to": target.profile_id,
+            "because": target.explain(),
+            "framework": assessment.framework,
+        },
+        organisation_id=assessment.organisation_id,
+    )
+    moved = Retargeted(
+        assessment.id,
+        assessment.profile_id,
+        target.profile_id,
+        target.explain(),
+        up=not lower,
+    )
+    assessment.profile_id = target.profile_id
+    return moved
 
 
 def apply_target(session: Session, actor: Actor, product: Product) -> list[Retargeted]:
-    """Move each live assessment of the product (and of its supplier as a whole) to its target
-    under its own framework version; audit each move and tell the supplier once per product."""
+    """Move each live assessment of the product (and of its supplier as a whole) to its target;
+    tell the supplier once per product. When the target fell below a submitted or accepted
+    assessment, which keeps its bar, say so too: national assessors reviewing it see the alert
+    and can ask why the facts now ask for less."""
     live = session.scalars(
         select(Assessment)
         .where(
@@ -151,74 +253,88 @@ def apply_target(session: Session, actor: Actor, product: Product) -> list[Retar
         )
         .order_by(Assessment.id)
     ).all()
-    moved: list[Retargeted] = []
-    for assessment in live:
-        loaded = framework_of(session, assessment)
-        try:
-            target = (
-                product_target(session, loaded, product)
-                if assessment.product_id is not None
-                else organisation_target(session, loaded, product.organisation_id)
-            )
-        except ValidationFailed:
-            continue  # a framework that cannot derive a supplier profile keeps its own
-        if target.profile_id == assessment.profile_id:
-            continue
-        rules = supplier_rules(loaded)
-        lower = assessment.profile_id in rules.order and rules.rank(target.profile_id) < rules.rank(
-            assessment.profile_id
-        )
-        if lower and assessment.status is not AssessmentStatus.DRAFT:
-            # Facts that now ask for less do not lower the bar an assessment was submitted or
-            # accepted against: the next version is measured against the new target.
-            continue
-        moved.append(
-            Retargeted(assessment.id, assessment.profile_id, target.profile_id, target.explain())
-        )
-        record(
-            session,
-            actor,
-            "assessment.retargeted",
-            "assessment",
-            assessment.id,
-            {
-                "product_id": assessment.product_id,
-                "from": assessment.profile_id,
-                "to": target.profile_id,
-                "because": target.explain(),
-                "framework": assessment.framework,
-            },
-            organisation_id=assessment.organisation_id,
-        )
-        assessment.profile_id = target.profile_id
+    changes = [
+        change
+        for assessment in live
+        if (change := retarget(session, actor, assessment, product)) is not None
+    ]
+    moved = [c for c in changes if not c.held]
+    held = [c for c in changes if c.held and not _told(session, product, c)]
     if moved:
-        draft = decision_alert(
-            PROFILE_RETARGETED,
-            {
-                "assessments": [m.assessment_id for m in moved],
-                "from": moved[0].before,
-                "to": moved[0].after,
-                "because": moved[0].because,
-            },
+        raise_target_alert(
+            session, actor, product.organisation_id, product.id, PROFILE_RETARGETED, moved
         )
-        alert = Alert(
-            organisation_id=product.organisation_id,
-            product_id=product.id,
-            code=draft.code,
-            severity=draft.severity.value,
-            title=draft.title,
-            advice=draft.advice,
-            detail=draft.detail,
-        )
-        session.add(alert)
-        session.flush()
-        record(
-            session,
-            actor,
-            "alert.raised",
-            "alert",
-            alert.id,
-            {"code": alert.code, "product_id": product.id},
-            organisation_id=product.organisation_id,
+    if held:
+        raise_target_alert(
+            session, actor, product.organisation_id, product.id, PROFILE_TARGET_FELL, held
         )
     return moved
+
+
+def _told(session: Session, product: Product, held: Retargeted) -> bool:
+    """Whether an alert not yet acknowledged already says this assessment is held above this
+    target: the supplier's next unrelated change of facts does not say it again."""
+    details = session.scalars(
+        select(Alert.detail).where(
+            Alert.product_id == product.id,
+            Alert.code == PROFILE_TARGET_FELL,
+            Alert.acknowledged_at.is_(None),
+        )
+    )
+    return any(
+        held.assessment_id in d.get("assessments", ()) and d.get("to") == held.after
+        for d in details
+    )
+
+
+def raise_target_alert(
+    session: Session,
+    actor: Actor,
+    organisation_id: int,
+    product_id: int | None,
+    code: str,
+    changes: list[Retargeted],
+) -> None:
+    raise_decision_alert(
+        session,
+        actor,
+        code,
+        organisation_id,
+        product_id,
+        {
+            "assessments": [c.assessment_id for c in changes],
+            "from": changes[0].before,
+            "to": changes[0].after,
+            "because": changes[0].because,
+        },
+    )
+
+
+def retarget_estate(session: Session, actor: Actor, batch: int = 500) -> int:
+    """Bring every supplier assessment still in play to its target: after the rules change (a
+    new release reads undeclared facts as the most demanding, say), no supplier learns of a new
+    bar only when a gate fails. Each product as `apply_target` does it, audited and alerted; the
+    number of assessments moved. Under the append lock, so two runs at once move each once."""
+    hold_append_lock(session)
+    moved = 0
+    after = 0
+    while True:
+        products = session.scalars(
+            select(Product)
+            .where(
+                Product.id > after,
+                Product.deleted_at.is_(None),
+                Product.id.in_(
+                    select(Assessment.product_id).where(
+                        Assessment.status != AssessmentStatus.SUPERSEDED
+                    )
+                ),
+            )
+            .order_by(Product.id)
+            .limit(batch)
+        ).all()
+        if not products:
+            return moved
+        for product in products:
+            moved += len(apply_target(session, actor, product))
+        after = products[-1].id

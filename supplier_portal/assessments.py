@@ -17,14 +17,19 @@ from posture.framework_registry import register_framework
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
+from posture.monitoring.changes import PROFILE_RETARGETED
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import Answer, Assessment, FrameworkVersion, Organisation, Product
 from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance
 from posture.target_profiles import (
+    Retargeted,
     TargetProfile,
     organisation_target,
     product_profile_lock,
     product_target,
+    raise_target_alert,
+    retarget,
+    supplier_rules,
 )
 from supplier_portal.forms import AnswerForm
 from supplier_portal.products import get_product
@@ -283,6 +288,7 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
             f"{', '.join(unconfirmed)} before submitting; an inferred answer is not yours until "
             "you save it"
         )
+    _submit_against_target(session, assessment)
     now = utcnow()
     if assessment.supersedes_id is not None:
         previous = session.get(Assessment, assessment.supersedes_id)
@@ -299,6 +305,84 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
         organisation_id=assessment.organisation_id,
     )
     return assessment
+
+
+def _supplier_draft(session: Session, assessment: Assessment) -> bool:
+    organisation = session.get(Organisation, assessment.organisation_id)
+    return organisation is not None and organisation.kind == OrgKind.SUPPLIER
+
+
+def _behind_target(session: Session, assessment: Assessment) -> TargetProfile | None:
+    """The target a supplier's draft should measure against, when it measures against another;
+    None when it is on target, not a supplier's draft, or its framework derives no profile."""
+    if assessment.status != AssessmentStatus.DRAFT:
+        return None
+    organisation = session.get(Organisation, assessment.organisation_id)
+    if organisation is None or organisation.kind != OrgKind.SUPPLIER:
+        return None
+    loaded = framework_of(session, assessment)
+    product = session.get(Product, assessment.product_id) if assessment.product_id else None
+    try:
+        target = (
+            product_target(session, loaded, product)
+            if product is not None
+            else organisation_target(session, loaded, assessment.organisation_id)
+        )
+    except ValidationFailed:
+        return None  # a framework that derives no supplier profile keeps the draft's own
+    return None if target.profile_id == assessment.profile_id else target
+
+
+def sync_draft_target(
+    session: Session, principal: Principal, assessment_id: int
+) -> Retargeted | None:
+    """Move a supplier's draft to the target its facts derive now, if they moved without it
+    (a change of the rules, say): audited, with an alert to the supplier. Pages and the API call
+    this in a transaction of its own before a submission, so the move is kept even when the
+    submission is then refused. A draft on target costs a read and takes no lock."""
+    assessment = get_assessment(session, principal, assessment_id, "assessment.write")
+    if _behind_target(session, assessment) is None:
+        return None
+    lock_assessment(session, assessment_id)
+    if assessment.product_id is not None:
+        hold_exclusive(session, product_profile_lock(assessment.product_id))
+    session.refresh(assessment)
+    if _behind_target(session, assessment) is None:
+        return None
+    moved = retarget(session, actor_of(principal), assessment)
+    if moved is None or moved.held:
+        return None
+    raise_target_alert(
+        session,
+        actor_of(principal),
+        assessment.organisation_id,
+        assessment.product_id,
+        PROFILE_RETARGETED,
+        [moved],
+    )
+    return moved
+
+
+def _submit_against_target(session: Session, assessment: Assessment) -> None:
+    """A supplier's draft is submitted only against the target its facts derive now: one left
+    below it would prove less than is needed. Refused, changing nothing; `sync_draft_target`
+    moves it, after which the outcomes now in scope can be answered. (A draft above its target
+    proves more than is needed and goes as it is.)"""
+    if assessment.product_id is not None:
+        hold_exclusive(session, product_profile_lock(assessment.product_id))
+    target = _behind_target(session, assessment)
+    if target is None:
+        return
+    rules = supplier_rules(framework_of(session, assessment))
+    if assessment.profile_id in rules.order and rules.rank(target.profile_id) < rules.rank(
+        assessment.profile_id
+    ):
+        return
+    raise ValidationFailed(
+        f"profile_id: this draft measures against {assessment.profile_id}, but it must now meet "
+        f"{target.explain()}; open the draft again to move it there and answer the outcomes now "
+        "in scope before submitting"
+    )
 
 
 def unconfirmed_inferred(session: Session, assessment_id: int) -> list[str]:

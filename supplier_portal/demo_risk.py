@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frameworks.deployment_facts import ForceUse, NationalSystem, PoliceNetwork
 from frameworks.loader import default_framework
 from frameworks.risk.likelihood import EvidenceKind
 from frameworks.risk.policy import risk_policy
@@ -34,6 +35,8 @@ from posture.risk.treatments import (
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models import Organisation, Product, User
 from posture.storage.models.enums import ActionStatus, OrgKind, RiskSubjectKind, Role, TreatmentKind
+from posture.target_profiles import product_target, supplier_rules
+from supplier_portal.demo_listing import list_products
 
 # Products looked at for demo evidence, in id order: enough to find a contradicted claim and a
 # critical gap in any seeded estate, few enough that 10,000 suppliers seed as fast as 20.
@@ -152,6 +155,20 @@ def _choose_products(session: Session, as_of: date) -> tuple[_Chosen, _Chosen, _
     )
 
 
+def _least_demanding(session: Session, product_ids: list[int]) -> int:
+    """The index of the first product whose own target is below the critical profile, else 2."""
+    loaded = default_framework()
+    rules = supplier_rules(loaded)
+    for index, product_id in enumerate(product_ids):
+        product = session.get(Product, product_id)
+        if (
+            product is not None
+            and product_target(session, loaded, product).profile_id != (rules.order[-1])
+        ):
+            return index
+    return 2
+
+
 def _refs(chosen: _Chosen) -> list[EvidenceRefForm]:
     return [EvidenceRefForm(kind=view.kind, ref=view.ref) for view in chosen.evidence]
 
@@ -222,7 +239,19 @@ def seed_risk_register(
     if chosen is None:
         return None
     claimed, gapped, third = chosen
-    deployments = [deploy_product(session, assessor, force_id, c.product_id) for c in chosen]
+    # A force deploys only listed products: the demo's officer lists them first.
+    list_products(session, [c.product_id for c in chosen], as_of)
+    # The force connects one product to PNN and gives it PNC access: the register shows that
+    # deployment needs the critical national profile. The first whose own target is lower
+    # shows the difference; if none is, the third.
+    uses: list[ForceUse | None] = [None, None, None]
+    uses[_least_demanding(session, [c.product_id for c in chosen])] = ForceUse(
+        police_networks=[PoliceNetwork.PNN], national_systems=[NationalSystem.PNC]
+    )
+    deployments = [
+        deploy_product(session, assessor, force_id, c.product_id, use)
+        for c, use in zip(chosen, uses, strict=True)
+    ]
 
     # The contradicted claim, rated as the evidence suggests: left open for the browser journey.
     open_risk = raise_scenario(

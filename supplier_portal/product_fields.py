@@ -12,23 +12,23 @@ from __future__ import annotations
 import re
 from copy import copy
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
     create_model,
 )
 
 from frameworks.deployment_facts import (
     FACT_OF_FIELD,
-    MAX_FORCES,
-    MAX_RECORDS,
     DeploymentFacts,
+    Distinct,
+    Flag,
+    ForceCount,
+    RecordCount,
     caveat_problem,
 )
 from supplier_portal.vocabulary import (
@@ -55,40 +55,6 @@ def _day(value: Any) -> Any:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
-def _distinct(values: list[Any]) -> list[Any]:
-    if len(set(values)) != len(values):
-        raise ValueError("a value is listed twice")
-    return values
-
-
-# A list of vocabulary values, each at most once; the published schema says so (uniqueItems).
-Item = TypeVar("Item")
-Distinct = Annotated[
-    list[Item], AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True})
-]
-
-
-def _whole(value: Any) -> Any:
-    # JSON Schema's "integer" includes 2.0, so the API must take it; text and yes/no are not
-    # numbers, and 4.5 is not whole.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a whole number")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError("must be a whole number")
-        return int(value)
-    return value
-
-
-def _whole_number(maximum: int) -> Any:
-    # The bounds before the validator, so the published schema states them as JSON Schema does.
-    return Annotated[int, Field(ge=0, le=maximum), BeforeValidator(_whole)]
-
-
-ForceCount = _whole_number(MAX_FORCES)
-RecordCount = _whole_number(MAX_RECORDS)
-# A yes/no as JSON types it: 0 is not false.
-Flag = Annotated[bool, Strict()]
 # A calendar day: a date, or its ISO text; never a number of days.
 Day = Annotated[date, BeforeValidator(_day)]
 # No control characters, and no space at either end. Spelled out rather than with \s, whose

@@ -101,6 +101,12 @@ def _add_product(sessions, owner: Principal) -> None:  # type: ignore[no-untyped
                 name="Vault",
                 category="analytics",
                 deployment_model="saas",
+                # Every fact declared, so the facts derive supplier-saas.
+                max_classification="official",
+                data_locations=["uk"],
+                vetting="nppv2",
+                forces_served=1,
+                records_held=10_000,
             )
         )
 

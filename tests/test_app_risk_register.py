@@ -15,7 +15,12 @@ from streamlit.testing.v1 import AppTest
 
 from posture.storage.models import AuditEvent, Deployment
 from posture.storage.models.enums import Role
-from posture.storage.models.risk import RiskAcceptance, RiskEvidenceLink, RiskScenario
+from posture.storage.models.risk import (
+    RiskAcceptance,
+    RiskEvidenceLink,
+    RiskScenario,
+    RiskTreatment,
+)
 from tests.identity.world import World
 from tests.risk_register.test_scenarios import (
     C3B,
@@ -115,6 +120,20 @@ def test_a_force_assessor_raises_a_scenario_from_a_contradicted_claim(risk_app) 
     # The new scenario is shown with its live evidence.
     assert app.selectbox(key="detail-scenario").value == scenario.id
     assert list(app.dataframe[0].value["state"]) == ["current"]
+    # The form is emptied: a second click raises nothing twice.
+    assert app.text_input(key="raise-title").value == ""
+    app = app.button(key="raise").click().run()
+    assert any("title" in e for e in _errors(app)), _errors(app)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RiskScenario)) == 1
+    # A treatment, likewise, is added once.
+    app.text_area(key="t-text").input("Move the key exchange to X25519MLKEM768.")
+    app = app.button(key="t-add").click().run()
+    assert any("Treatment added" in s.value for s in app.success), _errors(app)
+    assert app.text_area(key="t-text").value == ""
+    app = app.button(key="t-add").click().run()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RiskTreatment)) == 1
 
 
 def test_the_siro_accepts_for_90_days_and_the_register_shows_until_when(risk_app) -> None:
@@ -124,7 +143,17 @@ def test_the_siro_accepts_for_90_days_and_the_register_shows_until_when(risk_app
     app = _page("risk_decisions", "decisions_page", siro)
     assert not app.exception
     limit = today() + timedelta(days=90)
-    assert f"Accepting a High risk: for at most 90 days, until {limit.isoformat()}" in _shown(app)
+    # Before the button: the level, the appetite for the product's data and the limit; a high
+    # risk on OFFICIAL data is above its appetite (medium), and the SIRO is warned so.
+    (warning,) = [w.value for w in app.warning]
+    assert warning.startswith(
+        "A high risk, above the appetite for OFFICIAL data (at most medium); it may be accepted "
+        f"for at most 90 days, until {limit.isoformat()}."
+    )
+    # The scenario decided on is shown with it.
+    shown = " ".join(t.value for t in app.text)
+    assert "Threat:" in shown
+    assert "Current: High" in shown
     app.text_area(key="acc-why").input("Mitigated by the force VPN until the supplier upgrades.")
     app.date_input(key="acc-until").set_value(limit)
     app = app.button(key="accept").click().run()
@@ -216,7 +245,11 @@ def test_a_national_assessor_reads_any_forces_register_and_the_product_across_fo
     assert not app.exception
     force_id = world.orgs["f1"].organisation_id
     box = app.selectbox(key="register-org")
-    assert box.options == ["Organisation n1", "Organisation f1"]
+    n1 = world.orgs["n1"].organisation_id
+    assert box.options == [
+        f"Organisation n1 (organisation {n1})",
+        f"Organisation f1 (organisation {force_id})",
+    ]
     app = box.set_value(force_id).run()
     assert not app.exception
     assert list(app.dataframe[0].value["id"]) == [scenario_id]
@@ -224,6 +257,13 @@ def test_a_national_assessor_reads_any_forces_register_and_the_product_across_fo
     assert "Possible likelihood, Major impact (High): 1" in _shown(app)
     counts = app.dataframe[1].value
     assert (len(counts), int(counts["count"].sum())) == (25, 1)
+    # The register downloads, built when clicked: CSV and XLSX always, the POA&M once there
+    # is a scenario.
+    assert [b.label for b in app.get("download_button")] == [
+        "Download CSV",
+        "Download XLSX",
+        "Download OSCAL POA&M",
+    ]
     # A national assessor deploys nothing.
     assert not [b for b in app.button if b.key == "deploy"]
     with sessions() as session:
@@ -247,3 +287,36 @@ def test_a_force_ends_a_deployment_and_can_no_longer_raise_risks_on_the_product(
     assert raising.selectbox(key="raise-subject").options == ["This organisation"]
     # No evidence box without a product: evidence is only ever about a deployed product.
     assert not raising.multiselect
+
+
+def test_a_siro_says_the_force_connects_it_to_pnn_and_sees_the_product_falls_short(
+    risk_app,
+) -> None:
+    world, sessions = risk_app
+    app = _page("risk_register", "register_page", world.principal(Role.SIRO))
+    assert not app.exception
+    product_id = world.orgs["s1"].product_id
+    (standing,) = [d.value for d in app.dataframe if "needs" in d.value.columns]
+    assert list(standing["needs"]) == ["supplier-saas"]
+    assert list(standing["reaches it"]) == ["yes"]
+    app.multiselect(key=f"use-{product_id}-networks").set_value(["pnn"])
+    app.selectbox(key=f"use-{product_id}-classification").set_value("secret")
+    app = app.button(key="save-use").click().run()
+    assert not app.exception
+    assert any("Saved what our use of" in s.value for s in app.success), _errors(app)
+    (standing,) = [d.value for d in app.dataframe if "needs" in d.value.columns]
+    assert list(standing["needs"]) == ["supplier-critical-national"]
+    assert list(standing["reaches it"]) == ["no"]
+    assert list(standing["our use adds"]) == ["SECRET, PNN"]
+    assert any("not assessed against the profile our use needs" in w.value for w in app.warning)
+    with sessions() as session:
+        stored = session.scalars(select(Deployment)).one()
+        assert (stored.classification, stored.police_networks) == ("secret", ["pnn"])
+
+    # The caveat with SECRET is refused on the page, before anything is sent.
+    before = _rows(sessions)
+    app.checkbox(key=f"use-{product_id}-caveat").check()
+    app = app.run()
+    assert any("OFFICIAL only" in e for e in _errors(app)), _errors(app)
+    assert not [b for b in app.button if b.key == "save-use"]
+    assert _rows(sessions) == before

@@ -16,8 +16,16 @@ CRITICAL = "supplier-critical-national"
 
 
 def _register(sessions, owner, **facts) -> int:  # type: ignore[no-untyped-def]
+    # Facts a test does not name are declared as asking for nothing more than the hosting.
+    declared = {
+        "max_classification": "official",
+        "data_locations": ["uk"],
+        "vetting": "nppv2",
+        "forces_served": 1,
+        "records_held": 10_000,
+    }
     form = ProductFields.model_validate(
-        {"name": "Control Room", "category": "command_and_control", **facts}
+        {"name": "Control Room", "category": "command_and_control", **declared, **facts}
     )
     with transaction(sessions) as session:
         organisation = owner.memberships[0].organisation_id

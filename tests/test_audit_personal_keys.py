@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from frameworks.deployment_facts import ForceUse
 from posture.audit_personal import HASHED_DATA_KEYS
 from supplier_portal.forms import AnswerForm
 from supplier_portal.organisations import ProfileForm
@@ -27,6 +28,7 @@ HASHED_TEXT = {
 }
 FORMS_WRITTEN_WHOLE: tuple[type[BaseModel], ...] = (
     AnswerForm,
+    ForceUse,
     ProductFields,
     ProfileForm,
     RequirementForm,

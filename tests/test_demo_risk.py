@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from frameworks.loader import default_framework
 from frameworks.risk.likelihood import EvidenceKind
 from posture.audit import verify_chain
 from posture.demo.seed import SeedResult, seed_demo
 from posture.identity.permissions import Membership, Principal
 from posture.risk.acceptance_state import acceptance_counts
 from posture.risk.consistency_report import consistency_report
+from posture.risk.deployments import deployment_standings
 from posture.risk.evidence import available_evidence
 from posture.risk.exceptions import active_exceptions
 from posture.risk.scenarios import scenarios_query
@@ -34,6 +36,7 @@ from posture.storage.models import (
 )
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import ActionStatus, RiskStatus, Role
+from posture.target_profiles import product_target
 from supplier_portal.demo_risk import seed_risk_register
 from tests.cli import assure
 
@@ -112,6 +115,20 @@ def test_the_demo_force_has_a_register_with_every_kind_of_decision(
         ]
         assert [view.exception_id for view in excused] == [register["exception_id"]]
         assert excused[0].organisation_id == force_id
+        # One deployment is connected to PNN with PNC access by the force: it needs the critical
+        # national profile whatever the product itself was assessed against.
+        standings = deployment_standings(session, siro, force_id)
+        assert [s.product_id for s in standings] == register["product_ids"]
+        (connected,) = [s for s in standings if s.use.police_networks]
+        assert connected.required.profile_id == "supplier-critical-national"
+        own = product_target(
+            session, default_framework(), session.get(Product, connected.product_id)
+        )
+        # The demo connects a product whose own facts ask for less, so the register shows the
+        # deployment falls short of what the force's use needs.
+        assert own.profile_id != "supplier-critical-national"
+        assert "has access to PNC" in connected.required.explain()
+        assert not connected.reached
         assert verify_chain(session).intact
 
 

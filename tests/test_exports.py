@@ -54,3 +54,18 @@ def test_tab_and_carriage_return_starts_are_neutralised_too() -> None:
     assert neutralise("\r=1") == "'\r=1"
     assert neutralise("Vault = good") == "Vault = good"
     assert neutralise(-5) == -5
+
+
+def test_a_missing_value_is_an_empty_cell_in_csv_as_in_xlsx() -> None:
+    frame = pd.DataFrame(
+        {
+            "title": ["=cmd", "plain"],
+            "residual": [None, "Low"],
+            "score": [float("nan"), 3.5],
+            "when": [pd.NaT, pd.Timestamp("2026-12-07")],
+        }
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(frame))))
+    assert rows[1] == ["'=cmd", "", "", ""]
+    assert rows[2][:3] == ["plain", "Low", "3.5"]
+    assert "nan" not in to_csv(frame).lower().replace("'=cmd", "")

@@ -169,3 +169,26 @@ def test_settle_worker_on_a_database_never_migrated_fails_in_one_line(tmp_path: 
     # The driver's error, caught although the command line never imports SQLAlchemy itself.
     assert done.stderr.startswith("error: database error: no such table: jobs"), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_streamlit_run_directly_gets_the_same_safe_settings_as_assure_serve() -> None:
+    """`.streamlit/config.toml` and `assure serve`'s flags say the same thing, one for one; among
+    them, no table offers its own CSV download (it would write "=..." cells as live formulas)."""
+    import tomllib
+    from pathlib import Path
+
+    from assure_cli.serve import STREAMLIT_FLAGS
+
+    config = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text()
+    )
+    from_file = {
+        f"{section}.{key}": str(value).lower() if isinstance(value, bool) else str(value)
+        for section, values in config.items()
+        for key, value in values.items()
+    }
+    from_flags = dict(flag.removeprefix("--").split("=", 1) for flag in STREAMLIT_FLAGS)
+    # CORS is a flag only: its default is already on.
+    from_flags.pop("server.enableCORS")
+    assert from_flags == from_file
+    assert from_flags["client.disableDataExport"] == "true"

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from frameworks.loader import default_framework
 from kernel.errors import ValidationFailed
-from posture.identity.permissions import PermissionDenied
+from posture.identity.permissions import NotFound, PermissionDenied
+from posture.jobs.queue import build_queue
 from posture.monitoring.inbox import alert_table
 from posture.scoring.service import explain_entity
 from posture.storage.engine import transaction
@@ -23,14 +24,18 @@ from supplier_portal import assessments, products
 from supplier_portal.forms import AnswerForm
 from supplier_portal.product_fields import ProductChanges, ProductFields
 from supplier_portal.profile_raises import RaiseForm, raise_profile
+from tests.jobs.schedule import due_on_a_day, task_at
 
 CRITICAL = "supplier-critical-national"
+# Facts that ask for nothing more than the hosting does: each test changes the ones it is about.
+DECLARED = {"vetting": "nppv2", "forces_served": 1, "records_held": 10_000}
 SECRET_ABROAD = {
     "name": "Overseas Intelligence Cloud",
     "category": "analytics",
     "deployment_model": "saas",
     "max_classification": "secret",
     "data_locations": ["us"],
+    **DECLARED,
 }
 
 
@@ -93,6 +98,7 @@ def test_the_derivation_explains_itself_and_the_same_facts_give_the_same_words(w
         "police_networks": ["pnn"],
         "max_classification": "official",
         "sensitive_caveat": True,
+        **DECLARED,
     }
     explained = []
     with transaction(sessions) as session:
@@ -323,3 +329,130 @@ def test_twenty_changes_at_once_leave_every_assessment_on_the_last_facts_target(
         path = [e.shown_data for e in events if e.object_id == assessment_id]
         for before, after in itertools.pairwise(path):
             assert after["from"] == before["to"]
+
+
+def test_a_product_that_declares_nothing_must_meet_the_most_demanding_profile(world_db) -> None:
+    world, sessions, _ = world_db
+    me = world.principal(Role.SUPPLIER_ADMIN)
+    org = world.orgs["s1"].organisation_id
+    bare = {"name": "Quiet Records", "category": "records_management", "deployment_model": "saas"}
+    with transaction(sessions) as session:
+        product_id = products.create_product(
+            session, me, org, ProductFields.model_validate(bare)
+        ).id
+        draft = assessments.start_assessment(session, me, org, product_id)
+        assert draft.profile_id == CRITICAL
+        target = assessments.supplier_target(session, me, org, product_id)
+    assert target.explain() == (
+        f"{CRITICAL} because it does not declare the classification of the data it holds, "
+        "where it holds data, the vetting its staff need, how many forces it serves and how "
+        "many records it holds"
+    )
+    # Declaring them (no vetting needed is a declaration) brings the draft down to what the
+    # facts ask for.
+    declared = ProductChanges.model_validate(
+        {
+            "max_classification": "official",
+            "data_locations": ["uk"],
+            "vetting": "not_needed",
+            "forces_served": 1,
+            "records_held": 2_000,
+        }
+    )
+    with transaction(sessions) as session:
+        products.amend_product(session, me, product_id, declared)
+    assert _profiles(sessions, product_id) == {"draft": "supplier-saas"}
+
+
+def _left_behind(sessions, world, profile: str = "supplier-on-premises") -> int:  # type: ignore[no-untyped-def]
+    """s1's draft measuring against `profile` though its facts derive supplier-saas (as after a
+    release that changes the rules), with one answer."""
+    me = world.principal(Role.SUPPLIER_ADMIN)
+    product_id = world.orgs["s1"].product_id
+    with transaction(sessions) as session:
+        draft = session.scalars(
+            select(Assessment).where(
+                Assessment.product_id == product_id, Assessment.status == "draft"
+            )
+        ).one()
+        draft.profile_id = profile
+        assessments.save_answer(
+            session, me, draft.id, AnswerForm(outcome_id="A1.a", indicators_met=[])
+        )
+        return draft.id
+
+
+def test_a_draft_left_below_its_target_is_not_submitted_until_it_follows(world_db) -> None:
+    world, sessions, _ = world_db
+    me = world.principal(Role.SUPPLIER_ADMIN)
+    draft_id = _left_behind(sessions, world)
+    before = _count(sessions, AuditEvent)
+    with (
+        pytest.raises(ValidationFailed, match=r"must now meet supplier-saas because"),
+        transaction(sessions) as session,
+    ):
+        assessments.submit_assessment(session, me, draft_id)
+    assert _count(sessions, AuditEvent) == before
+    assert _profiles(sessions, world.orgs["s1"].product_id)["draft"] == "supplier-on-premises"
+
+    # Opening the draft moves it (audited, the supplier told); then it can be submitted.
+    with transaction(sessions) as session:
+        moved = assessments.sync_draft_target(session, me, draft_id)
+    assert moved is not None
+    assert (moved.before, moved.after, moved.up) == ("supplier-on-premises", "supplier-saas", True)
+    with transaction(sessions) as session:
+        assert assessments.sync_draft_target(session, me, draft_id) is None, "once"
+        submitted = assessments.submit_assessment(session, me, draft_id)
+        assert (submitted.status, submitted.profile_id) == ("submitted", "supplier-saas")
+    assert _count(sessions, Alert, Alert.code == "MON-PROFILE-RETARGETED") == 1
+    # Another supplier is not told it exists.
+    with pytest.raises(NotFound), transaction(sessions) as session:
+        assessments.sync_draft_target(
+            session, world.principal(Role.SUPPLIER_ADMIN, org="s2"), draft_id
+        )
+
+
+def test_the_daily_run_moves_every_assessment_the_rules_left_behind(world_db) -> None:
+    world, sessions, settings = world_db
+    draft_id = _left_behind(sessions, world)
+    huey = build_queue(settings.model_copy(update={"queue_immediate": True})).huey
+    name = "profiles.retarget"
+    due = due_on_a_day(huey, name)
+    assert due == [datetime(2026, 5, 1, 1, 7)]
+    task = task_at(huey, name, due[0])
+    assert task.execute() == {"moved": 1}
+    assert task.execute() == {"moved": 0}, "a second run finds nothing left behind"
+    with sessions() as session:
+        assert session.get(Assessment, draft_id).profile_id == "supplier-saas"
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "assessment.retargeted")
+        ).one()
+    assert event.actor_label == "system"
+    assert _count(sessions, Alert, Alert.code == "MON-PROFILE-RETARGETED") == 1
+
+
+def test_assessors_are_told_once_when_facts_fall_below_a_submitted_assessment(world_db) -> None:
+    world, sessions, _ = world_db
+    me = world.principal(Role.SUPPLIER_ADMIN)
+    product_id = world.orgs["s1"].product_id
+    up = ProductChanges.model_validate({"national_systems": ["pnd"]})
+    with transaction(sessions) as session:
+        products.amend_product(session, me, product_id, up)
+    assert _profiles(sessions, product_id) == {"submitted": CRITICAL, "draft": CRITICAL}
+    fell = Alert.code == "MON-PROFILE-TARGET-FELL"
+    assert _count(sessions, Alert, fell) == 0
+    with transaction(sessions) as session:
+        products.amend_product(
+            session, me, product_id, ProductChanges.model_validate({"national_systems": []})
+        )
+    assert _profiles(sessions, product_id) == {"submitted": CRITICAL, "draft": "supplier-saas"}
+    with sessions() as session:
+        told = alert_table(session, world.principal(Role.NATIONAL_ASSESSOR), product_id=product_id)
+    fell_rows = told[told["code"] == "MON-PROFILE-TARGET-FELL"]
+    assert len(fell_rows) == 1, "a national assessor sees it"
+    # Another change of facts that leaves the same target says nothing new.
+    with transaction(sessions) as session:
+        products.amend_product(
+            session, me, product_id, ProductChanges.model_validate({"records_held": 60_000})
+        )
+    assert _count(sessions, Alert, fell) == 1

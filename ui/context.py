@@ -29,10 +29,12 @@ def uk_time(moment) -> str:  # type: ignore[no-untyped-def]
 FLASH_KEY = "assure_flash"
 
 
-def run_service(action, success: str):  # type: ignore[no-untyped-def]
-    """Run one service call in one transaction. On success, rerun the page so it shows the new
-    state, carrying the message across; on refusal, show why (never a traceback). `success` is
-    Markdown: user text in it goes through `ui.plain.escape_markdown`."""
+def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """Run one service call in one transaction. On success, empty the widgets keyed `clear` (a
+    form left filled in is one click from recording the same thing twice) and rerun the page so
+    it shows the new state, carrying the message across; on refusal, keep what was typed and
+    show why (never a traceback). `success` is Markdown: user text in it goes through
+    `ui.plain.escape_markdown`."""
     from kernel.errors import AssureError
     from posture.storage.engine import transaction
     from ui.runtime import sessions
@@ -43,6 +45,8 @@ def run_service(action, success: str):  # type: ignore[no-untyped-def]
     except AssureError as exc:
         plain_error(exc)
         return None
+    for key in clear:
+        st.session_state.pop(key, None)
     st.session_state[FLASH_KEY] = success
     st.rerun()
     return result

@@ -31,6 +31,9 @@ from supplier_portal.vocabulary import (
 )
 from ui.plain import plain_error
 
+# A fact left undeclared is read as the most demanding answer (frameworks/proportionality.py).
+NOT_DECLARED = "not declared (read as the most demanding)"
+
 # Dates a product's support and certificates can sensibly carry (Streamlit's own default range
 # is ten years either side of today, too short for an end of life).
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
@@ -81,7 +84,7 @@ def _classification(key: str, current: Any) -> str | None:
         "Highest classification it is accredited to hold",
         options,
         index=options.index(current) if current in options else 0,
-        format_func=lambda v: "not stated" if v is None else LABELS[SecurityClassification(v)],
+        format_func=lambda v: NOT_DECLARED if v is None else LABELS[SecurityClassification(v)],
         key=key,
     )
 
@@ -94,7 +97,9 @@ def _caveat(key: str, current: Any) -> bool:
     )
 
 
-def _labelled_choices(label: str, vocabulary: type[StrEnum]) -> Callable[[str, Any], list[str]]:
+def labelled_choices(label: str, vocabulary: type[StrEnum]) -> Callable[[str, Any], list[str]]:
+    """A multiselect of a fact vocabulary's values, shown by their labels."""
+
     def widget(key: str, current: Any) -> list[str]:
         options = values(vocabulary)
         held = [v for v in current or [] if v in options]
@@ -115,7 +120,7 @@ def _vetting(key: str, current: Any) -> str | None:
         "Vetting its support staff need",
         options,
         index=options.index(current) if current in options else 0,
-        format_func=lambda v: "none stated" if v is None else LABELS[VettingLevel(v)],
+        format_func=lambda v: NOT_DECLARED if v is None else LABELS[VettingLevel(v)],
         key=key,
     )
 
@@ -123,7 +128,13 @@ def _vetting(key: str, current: Any) -> str | None:
 def _count(label: str, maximum: int) -> Callable[[str, Any], int | None]:
     def widget(key: str, current: Any) -> int | None:
         value = st.number_input(
-            label, min_value=0, max_value=maximum, value=current, step=1, key=key
+            label,
+            min_value=0,
+            max_value=maximum,
+            value=current,
+            step=1,
+            key=key,
+            help=f"Left blank, it is {NOT_DECLARED}.",
         )
         return None if value is None else int(value)
 
@@ -197,8 +208,8 @@ WIDGETS: dict[str, Callable[[str, Any], Any]] = {
     "data_locations": _locations,
     "max_classification": _classification,
     "sensitive_caveat": _caveat,
-    "police_networks": _labelled_choices("Police networks it connects to", PoliceNetwork),
-    "national_systems": _labelled_choices("National systems it has access to", NationalSystem),
+    "police_networks": labelled_choices("Police networks it connects to", PoliceNetwork),
+    "national_systems": labelled_choices("National systems it has access to", NationalSystem),
     "vetting": _vetting,
     "forces_served": _count("Forces it serves", MAX_FORCES),
     "records_held": _count("Records it holds", MAX_RECORDS),

@@ -153,9 +153,11 @@ class RiskAppetite:
     def appetite_for(
         self, classification: SecurityClassification | None, sensitive_caveat: bool = False
     ) -> RiskLevel:
-        """The highest residual risk level tolerated for data of this classification; unknown
-        classification is read as OFFICIAL."""
-        classification = classification or SecurityClassification.OFFICIAL
+        """The highest residual risk level tolerated for data of this classification. An unknown
+        classification is not read as the safe answer: it tolerates what the strictest tier does
+        (tiers grow stricter as they rise, which loading checks)."""
+        if classification is None:
+            return self.matrix.level(self._entry(TIERS[-1]).highest_tolerated)
         caveat_problem(classification, sensitive_caveat)
         return self.matrix.level(self._entry((classification, sensitive_caveat)).highest_tolerated)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Response
 
+from kernel.errors import ValidationFailed
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import (
     OBJECT_SCHEMA,
@@ -26,6 +27,7 @@ from supplier_portal.assessments import (
     inferred_label,
     list_answers,
     submit_assessment,
+    sync_draft_target,
 )
 from supplier_portal.evidence import add_evidence
 from supplier_portal.products import get_product
@@ -86,6 +88,15 @@ def read_assessment(me: Caller, session: Reading, assessment_id: AssessmentId) -
     response_model=AssessmentOut,
 )
 def submit(me: Caller, rt: Rt, assessment_id: AssessmentId) -> AssessmentOut:
+    # A draft its facts have moved past is moved first, in its own transaction, so the move is
+    # kept when the submission below is refused for it (the new outcomes are still to answer).
+    with transaction(rt.sessions) as session:
+        moved = sync_draft_target(session, me, assessment_id)
+    if moved is not None and moved.up:
+        raise ValidationFailed(
+            f"profile_id: the draft was moved from {moved.before} to {moved.after} because "
+            f"{moved.because}; answer the outcomes now in scope, then submit again"
+        )
     with transaction(rt.sessions) as session:
         return AssessmentOut.model_validate(submit_assessment(session, me, assessment_id))
 

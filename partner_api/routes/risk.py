@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
+from frameworks.deployment_facts import ForceUse
 from frameworks.risk.policy import risk_policy
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import Page
@@ -17,6 +18,8 @@ from partner_api.risk_models import (
     ActionIn,
     ActionOut,
     ActionStatusIn,
+    DeploymentOut,
+    ForceUseIn,
     HeatmapCellOut,
     HeatmapOut,
     LevelOut,
@@ -30,6 +33,11 @@ from partner_api.risk_models import (
 )
 from posture.identity.permissions import NotFound
 from posture.risk.acceptance_state import current_acceptance
+from posture.risk.deployments import (
+    DeploymentStanding,
+    deployment_standings,
+    put_deployment,
+)
 from posture.risk.evidence import linked_evidence, suggest_from
 from posture.risk.forms import read_form
 from posture.risk.register_view import heatmap_counts, register_table
@@ -244,3 +252,57 @@ def read_heatmap(me: Caller, rt: Rt, session: Reading, organisation_id: RecordPa
         as_of=today,
         cells=[HeatmapCellOut.model_validate(row) for row in cells.to_dict("records")],
     )
+
+
+def _deployment_out(standing: DeploymentStanding) -> DeploymentOut:
+    return DeploymentOut(
+        product_id=standing.product_id,
+        product=standing.product,
+        use=standing.use,
+        required_profile=standing.required.profile_id,
+        because=standing.required.explain(),
+        assessed_profile=standing.assessed_profile,
+        assessment_status=standing.assessment_status,
+        reached=standing.reached,
+    )
+
+
+@router.get(
+    "/organisations/{organisation_id}/deployments",
+    operation_id="listDeployments",
+    summary="The products a force deploys, the profile each deployment needs and whether the "
+    "product's assessment reaches it",
+    response_model=list[DeploymentOut],
+)
+def list_deployments(
+    me: Caller, session: Reading, organisation_id: RecordPath
+) -> list[DeploymentOut]:
+    return [_deployment_out(s) for s in deployment_standings(session, me, organisation_id)]
+
+
+@router.put(
+    "/organisations/{organisation_id}/deployments/{product_id}",
+    operation_id="putDeployment",
+    summary="Deploy a listed or accepted product, or change what the force's use of it adds",
+    response_model=DeploymentOut,
+)
+def record_deployment(
+    me: Caller,
+    rt: Rt,
+    organisation_id: RecordPath,
+    product_id: RecordPath,
+    body: ForceUseIn,
+    response: Response,
+) -> DeploymentOut:
+    use = ForceUse.model_validate(body.model_dump())
+    with transaction(rt.sessions) as session:
+        _, created = put_deployment(session, me, organisation_id, product_id, use)
+    if created:
+        response.status_code = 201
+    with rt.sessions() as session:
+        standings = deployment_standings(session, me, organisation_id)
+    standing = next((s for s in standings if s.product_id == product_id), None)
+    if standing is None:
+        # Ended by someone else between the write and this read.
+        raise NotFound("deployment not found")
+    return _deployment_out(standing)

@@ -11,6 +11,7 @@ from kernel.clock import utcnow
 from kernel.data_dir import QUEUE_FILE, ensure_data_dir
 from kernel.errors import ConfigError
 from kernel.settings import Settings
+from posture.audit import SYSTEM
 from posture.audit_checkpoint import scheduled_checkpoint
 from posture.audit_checkpoint_verify import verify_trail
 from posture.blobs import BlobStore
@@ -20,6 +21,7 @@ from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
 from posture.risk.expiry import expire_decisions
 from posture.storage.engine import build_engine, session_factory, transaction
+from posture.target_profiles import retarget_estate
 
 if TYPE_CHECKING:
     from huey import Huey
@@ -167,6 +169,17 @@ def build_queue(
         if result.alerts:
             log.info("risk register: %d expired decisions alerted", len(result.alerts))
         return {"acceptances": result.acceptances, "exceptions": result.exceptions}
+
+    # Daily. After a release that changes the rules (or how they read facts), every supplier
+    # assessment still in play is moved to its target and its supplier told, before any gate
+    # fails on it. Each run takes the audit chain's lock first, so a second finds nothing to move.
+    @huey.periodic_task(crontab(hour="1", minute="7"), name="profiles.retarget")
+    def retarget_profiles() -> dict[str, int]:
+        with transaction(sessions) as session:
+            moved = retarget_estate(session, SYSTEM)
+        if moved:
+            log.info("target profiles: %d assessments moved to their targets", moved)
+        return {"moved": moved}
 
     # Daily, at night. Every worker process schedules it: each batch takes the audit chain's
     # lock before it reads what is due, so a second sweep finds nothing left to do. It applies

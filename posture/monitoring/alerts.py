@@ -4,19 +4,57 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.report import CheckReport
-from posture.audit import SYSTEM, record
-from posture.monitoring.changes import BAND_CHANGE, band_change_alerts, check_run_alerts
+from posture.audit import SYSTEM, Actor, record
+from posture.monitoring.changes import (
+    BAND_CHANGE,
+    band_change_alerts,
+    check_run_alerts,
+    decision_alert,
+)
 from posture.storage.models import Alert, CheckRun, MonitoredEndpoint, PostureSnapshot
 from posture.storage.models.enums import SubjectKind
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def raise_decision_alert(
+    session: Session,
+    actor: Actor,
+    code: str,
+    organisation_id: int,
+    product_id: int | None,
+    detail: dict[str, Any],
+) -> Alert:
+    """Store the alert a decision raises (worded by the monitoring policy) and audit it."""
+    draft = decision_alert(code, detail)
+    alert = Alert(
+        organisation_id=organisation_id,
+        product_id=product_id,
+        code=draft.code,
+        severity=draft.severity.value,
+        title=draft.title,
+        advice=draft.advice,
+        detail=draft.detail,
+    )
+    session.add(alert)
+    session.flush()
+    record(
+        session,
+        actor,
+        "alert.raised",
+        "alert",
+        alert.id,
+        {"code": alert.code, "product_id": product_id},
+        organisation_id=organisation_id,
+    )
+    return alert
 
 
 def record_endpoint_run(

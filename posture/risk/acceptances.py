@@ -5,11 +5,14 @@ An acceptance counts until it is revoked or its day passes (`acceptance_counts`)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from frameworks.risk.appetite import tier_label
+from frameworks.risk.matrix import RiskLevel
 from frameworks.risk.policy import risk_policy
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
@@ -25,11 +28,11 @@ from posture.risk.acceptance_state import (
     current_acceptance,
     residual_level_of,
 )
+from posture.risk.deployments import judged_tier, subject_facts
 from posture.risk.forms import Conditions, Reasons, RiskForm
 from posture.risk.treatments import locked_scenario
 from posture.storage.models import Membership, Product, RiskAcceptance, RiskScenario
 from posture.storage.models.enums import RiskStatus
-from posture.target_profiles import facts_of
 
 ACCEPT = "risk.accept"
 
@@ -90,6 +93,49 @@ def check_expiry(expires_on: date, today: date, longest: int, what: str) -> None
         )
 
 
+@dataclass(frozen=True)
+class AcceptanceTerms:
+    """What accepting a scenario's risk today would mean: its level (the residual, or the current
+    until a treatment's residual is rated), the longest it may be accepted for, and where it
+    stands to the appetite for the data it is about."""
+
+    level: RiskLevel
+    longest_days: int
+    until: date
+    tolerated: RiskLevel
+    judged_as: str
+    within: bool
+
+    def explain(self) -> str:
+        stance = "within" if self.within else "above"
+        return (
+            f"A {self.level.name.lower()} risk, {stance} the appetite for {self.judged_as} data "
+            f"(at most {self.tolerated.name.lower()}); it may be accepted for at most "
+            f"{self.longest_days} days, until {self.until.isoformat()}."
+        )
+
+
+def acceptance_terms(session: Session, scenario: RiskScenario, today: date) -> AcceptanceTerms:
+    level = residual_level_of(scenario)
+    appetite = risk_policy().appetite
+    product = session.get(Product, scenario.product_id) if scenario.product_id else None
+    facts = subject_facts(session, scenario.organisation_id, product)
+    classification, caveat = judged_tier(facts)
+    longest = appetite.max_acceptance_days(level.id)
+    return AcceptanceTerms(
+        level=level,
+        longest_days=longest,
+        until=today + timedelta(days=longest),
+        tolerated=appetite.appetite_for(classification, caveat),
+        judged_as=(
+            "undeclared (read as the strictest)"
+            if classification is None
+            else tier_label((classification, caveat))
+        ),
+        within=appetite.tolerated(level.id, classification, caveat),
+    )
+
+
 def accept_risk(
     session: Session, principal: Principal, scenario_id: int, form: AcceptanceForm, today: date
 ) -> RiskAcceptance:
@@ -97,20 +143,11 @@ def accept_risk(
     if scenario.status is RiskStatus.CLOSED:
         raise ValidationFailed("scenario: it is closed; there is no risk left to accept")
     refuse_conflicted_approver(session, principal, supplier_of(session, scenario))
-    level = residual_level_of(scenario)
-    appetite = risk_policy().appetite
+    terms = acceptance_terms(session, scenario, today)
+    level, tolerated, within = terms.level, terms.tolerated, terms.within
     check_expiry(
-        form.expires_on,
-        today,
-        appetite.max_acceptance_days(level.id),
-        f"an acceptance of a {level.name.lower()} risk",
+        form.expires_on, today, terms.longest_days, f"an acceptance of a {level.name.lower()} risk"
     )
-    product = session.get(Product, scenario.product_id) if scenario.product_id else None
-    facts = facts_of(product) if product is not None else None
-    classification = facts.classification if facts else None
-    caveat = facts.sensitive_caveat if facts else False
-    tolerated = appetite.appetite_for(classification, caveat)
-    within = appetite.tolerated(level.id, classification, caveat)
     role = approver_role(principal, scenario.organisation_id)
     acceptance = RiskAcceptance(
         scenario_id=scenario.id,

@@ -20,17 +20,29 @@ ANOTHER_FORCE = "another force"
 WITHHELD = "withheld"
 
 
-def _ratings(session: Session) -> list[Rating]:
-    rows = session.execute(
+COMPARED = (
+    RiskScenario.subject_kind.in_(PRODUCT_SUBJECTS),
+    RiskScenario.product_id.is_not(None),
+    RiskScenario.status != RiskStatus.CLOSED,
+)
+
+
+def _ratings(session: Session, visible: set[int] | None) -> list[Rating]:
+    """Every compared rating, or, for a viewer who sees only some organisations, the ratings
+    of the products those organisations rate: its work follows its own register, not the
+    country's."""
+    query = (
         select(RiskScenario, Organisation.name)
         .join(Organisation, Organisation.id == RiskScenario.organisation_id)
-        .where(
-            RiskScenario.subject_kind.in_(PRODUCT_SUBJECTS),
-            RiskScenario.product_id.is_not(None),
-            RiskScenario.status != RiskStatus.CLOSED,
-        )
+        .where(*COMPARED)
         .order_by(RiskScenario.id)
-    ).all()
+    )
+    if visible is not None:
+        rated = select(RiskScenario.product_id).where(
+            *COMPARED, RiskScenario.organisation_id.in_(visible)
+        )
+        query = query.where(RiskScenario.product_id.in_(rated))
+    rows = session.execute(query).all()
     return [
         Rating(
             organisation_id=str(scenario.organisation_id),
@@ -74,7 +86,7 @@ def _as_seen_by(divergence: Divergence, own: set[str]) -> Divergence:
 def consistency_report(session: Session, principal: Principal) -> list[Divergence]:
     """The divergent groups the principal may see, widest spread first."""
     visible = visible_organisations(principal, "risk.read")
-    found = divergent(_ratings(session), risk_policy().matrix)
+    found = divergent(_ratings(session, visible), risk_policy().matrix)
     if visible is None:
         return found
     own = {str(organisation_id) for organisation_id in visible}

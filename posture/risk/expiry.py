@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.clock import utcnow
 from posture.audit import SYSTEM, hold_append_lock, record
-from posture.monitoring.changes import ACCEPTANCE_EXPIRED, EXCEPTION_EXPIRED, decision_alert
+from posture.monitoring.alerts import raise_decision_alert
+from posture.monitoring.changes import ACCEPTANCE_EXPIRED, EXCEPTION_EXPIRED
 from posture.risk.acceptance_state import acceptance_counts, current_acceptance
 from posture.risk.exceptions import exception_counts
 from posture.storage.locks import hold_exclusive
-from posture.storage.models import Alert, OutcomeException, RiskAcceptance, RiskScenario
+from posture.storage.models import OutcomeException, RiskAcceptance, RiskScenario
 from posture.storage.models.enums import RiskStatus
 
 
@@ -28,37 +28,6 @@ class ExpiryResult:
     alerts: list[int] = field(default_factory=list)
     # Scenarios put back to open because the acceptance that carried them expired.
     reopened: list[int] = field(default_factory=list)
-
-
-def _raise_alert(
-    session: Session,
-    code: str,
-    organisation_id: int,
-    product_id: int | None,
-    detail: dict[str, Any],
-) -> Alert:
-    draft = decision_alert(code, detail)
-    alert = Alert(
-        organisation_id=organisation_id,
-        product_id=product_id,
-        code=draft.code,
-        severity=draft.severity.value,
-        title=draft.title,
-        advice=draft.advice,
-        detail=draft.detail,
-    )
-    session.add(alert)
-    session.flush()
-    record(
-        session,
-        SYSTEM,
-        "alert.raised",
-        "alert",
-        alert.id,
-        {"code": alert.code, "product_id": product_id},
-        organisation_id=organisation_id,
-    )
-    return alert
 
 
 def _expire_acceptance(
@@ -95,8 +64,9 @@ def _expire_acceptance(
         },
         organisation_id=scenario.organisation_id,
     )
-    alert = _raise_alert(
+    alert = raise_decision_alert(
         session,
+        SYSTEM,
         ACCEPTANCE_EXPIRED,
         scenario.organisation_id,
         scenario.product_id,
@@ -127,8 +97,9 @@ def _expire_exception(
         },
         organisation_id=exception.organisation_id,
     )
-    alert = _raise_alert(
+    alert = raise_decision_alert(
         session,
+        SYSTEM,
         EXCEPTION_EXPIRED,
         exception.organisation_id,
         exception.product_id,

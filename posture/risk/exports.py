@@ -6,25 +6,16 @@ against NIST's schema before anyone gets it."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from frameworks.oscal.poam import (
-    PoamAction,
-    PoamInput,
-    PoamLevel,
-    PoamScenario,
-    PoamTreatment,
-    parse_poam,
-    poam_document,
-)
-from frameworks.oscal.validation import oscal_schema_errors
 from frameworks.risk.policy import risk_policy
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
@@ -32,8 +23,13 @@ from posture.exports import to_csv, to_xlsx
 from posture.identity.permissions import NotFound, Principal
 from posture.risk.register_view import register_table
 from posture.storage.models import Organisation
-from posture.storage.models.enums import ActionStatus
+from posture.storage.models.enums import ActionStatus, OrgKind
 from posture.storage.models.risk import RiskAction, RiskScenario, RiskTreatment
+
+if TYPE_CHECKING:
+    # OSCAL support (compliance-trestle and the schema) takes seconds to import: a spreadsheet
+    # export does without it, and the POA&M export imports it when asked for.
+    from frameworks.oscal.poam import PoamInput, PoamLevel
 
 EXPORT_COLUMNS = (
     "id",
@@ -54,6 +50,7 @@ EXPORT_COLUMNS = (
     "within_appetite",
 )
 SHEET = "Risk register"
+REGISTER_KEEPERS = (OrgKind.FORCE, OrgKind.NATIONAL_BODY)
 
 
 class PoamInvalid(ValidationFailed):
@@ -69,6 +66,11 @@ def _register(
     owner = session.get(Organisation, organisation_id)
     if owner is None:
         raise NotFound("organisation not found")
+    if owner.kind not in REGISTER_KEEPERS:
+        raise ValidationFailed(
+            f"organisation: {owner.name} is a {owner.kind.value.replace('_', ' ')}; only a force "
+            "or a national body keeps a risk register"
+        )
     return owner, table
 
 
@@ -152,6 +154,8 @@ def register_xlsx(
 
 
 def _level(likelihood: str, impact: str) -> PoamLevel:
+    from frameworks.oscal.poam import PoamLevel
+
     level = risk_policy().matrix.level_of(likelihood, impact)
     return PoamLevel(likelihood=likelihood, impact=impact, level=level.id, level_name=level.name)
 
@@ -159,6 +163,8 @@ def _level(likelihood: str, impact: str) -> PoamLevel:
 def _poam_input(
     session: Session, principal: Principal, organisation_id: int, as_of: date
 ) -> PoamInput:
+    from frameworks.oscal.poam import PoamAction, PoamInput, PoamScenario, PoamTreatment
+
     owner, table = _register(session, principal, organisation_id, as_of)
     scenarios = _scenarios(session, organisation_id)
     if not scenarios:
@@ -228,6 +234,9 @@ def register_poam(
     session: Session, principal: Principal, organisation_id: int, as_of: date
 ) -> dict[str, Any]:
     """The register as a validated OSCAL plan of action and milestones (a JSON-ready dict)."""
+    from frameworks.oscal.poam import parse_poam, poam_document
+    from frameworks.oscal.validation import oscal_schema_errors
+
     source = _poam_input(session, principal, organisation_id, as_of)
     try:
         document = poam_document(source)
@@ -238,3 +247,11 @@ def register_poam(
     if problems:
         raise PoamInvalid("the OSCAL POA&M does not validate: " + "; ".join(problems))
     return document
+
+
+def register_poam_json(
+    session: Session, principal: Principal, organisation_id: int, as_of: date
+) -> bytes:
+    """`register_poam` as the file handed out (UTF-8 JSON, indented)."""
+    document = register_poam(session, principal, organisation_id, as_of)
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -10,11 +10,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from frameworks.deployment_facts import SecurityClassification
 from frameworks.risk.policy import RiskPolicy, risk_policy
 from posture.identity.permissions import Principal, require
 from posture.identity.scoped import within_reach
-from posture.storage.models import Organisation, Product
+from posture.risk.deployments import judged_facts, judged_tier
+from posture.storage.models import Deployment, Organisation, Product
 from posture.storage.models.enums import RiskSubjectKind
 from posture.storage.models.risk import RiskAcceptance, RiskScenario
 
@@ -53,10 +53,21 @@ def _accepted_until(session: Session, scenario_ids: list[int], as_of: date) -> d
     return {scenario_id: until for scenario_id, until in rows}
 
 
-def _classification(product: Product | None) -> tuple[SecurityClassification | None, bool]:
-    if product is None or product.max_classification is None:
-        return None, bool(product and product.sensitive_caveat)
-    return SecurityClassification(product.max_classification), product.sensitive_caveat
+def _deployments(
+    session: Session, scenarios: list[RiskScenario]
+) -> dict[tuple[int, int], Deployment]:
+    """The owners' live deployments the scenarios about products are judged on, in one query."""
+    wanted = {(s.organisation_id, s.product_id) for s in scenarios if s.product_id is not None}
+    if not wanted:
+        return {}
+    found = session.scalars(
+        select(Deployment).where(
+            Deployment.ended_at.is_(None),
+            Deployment.organisation_id.in_({o for o, _ in wanted}),
+            Deployment.product_id.in_({p for _, p in wanted}),
+        )
+    )
+    return {(d.organisation_id, d.product_id): d for d in found}
 
 
 def _subject_text(scenario: RiskScenario, product: Product | None, names: dict[int, str]) -> str:
@@ -85,6 +96,7 @@ def _rows(
         ).all()
     )
     accepted = _accepted_until(session, [s.id for s in scenarios], as_of)
+    deployments = _deployments(session, scenarios)
     rows = []
     for scenario in scenarios:
         product = products.get(scenario.product_id) if scenario.product_id else None
@@ -95,7 +107,10 @@ def _rows(
             if scenario.residual_likelihood and scenario.residual_impact
             else None
         )
-        classification, caveat = _classification(product)
+        deployment = (
+            deployments.get((scenario.organisation_id, product.id)) if product is not None else None
+        )
+        classification, caveat = judged_tier(judged_facts(product, deployment))
         # The residual level is what appetite is about; until it is rated, the current level.
         judged = residual or current
         rows.append(

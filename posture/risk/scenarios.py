@@ -25,7 +25,7 @@ from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
 from posture.risk.acceptance_state import end_outgrown_acceptance
-from posture.risk.deployments import deployed_product_ids, live_deployment
+from posture.risk.deployments import deployed_product_ids, live_deployment, subject_facts
 from posture.risk.evidence import (
     EvidenceView,
     available_evidence,
@@ -48,7 +48,6 @@ from posture.storage.locks import hold_exclusive
 from posture.storage.models import Organisation, Product
 from posture.storage.models.enums import OrgKind, RiskStatus, RiskSubjectKind
 from posture.storage.models.risk import RiskEvidenceLink, RiskScenario
-from posture.target_profiles import facts_of
 
 MAX_LINKS = 100
 PRODUCT_SUBJECTS = (RiskSubjectKind.PRODUCT, RiskSubjectKind.DEPLOYMENT)
@@ -119,12 +118,14 @@ class EvidenceRefsForm(RiskForm):
         return self
 
 
-def facts_digest(product: Product | None) -> str:
-    """SHA-256 of the product's deployment facts as canonical JSON; ratings made under the same
-    digest are compared across forces."""
-    if product is None:
+def facts_digest(session: Session, organisation_id: int, product: Product | None) -> str:
+    """SHA-256 of the facts the risk is judged on, as canonical JSON: the product's, with the
+    owner's use added when it deploys it. Ratings made under the same digest are compared across
+    forces; two forces that use a product differently are not."""
+    facts = subject_facts(session, organisation_id, product)
+    if facts is None:
         return ""
-    return hashlib.sha256(canonical_bytes(facts_of(product).model_dump(mode="json"))).hexdigest()
+    return hashlib.sha256(canonical_bytes(facts.model_dump(mode="json"))).hexdigest()
 
 
 def level_of(likelihood: str, impact: str) -> str:
@@ -274,7 +275,7 @@ def raise_scenario(
         current_impact=form.current_impact,
         suggested_likelihood=suggestion.likelihood,
         differs_because=because,
-        facts_digest=facts_digest(product),
+        facts_digest=facts_digest(session, form.organisation_id, product),
         status=RiskStatus.OPEN,
         created_by_user_id=principal.user_id,
     )
@@ -391,7 +392,9 @@ def rate_scenario(
     scenario.suggested_likelihood, scenario.differs_because = suggestion.likelihood, because
     scenario.matrix_version = risk_policy().version
     if scenario.product_id is not None:
-        scenario.facts_digest = facts_digest(session.get(Product, scenario.product_id))
+        scenario.facts_digest = facts_digest(
+            session, scenario.organisation_id, session.get(Product, scenario.product_id)
+        )
     end_outgrown_acceptance(session, actor_of(principal), scenario, as_of)
     session.flush()
     record(

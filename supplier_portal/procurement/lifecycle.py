@@ -1,12 +1,12 @@
 """The states of a product's application to a framework lot, and the moves between them.
 
-The states are defined here once; the code names the ones it acts on (a new application is
+The states are defined once, with the other stored vocabularies (posture.storage.models.enums),
+since a force's deployment reads them too; the code names the ones it acts on (a new application is
 applied, a listed one is published and re-checked). Which moves are allowed, and who may make
 each, is data (supplier_portal/data/listing_lifecycle.yaml), read through `ListingLifecycle`."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -15,15 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from kernel.errors import ValidationFailed
-
-
-class ListingState(StrEnum):
-    APPLIED = "applied"
-    UNDER_REVIEW = "under_review"
-    LISTED = "listed"
-    SUSPENDED = "suspended"
-    WITHDRAWN = "withdrawn"
-
+from posture.storage.models.enums import ListingState as ListingState
 
 # "officer" needs procurement.manage; "supplier" needs procurement.apply on the product's owner.
 Mover = Literal["officer", "supplier"]

@@ -39,7 +39,7 @@ def _preconditions(env: dict[str, str], assessor_email: str, siro_email: str) ->
     from kernel.clock import utcnow
     from kernel.settings import load_settings
     from posture.identity.accounts import principal_for
-    from posture.risk.deployments import deploy_product
+    from posture.risk.deployments import DEPLOYABLE, deploy_product
     from posture.risk.evidence import available_evidence, suggest_from
     from posture.storage.engine import build_engine, session_factory, transaction
     from posture.storage.models import Product, User
@@ -55,7 +55,7 @@ def _preconditions(env: dict[str, str], assessor_email: str, siro_email: str) ->
             }
             force = sorted(people[assessor_email].organisation_ids())[0]
             assert force in people[siro_email].organisation_ids(), "SIRO of another force"
-            for product in session.scalars(select(Product).order_by(Product.id)):
+            for product in session.scalars(select(Product).where(DEPLOYABLE).order_by(Product.id)):
                 claims = [
                     view
                     for view in available_evidence(session, product.id, utcnow().date())

@@ -93,11 +93,62 @@ def test_broken_rules_are_refused_naming_the_place(
     assert any(said in p and "proportionality" in p for p in problems), problems
 
 
+# Facts that ask for nothing more than the hosting does.
+DECLARED = {
+    "classification": "official",
+    "vetting": "nppv2",
+    "forces_served": 1,
+    "records_held": 10_000,
+}
+
+
 def _derived(**facts: object) -> str:
     framework = default_framework()
     rules = framework.subject_rules(Audience.SUPPLIER)
     assert rules is not None
+    return derive(rules, DeploymentFacts.model_validate(DECLARED | facts), "PTSbD 1.0").explain()
+
+
+def _bare(**facts: object) -> str:
+    framework = default_framework()
+    rules = framework.subject_rules(Audience.SUPPLIER)
+    assert rules is not None
     return derive(rules, DeploymentFacts.model_validate(facts), "PTSbD 1.0").explain()
+
+
+def test_an_undeclared_fact_reads_as_the_most_demanding_answer_and_is_named() -> None:
+    # Nothing declared but the hosting: every rule reading a missing fact holds, and the
+    # explanation names each missing fact once.
+    assert _bare(hosting="on_premises") == (
+        f"{CRITICAL} because it does not declare the classification of the data it holds, "
+        "the vetting its staff need, how many forces it serves and how many records it holds"
+    )
+    # A supplier-hosted product that names no location has not said where the data is; an
+    # on-premises one keeps it on the force's own infrastructure.
+    assert "where it holds data" in _derived(hosting="saas", data_locations=[])
+    assert _derived(hosting="on_premises") == (
+        "supplier-on-premises because it is installed on the force's own infrastructure"
+    )
+    # Each fact on its own is enough to ask for the critical profile until it is declared.
+    for fact, words in (
+        ("classification", "the classification of the data it holds"),
+        ("vetting", "the vetting its staff need"),
+        ("forces_served", "how many forces it serves"),
+        ("records_held", "how many records it holds"),
+    ):
+        facts = {k: v for k, v in DECLARED.items() if k != fact}
+        said = _bare(hosting="on_premises", **facts)
+        assert said == f"{CRITICAL} because it does not declare {words}", fact
+    # "No vetting needed" is a declaration, and asks for nothing.
+    assert _derived(hosting="on_premises", vetting="not_needed").startswith("supplier-on-premises")
+    assert DeploymentFacts(hosting="saas").undeclared() == [
+        "classification",
+        "data_locations",
+        "vetting",
+        "forces_served",
+        "records_held",
+    ]
+    assert DeploymentFacts(hosting="on_premises", **DECLARED).undeclared() == []
 
 
 def test_the_shipped_rules_explain_each_reason_from_the_facts() -> None:
@@ -108,17 +159,23 @@ def test_the_shipped_rules_explain_each_reason_from_the_facts() -> None:
         "supplier-saas because it holds data in the EEA"
     )
     assert _derived(
-        hosting="saas", classification="official", sensitive_caveat=True, police_networks=["pnn"]
+        hosting="saas", sensitive_caveat=True, police_networks=["pnn"], data_locations=["uk"]
     ) == (f"{CRITICAL} because it connects to PNN and holds OFFICIAL with the SENSITIVE caveat")
-    assert _derived(hosting="saas", classification="top-secret") == (
+    assert _derived(hosting="saas", classification="top-secret", data_locations=["uk"]) == (
         f"{CRITICAL} because it holds TOP SECRET"
     )
-    assert _derived(hosting="paas", vetting="sc", forces_served=43, records_held=5_000_000) == (
+    assert _derived(
+        hosting="paas",
+        data_locations=["uk"],
+        vetting="sc",
+        forces_served=43,
+        records_held=5_000_000,
+    ) == (
         f"{CRITICAL} because it needs staff with SC vetting; it serves 43 forces; "
         "it holds 5,000,000 records"
     )
     # PSN alone, without the SENSITIVE caveat, asks for no more than the hosting does.
-    assert _derived(hosting="saas", police_networks=["psn"]) == (
+    assert _derived(hosting="saas", police_networks=["psn"], data_locations=["uk"]) == (
         "supplier-saas because it is hosted as software as a service"
     )
 
@@ -168,3 +225,25 @@ def test_secret_or_national_systems_always_derive_the_critical_profile(
     if first.profile_id == "supplier-on-premises":
         assert facts.hosting is DeploymentModel.ON_PREMISES
         assert set(facts.data_locations) <= {DataLocation.UK}
+
+
+@settings(max_examples=300, deadline=None)
+@given(facts_strategy, facts_strategy)
+def test_declaring_a_missing_fact_never_asks_for_more(
+    facts: DeploymentFacts, answers: DeploymentFacts
+) -> None:
+    """Unknown is read as the most demanding answer: whatever a supplier later declares for the
+    facts it left out, the profile can stay or fall, never rise."""
+    framework = default_framework()
+    rules = framework.subject_rules(Audience.SUPPLIER)
+    assert rules is not None
+    completed = facts.model_copy(
+        update={
+            fact: getattr(answers, fact)
+            for fact in facts.undeclared()
+            if getattr(answers, fact) not in (None, ())
+        }
+    )
+    before = derive(rules, facts, "PTSbD 1.0").profile_id
+    after = derive(rules, completed, "PTSbD 1.0").profile_id
+    assert rules.rank(after) <= rules.rank(before)

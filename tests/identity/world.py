@@ -76,6 +76,12 @@ def _org_objects(
             name=f"{slug} Evidence Vault",
             category="digital_evidence",
             deployment_model="saas",
+            # Every fact declared: an undeclared one reads as the most demanding answer.
+            max_classification="official",
+            data_locations=["uk"],
+            vetting="nppv2",
+            forces_served=2,
+            records_held=50_000,
         )
         session.add(product)
         session.flush()

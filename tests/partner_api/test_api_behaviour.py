@@ -243,3 +243,30 @@ def test_a_second_authorization_header_is_refused_and_cannot_dodge_the_limit(
             for _ in range(4)
         ]
         assert single == [200, 200, 200, 429]
+
+
+def test_a_draft_left_below_its_target_is_moved_then_refused_then_submitted(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    from posture.storage.models import Alert, Assessment
+
+    client, prepared = api
+    draft = prepared.world.orgs["s1"].draft_assessment_id
+    headers = bearer(prepared, "s1")
+    with transaction(client.app.state.runtime.sessions) as session:
+        row = session.get(Assessment, draft)
+        assert row is not None
+        row.profile_id = "supplier-on-premises"  # as a change of the rules would leave it
+    refused = client.post(f"/v1/assessments/{draft}/submit", headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert "moved from supplier-on-premises to supplier-saas" in refused.json()["detail"]
+    # The move was kept though the submission was refused; the supplier was told.
+    with client.app.state.runtime.sessions() as session:
+        row = session.get(Assessment, draft)
+        assert row is not None
+        assert (row.status, row.profile_id) == ("draft", "supplier-saas")
+        codes = session.scalars(select(Alert.code)).all()
+    assert codes.count("MON-PROFILE-RETARGETED") == 1
+    submitted = client.post(f"/v1/assessments/{draft}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["profile_id"] == "supplier-saas"

@@ -50,6 +50,12 @@ RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "setRiskActionStatus": ("POST", "/v1/risk/actions/1/status", {"json": {"status": "done"}}),
     "getRiskHeatmap": ("GET", "/v1/risk/organisations/1/heatmap", {}),
+    "listDeployments": ("GET", "/v1/risk/organisations/1/deployments", {}),
+    "putDeployment": (
+        "PUT",
+        "/v1/risk/organisations/1/deployments/1",
+        {"json": {"police_networks": ["pnn"]}},
+    ),
 }
 
 

@@ -54,10 +54,10 @@ def test_a_partial_update_changes_what_it_names_and_keeps_the_rest(
 ) -> None:
     client, prepared = api
     before = _product(client, prepared)
-    changed = _patch(client, prepared, {"name": "Evidence Vault 2", "data_locations": ["uk"]})
+    changed = _patch(client, prepared, {"name": "Evidence Vault 2", "data_locations": ["eea"]})
     assert changed.status_code == 200, changed.text
     after = changed.json()
-    assert (after["name"], after["data_locations"]) == ("Evidence Vault 2", ["uk"])
+    assert (after["name"], after["data_locations"]) == ("Evidence Vault 2", ["eea"])
     kept = {k: v for k, v in before.items() if k not in {"name", "data_locations"}}
     assert {k: after[k] for k in kept} == kept
     assert _product(client, prepared) == after
@@ -65,7 +65,7 @@ def test_a_partial_update_changes_what_it_names_and_keeps_the_rest(
         {
             "changed": {
                 "name": {"before": before["name"], "after": "Evidence Vault 2"},
-                "data_locations": {"before": [], "after": ["uk"]},
+                "data_locations": {"before": ["uk"], "after": ["eea"]},
             }
         }
     ]

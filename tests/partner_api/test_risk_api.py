@@ -29,6 +29,7 @@ from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
 from tests.partner_api.conftest import bearer
 from tests.partner_api.world import ApiWorld
+from tests.risk_register.listing import list_product
 
 MODELS = (RiskScenario, RiskEvidenceLink, RiskTreatment, RiskAction, AuditEvent)
 
@@ -69,6 +70,7 @@ def _deploy_s1(client: TestClient, prepared: ApiWorld) -> str:
     world = prepared.world
     f1 = world.orgs["f1"].organisation_id
     with transaction(client.app.state.runtime.sessions) as session:
+        list_product(session, world.orgs["s1"].product_id)
         deploy_product(
             session, world.principal(Role.FORCE_ASSESSOR), f1, world.orgs["s1"].product_id
         )

@@ -118,6 +118,11 @@ def pw(sessions: sessionmaker[Session]) -> ProcurementWorld:
                 data_locations=locations,
                 certifications=[{"scheme": "cyber_essentials_plus", "expires": "2027-06-01"}],
                 api_available=True,
+                # Every fact declared: an undeclared one would ask for the critical profile.
+                max_classification="official",
+                vetting="nppv2",
+                forces_served=3,
+                records_held=80_000,
             )
             session.add(product)
             session.flush()

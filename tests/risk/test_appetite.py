@@ -49,12 +49,12 @@ def test_the_shipped_appetite_per_tier() -> None:
     assert appetite.appetite_for(TOP_SECRET).id == "very-low"
 
 
-def test_an_unknown_classification_is_read_as_official() -> None:
+def test_an_unknown_classification_tolerates_only_what_the_strictest_tier_does() -> None:
     appetite = risk_policy().appetite
-    assert appetite.appetite_for(None) == appetite.appetite_for(OFFICIAL)
-    assert appetite.appetite_for(None, sensitive_caveat=True).id == "low"
-    assert appetite.tolerated("medium", None)
-    assert not appetite.tolerated("high", None)
+    assert appetite.appetite_for(None) == appetite.appetite_for(TOP_SECRET)
+    assert appetite.appetite_for(None, sensitive_caveat=True).id == "very-low"
+    assert appetite.tolerated("very-low", None)
+    assert not appetite.tolerated("low", None)
 
 
 def test_the_caveat_is_stricter_than_official_alone() -> None:

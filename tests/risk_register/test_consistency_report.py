@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from frameworks.deployment_facts import ForceUse
 from posture.identity.permissions import PermissionDenied
 from posture.risk.consistency_report import ANOTHER_FORCE, WITHHELD, consistency_report
+from posture.risk.deployments import put_deployment
+from posture.risk.register_view import register_table
 from posture.storage.engine import transaction
 from posture.storage.models.enums import RiskStatus, Role
 from posture.storage.models.risk import RiskScenario
@@ -23,6 +26,7 @@ from tests.risk_register.test_scenarios import (
     f1,
     form_data,
     raise_one,
+    today,
 )
 
 BECAUSE = "Our gateway blocks this route; see the force's design authority record."
@@ -145,3 +149,31 @@ def test_ratings_under_different_facts_are_not_compared(world_db) -> None:
         )
     with sessions() as session:
         assert consistency_report(session, world.principal(Role.NATIONAL_ASSESSOR)) == []
+
+
+def test_forces_that_use_a_product_differently_are_not_compared(world_db) -> None:
+    """A force that puts SECRET data in the product and connects it to PNN judges a different
+    deployment from one that does not: their ratings are not a divergence, and the stricter use
+    is judged against the stricter appetite."""
+    world, sessions, _ = world_db
+    product_id = world.orgs["s1"].product_id
+    first, second = f1(world), add_force(sessions, "f2")
+    deploy(sessions, second, product_id)
+    with transaction(sessions) as session:
+        put_deployment(
+            session,
+            second.assessor,
+            second.organisation_id,
+            product_id,
+            ForceUse(classification="secret", police_networks=["pnn"]),
+        )
+    _rated(sessions, first, product_id, current_impact="minor")
+    _rated(sessions, second, product_id, current_likelihood="likely", differs_because=BECAUSE)
+    _rated(sessions, second, product_id, current_impact="minor", title="The same, rated low")
+    with sessions() as session:
+        assert consistency_report(session, world.principal(Role.NATIONAL_ASSESSOR)) == []
+        mine = register_table(session, first.assessor, first.organisation_id, today())
+        theirs = register_table(session, second.assessor, second.organisation_id, today())
+    # unlikely x minor is low: within OFFICIAL's appetite (medium), not SECRET's (very low).
+    assert list(mine["within_appetite"]) == [True]
+    assert list(theirs["within_appetite"]) == [False, False]

@@ -32,6 +32,7 @@ from supplier_portal.procurement.facts import product_facts
 from supplier_portal.procurement.gates import Gates, evaluate
 from supplier_portal.procurement.shortlists import ProductInputs, RequirementForm
 from tests.procurement import conftest as procurement
+from tests.risk_register.listing import list_product
 from tests.risk_register.test_treatments import count, events, second_force, snapshot
 
 TODAY = date(2026, 12, 6)
@@ -59,6 +60,8 @@ def _grant(sessions, principal, form, today=TODAY) -> OutcomeException:  # type:
 
 def _deploy(sessions: sessionmaker[Session], world, org: str = "f1") -> None:  # type: ignore[no-untyped-def]
     with transaction(sessions) as session:
+        product_id = world.orgs["s1"].product_id
+        list_product(session, product_id)
         deploy_product(
             session,
             world.principal(Role.FORCE_ASSESSOR),
@@ -302,6 +305,7 @@ def test_explanation_and_active_exceptions_agree_across_forces(deployed) -> None
     other_siro = second_force(sessions)
     other_force = next(iter(other_siro.organisation_ids()))
     with transaction(sessions) as session:
+        # f1 has listed it already (the `deployed` fixture).
         deploy_product(session, other_siro, other_force, world.orgs["s1"].product_id)
     _grant(sessions, siro, _form(world, days=90))
     revoked = _grant(sessions, siro, _form(world, days=90, outcome="B1.a"))
@@ -360,6 +364,7 @@ def test_shortlist_rows_carry_the_exceptions_forces_hold(pw) -> None:
         session.flush()
         session.add(MembershipRow(user_id=user.id, organisation_id=force.id, role=Role.SIRO))
         siro = Principal(user.id, user.email, (Membership(force.id, Role.SIRO),))
+        list_product(session, pw.products["vault"])
         deploy_product(session, siro, force.id, pw.products["vault"])
         form = ExceptionForm(
             organisation_id=force.id,

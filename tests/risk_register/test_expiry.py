@@ -22,6 +22,8 @@ from posture.risk.expiry import expire_decisions
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, RiskAcceptance, RiskScenario
 from posture.storage.models.enums import RiskStatus, Role
+from tests.jobs.schedule import due_on_a_day, task_at
+from tests.risk_register.listing import list_product
 from tests.risk_register.test_treatments import (
     count,
     events,
@@ -160,6 +162,7 @@ def test_an_expired_exception_alerts_its_force_once(world_db) -> None:
         expires_on=TODAY + timedelta(days=10),
     )
     with transaction(sessions) as session:
+        list_product(session, product_id)
         deploy_product(session, siro, force, product_id)
         exception = grant_exception(session, siro, form, TODAY)
     assert _expire(sessions, exception.expires_on).alerts == []
@@ -190,13 +193,9 @@ def test_the_worker_runs_the_expiry_once_a_day(world_db) -> None:
         row.expires_on = date(2020, 1, 1)
     huey = build_queue(settings.model_copy(update={"queue_immediate": True})).huey
     name = "risk.expire_decisions"
-    due = [
-        when
-        for when in (datetime(2026, 5, 1, 0, 0) + timedelta(minutes=m) for m in range(24 * 60))
-        if name in {task.name for task in huey.read_periodic(when)}
-    ]
+    due = due_on_a_day(huey, name)
     assert due == [datetime(2026, 5, 1, 0, 31)]
-    (task,) = [t for t in huey.read_periodic(due[0]) if t.name == name]
+    task = task_at(huey, name, due[0])
     assert task.execute() == {"acceptances": [acceptance.id], "exceptions": []}
     assert task.execute() == {"acceptances": [], "exceptions": []}
     assert count(sessions, Alert) == 1

@@ -233,3 +233,12 @@ def test_a_register_of_sixty_scenarios_exports_every_one(world_db: WorldDb) -> N
     assert len(items) == 60
     assert len({item["uuid"] for item in items}) == 60
     assert oscal_schema_errors(document) == []
+
+
+@pytest.mark.parametrize("export", [register_csv, register_xlsx, register_poam])
+def test_a_supplier_keeps_no_register_to_export(world_db: WorldDb, export: Any) -> None:
+    world, sessions, _ = world_db
+    with sessions() as session, pytest.raises(ValidationFailed, match="only a force or a national"):
+        export(
+            session, world.principal(Role.PLATFORM_ADMIN), world.orgs["s1"].organisation_id, TODAY
+        )

@@ -34,6 +34,7 @@ from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import Role
 from posture.storage.models.risk import RiskEvidenceLink, RiskScenario
 from tests.identity.world import World
+from tests.risk_register.listing import list_product
 
 CRITICAL_GAP = "outcome:" + outcome_urn("ptsbd", "1.0", "A4.b")
 C3B = "outcome:" + outcome_urn("ptsbd", "1.0", "C3.b")
@@ -74,6 +75,7 @@ def f1(world: World) -> Force:
 
 def deploy(sessions: sessionmaker[Session], force: Force, product_id: int) -> None:
     with transaction(sessions) as session:
+        list_product(session, product_id)
         deploy_product(session, force.assessor, force.organisation_id, product_id)
 
 

@@ -13,9 +13,15 @@ from frameworks.risk.policy import risk_policy
 from kernel.errors import AssureError
 from posture.assessment_frameworks import framework_named
 from posture.identity.permissions import Principal
-from posture.risk.acceptance_state import acceptances_in_force, residual_level_of
-from posture.risk.acceptances import AcceptanceForm, accept_risk, revoke_acceptance
+from posture.risk.acceptance_state import acceptances_in_force
+from posture.risk.acceptances import (
+    AcceptanceForm,
+    accept_risk,
+    acceptance_terms,
+    revoke_acceptance,
+)
 from posture.risk.deployments import deployed_product_names
+from posture.risk.evidence import linked_evidence
 from posture.risk.exceptions import (
     ExceptionForm,
     active_exceptions,
@@ -24,26 +30,55 @@ from posture.risk.exceptions import (
 )
 from posture.risk.forms import read_form
 from posture.risk.scenarios import get_scenario
+from posture.risk.treatments import treatments_and_actions
 from posture.storage.models import RiskScenario
 from ui.context import principal, run_service, show_flash
 from ui.pages.risk_register import choose_organisation, today
 from ui.pages.risk_scenario import choose_scenario
-from ui.plain import plain_error
+from ui.plain import escape_markdown, plain_error
 from ui.runtime import sessions
+
+
+def _summary(scenario: RiskScenario) -> None:
+    """What the SIRO decides on: the scenario, its evidence now, its ratings and treatments."""
+    matrix = risk_policy().matrix
+    st.markdown(f"**{escape_markdown(scenario.title)}**")
+    st.text(f"Threat: {scenario.threat_text}\nVulnerability: {scenario.vulnerability_text}")
+    current = matrix.level_of(scenario.current_likelihood, scenario.current_impact)
+    suggested = matrix.likelihood(scenario.suggested_likelihood).name
+    lines = [
+        f"Status: {scenario.status.value}",
+        f"Current: {current.name} ({matrix.likelihood(scenario.current_likelihood).name} "
+        f"likelihood, {matrix.impact(scenario.current_impact).name} impact); the platform "
+        f"suggested {suggested} likelihood",
+    ]
+    if scenario.differs_because:
+        lines.append(f"Rated away from the suggestion because: {scenario.differs_because}")
+    with sessions()() as session:
+        evidence = linked_evidence(session, scenario, today())
+        treatments, actions = treatments_and_actions(session, scenario.id)
+    lines += [f"Evidence: {view.label}" for view in evidence]
+    lines += [f"Treatment ({t.kind.value}): {t.description}" for t in treatments]
+    lines += [f"Action ({a.status.value}, due {a.due_on}): {a.title}" for a in actions]
+    st.text("\n".join(lines))
 
 
 def _accept(me: Principal, scenario: RiskScenario) -> None:
     st.subheader("Accept the risk")
     try:
-        level = residual_level_of(scenario)
+        with sessions()() as session:
+            terms = acceptance_terms(session, scenario, today())
     except AssureError as exc:
         plain_error(exc)
         return
-    longest = risk_policy().appetite.max_acceptance_days(level.id)
-    limit = today() + timedelta(days=longest)
-    st.markdown(
-        f"Accepting a **{level.name}** risk: for at most {longest} days, until {limit.isoformat()}."
-    )
+    level, longest, limit = terms.level, terms.longest_days, terms.until
+    if terms.within:
+        st.info(terms.explain())
+    else:
+        st.warning(
+            f"{terms.explain()} Accepting it records a decision above appetite, which the "
+            "register and the exports show."
+        )
     rationale = st.text_area("Rationale (20 characters or more)", max_chars=4000, key="acc-why")
     conditions = st.text_area("Conditions", max_chars=4000, key="acc-conditions")
     expires = _until("Accepted until", limit, "acc-until")
@@ -200,7 +235,7 @@ def decisions_page() -> None:
         except AssureError as exc:
             plain_error(exc)
             return
-        st.caption(f"Status: {scenario.status.value}.")
+        _summary(scenario)
         _accept(me, scenario)
         _revoke(me, scenario)
     _exceptions(me, organisation_id)

@@ -1,6 +1,7 @@
 """The risk register: an organisation's scenarios as a table and a heatmap (with a text
-alternative carrying the same counts), the products a force deploys, where forces rate the same
-risk differently, and, for a product, every scenario the reader may see about it."""
+alternative carrying the same counts), the products a force deploys (ui/deployments_panel.py),
+where forces rate the same risk differently, and, for a product, every scenario the reader may
+see about it."""
 
 from __future__ import annotations
 
@@ -14,24 +15,19 @@ from sqlalchemy import select
 from frameworks.risk.policy import risk_policy
 from kernel.clock import utcnow
 from kernel.errors import AssureError
-from posture.identity.permissions import Principal, holds, visible_organisations
+from posture.identity.permissions import Principal, visible_organisations
 from posture.risk.consistency_report import consistency_report
-from posture.risk.deployments import (
-    deploy_product,
-    deployed_product_names,
-    end_deployment,
-)
+from posture.risk.exports import register_csv, register_poam_json, register_xlsx
 from posture.risk.register_view import heatmap_counts, national_view, register_table
 from posture.risk.scenarios import scenarios_query
-from posture.storage.models import Organisation, Product
+from posture.storage.models import Organisation, Product, RiskScenario
 from posture.storage.models.enums import OrgKind
-from supplier_portal.procurement.lots import listings
-from ui.context import principal, run_service, show_flash
-from ui.plain import escape_markdown, plain_error
+from ui.context import principal, show_flash
+from ui.deployments_panel import deployments_panel
+from ui.plain import plain_error
 from ui.runtime import sessions
 
 OWNER_KINDS = (OrgKind.FORCE, OrgKind.NATIONAL_BODY)
-SEARCH_LIMIT = 50
 # What a reader of the register looks for first fits the width of the screen; the rest follows.
 SHOWN_FIRST = ("id", "title", "current_level", "status", "accepted_until", "within_appetite")
 
@@ -62,7 +58,13 @@ def choose_organisation(me: Principal, permission: str, key: str) -> int | None:
         return None
     own = sorted(set(names) & me.organisation_ids())
     options = own + [o for o in names if o not in own]
-    return st.selectbox("Organisation", options, format_func=names.__getitem__, key=key)
+    # The id is shown because `assure risk export --organisation` takes it.
+    return st.selectbox(
+        "Organisation",
+        options,
+        format_func=lambda o: f"{names[o]} (organisation {o})",
+        key=key,
+    )
 
 
 def _heatmap(counts: pd.DataFrame) -> None:
@@ -115,60 +117,6 @@ def _heatmap(counts: pd.DataFrame) -> None:
     )
 
 
-def _deployments(me: Principal, organisation_id: int) -> None:
-    st.subheader("Deployed products")
-    try:
-        with sessions()() as session:
-            names = deployed_product_names(session, me, organisation_id)
-    except AssureError as exc:
-        plain_error(exc)
-        return
-    if names:
-        st.dataframe(
-            pd.DataFrame([{"product id": pid, "product": name} for pid, name in names.items()]),
-            hide_index=True,
-        )
-    else:
-        st.caption("No product deployed.")
-    if not holds(me, "deployment.manage"):
-        return
-    search = st.text_input("Find a listed product by name", max_chars=100, key="deploy-search")
-    # A force cannot read the product catalogue; it finds products on the framework listings.
-    with sessions()() as session:
-        listed = {a.product_id: session.get(Product, a.product_id) for a in listings(session, me)}
-    found = {
-        pid: p.name
-        for pid, p in listed.items()
-        if p is not None
-        and p.deleted_at is None
-        and search.strip().casefold() in p.name.casefold()
-        and pid not in names
-    }
-    if found:
-        chosen = st.selectbox(
-            "Product to deploy",
-            list(found)[:SEARCH_LIMIT],
-            format_func=lambda pid: f"{found[pid]} (product {pid})",
-            key="deploy-product",
-        )
-        if st.button("Deploy", key="deploy"):
-            run_service(
-                lambda s: deploy_product(s, me, organisation_id, chosen),
-                f"Deployed {escape_markdown(found[chosen])}.",
-            )
-    else:
-        st.caption("No listed product matches.")
-    if names:
-        ending = st.selectbox(
-            "Deployment to end", list(names), format_func=names.__getitem__, key="end-product"
-        )
-        if st.button("End the deployment", key="end"):
-            run_service(
-                lambda s: end_deployment(s, me, organisation_id, ending),
-                f"Ended the deployment of {escape_markdown(names[ending])}.",
-            )
-
-
 def _consistency(me: Principal) -> None:
     st.subheader("Consistency across forces")
     st.caption(
@@ -204,14 +152,20 @@ def _consistency(me: Principal) -> None:
 
 def _national(me: Principal) -> None:
     st.subheader("One product across the register")
+    # The products named in the scenarios the reader may see, without reading the scenarios.
+    seen = (
+        scenarios_query(me)
+        .with_only_columns(RiskScenario.product_id)
+        .where(RiskScenario.product_id.is_not(None))
+        .order_by(None)
+        .distinct()
+    )
     with sessions()() as session:
-        product_ids = sorted(
-            {s.product_id for s in session.scalars(scenarios_query(me)) if s.product_id}
+        names = dict(
+            session.execute(
+                select(Product.id, Product.name).where(Product.id.in_(seen)).order_by(Product.id)
+            ).all()
         )
-        names = {
-            p.id: p.name
-            for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))
-        }
     if not names:
         st.caption("No scenario about a product yet.")
         return
@@ -227,6 +181,46 @@ def _national(me: Principal) -> None:
     # Across forces, whose rating it is comes first.
     rest = [c for c in _the_rest(frame) if c != "organisation"]
     st.dataframe(frame[["organisation", *SHOWN_FIRST, *rest]], hide_index=True)
+
+
+def _export(build, me: Principal, organisation_id: int):  # type: ignore[no-untyped-def]
+    """The export, built only when its button is clicked: each reads the register afresh."""
+
+    def run():  # type: ignore[no-untyped-def]
+        with sessions()() as session:
+            return build(session, me, organisation_id, today())
+
+    return run
+
+
+# Each download: its label, what builds it, the file's ending and media type.
+DOWNLOADS = (
+    ("Download CSV", register_csv, ".csv", "text/csv"),
+    (
+        "Download XLSX",
+        register_xlsx,
+        ".xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("Download OSCAL POA&M", register_poam_json, "-poam.json", "application/json"),
+)
+
+
+def _downloads(me: Principal, organisation_id: int, any_scenario: bool) -> None:
+    """The register as a spreadsheet (cells a spreadsheet would run are made inert) and, when
+    there is something in it, as an OSCAL plan of action and milestones (which needs one)."""
+    stem = f"risk-register-{organisation_id}-{today().isoformat()}"
+    offered = DOWNLOADS if any_scenario else DOWNLOADS[:2]
+    for column, (label, build, ending, media) in zip(
+        st.columns(len(DOWNLOADS)), offered, strict=False
+    ):
+        column.download_button(
+            label,
+            _export(build, me, organisation_id),
+            file_name=f"{stem}{ending}",
+            mime=media,
+            key=f"register{ending}",
+        )
 
 
 def register_page() -> None:
@@ -247,8 +241,9 @@ def register_page() -> None:
         st.dataframe(frame[list(SHOWN_FIRST) + _the_rest(frame)], hide_index=True)
     else:
         st.caption("No scenario raised yet.")
+    _downloads(me, organisation_id, bool(len(frame)))
     st.subheader("Heatmap of current ratings")
     _heatmap(heatmap_counts(frame))
-    _deployments(me, organisation_id)
+    deployments_panel(me, organisation_id)
     _consistency(me)
     _national(me)

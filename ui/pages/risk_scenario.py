@@ -82,14 +82,17 @@ def _refs(views: list[EvidenceView]) -> list[dict[str, str]]:
     return [{"kind": v.kind.value, "ref": v.ref} for v in views]
 
 
-def _submit(form_type: type, data: dict[str, Any], action, success: str) -> None:  # type: ignore[no-untyped-def]
-    """Read the form; on a refusal say why and write nothing, else run the service."""
+def _submit(  # type: ignore[no-untyped-def]
+    form_type: type, data: dict[str, Any], action, success: str, clear: tuple[str, ...] = ()
+) -> None:
+    """Read the form; on a refusal say why and write nothing, else run the service and empty
+    the form's boxes keyed `clear`."""
     try:
         form = read_form(form_type, data)
     except AssureError as exc:
         plain_error(exc)
         return
-    run_service(lambda s: action(s, form), success)
+    run_service(lambda s: action(s, form), success, clear)
 
 
 def _raise(me: Principal, organisation_id: int) -> None:
@@ -157,7 +160,13 @@ def _raise(me: Principal, organisation_id: int) -> None:
         st.session_state[DETAIL_KEY] = scenario.id
         return scenario
 
-    _submit(ScenarioForm, data, create, "Scenario raised.")
+    _submit(
+        ScenarioForm,
+        data,
+        create,
+        "Scenario raised.",
+        ("raise-title", "raise-threat-text", "raise-vulnerability", "raise-because"),
+    )
 
 
 def choose_scenario(me: Principal, organisation_id: int, key: str) -> RiskScenario | None:
@@ -277,6 +286,7 @@ def _treatments(me: Principal, scenario: RiskScenario) -> None:
             {"kind": kind, "description": description},
             lambda s, f: add_treatment(s, me, scenario.id, f),
             "Treatment added.",
+            ("t-text",),
         )
     if treatments:
         ids = {t.id: f"{t.id}: {t.kind.value}" for t in treatments}
@@ -290,6 +300,7 @@ def _treatments(me: Principal, scenario: RiskScenario) -> None:
                 {"title": title, "owner": owner, "due_on": due},
                 lambda s, f: add_action(s, me, treatment_id, f),
                 "Action added.",
+                ("a-title", "a-owner"),
             )
     if actions:
         labels = {a.id: f"{a.id}: {a.title} ({a.status.value})" for a in actions}

@@ -13,6 +13,7 @@ from kernel.errors import AssureError
 from kernel.settings import load_settings
 from posture.assessment_frameworks import assessable_frameworks, framework_of
 from posture.identity.permissions import holds
+from posture.storage.engine import transaction
 from supplier_portal import assessment_inference, assessments, evidence, products
 from supplier_portal.forms import AnswerForm, parse_form
 from supplier_portal.reviews import queries_for_supplier
@@ -99,6 +100,22 @@ def products_page() -> None:
             pq_proof_section(me, mine)
 
 
+def _follow_target(me, draft_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A draft its facts have moved past is moved to its target before it is shown, so the
+    outcomes now in scope are there to answer (and it can then be submitted)."""
+    try:
+        with transaction(sessions()) as session:
+            moved = assessments.sync_draft_target(session, me, draft_id)
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    if moved is not None and moved.up:
+        st.warning(
+            f"This draft now measures against {moved.after}, not {moved.before}: "
+            f"{escape_markdown(moved.because)}. Answer the outcomes now in scope before submitting."
+        )
+
+
 def assessment_page() -> None:
     st.title("Self-assessment")
     show_flash()
@@ -132,7 +149,8 @@ def assessment_page() -> None:
         st.markdown(f"**Target profile:** {escape_markdown(target.explain())}")
         st.caption(
             "Derived from the product's facts (classification, hosting, data locations, "
-            "networks, national systems, vetting, scale); change them on the Products page."
+            "networks, national systems, vetting, scale); change them on the My products page. "
+            "A fact not declared is read as the most demanding."
         )
     else:
         profile = st.selectbox(
@@ -156,6 +174,7 @@ def assessment_page() -> None:
     draft_id = st.session_state.get("assessment_id") or (drafts[0].id if drafts else None)
     if draft_id is None:
         return
+    _follow_target(me, draft_id)
     with sessions()() as session:
         draft = assessments.get_assessment(session, me, draft_id)
         loaded = framework_of(session, draft)

@@ -64,6 +64,17 @@ class SubjectKind(StrEnum):
     PRODUCT = "product"
 
 
+class ListingState(StrEnum):
+    """A product's application to a framework lot. Which moves are allowed, and who may make
+    each, is data (supplier_portal/procurement/lifecycle.py); deployments read "listed"."""
+
+    APPLIED = "applied"
+    UNDER_REVIEW = "under_review"
+    LISTED = "listed"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+
+
 class RiskSubjectKind(StrEnum):
     PRODUCT = "product"  # a supplier's product wherever it is used
     DEPLOYMENT = "deployment"  # a product as the owner force deploys it

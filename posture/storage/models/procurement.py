@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
 from posture.storage.base import Base, JsonDocument, UtcDateTime
+from posture.storage.models.enums import ListingState
 
 
 class ProcurementFramework(Base):
@@ -43,7 +44,7 @@ class LotApplication(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("procurement_lots.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="applied")
+    status: Mapped[str] = mapped_column(String(16), default=ListingState.APPLIED.value)
     eligible: Mapped[bool] = mapped_column(Boolean)
     eligibility: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
     flagged: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument)

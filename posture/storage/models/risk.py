@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -23,7 +23,8 @@ from posture.storage.models.enums import (
 
 class Deployment(Base):
     """A force uses a supplier's product: the force may then see that product's posture and
-    evidence, and file risks about it."""
+    evidence, and file risks about it. The facts its own use adds (frameworks.deployment_facts.
+    ForceUse) raise the profile the deployment needs above the product's own."""
 
     __tablename__ = "deployments"
     __table_args__ = (UniqueConstraint("organisation_id", "product_id"),)
@@ -34,6 +35,11 @@ class Deployment(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    classification: Mapped[str | None] = mapped_column(String(32))
+    sensitive_caveat: Mapped[bool] = mapped_column(default=False, server_default=false())
+    police_networks: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    national_systems: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    records_held: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RiskScenario(Base):
