@@ -162,7 +162,7 @@ def test_the_siro_accepts_for_90_days_and_the_register_shows_until_when(risk_app
     assert not register.exception
     frame = register.dataframe[0].value
     row = frame[frame["id"] == scenario_id].iloc[0]
-    assert (row["status"], row["accepted_until"]) == ("accepted", limit)
+    assert (row["status"], row["accepted until"]) == ("accepted", limit)
     assert "Possible likelihood, Major impact (High): 1" in _shown(register)
 
 
@@ -250,6 +250,8 @@ def test_a_national_assessor_reads_any_forces_register_and_the_product_across_fo
         f"Organisation n1 (organisation {n1})",
         f"Organisation f1 (organisation {force_id})",
     ]
+    # Its own (national body's) register is empty: it starts at the force's, which is not.
+    assert box.value == force_id
     app = box.set_value(force_id).run()
     assert not app.exception
     assert list(app.dataframe[0].value["id"]) == [scenario_id]

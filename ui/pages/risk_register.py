@@ -36,6 +36,11 @@ def _the_rest(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in SHOWN_FIRST and c != "current_colour"]
 
 
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names as people read them: "accepted until", not "accepted_until"."""
+    return frame.rename(columns=lambda c: str(c).replace("_", " "))
+
+
 def today() -> date:
     return utcnow().date()
 
@@ -58,10 +63,22 @@ def choose_organisation(me: Principal, permission: str, key: str) -> int | None:
         return None
     own = sorted(set(names) & me.organisation_ids())
     options = own + [o for o in names if o not in own]
+    # One's own register first; a reader of many (a national assessor) whose own holds nothing
+    # starts at the first that does, not at an empty page.
+    with sessions()() as session:
+        kept = set(
+            session.scalars(
+                select(RiskScenario.organisation_id)
+                .where(RiskScenario.organisation_id.in_(options))
+                .distinct()
+            )
+        )
+    first = next((i for i, o in enumerate(options) if o in kept), 0)
     # The id is shown because `assure risk export --organisation` takes it.
     return st.selectbox(
         "Organisation",
         options,
+        index=first if not set(own) & kept else 0,
         format_func=lambda o: f"{names[o]} (organisation {o})",
         key=key,
     )
@@ -129,17 +146,31 @@ def _consistency(me: Principal) -> None:
     except AssureError as exc:
         plain_error(exc)
         return
+    policy = risk_policy()
+    matrix = policy.matrix
+    with sessions()() as session:
+        names = dict(
+            session.execute(
+                select(Product.id, Product.name).where(
+                    Product.id.in_({int(group.product_id) for group in found})
+                )
+            ).all()
+        )
     rows = [
         {
-            "product id": group.product_id,
-            "threat": group.threat,
+            "product": names.get(int(group.product_id), f"product {group.product_id}"),
+            "threat": policy.threats.threat(group.threat).name,
             "spread (levels)": group.spread,
             "organisation": rated.rating.organisation_name,
             "scenario": rated.rating.scenario_id,
-            "likelihood": rated.rating.likelihood,
-            "impact": rated.rating.impact,
+            "likelihood": matrix.likelihood(rated.rating.likelihood).name,
+            "impact": matrix.impact(rated.rating.impact).name,
             "level": rated.level.name,
-            "suggested likelihood": rated.rating.suggested_likelihood,
+            "suggested likelihood": (
+                matrix.likelihood(rated.rating.suggested_likelihood).name
+                if rated.rating.suggested_likelihood
+                else ""
+            ),
         }
         for group in found
         for rated in group.ratings
@@ -180,7 +211,7 @@ def _national(me: Principal) -> None:
         return
     # Across forces, whose rating it is comes first.
     rest = [c for c in _the_rest(frame) if c != "organisation"]
-    st.dataframe(frame[["organisation", *SHOWN_FIRST, *rest]], hide_index=True)
+    st.dataframe(_readable(frame[["organisation", *SHOWN_FIRST, *rest]]), hide_index=True)
 
 
 def _export(build, me: Principal, organisation_id: int):  # type: ignore[no-untyped-def]
@@ -238,7 +269,7 @@ def register_page() -> None:
         return
     st.subheader("Scenarios")
     if len(frame):
-        st.dataframe(frame[list(SHOWN_FIRST) + _the_rest(frame)], hide_index=True)
+        st.dataframe(_readable(frame[list(SHOWN_FIRST) + _the_rest(frame)]), hide_index=True)
     else:
         st.caption("No scenario raised yet.")
     _downloads(me, organisation_id, bool(len(frame)))
