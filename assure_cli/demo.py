@@ -74,6 +74,12 @@ def seed(
             f"the force's risk register has {len(risk_register['scenario_ids'])} scenarios on "
             f"{len(risk_register['product_ids'])} deployed products, one accepted by its SIRO"
         )
+        portfolio = risk_register["portfolio"]
+        typer.echo(
+            f"its portfolio record was imported ({portfolio['imported_rows']} rows) and "
+            f"{portfolio['other_force_deployments']} other forces' deployments of the same "
+            "products show on the dashboards' concentration tab"
+        )
     if result.logins:
         typer.echo("one-time passwords (shown only now):")
         for login in result.logins:

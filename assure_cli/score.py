@@ -136,3 +136,24 @@ def explain_command(
             f"  {outcome['outcome']:<6} {outcome['status']:<19} target {outcome['target']:<19}"
             f" {outcome['provenance'] or '-':<16} {outcome['rule']}{marker}"
         )
+    chain = report.get("supply_chain")
+    if chain is not None:
+        allows = chain["allows"] or "nothing either way"
+        typer.echo(
+            f"  supply chain ({chain['outcome']}) from the portfolio allows {allows}: "
+            f"{chain['rule']}"
+        )
+        for deployed in chain["deployments"]:
+            flags = [
+                word
+                for word, on in (
+                    ("weak", deployed["weak"]),
+                    ("accepted risk", deployed["carried_risk"]),
+                )
+                if on
+            ]
+            said = f" ({', '.join(flags)})" if flags else ""
+            typer.echo(
+                f"    {deployed['product']}: band {deployed['band'] or 'not scored'}, "
+                f"weight {deployed['weight']}{said}"
+            )

@@ -42,7 +42,6 @@ import json
 import logging
 import math
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -54,11 +53,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, exists, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_pages import RUNS, prepare_estate
+from benchmarks.timing import StatementCounter, measured
 from frameworks.risk.likelihood import EvidenceKind
 from frameworks.risk.policy import risk_policy
 from kernel.settings import load_settings
@@ -66,8 +65,8 @@ from posture.identity.accounts import principal_for
 from posture.identity.permissions import Membership as Held
 from posture.identity.permissions import Principal
 from posture.identity.tokens import issue_token, known_scopes, signing_key
+from posture.portfolio.deployments import deploy_product
 from posture.risk.consistency_report import consistency_report
-from posture.risk.deployments import deploy_product
 from posture.risk.evidence import EvidenceView, available_evidence
 from posture.risk.register_view import heatmap_counts, national_view, register_table
 from posture.risk.scenarios import EvidenceRefForm, ScenarioForm, raise_scenario
@@ -94,53 +93,6 @@ SLOW_SECONDS = 1.0
 GROWTH_RATIO = 1.5
 PREPARED = "prepared.json"
 TITLE_PREFIX = "Benchmark risk "
-
-
-class StatementCounter:
-    """SQL statements sent by every engine in the process (the page builds its own)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        event.listen(Engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_: Any) -> None:
-        self.count += 1
-
-    def close(self) -> None:
-        event.remove(Engine, "before_cursor_execute", self._seen)
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def _timed(
-    action: Callable[[], Any], repeat: int, counter: StatementCounter | None, warm: bool = False
-) -> tuple[dict[str, float], Any]:
-    """Wall and CPU seconds over `repeat` runs, and the statements the last run sent; with
-    `warm`, one untimed run first (imports and policy files, which a process pays once)."""
-    times, cpu, result, statements = [], [], None, 0
-    if warm:
-        action()
-    for _ in range(repeat):
-        before = counter.count if counter else 0
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = action()
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
-        statements = (counter.count - before) if counter else 0
-    figures = {
-        "median_seconds": round(statistics.median(times), 4),
-        "p95_seconds": round(_p95(times), 4),
-        "median_cpu_seconds": round(statistics.median(cpu), 4),
-    }
-    if counter is not None:
-        figures["statements"] = statements
-    return figures, result
-
-
-# --- preparing the estate -----------------------------------------------------------------
 
 
 def _force_principals(session: Session, forces: int) -> list[tuple[Principal, Principal]]:
@@ -363,7 +315,7 @@ def _service(
         return register_table(s, people["force_assessor"], force_id, today)
 
     def timed(action: Callable[[], Any]) -> tuple[dict[str, float], Any]:
-        return _timed(action, repeat, counter, warm=True)
+        return measured(action, repeat, counter, warm=True)
 
     figures: dict[str, Any] = {}
     figures["register_table"], frame = timed(in_session(table))
@@ -433,8 +385,8 @@ def _http(
             run()  # the server's first answer on a path warms its imports and token cache
             return run
 
-        figures["baseline_framework_304"], _ = _timed(get("/v1/framework", None), repeat, None)
-        figures["force_scenarios_first_page"], body = _timed(
+        figures["baseline_framework_304"], _ = measured(get("/v1/framework", None), repeat, None)
+        figures["force_scenarios_first_page"], body = measured(
             get(
                 "/v1/risk/scenarios",
                 "force_assessor",
@@ -444,15 +396,15 @@ def _http(
             None,
         )
         figures["force_scenarios_total"] = body["total"]
-        figures["national_scenarios_first_page"], body = _timed(
+        figures["national_scenarios_first_page"], body = measured(
             get("/v1/risk/scenarios", "national_assessor", {"limit": 50}), repeat, None
         )
         figures["national_scenarios_total"] = body["total"]
-        figures["one_scenario_with_evidence"], body = _timed(
+        figures["one_scenario_with_evidence"], body = measured(
             get(f"/v1/risk/scenarios/{scenario_id}", "force_assessor"), repeat, None
         )
         figures["one_scenario_links"] = len(body["evidence"])
-        figures["heatmap"], body = _timed(
+        figures["heatmap"], body = measured(
             get(f"/v1/risk/organisations/{force_id}/heatmap", "force_assessor"), repeat, None
         )
         figures["heatmap_scenarios"] = sum(cell["count"] for cell in body["cells"])
@@ -497,15 +449,15 @@ def _page_script(
         return once
 
     figures: dict[str, Any] = {}
-    figures["baseline_title_page"], _ = _timed(
+    figures["baseline_title_page"], _ = measured(
         run(app_for(_title_page, people["force_assessor"])), repeat, counter
     )
     own = app_for(_register_page, people["force_assessor"])
-    figures["force_assessor"], own = _timed(run(own), repeat, counter)
+    figures["force_assessor"], own = measured(run(own), repeat, counter)
     figures["force_assessor_rows_shown"] = len(own.dataframe[0].value)
     national = app_for(_register_page, people["national_assessor"])
     national.selectbox(key="register-org").set_value(force_id)
-    figures["national_assessor_on_the_force"], national = _timed(run(national), repeat, counter)
+    figures["national_assessor_on_the_force"], national = measured(run(national), repeat, counter)
     figures["national_assessor_rows_shown"] = len(national.dataframe[0].value)
     return figures
 

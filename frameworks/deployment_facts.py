@@ -137,13 +137,13 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def _whole_number(maximum: int) -> Any:
+def whole_number(maximum: int) -> Any:
     # The bounds before the validator, so the published schema states them as JSON Schema does.
     return Annotated[int, Field(ge=0, le=maximum), BeforeValidator(_whole)]
 
 
-ForceCount = _whole_number(MAX_FORCES)
-RecordCount = _whole_number(MAX_RECORDS)
+ForceCount = whole_number(MAX_FORCES)
+RecordCount = whole_number(MAX_RECORDS)
 
 # A yes/no as JSON types it: 0 is not false.
 Flag = Annotated[bool, Strict()]
@@ -172,6 +172,23 @@ def caveat_problem(classification: SecurityClassification | None, sensitive_cave
             "sensitive_caveat: the SENSITIVE caveat applies to OFFICIAL only, "
             f"not {LABELS[classification]}"
         )
+
+
+# A classification and whether the SENSITIVE caveat is on it.
+Tier = tuple[SecurityClassification | None, bool]
+
+
+def combined_tier(product: Tier, use: Tier) -> Tier:
+    """The classification and caveat of a product's data with a use's added: the higher of two
+    declared classifications, the caveat going with the one that is kept; a product that never
+    said what it holds stays undeclared (read as the most demanding), whatever the use says."""
+    classification, use_classification = product[0], use[0]
+    if classification is not None and use_classification is not None:
+        classification = max(
+            classification, use_classification, key=CLASSIFICATION_RANK.__getitem__
+        )
+    caveat = classification in (None, SecurityClassification.OFFICIAL) and (product[1] or use[1])
+    return classification, caveat
 
 
 class DeploymentFacts(BaseModel):
@@ -248,29 +265,20 @@ class ForceUse(BaseModel):
         system either names, and the larger record count. What the product leaves undeclared
         stays undeclared (read as the most demanding): a force's OFFICIAL does not make a
         product that never said what it holds an OFFICIAL one."""
-        classification = product.classification
-        if classification is not None and self.classification is not None:
-            classification = max(
-                classification, self.classification, key=CLASSIFICATION_RANK.__getitem__
-            )
-        caveat = classification in (None, SecurityClassification.OFFICIAL) and (
-            product.sensitive_caveat or self.sensitive_caveat
+        classification, caveat = combined_tier(
+            (product.classification, product.sensitive_caveat),
+            (self.classification, self.sensitive_caveat),
         )
         counts = [n for n in (product.records_held, self.records_held) if n is not None]
-        return product.model_copy(
-            update={
+        # Validated, not copied: the facts' own checks (the caveat on OFFICIAL only, lists in
+        # vocabulary order) hold of the result as of any other facts.
+        return DeploymentFacts.model_validate(
+            {
+                **product.model_dump(),
                 "classification": classification,
                 "sensitive_caveat": caveat,
-                "police_networks": tuple(
-                    n
-                    for n in PoliceNetwork
-                    if n in product.police_networks or n in self.police_networks
-                ),
-                "national_systems": tuple(
-                    s
-                    for s in NationalSystem
-                    if s in product.national_systems or s in self.national_systems
-                ),
+                "police_networks": {*product.police_networks, *self.police_networks},
+                "national_systems": {*product.national_systems, *self.national_systems},
                 # The product's own count is every force's records; unknown stays unknown.
                 "records_held": max(counts) if product.records_held is not None else None,
             }

@@ -19,3 +19,12 @@ class SchemaTooNewError(DatabaseError):
 
 class ValidationFailed(AssureError):
     """Input was refused; nothing was changed."""
+
+
+class LocatedProblems(ValidationFailed):
+    """Input refused for problems each found at a place in it (a row of a file, say); nothing
+    was changed. `located` pairs each place with what is wrong there."""
+
+    def __init__(self, message: str, located: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.located = located

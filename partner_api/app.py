@@ -29,6 +29,7 @@ from partner_api.routes import (
     assurance,
     checks,
     health,
+    portfolio,
     pq_proof,
     products,
     public,
@@ -74,7 +75,18 @@ def create_app(
         clock=clock,
     )
     app.state.runtime = runtime
-    modules = (public, products, pq_proof, assessments, checks, assurance, reviews, risk, health)
+    modules = (
+        public,
+        products,
+        pq_proof,
+        assessments,
+        checks,
+        assurance,
+        reviews,
+        risk,
+        portfolio,
+        health,
+    )
     for module in modules:
         app.include_router(module.router)
     problems.install(app)

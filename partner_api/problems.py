@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from kernel.errors import AssureError, ValidationFailed
+from kernel.errors import AssureError, LocatedProblems, ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
 from posture.identity.tokens import TokenRejected
 
@@ -81,6 +81,11 @@ def _assure_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(403, str(exc))
     if isinstance(exc, NotFound):
         return problem(404, str(exc))
+    if isinstance(exc, LocatedProblems):
+        errors = [
+            FieldError(location=where[:300], message=what[:500]) for where, what in exc.located[:50]
+        ]
+        return problem(409, str(exc)[:2000], errors=errors)
     if isinstance(exc, ValidationFailed):
         return problem(409, str(exc))
     log.error("unexpected service error on %s: %s", request.url.path, exc)

@@ -16,6 +16,8 @@ from frameworks.deployment_facts import ForceUse
 from frameworks.risk.likelihood import EvidenceKind, EvidenceRef
 from frameworks.risk.policy import risk_policy
 from partner_api.models import Id, In, Out
+from posture.plain_text import PLAIN_TEXT
+from posture.portfolio.details import DeploymentRecord, PortfolioDetails
 from posture.risk.scenarios import MAX_LINKS
 from posture.risk.treatments import MAX_ADDRESSES
 from posture.storage.models.enums import (
@@ -60,12 +62,6 @@ ThreatCode = Annotated[
 ]
 
 
-# Control characters (but tab and line breaks), zero-width, line-separator, bidi and byte-order
-# characters: what hides text from the reader of a register. Spelled in the syntax Python, Rust
-# (pydantic) and ECMA regexes all read alike, so clients and server agree on what is refused.
-PLAIN_TEXT = (
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$"
-)
 Title = Annotated[str, Field(min_length=3, max_length=200, pattern=PLAIN_TEXT)]
 Name = Annotated[str, Field(min_length=2, max_length=200, pattern=PLAIN_TEXT)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000, pattern=PLAIN_TEXT)]
@@ -220,15 +216,21 @@ class HeatmapOut(Out):
     cells: list[HeatmapCellOut]
 
 
-class ForceUseIn(ForceUse):
-    """What the force's use of a product adds to its facts: the same model the register page
-    uses, so the API refuses exactly what the page refuses, as a schema error."""
+class DeploymentIn(DeploymentRecord):
+    """A deployment, whole: what the force's use of the product adds to its facts and its
+    portfolio record, the same models the register page uses, so the API refuses exactly what
+    the page refuses, as a schema error. A field left out is undeclared (PUT replaces)."""
 
 
 class DeploymentOut(Out):
     product_id: int
     product: str
     use: ForceUse
+    portfolio: PortfolioDetails
+    renewal_notice_on: date | None = Field(
+        description="The last day to give notice of renewal or exit: the contract's end less "
+        "its notice period."
+    )
     required_profile: str = Field(description="The profile this deployment needs.")
     because: str = Field(description="Why: the facts of the product and of the force's use.")
     assessed_profile: str | None = Field(

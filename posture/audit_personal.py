@@ -48,7 +48,8 @@ HASHED_DATA_KEYS = frozenset(
         "expires_on", "links", "ref", "deployment_id", "treatment_id", "action_id",
         "acceptance_id", "exception_id", "due_on", "matrix_version", "facts_digest",
         "subject_kind", "supplier_id", "approver_role", "addresses", "expired",
-        "residual_level",
+        "residual_level", "criticality", "internet_facing", "contract_start", "contract_end",
+        "renewal_notice_days",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

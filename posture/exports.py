@@ -17,12 +17,14 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from kernel.spreadsheets import FORMULA_STARTS
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run is prefixed with ' so it is shown, not evaluated."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Text that a spreadsheet would run is prefixed with ' so it is shown, not evaluated. Text
+    that already looks neutralised gets one more, so a reader that takes one off
+    (kernel.spreadsheets) reads back exactly what was written."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -52,7 +54,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
     worksheet.title = sheet
     worksheet.append([str(c) for c in frame.columns])
     for record in frame.itertuples(index=False):
-        worksheet.append([None if _missing(v) else _plain(v) for v in record])
+        worksheet.append([None if _missing(v) else _escaped(_plain(v)) for v in record])
     for row in worksheet.iter_rows(min_row=2):
         for cell in row:
             if cell.data_type == "f":
@@ -61,6 +63,19 @@ def to_xlsx(frame: pd.DataFrame, sheet: str) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _escaped(value: Any) -> Any:
+    """A text cell is stored as text, never run, so only text that already looks neutralised
+    (apostrophes before a formula start) gets one apostrophe more: a reader that undoes the
+    neutralising one (kernel.spreadsheets) then reads back exactly what was written."""
+    if (
+        isinstance(value, str)
+        and value.startswith("'")
+        and value.lstrip("'").startswith(FORMULA_STARTS)
+    ):
+        return "'" + value
+    return value
 
 
 def _missing(value: Any) -> bool:

@@ -178,9 +178,11 @@ class Retargeted:
     up: bool = False
 
 
-def _subject_target(
+def subject_target(
     session: Session, loaded: LoadedFramework, assessment: Assessment, product: Product | None
 ) -> TargetProfile:
+    """The target of the assessment's subject (its product, or its organisation) under `loaded`;
+    ValidationFailed when the product is gone or the framework derives no supplier profile."""
     if assessment.product_id is None:
         return organisation_target(session, loaded, assessment.organisation_id)
     product = product if product is not None else session.get(Product, assessment.product_id)
@@ -198,7 +200,7 @@ def retarget(
     is never lowered (it is reported as held, for an assessor to look at the facts that fell)."""
     loaded = framework_of(session, assessment)
     try:
-        target = _subject_target(session, loaded, assessment, product)
+        target = subject_target(session, loaded, assessment, product)
     except ValidationFailed:
         return None  # a framework that cannot derive a supplier profile keeps its own
     if target.profile_id == assessment.profile_id:

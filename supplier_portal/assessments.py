@@ -29,6 +29,7 @@ from posture.target_profiles import (
     product_target,
     raise_target_alert,
     retarget,
+    subject_target,
     supplier_rules,
 )
 from supplier_portal.forms import AnswerForm
@@ -320,14 +321,8 @@ def _behind_target(session: Session, assessment: Assessment) -> TargetProfile | 
     organisation = session.get(Organisation, assessment.organisation_id)
     if organisation is None or organisation.kind != OrgKind.SUPPLIER:
         return None
-    loaded = framework_of(session, assessment)
-    product = session.get(Product, assessment.product_id) if assessment.product_id else None
     try:
-        target = (
-            product_target(session, loaded, product)
-            if product is not None
-            else organisation_target(session, loaded, assessment.organisation_id)
-        )
+        target = subject_target(session, framework_of(session, assessment), assessment, None)
     except ValidationFailed:
         return None  # a framework that derives no supplier profile keeps the draft's own
     return None if target.profile_id == assessment.profile_id else target

@@ -1,6 +1,6 @@
 """The demo's framework lot: the products its force deploys are listed on it through the same
 services a procurement officer and each product's supplier admin use, since a force deploys
-only a listed or accepted product (posture/risk/deployments.py)."""
+only a listed or accepted product (posture/portfolio/deployments.py)."""
 
 from __future__ import annotations
 

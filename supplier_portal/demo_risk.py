@@ -20,8 +20,8 @@ from frameworks.risk.likelihood import EvidenceKind
 from frameworks.risk.policy import risk_policy
 from frameworks.urns import outcome_urn
 from posture.identity.permissions import Membership, Principal
+from posture.portfolio.deployments import deploy_product
 from posture.risk.acceptances import AcceptanceForm, accept_risk
-from posture.risk.deployments import deploy_product
 from posture.risk.evidence import EvidenceView, available_evidence
 from posture.risk.exceptions import ExceptionForm, grant_exception
 from posture.risk.scenarios import EvidenceRefForm, ScenarioForm, raise_scenario, suggest_from
@@ -37,6 +37,7 @@ from posture.storage.models import Organisation, Product, User
 from posture.storage.models.enums import ActionStatus, OrgKind, RiskSubjectKind, Role, TreatmentKind
 from posture.target_profiles import product_target, supplier_rules
 from supplier_portal.demo_listing import list_products
+from supplier_portal.demo_portfolio import seed_portfolios
 
 # Products looked at for demo evidence, in id order: enough to find a contradicted claim and a
 # critical gap in any seeded estate, few enough that 10,000 suppliers seed as fast as 20.
@@ -61,6 +62,7 @@ class DemoRiskRegister(BaseModel):
     exception_id: int | None
     second_force_scenario_id: int | None
     journey_product_id: int
+    portfolio: dict[str, int]
 
 
 class _Chosen(BaseModel):
@@ -360,6 +362,8 @@ def seed_risk_register(
         else None
     )
     second_force, second_risk = _second_rating(session, force_id, claimed, as_of)
+    # Every force's portfolio of the same products, for the concentration view.
+    portfolio = seed_portfolios(session, assessor, force_id, [c.product_id for c in chosen], as_of)
     return DemoRiskRegister(
         force_id=force_id,
         second_force_id=second_force,
@@ -372,6 +376,7 @@ def seed_risk_register(
         exception_id=exception.id if exception is not None else None,
         second_force_scenario_id=second_risk,
         journey_product_id=claimed.product_id,
+        portfolio=portfolio,
     ).model_dump()
 
 

@@ -13,7 +13,7 @@ from kernel.errors import ValidationFailed
 from posture.assessment_frameworks import framework_named
 from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import Principal, require
+from posture.identity.permissions import Principal, require, visible_organisations
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import ProfileRaise
 from posture.target_profiles import (
@@ -45,8 +45,10 @@ def raise_profile(
     session: Session, principal: Principal, product_id: int, form: RaiseForm
 ) -> tuple[ProfileRaise, list[Retargeted]]:
     """Raise the product's target under `form.framework` (the default framework when None)."""
-    # Another tenant's product is not found, as everywhere; a role that may see it but not
-    # raise it is told so.
+    # A role that never raises is told so whichever product it names (that says nothing of the
+    # product); another tenant's product is not found, as everywhere; a role that may see it but
+    # not raise it is told so.
+    visible_organisations(principal, "profile.raise")
     product = get_product(session, principal, product_id)
     require(principal, "profile.raise", product.organisation_id, "product")
     if product.deleted_at is not None:

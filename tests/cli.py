@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def assure(
@@ -17,3 +19,10 @@ def assure(
         text=True,
         timeout=timeout,
     )
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    """This process's environment without its ASSURE_ settings, pointed at one data directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
+    env["ASSURE_DATA_DIR"] = str(data_dir)
+    return env

@@ -1,7 +1,9 @@
-"""Shared fixtures: databases on both backends, migrated, isolated per test."""
+"""Shared fixtures: databases on both backends, migrated, isolated per test (or, for tests that
+only read, per module)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.settings import Settings, load_settings
 from posture.storage import migrate
 from posture.storage.engine import build_engine, session_factory, transaction
+from tests.cli import cli_env
 from tests.identity.world import World, build_world
 
 POSTGRES_URL = os.environ.get(
@@ -43,9 +46,8 @@ def postgres_reason() -> str | None:
     return _postgres_unavailable()
 
 
-@pytest.fixture
-def postgres_schema_url(postgres_reason: str | None) -> Iterator[str]:
-    """A database URL whose search_path is a fresh schema, dropped after the test."""
+@contextlib.contextmanager
+def _postgres_schema(postgres_reason: str | None) -> Iterator[str]:
     if postgres_reason:
         pytest.skip(f"needs PostgreSQL, which does not answer here: {postgres_reason}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -61,7 +63,37 @@ def postgres_schema_url(postgres_reason: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
+def postgres_schema_url(postgres_reason: str | None) -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped after the test."""
+    with _postgres_schema(postgres_reason) as url:
+        yield url
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_sessions(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_reason: str | None,
+) -> Iterator[sessionmaker[Session]]:
+    """A migrated database on each backend, shared by one module's tests.
+
+    Only for tests that read what a module fixture prepared in it, or that prove a refusal
+    wrote nothing (counting before and after); a test that writes takes `sessions`."""
+    with contextlib.ExitStack() as stack:
+        environ = {"ASSURE_DATA_DIR": str(tmp_path_factory.mktemp("module-db") / "data")}
+        if request.param == "postgresql":
+            environ["ASSURE_DATABASE_URL"] = stack.enter_context(_postgres_schema(postgres_reason))
+        engine = build_engine(load_settings(environ))
+        stack.callback(engine.dispose)
+        migrate.upgrade(engine)
+        yield session_factory(engine)
+
+
+@pytest.fixture(params=BACKENDS)
 def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for an empty database on each backend."""
     environ = {"ASSURE_DATA_DIR": str(tmp_path / "data")}
@@ -91,9 +123,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def sqlite_env(tmp_path: Path) -> dict[str, str]:
     """Environment for CLI runs against a fresh SQLite data directory."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSURE_")}
-    env["ASSURE_DATA_DIR"] = str(tmp_path / "data")
-    return env
+    return cli_env(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")

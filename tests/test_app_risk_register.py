@@ -5,7 +5,7 @@ hostile text stays text; a role without the permission is refused."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -265,6 +265,8 @@ def test_a_national_assessor_reads_any_forces_register_and_the_product_across_fo
         "Download CSV",
         "Download XLSX",
         "Download OSCAL POA&M",
+        "Download portfolio CSV",
+        "Download portfolio XLSX",
     ]
     # A national assessor deploys nothing.
     assert not [b for b in app.button if b.key == "deploy"]
@@ -305,7 +307,7 @@ def test_a_siro_says_the_force_connects_it_to_pnn_and_sees_the_product_falls_sho
     app.selectbox(key=f"use-{product_id}-classification").set_value("secret")
     app = app.button(key="save-use").click().run()
     assert not app.exception
-    assert any("Saved what our use of" in s.value for s in app.success), _errors(app)
+    assert any("Saved our use and record of" in s.value for s in app.success), _errors(app)
     (standing,) = [d.value for d in app.dataframe if "needs" in d.value.columns]
     assert list(standing["needs"]) == ["supplier-critical-national"]
     assert list(standing["reaches it"]) == ["no"]
@@ -322,3 +324,39 @@ def test_a_siro_says_the_force_connects_it_to_pnn_and_sees_the_product_falls_sho
     assert any("OFFICIAL only" in e for e in _errors(app)), _errors(app)
     assert not [b for b in app.button if b.key == "save-use"]
     assert _rows(sessions) == before
+
+
+def test_a_siro_records_criticality_contract_and_sub_suppliers_and_bad_ones_are_refused(
+    risk_app,
+) -> None:
+    world, sessions = risk_app
+    app = _page("risk_register", "register_page", world.principal(Role.SIRO))
+    product_id = world.orgs["s1"].product_id
+    key = f"record-{product_id}"
+    app.selectbox(key=f"{key}-criticality").set_value("mission-critical")
+    app.text_input(key=f"{key}-v").input("7.1")
+    app.checkbox(key=f"{key}-end-known").check()
+    app = app.run()
+    app.date_input(key=f"{key}-end").set_value(date(2028, 3, 31))
+    app.number_input(key=f"{key}-notice").set_value(91)
+    app.text_area(key=f"{key}-subs").input("Acme Hosting\n  \nNorthern Cloud")
+    app = app.button(key="save-use").click().run()
+    assert not app.exception
+    assert any("Saved our use and record of" in s.value for s in app.success), _errors(app)
+    (table,) = [d.value for d in app.dataframe if "criticality" in d.value.columns]
+    assert list(table["criticality"]) == ["Mission critical"]
+    assert list(table["version"]) == ["7.1"]
+    assert list(table["sub-suppliers"]) == ["Acme Hosting; Northern Cloud"]
+    assert [str(d) for d in table["give notice by"]] == ["2027-12-31"]
+
+    # The same sub-supplier twice is refused on the page, naming it, and nothing is saved.
+    before = _rows(sessions)
+    app.text_area(key=f"{key}-subs").input("Acme Hosting\nacme  hosting")
+    app = app.run()
+    assert any("listed twice" in e for e in _errors(app)), _errors(app)
+    assert not [b for b in app.button if b.key == "save-use"]
+    assert _rows(sessions) == before
+    with sessions() as session:
+        stored = session.scalars(select(Deployment)).one()
+        assert stored.sub_suppliers == ["Acme Hosting", "Northern Cloud"]
+        assert stored.criticality == "mission-critical"

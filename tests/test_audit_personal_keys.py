@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from frameworks.deployment_facts import ForceUse
 from posture.audit_personal import HASHED_DATA_KEYS
+from posture.portfolio.details import PortfolioDetails
 from supplier_portal.forms import AnswerForm
 from supplier_portal.organisations import ProfileForm
 from supplier_portal.procurement.shortlists import RequirementForm
@@ -25,10 +26,12 @@ HASHED_TEXT = {
     "name": "a product's name: what the product is called, not a person",
     "outcome_id": "a framework outcome's id",
     "indicators_met": "indicator ids of the framework",
+    "criticality": "a criticality tier's id from the portfolio policy",
 }
 FORMS_WRITTEN_WHOLE: tuple[type[BaseModel], ...] = (
     AnswerForm,
     ForceUse,
+    PortfolioDetails,
     ProductFields,
     ProfileForm,
     RequirementForm,

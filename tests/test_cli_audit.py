@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.cli import assure
+from tests.cli import assure, cli_env
 
 
-@pytest.fixture
-def audited_env(sqlite_env: dict[str, str]) -> dict[str, str]:
-    assert assure("db", "upgrade", env=sqlite_env).returncode == 0
-    seeded = assure("demo", "seed", "--suppliers", "1", "--as-of", "2026-11-01", env=sqlite_env)
+@pytest.fixture(scope="module")
+def audited_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with a seeded estate and three admins, built once through the CLI."""
+    data_dir = tmp_path_factory.mktemp("audited") / "data"
+    env = cli_env(data_dir)
+    assert assure("db", "upgrade", env=env).returncode == 0
+    seeded = assure("demo", "seed", "--suppliers", "1", "--as-of", "2026-11-01", env=env)
     assert seeded.returncode == 0
     for index in range(3):
         created = assure(
@@ -25,10 +29,17 @@ def audited_env(sqlite_env: dict[str, str]) -> dict[str, str]:
             "--name",
             f"Admin {index}",
             "--password-stdin",
-            env=sqlite_env,
+            env=env,
             input_text="a long and unusual passphrase\n",
         )
         assert created.returncode == 0, created.stderr
+    return data_dir
+
+
+@pytest.fixture
+def audited_env(audited_template: Path, sqlite_env: dict[str, str]) -> dict[str, str]:
+    # Each test tampers with the trail, so each gets its own copy of the database.
+    shutil.copytree(audited_template, sqlite_env["ASSURE_DATA_DIR"])
     return sqlite_env
 
 

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from kernel.data_dir import DATABASE_FILE
-from tests.cli import assure
+from tests.cli import assure, cli_env
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory upgraded and seeded once through the CLI; tests score copies of it."""
+    data_dir = tmp_path_factory.mktemp("seeded-estate") / "data"
+    env = cli_env(data_dir)
+    assert assure("db", "upgrade", env=env).returncode == 0
+    seeded = assure("demo", "seed", "--suppliers", "6", "--as-of", "2026-11-01", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    return data_dir
 
 
 @pytest.fixture
-def seeded_env(sqlite_env: dict[str, str]) -> dict[str, str]:
-    assert assure("db", "upgrade", env=sqlite_env).returncode == 0
-    seeded = assure("demo", "seed", "--suppliers", "6", "--as-of", "2026-11-01", env=sqlite_env)
-    assert seeded.returncode == 0, seeded.stderr
+def seeded_env(seeded_template: Path, sqlite_env: dict[str, str]) -> dict[str, str]:
+    # Scoring writes (snapshots, kept encodings): each test gets its own copy of the seeded
+    # estate, so a first run is always the first.
+    shutil.copytree(seeded_template, sqlite_env["ASSURE_DATA_DIR"])
     return sqlite_env
 
 

@@ -56,22 +56,31 @@ def seeded(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
+@pytest.fixture(scope="module")
+def seeded_once(module_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The same estate seeded once per module and backend, for the tests that only read it
+    (none commits); a test that records a run takes its own `seeded`."""
+    with transaction(module_sessions) as session:
+        seed_demo(session, 200, seed=7, as_of=AS_OF)
+    return module_sessions
+
+
 def test_seeding_leaves_the_answers_as_they_were_before_check_runs(
-    seeded: sessionmaker[Session],
+    seeded_once: sessionmaker[Session],
 ) -> None:
     digest = hashlib.sha256()
     columns = [getattr(Answer, name) for name in ANSWER_COLUMNS]
-    with seeded() as session:
+    with seeded_once() as session:
         for row in session.execute(select(*columns).order_by(Answer.id)):
             digest.update(json.dumps([_plain(v) for v in row]).encode() + b"\n")
     assert digest.hexdigest() == ANSWERS_DIGEST
 
 
 def test_most_products_have_runs_of_real_kinds_with_catalogue_findings(
-    seeded: sessionmaker[Session],
+    seeded_once: sessionmaker[Session],
 ) -> None:
     catalogue = finding_catalogue().findings
-    with seeded() as session:
+    with seeded_once() as session:
         products = session.scalar(select(func.count()).select_from(Product))
         checked = session.scalar(
             select(func.count(func.distinct(CheckRun.product_id))).where(
@@ -93,11 +102,11 @@ def test_most_products_have_runs_of_real_kinds_with_catalogue_findings(
 
 
 def test_runs_hold_real_reports_finished_in_the_two_months_before_the_date(
-    seeded: sessionmaker[Session],
+    seeded_once: sessionmaker[Session],
 ) -> None:
     start = datetime.combine(AS_OF - timedelta(days=61), datetime.min.time(), UTC)
     end = datetime.combine(AS_OF, datetime.min.time(), UTC)
-    with seeded() as session:
+    with seeded_once() as session:
         runs = session.scalars(select(CheckRun)).all()
         codes = defaultdict(list)
         ordered = select(Finding.code, Finding.check_run_id).order_by(Finding.id)
@@ -152,9 +161,9 @@ def _claims_capped(session: Session, product_id: int) -> bool:
 
 
 def test_a_few_products_evidence_contradicts_their_claims(
-    seeded: sessionmaker[Session],
+    seeded_once: sessionmaker[Session],
 ) -> None:
-    with seeded() as session:
+    with seeded_once() as session:
         scores = score_estate(session, AS_OF)
         contradicted = [
             subject.product_id
@@ -198,11 +207,11 @@ def test_check_runs_depend_on_the_seed_alone() -> None:
 
 
 def test_every_kind_and_outcome_of_run_exports_as_the_checks_page_offers_it(
-    seeded: sessionmaker[Session],
+    seeded_once: sessionmaker[Session],
 ) -> None:
     from supplier_portal.check_exports import run_files
 
-    with seeded() as session:
+    with seeded_once() as session:
         runs = session.scalars(select(CheckRun).order_by(CheckRun.id)).all()
     shapes = {(run.kind, str(run.status), run.score): run for run in runs}
     assert len(shapes) >= 10  # the variants of four kinds, failed ones among them

@@ -17,9 +17,9 @@ from frameworks.risk.likelihood import EvidenceKind
 from posture.audit import verify_chain
 from posture.demo.seed import SeedResult, seed_demo
 from posture.identity.permissions import Membership, Principal
+from posture.portfolio.deployments import deployment_standings
 from posture.risk.acceptance_state import acceptance_counts
 from posture.risk.consistency_report import consistency_report
-from posture.risk.deployments import deployment_standings
 from posture.risk.evidence import available_evidence
 from posture.risk.exceptions import active_exceptions
 from posture.risk.scenarios import scenarios_query
@@ -54,6 +54,16 @@ def _seed(sessions: sessionmaker[Session], suppliers: int = 20) -> tuple[SeedRes
     return result, register
 
 
+@pytest.fixture(scope="module")
+def seeded_register(
+    module_sessions: sessionmaker[Session],
+) -> tuple[sessionmaker[Session], SeedResult, dict]:
+    """The 20-supplier estate and its register, seeded once per module and backend for the
+    tests that only read it (none commits)."""
+    result, register = _seed(module_sessions)
+    return module_sessions, result, register
+
+
 def _principal(session: Session, email: str) -> Principal:
     rows = session.execute(
         select(User.id, MembershipRow.organisation_id, MembershipRow.role)
@@ -73,9 +83,9 @@ def _risk_rows(session: Session) -> tuple[int, int, int]:
 
 
 def test_the_demo_force_has_a_register_with_every_kind_of_decision(
-    sessions: sessionmaker[Session],
+    seeded_register: tuple[sessionmaker[Session], SeedResult, dict],
 ) -> None:
-    result, register = _seed(sessions)
+    sessions, result, register = seeded_register
     emails = {login.role: login.email for login in result.logins}
     with sessions() as session:
         assessor = _principal(session, emails["force_assessor"])
@@ -133,9 +143,9 @@ def test_the_demo_force_has_a_register_with_every_kind_of_decision(
 
 
 def test_the_journey_product_has_a_contradicted_claim_and_no_acceptance(
-    sessions: sessionmaker[Session],
+    seeded_register: tuple[sessionmaker[Session], SeedResult, dict],
 ) -> None:
-    _result, register = _seed(sessions)
+    sessions, _result, register = seeded_register
     journey = register["journey_product_id"]
     with sessions() as session:
         kinds = {view.kind for view in available_evidence(session, journey, AS_OF)}
@@ -159,9 +169,9 @@ def test_the_journey_product_has_a_contradicted_claim_and_no_acceptance(
 
 
 def test_a_national_assessor_sees_the_two_forces_rate_the_same_risk_differently(
-    sessions: sessionmaker[Session],
+    seeded_register: tuple[sessionmaker[Session], SeedResult, dict],
 ) -> None:
-    result, register = _seed(sessions)
+    sessions, result, register = seeded_register
     emails = {login.role: login.email for login in result.logins}
     with sessions() as session:
         national = _principal(session, emails["national_assessor"])
@@ -279,3 +289,48 @@ def test_the_plain_output_mentions_the_register(sqlite_env: dict[str, str]) -> N
     )
     assert seeded.returncode == 0, seeded.stderr
     assert "risk register has 3 scenarios on 3 deployed products" in seeded.stdout
+    assert "its portfolio record was imported (3 rows)" in seeded.stdout
+
+
+def test_the_demo_portfolios_show_concentration_and_the_imported_record(
+    seeded_register: tuple[sessionmaker[Session], SeedResult, dict],
+) -> None:
+    from posture.portfolio.concentration import concentration
+    from posture.scoring.bands import band_names
+
+    sessions, result, register = seeded_register
+    assert register["portfolio"]["imported_rows"] == 3
+    emails = {login.role: login.email for login in result.logins}
+    with sessions() as session:
+        force = _principal(session, emails["force_assessor"])
+        standings = deployment_standings(session, force, register["force_id"])
+        # The demo force's own record came in through the import, audited as one.
+        assert {s.details.criticality for s in standings} == {
+            "mission-critical",
+            "business-critical",
+            "business-operational",
+        }
+        assert all(s.details.contract_end and s.details.owner for s in standings)
+        imported = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "deployment.imported")
+        )
+        assert imported == 1
+        national = _principal(session, emails["national_assessor"])
+        view = concentration(session, national, band_names())
+        hosted = {
+            organisation_id
+            for organisation_id, subs in session.execute(
+                select(Deployment.organisation_id, Deployment.sub_suppliers).where(
+                    Deployment.ended_at.is_(None)
+                )
+            )
+            if "Northgate Cloud Hosting" in subs
+        }
+    forces = dict(zip(view.products["product_id"], view.products["forces"], strict=True))
+    assert sorted(forces.values(), reverse=True) == [30, 12, 2]
+    top = view.fourth_parties.iloc[0]
+    # The hosting company under two products: every force running either, counted once.
+    assert (top["fourth_party"], top["forces"]) == ("Northgate Cloud Hosting", len(hosted))
+    assert len(hosted) >= 30

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from posture.identity.permissions import Principal
 from ui.plain import plain_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 PRINCIPAL_KEY = "assure_principal"
 UK = ZoneInfo("Europe/London")
@@ -27,6 +32,21 @@ def uk_time(moment) -> str:  # type: ignore[no-untyped-def]
 
 
 FLASH_KEY = "assure_flash"
+Result = TypeVar("Result")
+
+
+def read_service(action: Callable[[Session], Result]) -> Result | None:
+    """Run one reading service call in its own session; None after showing a refusal (never a
+    traceback). For services that never return None themselves."""
+    from kernel.errors import AssureError
+    from ui.runtime import sessions
+
+    try:
+        with sessions()() as session:
+            return action(session)
+    except AssureError as exc:
+        plain_error(exc)
+        return None
 
 
 def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]

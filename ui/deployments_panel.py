@@ -21,15 +21,19 @@ from frameworks.deployment_facts import (
 )
 from kernel.errors import AssureError
 from posture.identity.permissions import Principal, holds
-from posture.risk.deployments import (
+from posture.portfolio.deployments import (
     DeploymentStanding,
     deployable_products,
     deployment_standings,
     end_deployment,
     put_deployment,
 )
-from ui.context import run_service
+from posture.portfolio.details import PortfolioDetails
+from posture.portfolio.policy import portfolio_policy
+from ui.context import read_service, run_service
 from ui.plain import escape_markdown, plain_error
+from ui.portfolio_form import details_form
+from ui.portfolio_transfer import portfolio_transfer
 from ui.product_form import labelled_choices
 from ui.runtime import sessions
 
@@ -52,13 +56,23 @@ def _use_text(use: ForceUse) -> str:
 
 
 def _row(standing: DeploymentStanding) -> dict[str, Any]:
+    details = standing.details
     return {
         "product id": standing.product_id,
         "product": standing.product,
+        "version": details.product_version,
+        "criticality": portfolio_policy().tier(details.criticality).label
+        if details.criticality
+        else "not declared",
         "needs": standing.required.profile_id,
         "assessed against": standing.assessed_profile or "not assessed",
         "reaches it": "yes" if standing.reached else "no",
         "our use adds": _use_text(standing.use),
+        "internet": "yes" if details.internet_facing else "no",
+        "contract ends": details.contract_end,
+        "give notice by": details.renewal_notice_on(),
+        "owner": details.owner,
+        "sub-suppliers": "; ".join(details.sub_suppliers),
         "why": standing.required.explain(),
     }
 
@@ -112,11 +126,8 @@ def _use_form(key: str, current: ForceUse) -> ForceUse | None:
 
 def deployments_panel(me: Principal, organisation_id: int) -> None:
     st.subheader("Deployed products")
-    try:
-        with sessions()() as session:
-            standings = deployment_standings(session, me, organisation_id)
-    except AssureError as exc:
-        plain_error(exc)
+    standings = read_service(lambda s: deployment_standings(s, me, organisation_id))
+    if standings is None:
         return
     if standings:
         st.dataframe(pd.DataFrame([_row(s) for s in standings]), hide_index=True)
@@ -129,6 +140,7 @@ def deployments_panel(me: Principal, organisation_id: int) -> None:
             )
     else:
         st.caption("No product deployed.")
+    portfolio_transfer(me, organisation_id)
     if not holds(me, "deployment.manage"):
         return
     names = {s.product_id: s.product for s in standings}
@@ -138,12 +150,19 @@ def deployments_panel(me: Principal, organisation_id: int) -> None:
         chosen = st.selectbox(
             "Deployed product", list(names), format_func=names.__getitem__, key="use-product"
         )
-        with st.expander("What our use of it adds"):
+        with st.expander("What our use of it adds, and our record of it"):
             use = _use_form(f"use-{chosen}", by_id[chosen].use)
-            if use is not None and st.button("Save what our use adds", key="save-use"):
+            details = details_form(f"record-{chosen}", by_id[chosen].details)
+            if (
+                use is not None
+                and details is not None
+                and st.button("Save our use and record", key="save-use")
+            ):
                 run_service(
-                    lambda s: put_deployment(s, me, organisation_id, chosen, use, must_exist=True),
-                    f"Saved what our use of {escape_markdown(names[chosen])} adds.",
+                    lambda s: put_deployment(
+                        s, me, organisation_id, chosen, use, details, must_exist=True
+                    ),
+                    f"Saved our use and record of {escape_markdown(names[chosen])}.",
                 )
         if st.button("End the deployment", key="end"):
             run_service(
@@ -172,8 +191,10 @@ def _deploy(me: Principal, organisation_id: int) -> None:
         key="deploy-product",
     )
     use = _use_form("deploy-use", ForceUse())
-    if use is not None and st.button("Deploy", key="deploy"):
+    with st.expander("Our record of it (version, criticality, contract, owner, sub-suppliers)"):
+        details = details_form("deploy-record", PortfolioDetails())
+    if use is not None and details is not None and st.button("Deploy", key="deploy"):
         run_service(
-            lambda s: put_deployment(s, me, organisation_id, chosen, use),
+            lambda s: put_deployment(s, me, organisation_id, chosen, use, details),
             f"Deployed {escape_markdown(found[chosen])}.",
         )

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from frameworks.deployment_facts import ForceUse
 from frameworks.risk.policy import risk_policy
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import Page
@@ -18,8 +17,8 @@ from partner_api.risk_models import (
     ActionIn,
     ActionOut,
     ActionStatusIn,
+    DeploymentIn,
     DeploymentOut,
-    ForceUseIn,
     HeatmapCellOut,
     HeatmapOut,
     LevelOut,
@@ -32,12 +31,12 @@ from partner_api.risk_models import (
     TreatmentOut,
 )
 from posture.identity.permissions import NotFound
-from posture.risk.acceptance_state import current_acceptance
-from posture.risk.deployments import (
+from posture.portfolio.deployments import (
     DeploymentStanding,
     deployment_standings,
     put_deployment,
 )
+from posture.risk.acceptance_state import current_acceptance
 from posture.risk.evidence import linked_evidence, suggest_from
 from posture.risk.forms import read_form
 from posture.risk.register_view import heatmap_counts, register_table
@@ -259,6 +258,8 @@ def _deployment_out(standing: DeploymentStanding) -> DeploymentOut:
         product_id=standing.product_id,
         product=standing.product,
         use=standing.use,
+        portfolio=standing.details,
+        renewal_notice_on=standing.details.renewal_notice_on(),
         required_profile=standing.required.profile_id,
         because=standing.required.explain(),
         assessed_profile=standing.assessed_profile,
@@ -283,7 +284,8 @@ def list_deployments(
 @router.put(
     "/organisations/{organisation_id}/deployments/{product_id}",
     operation_id="putDeployment",
-    summary="Deploy a listed or accepted product, or change what the force's use of it adds",
+    summary="Deploy a listed or accepted product, or replace what the force's use of it adds "
+    "and its portfolio record",
     response_model=DeploymentOut,
 )
 def record_deployment(
@@ -291,12 +293,13 @@ def record_deployment(
     rt: Rt,
     organisation_id: RecordPath,
     product_id: RecordPath,
-    body: ForceUseIn,
+    body: DeploymentIn,
     response: Response,
 ) -> DeploymentOut:
-    use = ForceUse.model_validate(body.model_dump())
     with transaction(rt.sessions) as session:
-        _, created = put_deployment(session, me, organisation_id, product_id, use)
+        _, created = put_deployment(
+            session, me, organisation_id, product_id, body.use(), body.details()
+        )
     if created:
         response.status_code = 201
     with rt.sessions() as session:

@@ -34,6 +34,7 @@ from posture.identity.scoped import load_visible
 from posture.jobs.heartbeat import heartbeat
 from posture.jobs.workers import audit_name
 from posture.monitoring.alerts import record_endpoint_run
+from posture.portfolio.blast_radius import relay_to_deployers
 from posture.storage.engine import transaction
 from posture.storage.models import Job, Product
 from posture.storage.models.enums import RunStatus
@@ -245,7 +246,8 @@ def _succeed(
         )
         run.job_id = job.id
         if payload.get("endpoint_id"):
-            record_endpoint_run(session, payload["endpoint_id"], run, report)
+            alerts = record_endpoint_run(session, payload["endpoint_id"], run, report)
+            relay_to_deployers(session, alerts)
         score = "n/a" if report.score is None else f"{report.score:g}"
         finished = session.execute(
             update(Job)

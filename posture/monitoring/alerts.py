@@ -101,18 +101,28 @@ def record_endpoint_run(
     return alerts
 
 
-def record_band_changes(session: Session, taken_at: datetime) -> list[Alert]:
-    """Alerts for products whose band in the run at `taken_at` differs from the run before it."""
+def record_band_changes(
+    session: Session, taken_at: datetime, framework_version_id: int | None = None
+) -> list[Alert]:
+    """Alerts for products whose band in the run at `taken_at` differs from the run before it;
+    with `framework_version_id`, runs of that framework version only (a CAF run's bands are not
+    a change from PTSbD's)."""
+    same = (
+        [PostureSnapshot.framework_version_id == framework_version_id]
+        if framework_version_id is not None
+        else []
+    )
     previous_at = session.scalar(
         select(func.max(PostureSnapshot.taken_at)).where(
             PostureSnapshot.taken_at < taken_at,
             PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+            *same,
         )
     )
     if previous_at is None:
         return []
-    now = _product_bands(session, taken_at)
-    before = _product_bands(session, previous_at).rename(columns={"band": "previous_band"})
+    now = _product_bands(session, taken_at, same)
+    before = _product_bands(session, previous_at, same).rename(columns={"band": "previous_band"})
     standings = now.merge(before[["product_id", "previous_band"]], on="product_id", how="inner")
     organisation_of = dict(zip(now["product_id"], now["organisation_id"], strict=True))
     alerts = [
@@ -151,7 +161,7 @@ def record_band_changes(session: Session, taken_at: datetime) -> list[Alert]:
     return alerts
 
 
-def _product_bands(session: Session, taken_at: datetime) -> pd.DataFrame:
+def _product_bands(session: Session, taken_at: datetime, same: list[Any]) -> pd.DataFrame:
     # pandas only when snapshots are compared, not for every check run this module records.
     import pandas as pd
 
@@ -160,6 +170,7 @@ def _product_bands(session: Session, taken_at: datetime) -> pd.DataFrame:
     ).where(
         PostureSnapshot.taken_at == taken_at,
         PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+        *same,
     )
     # The driver's plain tuples (ids and a letter need no processing): a run stores one row per
     # product, and SQLAlchemy row objects for 50,000 of them cost more than the query.

@@ -45,6 +45,9 @@ class AlertRule(BaseModel):
     before_none: list[str] = Field(default_factory=list)
     now_any: list[str] = Field(default_factory=list)
     score_drop: float | None = Field(default=None, gt=0, le=100)
+    # Every force that deploys the product gets the alert too, with its deployment's
+    # criticality (posture.portfolio.blast_radius).
+    deployers: bool = False
 
 
 class MonitoringPolicy(BaseModel):

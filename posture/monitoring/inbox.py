@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import Principal
+from posture.identity.permissions import NotFound, Principal
 from posture.identity.scoped import load_visible, within_reach
 from posture.storage.models import Alert, Organisation, Product
 
@@ -51,7 +51,12 @@ def alert_table(
             Alert.acknowledged_at,
         )
         .outerjoin(Product, Product.id == Alert.product_id)
-        .join(Organisation, Organisation.id == Alert.organisation_id)
+        # The product's supplier, also on a force's copy of its alert (held by the force).
+        .join(
+            Organisation,
+            Organisation.id == func.coalesce(Product.organisation_id, Alert.organisation_id),
+        )
+        .where(_copies_held_by_own(principal))
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(limit)
     )
@@ -65,14 +70,36 @@ def alert_table(
     return frame
 
 
+def _copies_held_by_own(principal: Principal) -> ColumnElement[bool]:
+    """A force's copy of a product's alert is the force's alone: which forces deploy what is
+    their own, so an estate-wide reader sees the product's alert, never the forces' copies."""
+    return or_(
+        Alert.relayed_from_id.is_(None), Alert.organisation_id.in_(principal.organisation_ids())
+    )
+
+
 def open_alert_count(session: Session, principal: Principal, permission: str = "check.read") -> int:
-    query = select(func.count(Alert.id)).where(Alert.acknowledged_at.is_(None))
+    query = select(func.count(Alert.id)).where(
+        Alert.acknowledged_at.is_(None), _copies_held_by_own(principal)
+    )
     return int(
         session.scalar(within_reach(query, Alert.organisation_id, principal, permission)) or 0
     )
 
 
 def _summary(detail: dict[str, object]) -> str:
+    said = _change(detail)
+    # A copy a force holds of its supplier's alert says how much the product matters to it.
+    if detail.get("criticality_label"):
+        return (
+            f"{detail['criticality_label']} to us: {said}"
+            if said
+            else str(detail["criticality_label"])
+        )
+    return said
+
+
+def _change(detail: dict[str, object]) -> str:
     if "before" in detail and "now" in detail:
         return f"{detail['before']} → {detail['now']}"
     if detail.get("findings_now"):
@@ -85,6 +112,11 @@ def acknowledge_alert(
 ) -> Alert:
     """Mark an alert seen and dealt with; it leaves the open lists but stays on record."""
     alert = load_visible(session, Alert, alert_id, principal, "alert.acknowledge", "alert")
+    if (
+        alert.relayed_from_id is not None
+        and alert.organisation_id not in principal.organisation_ids()
+    ):
+        raise NotFound("alert not found")
     if alert.acknowledged_at is not None:
         raise ValidationFailed("alert: already acknowledged")
     note = " ".join(note.split())[:500]

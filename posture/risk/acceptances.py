@@ -24,11 +24,11 @@ from posture.identity.permissions import (
     permission_table,
     visible_organisations,
 )
+from posture.portfolio.deployments import judged_tier, subject_facts
 from posture.risk.acceptance_state import (
     current_acceptance,
     residual_level_of,
 )
-from posture.risk.deployments import judged_tier, subject_facts
 from posture.risk.forms import Conditions, Reasons, RiskForm
 from posture.risk.treatments import locked_scenario
 from posture.storage.models import Membership, Product, RiskAcceptance, RiskScenario

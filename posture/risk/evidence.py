@@ -18,7 +18,7 @@ from frameworks.risk.policy import risk_policy
 from frameworks.urns import outcome_urn
 from kernel.errors import ValidationFailed
 from posture.check_runs import latest_run_ids
-from posture.risk.deployments import live_deployment
+from posture.portfolio.deployments import live_deployment
 from posture.scoring.service import explain_entity
 from posture.scoring.subjects import cutoff
 from posture.storage.models import Alert, CheckRun, Finding, Membership, Organisation, Product

@@ -21,8 +21,8 @@ from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible
+from posture.portfolio.deployments import live_deployment
 from posture.risk.acceptances import ACCEPT, check_expiry, refuse_conflicted_approver
-from posture.risk.deployments import live_deployment
 from posture.risk.forms import Reasons, RiskForm
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import Organisation, OutcomeException, Product

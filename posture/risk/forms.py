@@ -1,6 +1,6 @@
-"""The register's form building blocks, defined once: the form base, its free-text types (trimmed,
-bounded, no control or bidi characters), the matrix and threat ids, and reading a form from
-untrusted input with a clear refusal."""
+"""The register's form building blocks, defined once: the form base, its free-text types (plain
+text, posture.plain_text), the matrix and threat ids, and reading a form from untrusted input
+with a clear refusal."""
 
 from __future__ import annotations
 
@@ -18,21 +18,9 @@ from pydantic import (
 from frameworks.risk.matrix import UnknownRiskId
 from frameworks.risk.policy import risk_policy
 from kernel.errors import ValidationFailed
+from posture.plain_text import plain_text
 
 Form = TypeVar("Form", bound=BaseModel)
-
-
-def _plain(value: str) -> str:
-    # Control characters (other than line breaks and tabs) hide text from the reader of a
-    # register or an export; bidi overrides are Unicode format characters, refused alike.
-    value = value.replace("\r\n", "\n")
-    if any(char not in "\n\t\u00a0" and not char.isprintable() for char in value):
-        raise ValueError("must not contain control characters; use plain text")
-    return value
-
-
-def _text(min_length: int, max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
 def _likelihood_id(value: str) -> str:
@@ -56,14 +44,13 @@ def _threat_id(value: str) -> str:
 
 
 # The register's free text.
-Title = Annotated[str, _text(3, 200), AfterValidator(_plain)]
-Name = Annotated[str, _text(2, 200), AfterValidator(_plain)]
-LongText = Annotated[str, _text(1, 4000), AfterValidator(_plain)]
-Description = Annotated[str, _text(10, 4000), AfterValidator(_plain)]
-Because = Annotated[str, _text(10, 4000), AfterValidator(_plain)]
+Title = plain_text(3, 200)
+LongText = plain_text(1, 4000)
+Description = plain_text(10, 4000)
+Because = plain_text(10, 4000)
 # A decision's reasons: long enough to say something a reviewer can check.
-Reasons = Annotated[str, _text(20, 4000), AfterValidator(_plain)]
-Conditions = Annotated[str, _text(0, 4000), AfterValidator(_plain)]
+Reasons = plain_text(20, 4000)
+Conditions = plain_text(0, 4000)
 Likelihood = Annotated[str, StringConstraints(max_length=64), AfterValidator(_likelihood_id)]
 Impact = Annotated[str, StringConstraints(max_length=64), AfterValidator(_impact_id)]
 ThreatId = Annotated[str, StringConstraints(max_length=64), AfterValidator(_threat_id)]

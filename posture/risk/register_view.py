@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from frameworks.risk.policy import RiskPolicy, risk_policy
-from posture.identity.permissions import Principal, require
+from posture.identity.permissions import Principal, require, visible_organisations
 from posture.identity.scoped import within_reach
-from posture.risk.deployments import judged_facts, judged_tier
+from posture.portfolio.deployments import judged_facts, judged_tier
+from posture.risk.scenarios import OWNER_KINDS, scenarios_query
 from posture.storage.models import Deployment, Organisation, Product
 from posture.storage.models.enums import RiskSubjectKind
 from posture.storage.models.risk import RiskAcceptance, RiskScenario
@@ -187,3 +188,51 @@ def heatmap_counts(frame: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=list(HEATMAP_COLUMNS))
+
+
+def register_owners(
+    session: Session, principal: Principal, permission: str
+) -> tuple[dict[int, str], set[int]]:
+    """The forces and national bodies whose register `principal` may read under `permission`,
+    by id with their names (by name), and which of them hold a scenario."""
+    scope = visible_organisations(principal, permission)
+    query = select(Organisation.id, Organisation.name).where(Organisation.kind.in_(OWNER_KINDS))
+    if scope is not None:
+        query = query.where(Organisation.id.in_(scope))
+    names = {org_id: name for org_id, name in session.execute(query.order_by(Organisation.name))}
+    kept = set(
+        session.scalars(
+            select(RiskScenario.organisation_id)
+            .where(RiskScenario.organisation_id.in_(list(names)))
+            .distinct()
+        )
+    )
+    return names, kept
+
+
+def product_names(session: Session, product_ids: set[int]) -> dict[int, str]:
+    """Names of products a reader already reached (through a scenario or a report about them)."""
+    return {
+        product_id: name
+        for product_id, name in session.execute(
+            select(Product.id, Product.name).where(Product.id.in_(product_ids))
+        )
+    }
+
+
+def scenario_products(session: Session, principal: Principal) -> dict[int, str]:
+    """The products named in the scenarios `principal` may see, by id, with their names; the
+    scenarios themselves are not read."""
+    seen = (
+        scenarios_query(principal)
+        .with_only_columns(RiskScenario.product_id)
+        .where(RiskScenario.product_id.is_not(None))
+        .order_by(None)
+        .distinct()
+    )
+    return {
+        product_id: name
+        for product_id, name in session.execute(
+            select(Product.id, Product.name).where(Product.id.in_(seen)).order_by(Product.id)
+        )
+    }

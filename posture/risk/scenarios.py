@@ -24,8 +24,8 @@ from posture.audit_encoding import canonical_bytes
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible, within_reach
+from posture.portfolio.deployments import deployed_product_ids, live_deployment, subject_facts
 from posture.risk.acceptance_state import end_outgrown_acceptance
-from posture.risk.deployments import deployed_product_ids, live_deployment, subject_facts
 from posture.risk.evidence import (
     EvidenceView,
     available_evidence,

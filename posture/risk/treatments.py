@@ -21,8 +21,9 @@ from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, visible_organisations
 from posture.identity.scoped import load_visible
+from posture.plain_text import Name
 from posture.risk.acceptance_state import end_outgrown_acceptance
-from posture.risk.forms import Description, Name, RiskForm, Title
+from posture.risk.forms import Description, RiskForm, Title
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import RiskAction, RiskScenario, RiskTreatment
 from posture.storage.models.enums import ActionStatus, RiskStatus, TreatmentKind

@@ -40,6 +40,7 @@ from posture.scoring.evidence import CheckRunFacts, run_levels
 from posture.scoring.inputs import SubjectRef, listed_indicators
 from posture.scoring.load import counted_answers
 from posture.scoring.subjects import SubjectFilter, current_assessments, cutoff
+from posture.scoring.supply_chain import SupplyChain, supply_chains
 from posture.scoring.tables import FrameworkTables
 from posture.storage.models import Answer, AnswerEncoding, Assessment
 
@@ -390,4 +391,38 @@ def _load(
         columns,
         end,
     )
+    forces = sorted({ref.organisation_id for ref in refs if ref.product_id is None})
+    _place_supply_chains(
+        supply_chains(session, loaded, forces, as_of),
+        {ref.organisation_id: i for i, ref in enumerate(refs) if ref.product_id is None},
+        tables,
+        layout,
+        columns,
+        end,
+    )
     return EstateArrays(subjects=refs, **columns)
+
+
+def _place_supply_chains(
+    chains: dict[int, SupplyChain],
+    force_subject: dict[int, int],
+    tables: FrameworkTables,
+    layout: _Layout,
+    columns: dict[str, np.ndarray],
+    end: datetime,
+) -> None:
+    """with_supply_chains on the columns: the lower of the portfolio's level and the check
+    runs' stands (a tie keeps the check run's)."""
+    for organisation_id, chain in chains.items():
+        subject = force_subject.get(organisation_id)
+        outcome = tables.outcome_index.get(chain.outcome_id)
+        if subject is None or outcome is None or chain.level is None:
+            continue
+        place = layout.position[layout.profile[subject], outcome]
+        if place < 0:
+            continue
+        row = layout.offsets[subject] + place
+        current = columns["check_level"][row]
+        if current < 0 or chain.level < current:
+            columns["check_level"][row] = chain.level
+            columns["check_age_days"][row] = age_in_days(chain.checked_at, end)

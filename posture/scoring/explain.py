@@ -57,6 +57,8 @@ def explain(estate: Estate, tables: FrameworkTables) -> dict[str, Any]:
                 "verified_status": LEVEL_NAMES[check.level],
             }
             entry["rule"] += f"; contradicted by finding {check.finding_code}: verified level used"
+        elif check is not None and check.check_run_id is None:
+            entry["corroborated_by_portfolio"] = True
         elif check is not None:
             entry["corroborated_by_check_run"] = check.check_run_id
         outcomes.append(entry)

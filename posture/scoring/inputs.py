@@ -43,7 +43,9 @@ class CheckEvidence:
 
     level: int  # 0 not achieved, 1 partially achieved, 2 achieved (no capping finding)
     checked_at: datetime
-    check_run_id: int
+    # None: evidence the platform read from its own records, not a check run (a force's
+    # supply chain from its portfolio, posture.scoring.supply_chain).
+    check_run_id: int | None
     finding_code: str | None = None
     finding_title: str | None = None
 

@@ -21,6 +21,7 @@ from posture.scoring.inputs import (
     listed_indicators,
 )
 from posture.scoring.subjects import SubjectFilter, current_assessments
+from posture.scoring.supply_chain import supply_chains, with_supply_chains
 from posture.storage.models import Answer
 
 __all__ = ["RECORD_COLUMNS", "SubjectFilter", "answer_record", "counted_answers", "load_estate"]
@@ -63,6 +64,8 @@ def load_estate(
         for assessment_id, outcome_id, *record in rows:
             answers[assessment_id][outcome_id] = answer_record(*record)
     checks = check_levels(session, loaded, entity, as_of)
+    forces = sorted({row[1] for row in current if row[2] is None})
+    with_supply_chains(checks, supply_chains(session, loaded, forces, as_of))
     subjects = [
         SubjectAnswers(
             subject=SubjectRef(

@@ -18,6 +18,7 @@ from posture.scoring.engine import score_arrays
 from posture.scoring.explain import explain
 from posture.scoring.load import SubjectFilter, load_estate
 from posture.scoring.results import EstateScores
+from posture.scoring.supply_chain import supply_chains
 from posture.scoring.tables import framework_tables
 from posture.storage.models import Organisation, OutcomeException, Product
 
@@ -63,6 +64,11 @@ def explain_entity(session: Session, entity: str, as_of: date) -> dict:
     if not estate.subjects:
         raise ValidationFailed(f"{entity} has no submitted assessment as of {as_of}")
     report = explain(estate, framework_tables(loaded))
+    subject = estate.subjects[0].subject
+    if subject.product_id is None:
+        chains = supply_chains(session, loaded, [subject.organisation_id], as_of)
+        if subject.organisation_id in chains:
+            report["supply_chain"] = chains[subject.organisation_id].explain()
     kind, _, value = entity.partition(":")
     if kind == "product" and value.isdigit():
         report["exceptions"] = _exceptions(session, loaded, int(value), as_of, report)

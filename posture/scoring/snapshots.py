@@ -19,6 +19,7 @@ from frameworks.loader import LoadedFramework
 from posture.audit import Actor, record
 from posture.framework_registry import register_framework
 from posture.monitoring.alerts import record_band_changes
+from posture.portfolio.blast_radius import relay_to_deployers
 from posture.scoring.results import EstateScores
 from posture.storage.models import PostureSnapshot
 from posture.storage.models.enums import SubjectKind
@@ -161,7 +162,7 @@ def store_snapshots(
     rows = snapshot_rows(scores, framework_row.id, loaded.scoring.policy_version, taken_at)
     if rows:
         _insert_rows(session.connection(), scores, rows)
-    record_band_changes(session, taken_at)
+    relay_to_deployers(session, record_band_changes(session, taken_at, framework_row.id))
     record(
         session,
         actor,

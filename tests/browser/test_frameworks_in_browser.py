@@ -27,7 +27,12 @@ def test_a_force_sees_its_inferred_caf_answers_and_the_caf_itself(
     caption = page.get_by_text("inferred to confirm")
     expect(caption).to_be_visible(timeout=30_000)
     assert "against NCSC Cyber Assessment Framework 4.0" in caption.inner_text()
-    page.get_by_label("Outcome").click()
+    # The draft's page settles after "Draft ready." (a rerun can close a list opened too early):
+    # wait for the outcome box, then narrow the list by typing, as a user would.
+    outcome = page.get_by_role("combobox", name="Outcome")
+    expect(outcome).to_be_visible(timeout=30_000)
+    outcome.click()
+    page.keyboard.type("inferred")
     inferred = page.get_by_role("option", name="(inferred)")
     expect(inferred.first).to_be_visible(timeout=30_000)
     inferred.first.click()

@@ -39,7 +39,7 @@ def _preconditions(env: dict[str, str], assessor_email: str, siro_email: str) ->
     from kernel.clock import utcnow
     from kernel.settings import load_settings
     from posture.identity.accounts import principal_for
-    from posture.risk.deployments import DEPLOYABLE, deploy_product
+    from posture.portfolio.deployments import DEPLOYABLE, deploy_product
     from posture.risk.evidence import available_evidence, suggest_from
     from posture.storage.engine import build_engine, session_factory, transaction
     from posture.storage.models import Product, User
@@ -95,6 +95,9 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
         for login in json.loads(seeded.stdout)["logins"]
     }
     assert "siro" in logins, "the demo seed gives no SIRO login"
+    # One snapshot run, for the dashboards the national assessor opens.
+    snapshot = assure("score", "--snapshot", "--as-of", "2026-11-01", env=env)
+    assert snapshot.returncode == 0, snapshot.stderr
     product, impact = _preconditions(env, logins["force_assessor"][0], logins["siro"][0])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -167,3 +170,52 @@ def test_a_contradicted_claim_is_raised_accepted_and_shown_accepted(
     text_alternative = siro_page.get_by_text("Heatmap as text:")
     expect(text_alternative).to_contain_text(f"{journey.impact} impact (High): ")
     screenshot(siro_page, tmp_path, "risk-register-accepted")
+
+
+def test_a_force_imports_its_portfolio_and_a_national_assessor_sees_the_concentration(
+    journey: Journey, browser_page, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page, served = browser_page, journey.served
+    sign_in(page, served, "force_assessor")
+    page.get_by_role("link", name="Risk register").click()
+    expect(page.get_by_role("heading", name="Risk register")).to_be_visible(timeout=30_000)
+    page.get_by_text("Our portfolio as a spreadsheet").click()
+    # An asset list with one bad row: nothing is imported, and the row is named.
+    bad = tmp_path / "assets.csv"
+    bad.write_text(
+        "Product,Criticality,Contract end,Sub suppliers\n"
+        f'"{journey.product}",Mission critical,31/03/2028,Acme Hosting; Tiny Ltd\n'
+        "No Such Product,administrative,2028-01-01,\n",
+        encoding="utf-8",
+    )
+    page.locator("input[type=file]").set_input_files(str(bad))
+    # The upload reaches the app before the click does.
+    expect(page.get_by_text("assets.csv", exact=True)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Nothing was imported: 1 row(s) have problems.")).to_be_visible(
+        timeout=30_000
+    )
+    expect(
+        page.locator("[role=gridcell]", has_text="'No Such Product' not found").first
+    ).to_be_attached(timeout=30_000)
+    good = tmp_path / "assets-fixed.csv"
+    good.write_text("\n".join(bad.read_text(encoding="utf-8").splitlines()[:2]) + "\n")
+    page.locator("input[type=file]").set_input_files(str(good))
+    expect(page.get_by_text("assets-fixed.csv", exact=True)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Imported 1 row\(s\)"))).to_be_visible(timeout=30_000)
+    row = page.locator("[role=row]", has_text=journey.product)
+    expect(row.first).to_contain_text("Mission critical", timeout=30_000)
+    screenshot(page, tmp_path, "portfolio-imported")
+
+    national = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(national, served, "national_assessor")
+    national.get_by_role("link", name="Posture dashboards").click()
+    national.get_by_role("tab", name="Concentration").click()
+    expect(national.get_by_text(re.compile(r"^The \d+ heaviest products$"))).to_be_visible(
+        timeout=30_000
+    )
+    expect(national.get_by_text("Fourth parties (sub-suppliers)")).to_be_visible()
+    screenshot(national, tmp_path, "concentration")

@@ -214,6 +214,16 @@ def imported_low(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
+@pytest.fixture(scope="module")
+def shared_low(module_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The LOW catalog imported once per module and backend, for the tests whose import is
+    refused: each counts profiles and audit events before and after, so a refusal that wrote
+    anything still fails the test that caused it."""
+    with transaction(module_sessions) as session:
+        import_oscal_file(session, TESTER, NIST_LOW, "nist-low")
+    return module_sessions
+
+
 def _write(tmp_path: Path, document: dict[str, Any] | bytes, name: str = "profile.json") -> Path:
     path = tmp_path / name
     path.write_bytes(document if isinstance(document, bytes) else json.dumps(document).encode())
@@ -278,13 +288,13 @@ def test_a_profile_of_a_catalog_never_imported_is_refused(
 
 
 def test_unknown_ids_are_refused_and_nothing_is_written(
-    imported_low: sessionmaker[Session], tmp_path: Path
+    shared_low: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    before = _counts(imported_low)
+    before = _counts(shared_low)
     path = _write(tmp_path, by_resource(**{"include-controls": [{"with-ids": ["ac-1", "pm-99"]}]}))
     with pytest.raises(OscalProfileError, match=f"{re.escape(str(path))} at .*no control pm-99"):
-        _import(imported_low, path)
-    assert _counts(imported_low) == before
+        _import(shared_low, path)
+    assert _counts(shared_low) == before
 
 
 # --- remote catalogs ---------------------------------------------------------------------------
@@ -320,19 +330,19 @@ def catalog_server() -> Iterator[tuple[str, type[_CatalogHandler]]]:
 
 
 def test_a_remote_catalog_on_loopback_is_refused_by_default(
-    imported_low: sessionmaker[Session],
+    shared_low: sessionmaker[Session],
     tmp_path: Path,
     catalog_server: tuple[str, type[_CatalogHandler]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("ASSURE_EGRESS_ALLOW", raising=False)
     base, handler = catalog_server
-    before = _counts(imported_low)
+    before = _counts(shared_low)
     path = _write(tmp_path, profile_doc([{"href": f"{base}/low.json", "include-all": {}}]))
     with pytest.raises(OscalProfileError, match=r"refused by the egress policy .*loopback"):
-        _import(imported_low, path)
+        _import(shared_low, path)
     assert handler.hits == []
-    assert _counts(imported_low) == before
+    assert _counts(shared_low) == before
 
 
 def test_a_remote_catalog_is_fetched_when_loopback_is_allowed(
@@ -379,29 +389,29 @@ def _closed_port() -> int:
 
 
 def test_a_dead_peer_fails_cleanly_and_quickly(
-    imported_low: sessionmaker[Session], tmp_path: Path
+    shared_low: sessionmaker[Session], tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/low.json"
     path = _write(tmp_path, profile_doc([{"href": url, "include-all": {}}]))
+    before = _counts(shared_low)
     started = time.monotonic()
     with pytest.raises(OscalProfileError, match=r"cannot fetch http://127\.0\.0\.1"):
-        _import(imported_low, path, fetch=egress_fetcher(EgressPolicy.loopback_only(), 1.0, 2.0))
+        _import(shared_low, path, fetch=egress_fetcher(EgressPolicy.loopback_only(), 1.0, 2.0))
     assert time.monotonic() - started < 5
+    assert _counts(shared_low) == before
 
 
 def test_a_hanging_peer_fails_at_the_deadline(
-    imported_low: sessionmaker[Session], tmp_path: Path
+    shared_low: sessionmaker[Session], tmp_path: Path
 ) -> None:
     with serving(stall_handler) as server:
         url = f"http://127.0.0.1:{server.port}/low.json"
         path = _write(tmp_path, profile_doc([{"href": url, "include-all": {}}]))
         started = time.monotonic()
         with pytest.raises(OscalProfileError, match=r"within the total deadline of 1\.5s"):
-            _import(
-                imported_low, path, fetch=egress_fetcher(EgressPolicy.loopback_only(), 5.0, 1.5)
-            )
+            _import(shared_low, path, fetch=egress_fetcher(EgressPolicy.loopback_only(), 5.0, 1.5))
         assert time.monotonic() - started < 2.9  # the peer stalls for 3 s
-    assert _counts(imported_low)[0] == 0
+    assert _counts(shared_low)[0] == 0
 
 
 # --- hostile files -----------------------------------------------------------------------------
@@ -452,7 +462,7 @@ HOSTILE: dict[str, tuple[Any, str]] = {
 
 @pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
 def test_hostile_profiles_are_refused_with_file_and_reason_and_nothing_is_written(
-    imported_low: sessionmaker[Session], tmp_path: Path, case: str
+    shared_low: sessionmaker[Session], tmp_path: Path, case: str
 ) -> None:
     content, reason = HOSTILE[case]
     if content is None:
@@ -460,24 +470,24 @@ def test_hostile_profiles_are_refused_with_file_and_reason_and_nothing_is_writte
     if isinstance(content, str):
         content = content.encode()
     path = _write(tmp_path, content)
-    before = _counts(imported_low)
+    before = _counts(shared_low)
     started = time.monotonic()
     with pytest.raises(OscalProfileError, match=f"^{re.escape(str(path))}.*{reason}"):
-        _import(imported_low, path, catalogue_id="nist-low")
+        _import(shared_low, path, catalogue_id="nist-low")
     assert time.monotonic() - started < 20
-    assert _counts(imported_low) == before
+    assert _counts(shared_low) == before
 
 
 def test_a_60_mb_file_is_refused_before_it_is_read(
-    imported_low: sessionmaker[Session], tmp_path: Path
+    shared_low: sessionmaker[Session], tmp_path: Path
 ) -> None:
     path = _sparse(tmp_path, 60 * 1024 * 1024)
-    before = _counts(imported_low)
+    before = _counts(shared_low)
     with pytest.raises(
         OscalProfileError, match=f"^{re.escape(str(path))}: 62914560 bytes is over the"
     ):
-        _import(imported_low, path)
-    assert _counts(imported_low) == before
+        _import(shared_low, path)
+    assert _counts(shared_low) == before
 
 
 # --- concurrency -------------------------------------------------------------------------------

@@ -18,7 +18,14 @@ FILE = {"file": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pe
 # The risk register belongs to forces and national bodies: no supplier role reads or writes it,
 # so a supplier is refused by role (403) whichever organisation's record it names, as for
 # reviewAnswer. Force against force is tests/partner_api/test_risk_api.py.
+# Operations no supplier role may use at all: refused by role (403) whichever object they name,
+# which tells nothing of the object.
 RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "raiseProductTargetProfile": (
+        "POST",
+        "/v1/products/1/target-profile/raise",
+        {"json": {"profile_id": "supplier-critical-national", "reason": "Planted by s2 here"}},
+    ),
     "listRiskScenarios": ("GET", "/v1/risk/scenarios", {}),
     "getRiskScenario": ("GET", "/v1/risk/scenarios/1", {}),
     "createRiskScenario": (
@@ -55,6 +62,12 @@ RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "PUT",
         "/v1/risk/organisations/1/deployments/1",
         {"json": {"police_networks": ["pnn"]}},
+    ),
+    "exportPortfolio": ("GET", "/v1/risk/organisations/1/portfolio", {}),
+    "importPortfolio": (
+        "POST",
+        "/v1/risk/organisations/1/portfolio-imports",
+        {"files": {"file": ("portfolio.csv", b"product_id\n1\n", "text/csv")}},
     ),
 }
 
@@ -98,11 +111,6 @@ def _object_requests(
         ),
         "getProductScore": ("GET", f"/v1/products/{product}/score", {}),
         "getProductTargetProfile": ("GET", f"/v1/products/{product}/target-profile", {}),
-        "raiseProductTargetProfile": (
-            "POST",
-            f"/v1/products/{product}/target-profile/raise",
-            {"json": {"profile_id": "supplier-critical-national", "reason": "Planted by s2 here"}},
-        ),
         "createProduct": (
             "POST",
             "/v1/products",
@@ -248,6 +256,8 @@ def test_risk_register_operations_refuse_suppliers_by_role(
     before = _counts(client)
     for operation, (method, url, extra) in RISK_OPERATIONS.items():
         url = url.replace("organisations/1", f"organisations/{f1}")
+        # Another supplier's own product: refused by role all the same.
+        url = url.replace("products/1/", f"products/{prepared.world.orgs['s1'].product_id}/")
         refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
         assert refused.status_code == 403, (operation, refused.text)
         assert refused.headers["content-type"] == "application/problem+json", operation

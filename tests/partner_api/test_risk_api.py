@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from posture.audit import verify_chain
 from posture.identity.tokens import issue_token, signing_key
-from posture.risk.deployments import deploy_product
+from posture.portfolio.deployments import deploy_product
 from posture.storage.engine import transaction
 from posture.storage.models import (
     AuditEvent,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from frameworks.deployment_facts import ForceUse
 from posture.identity.permissions import PermissionDenied
+from posture.portfolio.deployments import put_deployment
 from posture.risk.consistency_report import ANOTHER_FORCE, WITHHELD, consistency_report
-from posture.risk.deployments import put_deployment
 from posture.risk.register_view import register_table
 from posture.storage.engine import transaction
 from posture.storage.models.enums import RiskStatus, Role

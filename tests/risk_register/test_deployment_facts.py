@@ -30,7 +30,7 @@ from frameworks.risk.policy import risk_policy
 from frameworks.schema import Audience
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import NotFound, PermissionDenied
-from posture.risk.deployments import (
+from posture.portfolio.deployments import (
     deploy_product,
     deployable_products,
     deployment_standings,
@@ -105,7 +105,7 @@ def test_a_forces_use_raises_the_deployment_never_the_product(
         mine = Assessment.product_id == product_id
         profiles = set(session.scalars(select(Assessment.profile_id).where(mine)))
         changed = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "deployment.use_changed")
+            select(AuditEvent).where(AuditEvent.action == "deployment.changed")
         ).one()
     assert profiles == {"supplier-saas"}
     assert changed.shown_data["after"]["classification"] == "secret"
@@ -113,7 +113,7 @@ def test_a_forces_use_raises_the_deployment_never_the_product(
     # Saving the same use again writes nothing.
     with transaction(sessions) as session:
         put_deployment(session, world.principal(Role.SIRO), f1, product_id, PNN_SECRET)
-    assert _count(sessions, AuditEvent, AuditEvent.action == "deployment.use_changed") == 1
+    assert _count(sessions, AuditEvent, AuditEvent.action == "deployment.changed") == 1
 
 
 def test_a_use_only_adds_to_the_products_facts() -> None:
@@ -253,11 +253,11 @@ def test_twenty_uses_saved_at_once_land_one_after_another(
     assert created.count(True) == 1, "one deployment began; the rest changed it"
     assert _count(sessions, Deployment) == 1
     assert _count(sessions, AuditEvent, AuditEvent.action == "deployment.recorded") == 1
-    assert _count(sessions, AuditEvent, AuditEvent.action == "deployment.use_changed") == 19
+    assert _count(sessions, AuditEvent, AuditEvent.action == "deployment.changed") == 19
     with sessions() as session:
         events = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.action.in_(["deployment.recorded", "deployment.use_changed"]))
+            .where(AuditEvent.action.in_(["deployment.recorded", "deployment.changed"]))
             .order_by(AuditEvent.id)
         ).all()
         stored = session.scalars(select(Deployment)).one()

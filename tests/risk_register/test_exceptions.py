@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import Membership, NotFound, PermissionDenied, Principal
-from posture.risk.deployments import deploy_product, end_deployment
+from posture.portfolio.deployments import deploy_product, end_deployment
 from posture.risk.exceptions import (
     ExceptionForm,
     active_exceptions,

@@ -14,9 +14,9 @@ from posture.audit import verify_chain
 from posture.jobs.queue import build_queue
 from posture.monitoring.changes import ACCEPTANCE_EXPIRED, EXCEPTION_EXPIRED
 from posture.monitoring.inbox import alert_table
+from posture.portfolio.deployments import deploy_product
 from posture.risk.acceptance_state import acceptance_counts
 from posture.risk.acceptances import AcceptanceForm, accept_risk, revoke_acceptance
-from posture.risk.deployments import deploy_product
 from posture.risk.exceptions import ExceptionForm, grant_exception
 from posture.risk.expiry import expire_decisions
 from posture.storage.engine import transaction

@@ -17,7 +17,7 @@ from frameworks.urns import outcome_urn
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import Membership, NotFound, PermissionDenied, Principal
-from posture.risk.deployments import deploy_product, end_deployment, live_deployment
+from posture.portfolio.deployments import deploy_product, end_deployment, live_deployment
 from posture.risk.forms import read_form
 from posture.risk.scenarios import (
     RatingForm,

@@ -31,6 +31,7 @@ from posture.identity.permissions import Principal
 from posture.monitoring.inbox import alert_table, open_alert_count
 from posture.scoring.bands import band_names
 from ui.alerts import alerts_panel
+from ui.concentration_panel import concentration_panel
 from ui.context import principal, show_flash, uk_time
 from ui.plain import plain_error
 from ui.runtime import sessions
@@ -163,12 +164,13 @@ def dashboards_page() -> None:
     st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
     for column, (label, value) in zip(st.columns(len(workload)), workload.items(), strict=True):
         column.metric(label.capitalize(), value)
-    league, estate, changes, pqc, alerting = st.tabs(
+    league, estate, changes, pqc, concentrated, alerting = st.tabs(
         [
             "League table",
             "Forces and objectives",
             "Trends",
             "Post-quantum migration",
+            "Concentration",
             f"Alerts ({open_alerts})",
         ]
     )
@@ -180,6 +182,8 @@ def dashboards_page() -> None:
         _trends(view.trend, view.regressions, view.improvements)
     with pqc:
         _pqc_tab(readiness, milestones)
+    with concentrated:
+        concentration_panel(me)
     with alerting:
         st.caption("Open alerts from continuous monitoring and snapshot band changes.")
         if open_alerts > len(alerts):

@@ -13,6 +13,7 @@ from frameworks.risk.policy import risk_policy
 from kernel.errors import AssureError
 from posture.assessment_frameworks import framework_named
 from posture.identity.permissions import Principal
+from posture.portfolio.deployments import deployed_product_names
 from posture.risk.acceptance_state import acceptances_in_force
 from posture.risk.acceptances import (
     AcceptanceForm,
@@ -20,7 +21,6 @@ from posture.risk.acceptances import (
     acceptance_terms,
     revoke_acceptance,
 )
-from posture.risk.deployments import deployed_product_names
 from posture.risk.evidence import linked_evidence
 from posture.risk.exceptions import (
     ExceptionForm,
@@ -32,7 +32,7 @@ from posture.risk.forms import read_form
 from posture.risk.scenarios import get_scenario
 from posture.risk.treatments import treatments_and_actions
 from posture.storage.models import RiskScenario
-from ui.context import principal, run_service, show_flash
+from ui.context import principal, read_service, run_service, show_flash
 from ui.pages.risk_register import choose_organisation, today
 from ui.pages.risk_scenario import choose_scenario
 from ui.plain import escape_markdown, plain_error
@@ -145,11 +145,8 @@ def _revoke(me: Principal, scenario: RiskScenario) -> None:
 
 def _exceptions(me: Principal, organisation_id: int) -> None:
     st.subheader("Outcome exceptions")
-    try:
-        with sessions()() as session:
-            names = deployed_product_names(session, me, organisation_id)
-    except AssureError as exc:
-        plain_error(exc)
+    names = read_service(lambda s: deployed_product_names(s, me, organisation_id))
+    if names is None:
         return
     if not names:
         st.caption("No deployed product to excuse.")

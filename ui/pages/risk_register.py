@@ -10,24 +10,26 @@ from datetime import date
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from frameworks.risk.policy import risk_policy
 from kernel.clock import utcnow
 from kernel.errors import AssureError
-from posture.identity.permissions import Principal, visible_organisations
+from posture.identity.permissions import Principal
 from posture.risk.consistency_report import consistency_report
 from posture.risk.exports import register_csv, register_poam_json, register_xlsx
-from posture.risk.register_view import heatmap_counts, national_view, register_table
-from posture.risk.scenarios import scenarios_query
-from posture.storage.models import Organisation, Product, RiskScenario
-from posture.storage.models.enums import OrgKind
-from ui.context import principal, show_flash
+from posture.risk.register_view import (
+    heatmap_counts,
+    national_view,
+    product_names,
+    register_owners,
+    register_table,
+    scenario_products,
+)
+from ui.context import principal, read_service, show_flash
 from ui.deployments_panel import deployments_panel
 from ui.plain import plain_error
 from ui.runtime import sessions
 
-OWNER_KINDS = (OrgKind.FORCE, OrgKind.NATIONAL_BODY)
 # What a reader of the register looks for first fits the width of the screen; the rest follows.
 SHOWN_FIRST = ("id", "title", "current_level", "status", "accepted_until", "within_appetite")
 
@@ -48,16 +50,10 @@ def today() -> date:
 def choose_organisation(me: Principal, permission: str, key: str) -> int | None:
     """The organisation whose register to show: one's own, or for a role that reaches every
     organisation (a national assessor) any force or national body. None after a refusal."""
-    try:
-        scope = visible_organisations(me, permission)
-    except AssureError as exc:
-        plain_error(exc)
+    found = read_service(lambda s: register_owners(s, me, permission))
+    if found is None:
         return None
-    query = select(Organisation.id, Organisation.name).where(Organisation.kind.in_(OWNER_KINDS))
-    if scope is not None:
-        query = query.where(Organisation.id.in_(scope))
-    with sessions()() as session:
-        names = dict(session.execute(query.order_by(Organisation.name)).all())
+    names, kept = found
     if not names:
         st.info("You belong to no force or national body that keeps a risk register.")
         return None
@@ -65,14 +61,6 @@ def choose_organisation(me: Principal, permission: str, key: str) -> int | None:
     options = own + [o for o in names if o not in own]
     # One's own register first; a reader of many (a national assessor) whose own holds nothing
     # starts at the first that does, not at an empty page.
-    with sessions()() as session:
-        kept = set(
-            session.scalars(
-                select(RiskScenario.organisation_id)
-                .where(RiskScenario.organisation_id.in_(options))
-                .distinct()
-            )
-        )
     first = next((i for i, o in enumerate(options) if o in kept), 0)
     # The id is shown because `assure risk export --organisation` takes it.
     return st.selectbox(
@@ -140,22 +128,17 @@ def _consistency(me: Principal) -> None:
         "The same product, threat and deployment facts rated at different levels. Other forces "
         "are shown as another force."
     )
-    try:
-        with sessions()() as session:
-            found = consistency_report(session, me)
-    except AssureError as exc:
-        plain_error(exc)
+    read = read_service(
+        lambda s: (
+            report := consistency_report(s, me),
+            product_names(s, {int(group.product_id) for group in report}),
+        )
+    )
+    if read is None:
         return
+    found, names = read
     policy = risk_policy()
     matrix = policy.matrix
-    with sessions()() as session:
-        names = dict(
-            session.execute(
-                select(Product.id, Product.name).where(
-                    Product.id.in_({int(group.product_id) for group in found})
-                )
-            ).all()
-        )
     rows = [
         {
             "product": names.get(int(group.product_id), f"product {group.product_id}"),
@@ -183,20 +166,9 @@ def _consistency(me: Principal) -> None:
 
 def _national(me: Principal) -> None:
     st.subheader("One product across the register")
-    # The products named in the scenarios the reader may see, without reading the scenarios.
-    seen = (
-        scenarios_query(me)
-        .with_only_columns(RiskScenario.product_id)
-        .where(RiskScenario.product_id.is_not(None))
-        .order_by(None)
-        .distinct()
-    )
-    with sessions()() as session:
-        names = dict(
-            session.execute(
-                select(Product.id, Product.name).where(Product.id.in_(seen)).order_by(Product.id)
-            ).all()
-        )
+    names = read_service(lambda s: scenario_products(s, me))
+    if names is None:
+        return
     if not names:
         st.caption("No scenario about a product yet.")
         return

@@ -13,7 +13,7 @@ import streamlit as st
 from frameworks.risk.policy import risk_policy
 from kernel.errors import AssureError
 from posture.identity.permissions import Principal
-from posture.risk.deployments import deployed_product_names
+from posture.portfolio.deployments import deployed_product_names
 from posture.risk.evidence import (
     EvidenceView,
     available_evidence,
@@ -45,7 +45,7 @@ from posture.risk.treatments import (
 )
 from posture.storage.models import RiskScenario
 from posture.storage.models.enums import ActionStatus, TreatmentKind
-from ui.context import principal, run_service, show_flash
+from ui.context import principal, read_service, run_service, show_flash
 from ui.pages.risk_register import choose_organisation, today
 from ui.plain import escape_markdown, plain, plain_error
 from ui.runtime import sessions
@@ -97,11 +97,8 @@ def _submit(  # type: ignore[no-untyped-def]
 
 def _raise(me: Principal, organisation_id: int) -> None:
     st.subheader("Raise a scenario")
-    try:
-        with sessions()() as session:
-            names = deployed_product_names(session, me, organisation_id)
-    except AssureError as exc:
-        plain_error(exc)
+    names = read_service(lambda s: deployed_product_names(s, me, organisation_id))
+    if names is None:
         return
     subjects: dict[int | None, str] = {
         pid: f"Deployed product: {name}" for pid, name in names.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -29,6 +29,11 @@ class MonitoredEndpoint(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint(
+            "relayed_from_id", "organisation_id", name="uq_alerts_relayed_from_organisation"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -43,3 +48,8 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     acknowledged_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A force's copy of the product's alert it deploys (posture.portfolio.blast_radius): seen and
+    # acknowledged by that force alone.
+    relayed_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", name="fk_alerts_relayed_from_id")
+    )

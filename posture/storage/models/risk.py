@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -40,6 +50,19 @@ class Deployment(Base):
     police_networks: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     national_systems: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     records_held: Mapped[int | None] = mapped_column(BigInteger)
+    # The portfolio record (posture.portfolio.details.PortfolioDetails).
+    product_version: Mapped[str | None] = mapped_column(String(64))
+    criticality: Mapped[str | None] = mapped_column(String(32))
+    internet_facing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    contract_end: Mapped[date | None] = mapped_column(Date)
+    renewal_notice_days: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    sub_suppliers: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    # When the record last changed, so views built from every deployment know when to rebuild.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, default=utcnow, onupdate=utcnow
+    )
 
 
 class RiskScenario(Base):

@@ -20,6 +20,7 @@ from kernel.errors import ValidationFailed
 from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
+from posture.portfolio.details import PortfolioDetails
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import (
     Assessment,
@@ -116,8 +117,22 @@ def deployable_products(
     return {product_id: name for product_id, name in session.execute(query)}
 
 
-def _stored_use(use: ForceUse) -> dict[str, Any]:
-    return use.model_dump(mode="json")
+def details_of(deployment: Deployment) -> PortfolioDetails:
+    """The deployment's portfolio record, as stored (through PortfolioDetails, so valid)."""
+    return PortfolioDetails.model_validate(
+        {field: getattr(deployment, field) for field in PortfolioDetails.model_fields}
+    )
+
+
+def _recorded(use: ForceUse, details: PortfolioDetails) -> dict[str, Any]:
+    """What the audit trail keeps of a deployment (dates as ISO text)."""
+    return {**use.model_dump(mode="json"), **details.model_dump(mode="json")}
+
+
+def _store(deployment: Deployment, use: ForceUse, details: PortfolioDetails) -> None:
+    # The use as its string values; the portfolio record as Python values (dates for dates).
+    for field, value in {**use.model_dump(mode="json"), **details.model_dump()}.items():
+        setattr(deployment, field, value)
 
 
 def deploy_product(
@@ -126,9 +141,10 @@ def deploy_product(
     organisation_id: int,
     product_id: int,
     use: ForceUse | None = None,
+    details: PortfolioDetails | None = None,
 ) -> Deployment:
     """Record that the force deploys the product, with what its use adds."""
-    return put_deployment(session, principal, organisation_id, product_id, use)[0]
+    return put_deployment(session, principal, organisation_id, product_id, use, details)[0]
 
 
 def put_deployment(
@@ -137,25 +153,27 @@ def put_deployment(
     organisation_id: int,
     product_id: int,
     use: ForceUse | None = None,
+    details: PortfolioDetails | None = None,
     *,
     must_exist: bool = False,
 ) -> tuple[Deployment, bool]:
-    """Deploy the product, or, when the force already does, replace what its use adds (None
-    keeps it). The deployment, and whether this call began it. With `must_exist`, only a change
-    of a live deployment: one ended meanwhile is not begun again."""
+    """Deploy the product, or, when the force already does, replace what its use adds and its
+    portfolio record (None keeps each). The deployment, and whether this call began it. With
+    `must_exist`, only a change of a live deployment: one ended meanwhile is not begun again."""
     require(principal, "deployment.manage", organisation_id, "organisation")
-    if use is not None:
-        try:
+    try:
+        if use is not None:
             use.caveat_problem()
-        except ValueError as exc:
-            raise ValidationFailed(str(exc)) from None
+        if details is not None:
+            details.record_problem()
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("organisation not found")
     if organisation.kind != OrgKind.FORCE:
         raise ValidationFailed("only a force deploys products")
-    product = session.get(Product, product_id)
-    if product is None or product.deleted_at is not None:
+    if session.get(Product, product_id) is None:
         raise NotFound("product not found")
     # Two changes of one deployment at once: the second waits and finds the first.
     hold_append_lock(session)
@@ -166,8 +184,9 @@ def put_deployment(
         )
     )
     if existing is not None and existing.ended_at is None:
-        if use is not None:
-            _change_use(session, principal, existing, use)
+        # The force keeps its record of a product it runs even once the supplier withdraws it;
+        # only a new deployment needs a product that may be deployed.
+        _change(session, principal, existing, use, details)
         return existing, False
     if must_exist:
         raise NotFound("deployment not found")
@@ -178,9 +197,8 @@ def put_deployment(
     if existing is None:
         existing = Deployment(organisation_id=organisation_id, product_id=product_id)
         session.add(existing)
-    stored = _stored_use(use or ForceUse())
-    for field, value in stored.items():
-        setattr(existing, field, value)
+    use, details = use or ForceUse(), details or PortfolioDetails()
+    _store(existing, use, details)
     existing.ended_at, existing.created_at = None, utcnow()
     existing.created_by_user_id = principal.user_id
     session.flush()
@@ -190,25 +208,29 @@ def put_deployment(
         "deployment.recorded",
         "deployment",
         existing.id,
-        {"product_id": product_id, "after": stored},
+        {"product_id": product_id, "after": _recorded(use, details)},
         organisation_id=organisation_id,
     )
     return existing, True
 
 
-def _change_use(
-    session: Session, principal: Principal, deployment: Deployment, use: ForceUse
+def _change(
+    session: Session,
+    principal: Principal,
+    deployment: Deployment,
+    use: ForceUse | None,
+    details: PortfolioDetails | None,
 ) -> None:
-    before = {field: getattr(deployment, field) for field in ForceUse.model_fields}
-    after = _stored_use(use)
-    if _stored_use(ForceUse.model_validate(before)) == after:
+    old_use, old_details = force_use_of(deployment), details_of(deployment)
+    use, details = use or old_use, details or old_details
+    before, after = _recorded(old_use, old_details), _recorded(use, details)
+    if before == after:
         return
-    for field, value in after.items():
-        setattr(deployment, field, value)
+    _store(deployment, use, details)
     record(
         session,
         actor_of(principal),
-        "deployment.use_changed",
+        "deployment.changed",
         "deployment",
         deployment.id,
         {"product_id": deployment.product_id, "before": before, "after": after},
@@ -271,6 +293,7 @@ class DeploymentStanding:
     product_id: int
     product: str
     use: ForceUse
+    details: PortfolioDetails
     required: TargetProfile
     assessed_profile: str | None
     assessment_status: AssessmentStatus | None
@@ -321,6 +344,7 @@ def deployment_standings(
                 product_id=product.id,
                 product=product.name,
                 use=force_use_of(deployment),
+                details=details_of(deployment),
                 required=needed,
                 assessed_profile=profile_id,
                 assessment_status=status,

@@ -1,0 +1,81 @@
+"""The force's portfolio as a spreadsheet on the register page: download it (CSV or XLSX), and,
+for those who manage deployments, import an asset list with the same columns. An import with
+any bad row imports nothing and lists each row's problem."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from kernel.errors import AssureError
+from posture.exports import to_csv, to_xlsx
+from posture.identity.permissions import Principal, holds
+from posture.portfolio.columns import COLUMNS
+from posture.portfolio.transfer import ImportRefused, export_rows, import_deployments
+from posture.storage.engine import transaction
+from ui.context import FLASH_KEY, read_service
+from ui.plain import plain_error
+from ui.runtime import sessions
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def portfolio_transfer(me: Principal, organisation_id: int) -> None:
+    with st.expander("Our portfolio as a spreadsheet"):
+        st.caption(
+            f"Columns: {', '.join(COLUMNS)}. Name each product by its id or its name; lists "
+            "are separated by semicolons; dates are 2027-03-31 or 31/03/2027. An import "
+            "deploys or updates the products it names and leaves the others as they are."
+        )
+        _downloads(me, organisation_id)
+        if holds(me, "deployment.manage"):
+            _import(me, organisation_id)
+
+
+def _downloads(me: Principal, organisation_id: int) -> None:
+    rows = read_service(lambda s: export_rows(s, me, organisation_id))
+    if rows is None:
+        return
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    left, right = st.columns(2)
+    left.download_button(
+        "Download portfolio CSV",
+        lambda: to_csv(frame),
+        file_name=f"portfolio-{organisation_id}.csv",
+        mime="text/csv",
+        key="portfolio-csv",
+    )
+    right.download_button(
+        "Download portfolio XLSX",
+        lambda: to_xlsx(frame, "portfolio"),
+        file_name=f"portfolio-{organisation_id}.xlsx",
+        mime=XLSX,
+        key="portfolio-xlsx",
+    )
+
+
+def _import(me: Principal, organisation_id: int) -> None:
+    upload = st.file_uploader(
+        "Import deployments from CSV or XLSX", type=["csv", "xlsx"], key="portfolio-upload"
+    )
+    if upload is None or not st.button("Import", key="portfolio-import"):
+        return
+    try:
+        with transaction(sessions()) as session:
+            report = import_deployments(session, me, organisation_id, upload.getvalue())
+    except ImportRefused as exc:
+        st.error(f"Nothing was imported: {len(exc.problems)} row(s) have problems.")
+        st.dataframe(
+            pd.DataFrame([{"row": p.row, "problem": p.problem} for p in exc.problems]),
+            hide_index=True,
+        )
+        return
+    except AssureError as exc:
+        plain_error(exc)
+        return
+    st.session_state.pop("portfolio-upload", None)
+    st.session_state[FLASH_KEY] = (
+        f"Imported {report.rows} row(s): {len(report.deployed)} deployed, "
+        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged."
+    )
+    st.rerun()
