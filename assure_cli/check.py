@@ -81,6 +81,7 @@ def _store(report: CheckReport, subject: str) -> int:
     from assure_cli.context import open_database
     from posture.audit import Actor
     from posture.check_runs import record_check_run
+    from posture.passport.watch import after_check_run
     from posture.storage.engine import transaction
     from posture.storage.models import Product
 
@@ -95,6 +96,7 @@ def _store(report: CheckReport, subject: str) -> int:
             run = record_check_run(
                 session, Actor("cli"), report, product.organisation_id, product.id
             )
+            after_check_run(session, run, actor=Actor("cli"))
         else:
             run = record_check_run(session, Actor("cli"), report, int(value))
         return run.id

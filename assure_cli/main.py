@@ -48,6 +48,11 @@ COMMANDS = {
     "token": LazyCommand("assure_cli.token", "app", "API tokens for partners' service accounts."),
     "check": LazyCommand("assure_cli.check", "app", "Automated checks that produce evidence."),
     "attest": LazyCommand("assure_cli.attest", "app", "Hybrid post-quantum signed attestations."),
+    "passport": LazyCommand(
+        "assure_cli.passport",
+        "app",
+        "Assurance passports: verify, publish keys and revocations, issue.",
+    ),
     "retention": LazyCommand(
         "assure_cli.retention",
         "app",

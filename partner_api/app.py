@@ -29,6 +29,7 @@ from partner_api.routes import (
     assurance,
     checks,
     health,
+    passports,
     portfolio,
     pq_proof,
     products,
@@ -85,6 +86,7 @@ def create_app(
         reviews,
         risk,
         portfolio,
+        passports,
         health,
     )
     for module in modules:

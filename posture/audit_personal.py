@@ -49,7 +49,7 @@ HASHED_DATA_KEYS = frozenset(
         "acceptance_id", "exception_id", "due_on", "matrix_version", "facts_digest",
         "subject_kind", "supplier_id", "approver_role", "addresses", "expired",
         "residual_level", "criticality", "internet_facing", "contract_start", "contract_end",
-        "renewal_notice_days",
+        "renewal_notice_days", "passport_number", "reason_code",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

@@ -51,9 +51,10 @@ def schema_text(min_length: int, max_length: int, also_refused: str = "") -> Any
     ]
 
 
-def said(exc: ValidationError) -> str:
+def said(exc: ValidationError, *, located: bool = True) -> str:
     """A model's refusal in words a person reads: where, then what is wrong (a pattern named by
-    what it refuses, not by its regular expression)."""
+    what it refuses, not by its regular expression). Not `located`: what is wrong only, for a
+    form whose widgets the reader knows by their labels rather than by the model's names."""
     parts = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"])
@@ -64,5 +65,5 @@ def said(exc: ValidationError) -> str:
                 message = "must not contain ';'"
             else:
                 message = "must be plain text, without control, hidden or bidi characters"
-        parts.append(f"{where}: {message}" if where else message)
+        parts.append(f"{where}: {message}" if where and located else message)
     return "; ".join(parts)

@@ -30,7 +30,52 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    """Strict: only the one encoding _b64 writes. Base64 can spell the same bytes more than one
+    way (unused low bits of the last character), and a signed document whose signature reads
+    the same after a byte changed would let a verifier accept a file that is not the one signed."""
+    data = base64.b64decode(text.encode("ascii"), validate=True)
+    if _b64(data) != text:
+        raise ValueError("not canonical base64")
+    return data
+
+
+def _fingerprint(ed_public: bytes, pq_public: bytes) -> str:
+    return hashlib.sha256(ed_public + pq_public).hexdigest()
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    """The platform's public keys as it publishes them, for verifiers to pin offline."""
+
+    ed25519: bytes
+    ml_dsa_65: bytes
+
+    @property
+    def fingerprint(self) -> str:
+        return _fingerprint(self.ed25519, self.ml_dsa_65)
+
+    def document(self) -> dict[str, str]:
+        return {
+            "scheme": SCHEME,
+            "ed25519": _b64(self.ed25519),
+            "ml_dsa_65": _b64(self.ml_dsa_65),
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_document(cls, document: object) -> PublicKeys:
+        """Read a published keys document; ValueError when it is not one, or when its stated
+        fingerprint is not its keys' own."""
+        if not isinstance(document, dict) or document.get("scheme") != SCHEME:
+            raise ValueError(f"not a {SCHEME} public keys document")
+        try:
+            keys = cls(_unb64(document["ed25519"]), _unb64(document["ml_dsa_65"]))
+            Ed25519PublicKey.from_public_bytes(keys.ed25519)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a public keys document: {exc}") from None
+        if document.get("fingerprint") != keys.fingerprint:
+            raise ValueError("the keys document's fingerprint is not that of its keys")
+        return keys
 
 
 @dataclass(frozen=True)
@@ -39,15 +84,17 @@ class AttestationKeys:
     mldsa_public: bytes
     mldsa_secret: bytes
 
-    @property
-    def fingerprint(self) -> str:
-        raw = (
+    def public(self) -> PublicKeys:
+        return PublicKeys(
             self.ed25519.public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            )
-            + self.mldsa_public
+            ),
+            self.mldsa_public,
         )
-        return hashlib.sha256(raw).hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.public().fingerprint
 
 
 def _new_keys_document() -> bytes:
@@ -136,7 +183,6 @@ def verify_bytes(data: bytes, bundle: dict[str, Any]) -> Verification:
             pq_public, statement, _unb64(bundle["ml_dsa_65"]["signature"])
         ):
             return Verification(False, "the ML-DSA-65 signature does not verify")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return Verification(False, f"malformed signature bundle: {exc}")
-    fingerprint = hashlib.sha256(ed_public + pq_public).hexdigest()
-    return Verification(True, "both signatures verify", fingerprint)
+    return Verification(True, "both signatures verify", _fingerprint(ed_public, pq_public))

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from checks.cbom_export import build_cbom, has_cbom
 from checks.outputs import to_junit, to_sarif
 from checks.report import CheckReport
-from kernel.data_dir import keys_folder
 from kernel.errors import ValidationFailed
 from kernel.settings import Settings
+from posture.platform_keys import platform_keys
 from posture.storage.models import CheckRun
-from pq_crypto.attestation import AttestationKeys, load_or_create_keys, sign_bytes
+from pq_crypto.attestation import AttestationKeys, sign_bytes
 
 VERIFY_NOTE = """\
 Each file here has a detached hybrid signature (Ed25519 + ML-DSA-65) beside it as <file>.sig.json.
@@ -78,7 +78,7 @@ def run_files(run: CheckRun) -> list[RunFile]:
 
 def signing_keys(settings: Settings) -> AttestationKeys:
     """The platform's attestation keys, created in the data directory on first use."""
-    return load_or_create_keys(keys_folder(settings))
+    return platform_keys(settings)
 
 
 def attestation_bundle(files: list[RunFile], keys: AttestationKeys) -> bytes:

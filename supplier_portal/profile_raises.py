@@ -4,7 +4,9 @@ the product's live assessments at once."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,7 +40,13 @@ class RaiseForm(FormModel):
         description="Catalogue id, e.g. ptsbd-1.0; the default framework when left out.",
     )
     profile_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    reason: str = Field(min_length=10, max_length=2000, pattern=REASON_PATTERN)
+    # Not trimmed here, so that the length the schema states is the length checked: a reason
+    # with spaces at either end is the service's to refuse (raise_profile).
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=False),
+        Field(min_length=10, max_length=2000, pattern=REASON_PATTERN),
+    ]
 
 
 def raise_profile(
@@ -53,6 +61,8 @@ def raise_profile(
     require(principal, "profile.raise", product.organisation_id, "product")
     if product.deleted_at is not None:
         raise ValidationFailed(f"{product.name!r} has been withdrawn")
+    if form.reason != form.reason.strip():
+        raise ValidationFailed("reason: remove the spaces or blank lines at either end")
     loaded = framework_named(form.framework)
     rules = supplier_rules(loaded)
     if form.profile_id not in rules.order:

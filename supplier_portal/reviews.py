@@ -21,8 +21,10 @@ from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.passport.issue import NoPassport, issue_passport
 from posture.storage.models import Answer, Assessment
 from posture.storage.models.enums import AssessmentStatus, Provenance
+from pq_crypto.attestation import AttestationKeys
 from supplier_portal.assessments import lock_assessment
 from supplier_portal.review_queue import (
     REVIEWABLE,
@@ -65,8 +67,16 @@ def _validated(decision: str, message: str) -> str:
 
 
 def review_answer(
-    session: Session, principal: Principal, answer_id: int, decision: Decision, message: str = ""
+    session: Session,
+    principal: Principal,
+    answer_id: int,
+    decision: Decision,
+    message: str = "",
+    keys: AttestationKeys | None = None,
 ) -> Answer:
+    """Record one decision. With the platform's signing keys, the decision that accepts a
+    product's assessment in full also issues its passport, in the same transaction; without them
+    (tests of the review rules alone) none is issued."""
     found = session.execute(
         select(Answer.assessment_id, Answer.outcome_id, Assessment.organisation_id)
         .join(Assessment, Assessment.id == Answer.assessment_id)
@@ -137,9 +147,39 @@ def review_answer(
         organisation_id=organisation_id,
     )
     answer = session.get(Answer, answer_id, populate_existing=True)
-    session.get(Assessment, assessment_id, populate_existing=True)
+    assessment = session.get(Assessment, assessment_id, populate_existing=True)
+    if (
+        keys is not None
+        and assessment is not None
+        and assessment.status == AssessmentStatus.ACCEPTED
+        and assessment.product_id is not None
+    ):
+        _issue(session, principal, keys, assessment_id, organisation_id)
     assert answer is not None
     return answer
+
+
+def _issue(
+    session: Session,
+    principal: Principal,
+    keys: AttestationKeys,
+    assessment_id: int,
+    organisation_id: int,
+) -> None:
+    """Issue the passport; when the assessment cannot be stated in one, the acceptance stands
+    and the audit trail says why no passport was issued."""
+    try:
+        issue_passport(session, actor_of(principal), keys, assessment_id)
+    except NoPassport as exc:
+        record(
+            session,
+            actor_of(principal),
+            "passport.withheld",
+            "assessment",
+            assessment_id,
+            {"assessment_id": assessment_id, "because": str(exc)},
+            organisation_id=organisation_id,
+        )
 
 
 def queries_for_supplier(session: Session, principal: Principal) -> list[Answer]:

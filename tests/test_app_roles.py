@@ -22,21 +22,21 @@ __all__ = ["snapshots"]
 EVERYONE = {"Overview", "Framework", "Frameworks and listings", "Challenges"}
 EXPECTED = {
     Role.SUPPLIER_ADMIN: EVERYONE
-    | {"My products", "Product checks", "Self-assessment", "My challenge entries"},
+    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"},
     Role.SUPPLIER_MEMBER: EVERYONE
-    | {"My products", "Product checks", "Self-assessment", "My challenge entries"},
+    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"},
     Role.FORCE_ASSESSOR: EVERYONE
-    | {"Posture dashboards", "Self-assessment", "Shortlists"}
+    | {"Posture dashboards", "Self-assessment", "Shortlists", "Passports"}
     | {"Risk register", "Risk scenarios"},
     Role.NATIONAL_ASSESSOR: EVERYONE
-    | {"Posture dashboards", "Review queue", "Target profiles"}
+    | {"Posture dashboards", "Review queue", "Target profiles", "Passports"}
     | {"Risk register", "Risk scenarios"},
-    Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists"},
+    Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists", "Passports"},
     Role.CHALLENGE_MANAGER: EVERYONE | {"Manage challenges"},
     Role.CHALLENGE_JUDGE: EVERYONE | {"Judging"},
     Role.PLATFORM_ADMIN: EVERYONE
-    | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register"},
-    Role.SIRO: EVERYONE | {"Risk register", "Risk scenarios", "Risk decisions"},
+    | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register", "Passports"},
+    Role.SIRO: EVERYONE | {"Risk register", "Risk scenarios", "Risk decisions", "Passports"},
 }
 
 

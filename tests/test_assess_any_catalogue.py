@@ -17,23 +17,14 @@ from posture.identity.permissions import Membership, NotFound, Principal
 from posture.scoring.service import score_estate
 from posture.storage.engine import transaction
 from posture.storage.models import Answer, Assessment, AuditEvent, Organisation, User
-from posture.storage.models import Membership as MembershipRow
 from posture.storage.models.enums import AssessmentStatus, Role
 from supplier_portal.assessment_inference import infer_into_draft
 from supplier_portal.assessments import save_answer, start_assessment, submit_assessment
 from supplier_portal.forms import AnswerForm
+from tests.identity.world import add_force
 
 PRIVILEGED_ACHIEVED = ["C1.b.PA1", "C1.b.A1", "C1.b.A2"]  # PTSbD C1.b, equal to CAF B2.c (9)
 TRANSIT_PARTIAL = ["C2.a.PA1"]  # PTSbD C2.a, equal to CAF B3.b (9)
-
-
-def _force(session: Session, slug: str) -> Principal:
-    org = Organisation(slug=slug, name=f"Force {slug}", kind="force")
-    user = User(email=f"assessor@{slug}.police.uk", display_name=f"Assessor {slug}")
-    session.add_all([org, user])
-    session.flush()
-    session.add(MembershipRow(user_id=user.id, organisation_id=org.id, role=Role.FORCE_ASSESSOR))
-    return Principal(user.id, user.email, (Membership(org.id, Role.FORCE_ASSESSOR),))
 
 
 def _answer(session: Session, me: Principal, assessment_id: int, outcome: str, met: list[str]):
@@ -57,7 +48,7 @@ def _submitted_caf(sessions: sessionmaker[Session], me: Principal, org_id: int) 
 def force(sessions: sessionmaker[Session]) -> tuple[Principal, int, int]:
     """A force with a submitted PTSbD assessment; returns the assessor, org id and its id."""
     with transaction(sessions) as session:
-        me = _force(session, "kent")
+        me = add_force(session, "kent", Role.FORCE_ASSESSOR)
         org_id = me.memberships[0].organisation_id
         ptsbd = start_assessment(session, me, org_id, None, "force-baseline")
         _answer(session, me, ptsbd.id, "C1.b", PRIVILEGED_ACHIEVED)
@@ -179,7 +170,7 @@ def test_inference_refuses_another_forces_assessment_and_a_non_draft(
 ) -> None:
     me, _org_id, ptsbd_id = force
     with transaction(sessions) as session:
-        other = _force(session, "essex")
+        other = add_force(session, "essex", Role.FORCE_ASSESSOR)
         other_org = other.memberships[0].organisation_id
         their_caf = start_assessment(
             session, other, other_org, None, "caf-baseline", "ncsc-caf-4.0"

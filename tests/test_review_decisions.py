@@ -3,7 +3,6 @@ ACCEPTED exactly when every answer is accepted; a second decision on an answer i
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import pytest
@@ -20,6 +19,7 @@ from posture.storage.engine import transaction
 from posture.storage.models import Answer, Assessment, AuditEvent
 from posture.storage.models.enums import Role
 from supplier_portal.reviews import AlreadyDecided, review_answer
+from tests.concurrency import in_parallel
 from tests.identity.world import WHEN, World, build_world
 
 THREADS = 20
@@ -79,27 +79,12 @@ def submitted(sessions: sessionmaker) -> Submitted:
     return Submitted(world, world.principal(Role.NATIONAL_ASSESSOR), assessment_id, answer_ids)
 
 
-def _in_parallel(sessions: sessionmaker, calls: list) -> list[object]:  # type: ignore[type-arg]
-    """Run each call in its own thread and transaction, all released at once; each result is
-    what the call returned or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
+REJECTION = "The evidence does not show it."
 
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            with transaction(sessions) as session:
-                results[index] = calls[index](session).review_status
-        except Exception as exc:
-            results[index] = exc
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+def _status_of(call):  # type: ignore[no-untyped-def]
+    """The call, answering with the decided answer's status, read in its transaction."""
+    return lambda session: call(session).review_status
 
 
 def _audited(session: Session, answer_ids: list[int]) -> list[str]:
@@ -126,7 +111,7 @@ def test_twenty_parallel_decisions_on_one_assessment_all_count(
         (lambda s, a=a, d=d: review_answer(s, me, a, d, "Please send the evidence for this."))
         for a, d in zip(ids, decisions, strict=True)
     ]
-    results = _in_parallel(sessions, calls)
+    results = in_parallel(sessions, [_status_of(call) for call in calls])
     assert results == [{"accept": "accepted", "query": "queried"}[d] for d in decisions]
     with sessions() as session:
         statuses = session.scalars(select(Answer.review_status).where(Answer.id.in_(ids))).all()
@@ -147,7 +132,7 @@ def test_parallel_decisions_on_one_answer_have_one_winner(
         (lambda s, d=d: review_answer(s, me, answer_id, d, f"Decision {d}: send the evidence."))
         for d in decisions[:THREADS]
     ]
-    results = _in_parallel(sessions, calls)
+    results = in_parallel(sessions, [_status_of(call) for call in calls])
     winners = [r for r in results if isinstance(r, str)]
     refusals = [r for r in results if not isinstance(r, str)]
     assert len(winners) == 1
@@ -162,11 +147,15 @@ def test_parallel_decisions_on_one_answer_have_one_winner(
 
 def test_two_parallel_decisions_on_one_answer(sessions: sessionmaker, submitted: Submitted) -> None:
     me, answer_id = submitted.assessor, submitted.answer_ids[1]
-    results = _in_parallel(
+    results = in_parallel(
         sessions,
         [
-            lambda s: review_answer(s, me, answer_id, "accept"),
-            lambda s: review_answer(s, me, answer_id, "reject", "The evidence does not show it."),
+            _status_of(lambda s: review_answer(s, me, answer_id, "accept")),
+            _status_of(
+                lambda s: review_answer(
+                    s, me, answer_id, "reject", "The evidence does not show it."
+                )
+            ),
         ],
     )
     assert sum(isinstance(r, str) for r in results) == 1

@@ -21,6 +21,7 @@ from frameworks.deployment_facts import (
 )
 from kernel.errors import AssureError
 from posture.identity.permissions import Principal, holds
+from posture.plain_text import said
 from posture.portfolio.deployments import (
     DeploymentStanding,
     deployable_products,
@@ -42,17 +43,17 @@ AS_PRODUCT = "as the product declares"
 
 
 def _use_text(use: ForceUse) -> str:
-    said = []
+    adds = []
     if use.classification is not None:
         tier = LABELS[use.classification]
-        said.append(f"{tier} with the SENSITIVE caveat" if use.sensitive_caveat else tier)
+        adds.append(f"{tier} with the SENSITIVE caveat" if use.sensitive_caveat else tier)
     elif use.sensitive_caveat:
-        said.append("the SENSITIVE caveat")
-    said += [LABELS[n] for n in use.police_networks]
-    said += [LABELS[s] for s in use.national_systems]
+        adds.append("the SENSITIVE caveat")
+    adds += [LABELS[n] for n in use.police_networks]
+    adds += [LABELS[s] for s in use.national_systems]
     if use.records_held is not None:
-        said.append(f"{use.records_held:,} records")
-    return ", ".join(said) or "nothing beyond the product's own facts"
+        adds.append(f"{use.records_held:,} records")
+    return ", ".join(adds) or "nothing beyond the product's own facts"
 
 
 def _row(standing: DeploymentStanding) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def _use_form(key: str, current: ForceUse) -> ForceUse | None:
         )
         use.caveat_problem()
     except ValidationError as exc:
-        st.error("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
+        st.error(said(exc, located=False))
         return None
     except ValueError as exc:
         st.error(str(exc))

@@ -22,6 +22,7 @@ from ui.pages import (
     dashboards,
     framework,
     overview,
+    passports,
     review_queue,
     risk_decisions,
     risk_register,
@@ -95,6 +96,14 @@ PAGES: tuple[PageSpec, ...] = (
         "target-profiles",
         WORK,
         ("profile.raise",),
+    ),
+    PageSpec(
+        passports.passports_page,
+        "Passports",
+        ":material/verified:",
+        "passports",
+        WORK,
+        ("passport.read",),
     ),
     PageSpec(
         assurance.procurement_page,

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from partner_api.deps import Caller, Paging, Reading, Rt
 from partner_api.models import In, Out, Page, ReviewItemOut
+from posture.platform_keys import platform_keys
 from posture.storage.engine import transaction
 from posture.storage.models import Assessment
 from supplier_portal.review_queue import QueueQuery
@@ -98,7 +99,9 @@ def list_review_queue(
 )
 def decide(me: Caller, rt: Rt, answer_id: AnswerId, body: ReviewIn) -> ReviewOut:
     with transaction(rt.sessions) as session:
-        answer = review_answer(session, me, answer_id, body.decision, body.message)
+        answer = review_answer(
+            session, me, answer_id, body.decision, body.message, platform_keys(rt.settings)
+        )
         assessment = session.get(Assessment, answer.assessment_id)
         assert assessment is not None
         decided = ReviewOut(

@@ -34,6 +34,7 @@ from posture.identity.scoped import load_visible
 from posture.jobs.heartbeat import heartbeat
 from posture.jobs.workers import audit_name
 from posture.monitoring.alerts import record_endpoint_run
+from posture.passport.watch import after_check_run
 from posture.portfolio.blast_radius import relay_to_deployers
 from posture.storage.engine import transaction
 from posture.storage.models import Job, Product
@@ -245,9 +246,12 @@ def _succeed(
             product.id,
         )
         run.job_id = job.id
+        alerts = []
         if payload.get("endpoint_id"):
             alerts = record_endpoint_run(session, payload["endpoint_id"], run, report)
             relay_to_deployers(session, alerts)
+        # In the same transaction: a passport must not outlive the run that contradicts it.
+        after_check_run(session, run, alerts)
         score = "n/a" if report.score is None else f"{report.score:g}"
         finished = session.execute(
             update(Job)

@@ -15,6 +15,7 @@ from kernel.clock import utcnow
 from posture.audit import SYSTEM, Actor, record
 from posture.monitoring.changes import monitoring_policy
 from posture.portfolio.policy import portfolio_policy
+from posture.storage.chunks import id_chunks
 from posture.storage.models import Alert, Deployment
 
 
@@ -39,14 +40,14 @@ def relay_to_deployers(session: Session, alerts: list[Alert], actor: Actor = SYS
     held: set[tuple[int, int]] = set()
     # In chunks: a 50,000-product snapshot run's band changes are more ids than one statement
     # may bind.
-    for part in _chunks(product_ids):
+    for part in id_chunks(product_ids):
         for organisation_id, product_id, criticality in session.execute(
             select(Deployment.organisation_id, Deployment.product_id, Deployment.criticality)
             .where(Deployment.product_id.in_(part), Deployment.ended_at.is_(None))
             .order_by(Deployment.organisation_id)
         ):
             deployments[product_id].append((organisation_id, criticality))
-    for part in _chunks(sorted(travelling)):
+    for part in id_chunks(sorted(travelling)):
         held.update(
             (source, organisation_id)
             for source, organisation_id in session.execute(
@@ -108,7 +109,3 @@ def relay_to_deployers(session: Session, alerts: list[Alert], actor: Actor = SYS
             organisation_id=organisation_id,
         )
     return ids
-
-
-def _chunks(ids: list[int], size: int = 5_000) -> list[list[int]]:
-    return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -25,6 +25,7 @@ from posture.check_runs import latest_run_ids
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 from posture.portfolio.bands import framework_version_id, product_bands
 from posture.portfolio.details import name_key
+from posture.portfolio.estate_rows import weighed_deployments, weight_of
 from posture.portfolio.policy import portfolio_policy
 from posture.portfolio.weights import Weigher
 from posture.storage.models import (
@@ -102,19 +103,9 @@ def estate_concentration(session: Session, band_order: tuple[str, ...]) -> Conce
     live = Deployment.ended_at.is_(None)
     deployed = select(Deployment.product_id).where(live).distinct()
     rows = session.execute(
-        select(
-            Deployment.organisation_id,
-            Deployment.product_id,
-            Deployment.criticality,
-            Deployment.classification,
-            Deployment.sensitive_caveat,
-            Deployment.sub_suppliers,
-            Product.organisation_id.label("supplier_id"),
-            Product.max_classification,
-            Product.sensitive_caveat.label("product_caveat"),
-        )
-        .join(Product, Product.id == Deployment.product_id)
-        .where(live)
+        weighed_deployments(
+            Deployment.sub_suppliers, Product.organisation_id.label("supplier_id")
+        ).where(live)
     ).all()
     names = {
         product_id: (name, supplier_id)
@@ -134,14 +125,13 @@ def estate_concentration(session: Session, band_order: tuple[str, ...]) -> Conce
     }
     _, bands = product_bands(session, framework_version_id(session, default_framework()), deployed)
     findings = _open_findings(session, deployed)
-    weight = Weigher(portfolio_policy()).weight
+    weigher = Weigher(portfolio_policy())
 
     by_product: dict[int, _Tally] = defaultdict(_Tally)
     by_supplier: dict[int, _Tally] = defaultdict(_Tally)
     by_fourth: dict[str, _Tally] = {}
     for row in rows:
-        weighs = weight(row.criticality, row.max_classification, bool(row.product_caveat),
-                        row.classification, bool(row.sensitive_caveat))  # fmt: skip
+        weighs = weight_of(weigher, row)
         by_product[row.product_id].add(row.organisation_id, row.product_id, weighs)
         by_supplier[row.supplier_id].add(row.organisation_id, row.product_id, weighs)
         for name in row.sub_suppliers or []:

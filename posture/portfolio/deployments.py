@@ -124,6 +124,12 @@ def details_of(deployment: Deployment) -> PortfolioDetails:
     )
 
 
+def record_of(deployment: Deployment) -> dict[str, Any]:
+    """What a deployment holds now, as the audit trail keeps it (dates as ISO text): what an
+    import compares a row with and an export writes out."""
+    return _recorded(force_use_of(deployment), details_of(deployment))
+
+
 def _recorded(use: ForceUse, details: PortfolioDetails) -> dict[str, Any]:
     """What the audit trail keeps of a deployment (dates as ISO text)."""
     return {**use.model_dump(mode="json"), **details.model_dump(mode="json")}

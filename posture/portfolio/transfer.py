@@ -40,12 +40,11 @@ from posture.portfolio.columns import (
 from posture.portfolio.deployments import (
     DEPLOYABLE,
     deployed_product_ids,
-    details_of,
     put_deployment,
+    record_of,
 )
 from posture.portfolio.details import DeploymentRecord, name_key
 from posture.storage.models import Deployment, Product
-from posture.target_profiles import force_use_of
 
 # A force's portfolio is hundreds of products; a file of more rows is not an asset list.
 MAX_ROWS = 2_000
@@ -279,7 +278,7 @@ def import_deployments(
             raise ImportRefused([RowProblem(row.number, str(exc))]) from None
         if created:
             report.deployed.append(product_id)
-        elif before.get(product_id) != _snapshot(deployment):
+        elif before.get(product_id) != record_of(deployment):
             report.changed.append(product_id)
         else:
             report.unchanged.append(product_id)
@@ -302,13 +301,6 @@ def import_deployments(
     return report
 
 
-def _snapshot(deployment: Deployment) -> dict[str, Any]:
-    return {
-        **force_use_of(deployment).model_dump(mode="json"),
-        **details_of(deployment).model_dump(mode="json"),
-    }
-
-
 def _current(
     session: Session, organisation_id: int, product_ids: Iterable[int]
 ) -> dict[int, dict[str, Any]]:
@@ -319,7 +311,7 @@ def _current(
             Deployment.ended_at.is_(None),
         )
     )
-    return {d.product_id: _snapshot(d) for d in deployments}
+    return {d.product_id: record_of(d) for d in deployments}
 
 
 def export_rows(session: Session, principal: Principal, organisation_id: int) -> list[dict]:
@@ -334,10 +326,8 @@ def export_rows(session: Session, principal: Principal, organisation_id: int) ->
     )
     exported = []
     for deployment, name in rows:
-        record = {
-            **force_use_of(deployment).model_dump(),
-            **details_of(deployment).model_dump(),
-        }
+        # cell_text writes JSON values (ISO dates, enum values) as it would the Python ones.
+        record = record_of(deployment)
         exported.append(
             {
                 PRODUCT_ID: deployment.product_id,

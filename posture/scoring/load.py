@@ -22,6 +22,7 @@ from posture.scoring.inputs import (
 )
 from posture.scoring.subjects import SubjectFilter, current_assessments
 from posture.scoring.supply_chain import supply_chains, with_supply_chains
+from posture.storage.chunks import id_chunks
 from posture.storage.models import Answer
 
 __all__ = ["RECORD_COLUMNS", "SubjectFilter", "answer_record", "counted_answers", "load_estate"]
@@ -55,10 +56,10 @@ def load_estate(
     current = session.execute(current_assessments(framework_row.id, as_of, entity)).all()
     answers: dict[int, dict[str, AnswerRecord]] = defaultdict(dict)
     ids = [row[0] for row in current]
-    for start in range(0, len(ids), 5000):
+    for part in id_chunks(ids):
         rows = session.execute(
             select(Answer.assessment_id, Answer.outcome_id, *RECORD_COLUMNS).where(
-                Answer.assessment_id.in_(ids[start : start + 5000]), counted_answers()
+                Answer.assessment_id.in_(part), counted_answers()
             )
         )
         for assessment_id, outcome_id, *record in rows:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
 from posture.portfolio.bands import framework_version_id, product_bands
+from posture.portfolio.estate_rows import weighed_deployments, weight_of
 from posture.portfolio.policy import portfolio_policy
 from posture.portfolio.weights import Weigher
 from posture.scoring.inputs import CheckEvidence
@@ -137,17 +138,7 @@ def supply_chains(
     if not forces:
         return {}
     rows = session.execute(
-        select(
-            Deployment.organisation_id,
-            Deployment.product_id,
-            Deployment.criticality,
-            Deployment.classification,
-            Deployment.sensitive_caveat,
-            Product.name,
-            Product.max_classification,
-            Product.sensitive_caveat,
-        )
-        .join(Product, Product.id == Deployment.product_id)
+        weighed_deployments(Product.name)
         .where(
             Deployment.organisation_id.in_(forces),
             Deployment.created_at <= end,
@@ -156,21 +147,21 @@ def supply_chains(
         .order_by(Deployment.organisation_id, Deployment.product_id)
     ).all()
     version_id = framework_version_id(session, loaded)
-    taken_at, bands = product_bands(session, version_id, sorted({row[1] for row in rows}), end)
+    taken_at, bands = product_bands(
+        session, version_id, sorted({row.product_id for row in rows}), end
+    )
     carried = _carried(session, forces, as_of, end)
-    weigh = Weigher().weight
+    weigher = Weigher()
     by_force: dict[int, list[DeployedStanding]] = defaultdict(list)
     for row in rows:
-        organisation_id, product_id, criticality, classification, caveat, name, declared, held = row
-        band = bands.get(product_id)
-        weight = weigh(criticality, declared, bool(held), classification, bool(caveat))
-        by_force[organisation_id].append(
+        band = bands.get(row.product_id)
+        by_force[row.organisation_id].append(
             DeployedStanding(
-                product_id=product_id,
-                product=name,
-                weight=weight,
+                product_id=row.product_id,
+                product=row.name,
+                weight=weight_of(weigher, row),
                 band=band,
-                carried=(organisation_id, product_id) in carried,
+                carried=(row.organisation_id, row.product_id) in carried,
                 weak=band is None or band in rule.weak_bands,
             )
         )

@@ -195,3 +195,13 @@ def build_world(session: Session) -> World:
         users[role] = user.id
     session.flush()
     return World(orgs=orgs, home_org=HOME, users=users)
+
+
+def add_force(session: Session, slug: str, role: Role = Role.SIRO) -> Principal:
+    """Another force, with one user holding `role` in it."""
+    org = Organisation(slug=slug, name=f"Force {slug}", kind="force")
+    user = User(email=f"{role.value}@{slug}.police.uk", display_name=f"{role.value} {slug}")
+    session.add_all([org, user])
+    session.flush()
+    session.add(MembershipRow(user_id=user.id, organisation_id=org.id, role=role))
+    return Principal(user.id, user.email, (Membership(org.id, role),))

@@ -9,11 +9,27 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from posture.storage.models import Assessment, AuditEvent, Evidence, Job, PqChallenge, Product
+from posture.storage.engine import transaction
+from posture.storage.models import (
+    Assessment,
+    AuditEvent,
+    Evidence,
+    Job,
+    PqChallenge,
+    Product,
+)
 from tests.partner_api.conftest import bearer
 from tests.partner_api.world import ApiWorld
 
-PUBLIC = {"getFramework", "listFrameworks", "getFrameworkVersion", "listListings"}
+PUBLIC = {
+    "getFramework",
+    "listFrameworks",
+    "getFrameworkVersion",
+    "listListings",
+    "getPassportKeys",
+    "getPassportRevocations",
+    "verifyPassport",
+}
 FILE = {"file": ("cert.pem", b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file")}
 # The risk register belongs to forces and national bodies: no supplier role reads or writes it,
 # so a supplier is refused by role (403) whichever organisation's record it names, as for
@@ -69,6 +85,19 @@ RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/v1/risk/organisations/1/portfolio-imports",
         {"files": {"file": ("portfolio.csv", b"product_id\n1\n", "text/csv")}},
     ),
+    "decidePassport": (
+        "POST",
+        "/v1/passports/PP-0000000000000000/decisions",
+        {"json": {"decision": "revoke", "reason": "Planted by a supplier"}},
+    ),
+    "getAssuranceAvoided": ("GET", "/v1/passport-reliance", {}),
+    "listReliances": ("GET", "/v1/risk/organisations/1/reliances", {}),
+    "relyOnPassport": (
+        "PUT",
+        "/v1/risk/organisations/1/deployments/1/reliance",
+        {"json": {"passport": "PP-0000000000000000"}},
+    ),
+    "endReliance": ("DELETE", "/v1/risk/organisations/1/deployments/1/reliance", {}),
 }
 
 
@@ -93,13 +122,22 @@ def _s1_challenge(client: TestClient, prepared: ApiWorld) -> int:
     return issued.json()["id"]
 
 
+def _s1_passport(client: TestClient, prepared: ApiWorld) -> str:
+    """s1's product assessment accepted in full, which issues its passport."""
+    from tests.partner_api.test_passport_api import issue_s1_passport
+
+    return issue_s1_passport(client, prepared)[0]
+
+
 def _object_requests(
-    prepared: ApiWorld, job_id: int, challenge_id: int
+    prepared: ApiWorld, job_id: int, challenge_id: int, passport: str = "PP-0000000000000000"
 ) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """For each operation on one object: s2's request for s1's object."""
     s1 = prepared.world.orgs["s1"]
     product, run = s1.product_id, s1.check_run_id
     return {
+        "getPassport": ("GET", f"/v1/passports/{passport}", {}),
+        "downloadPassport": ("GET", f"/v1/passports/{passport}/document", {}),
         "getProduct": ("GET", f"/v1/products/{product}", {}),
         "updateProduct": ("PATCH", f"/v1/products/{product}", {"json": {"name": "Planted"}}),
         "withdrawProduct": ("POST", f"/v1/products/{product}/withdraw", {}),
@@ -176,9 +214,11 @@ def test_no_object_of_one_supplier_is_reachable_by_another(
     client, prepared = api
     job_id = _s1_job(client, prepared)
     challenge_id = _s1_challenge(client, prepared)
+    passport = _s1_passport(client, prepared)
     before = _counts(client)
     assert before["Job"] == 1
-    for operation, (method, url, extra) in _object_requests(prepared, job_id, challenge_id).items():
+    requests = _object_requests(prepared, job_id, challenge_id, passport)
+    for operation, (method, url, extra) in requests.items():
         refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
         assert refused.status_code == 404, (operation, refused.status_code, refused.text)
         assert refused.headers["content-type"] == "application/problem+json", operation
@@ -203,6 +243,15 @@ def test_lists_show_each_supplier_only_its_own(api: tuple[TestClient, ApiWorld])
         runs = client.get("/v1/check-runs", headers=headers).json()["items"]
         assert {r["product_id"] for r in runs} == {orgs[who].product_id}
         assert orgs[other].product_id not in {r["product_id"] for r in runs}
+    _s1_passport(client, prepared)
+    listed = {
+        who: [
+            p["product_id"]
+            for p in client.get("/v1/passports", headers=bearer(prepared, who)).json()
+        ]
+        for who in ("s1", "s2", "force")
+    }
+    assert listed == {"s1": [orgs["s1"].product_id], "s2": [], "force": [orgs["s1"].product_id]}
 
 
 def test_assessor_and_buyer_endpoints_refuse_suppliers_and_other_buyers(
@@ -241,6 +290,7 @@ def test_every_operation_is_covered_here(api: tuple[TestClient, ApiWorld]) -> No
             "listProducts",
             "listReviewQueue",
             "reviewAnswer",
+            "listPassports",
             "getShortlist",
         }
         | set(RISK_OPERATIONS)
@@ -288,7 +338,9 @@ def test_every_secured_operation_needs_a_valid_token(
                 url = url.replace(name, "1")
             response = client.request(method, url, headers=headers)
             if operation["operationId"] in PUBLIC:
-                assert response.status_code == 200, (path, response.text)
+                # Verification needs a file to verify; the rest answer as they are.
+                wanted = 422 if operation["operationId"] == "verifyPassport" else 200
+                assert response.status_code == wanted, (path, response.text)
                 continue
             assert response.status_code == 401, (method, path, response.status_code)
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -300,7 +352,6 @@ def _expired_token(prepared: ApiWorld, client: TestClient) -> str:
 
     from kernel.clock import utcnow
     from posture.identity.tokens import issue_token, signing_key
-    from posture.storage.engine import transaction
     from posture.storage.models import User
 
     runtime = client.app.state.runtime

@@ -73,6 +73,9 @@ def test_refused_raises_change_nothing(api: tuple[TestClient, ApiWorld]) -> None
         ("assessor", {"profile_id": CRITICAL, "reason": "A reason", "extra": 1}, 422),
         ("assessor", {"profile_id": "supplier-on-premises", "reason": "Lowering is refused"}, 409),
         ("assessor", {"profile_id": "gold", "reason": "Not a profile of the framework"}, 409),
+        # Ten characters as sent, nine once trimmed: the schema allows it, the service refuses.
+        ("assessor", {"profile_id": CRITICAL, "reason": "\u00a0123456789"}, 409),
+        ("assessor", {"profile_id": CRITICAL, "reason": "A reason that ends in a space "}, 409),
         (
             "assessor",
             {"profile_id": CRITICAL, "reason": "Unknown framework", "framework": "iso-9001"},

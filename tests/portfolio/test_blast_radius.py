@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.clock import utcnow
 from kernel.settings import Settings
 from posture.audit import SYSTEM
-from posture.identity.permissions import Membership, NotFound, Principal
+from posture.identity.permissions import NotFound, Principal
 from posture.jobs.queue import build_queue
 from posture.monitoring.alerts import raise_decision_alert, record_band_changes
 from posture.monitoring.changes import PROFILE_RETARGETED
@@ -26,25 +26,15 @@ from posture.portfolio.blast_radius import relay_to_deployers
 from posture.portfolio.deployments import end_deployment, put_deployment
 from posture.portfolio.details import PortfolioDetails
 from posture.storage.engine import transaction
-from posture.storage.models import Alert, AuditEvent, Organisation, User
-from posture.storage.models import Membership as MembershipRow
+from posture.storage.models import Alert, AuditEvent
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import EARLIER, LATER, add_snapshots, snapshot_row
-from tests.identity.world import World
+from tests.identity.world import World, add_force
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
 from tests.risk_register.listing import list_product
 
 Db = tuple[World, sessionmaker[Session], Settings]
-
-
-def _force(session: Session, slug: str) -> Principal:
-    org = Organisation(slug=slug, name=f"Force {slug}", kind="force")
-    user = User(email=f"siro@{slug}.police.uk", display_name=f"SIRO {slug}")
-    session.add_all([org, user])
-    session.flush()
-    session.add(MembershipRow(user_id=user.id, organisation_id=org.id, role=Role.SIRO))
-    return Principal(user.id, user.email, (Membership(org.id, Role.SIRO),))
 
 
 def _org(principal: Principal) -> int:
@@ -61,7 +51,7 @@ def estate(world_db: Db) -> tuple[World, sessionmaker[Session], dict[str, Princi
         list_product(session, s1)
         list_product(session, s2)
         sirs = {"f1": world.principal(Role.SIRO)}
-        sirs.update({slug: _force(session, slug) for slug in ("f2", "f3", "f4")})
+        sirs.update({slug: add_force(session, slug) for slug in ("f2", "f3", "f4")})
         critical = PortfolioDetails(criticality="mission-critical")
         put_deployment(session, sirs["f1"], _org(sirs["f1"]), s1, None, critical)
         put_deployment(session, sirs["f2"], _org(sirs["f2"]), s1)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from frameworks.loader import default_framework
 from kernel.settings import load_settings
+from posture.platform_keys import platform_keys
 from supplier_portal.evidence import evidence_content, list_evidence
 from supplier_portal.review_filters import waiting_products, waiting_suppliers
 from supplier_portal.review_queue import QueueQuery, ReviewPage
@@ -129,7 +130,9 @@ def review_page() -> None:
         message = st.text_area("Message to the supplier (needed to query or reject)")
         if st.form_submit_button("Record decision"):
             run_service(
-                lambda s: review_answer(s, me, answer, decision, message),
+                lambda s: review_answer(
+                    s, me, answer, decision, message, platform_keys(load_settings())
+                ),
                 f"Recorded: answer {answer} {OUTCOME_OF[decision]}.",
             )
     _evidence(me, {i.assessment_id: i.subject for i in found.items})

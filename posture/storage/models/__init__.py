@@ -28,6 +28,7 @@ from posture.storage.models.identity import (
 from posture.storage.models.jobs import Job
 from posture.storage.models.monitoring import Alert, MonitoredEndpoint
 from posture.storage.models.organisations import Membership, Organisation, User
+from posture.storage.models.passports import Passport, PassportReliance
 from posture.storage.models.posture import PostureSnapshot
 from posture.storage.models.procurement import (
     Lot,
@@ -78,6 +79,8 @@ __all__ = [
     "OutcomeException",
     "PasskeyChallenge",
     "PasskeyCredential",
+    "Passport",
+    "PassportReliance",
     "PostureSnapshot",
     "PqChallenge",
     "ProcurementFramework",

@@ -102,6 +102,15 @@ class ActionStatus(StrEnum):
     DONE = "done"
 
 
+class PassportStatus(StrEnum):
+    """Where a passport stands by decision; expiry is read from its date, not stored."""
+
+    ISSUED = "issued"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     """A VARCHAR with a named CHECK constraint, portable across SQLite and PostgreSQL."""
     return Enum(
