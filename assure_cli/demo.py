@@ -9,8 +9,10 @@ import typer
 
 from assure_cli.context import friendly_errors, open_database, print_json
 from posture.demo.seed import seed_demo
+from posture.platform_keys import platform_keys
 from posture.storage.engine import transaction
 from supplier_portal.demo_caf_draft import start_caf_draft
+from supplier_portal.demo_passports import seed_passports
 from supplier_portal.demo_risk import seed_risk_register
 
 app = typer.Typer(help="Fill an empty database with a demo estate.", no_args_is_help=True)
@@ -48,6 +50,19 @@ def seed(
             if force is not None and siro is not None
             else None
         )
+        national = next((x for x in result.logins if x.role == "national_assessor"), None)
+        # Passports for the force's deployed products, relied on, one suspended.
+        passports = (
+            seed_passports(
+                session,
+                national.email,
+                force.email,
+                platform_keys(db.settings),
+                risk_register["product_ids"],
+            )
+            if risk_register is not None and national is not None and force is not None
+            else None
+        )
     elapsed = round(time.perf_counter() - started, 2)
     if json_output:
         print_json(
@@ -58,6 +73,7 @@ def seed(
                 "logins": [login.__dict__ for login in result.logins],
                 "caf_draft_assessment_id": caf_draft,
                 "risk_register": risk_register,
+                "passports": passports,
                 "journey_product_id": (
                     risk_register["journey_product_id"] if risk_register is not None else None
                 ),
@@ -79,6 +95,17 @@ def seed(
             f"its portfolio record was imported ({portfolio['imported_rows']} rows) and "
             f"{portfolio['other_force_deployments']} other forces' deployments of the same "
             "products show on the dashboards' concentration tab"
+        )
+    if passports is not None:
+        typer.echo(
+            f"{len(passports['passports'])} passports issued on the national assessor's "
+            f"acceptance; the force relies on {len(passports['relied_on_by_demo_force'])} and "
+            f"{passports['other_forces_relying']} other forces on the first"
+            + (
+                f"; {passports['suspended_passport']} is suspended"
+                if passports["suspended_passport"]
+                else ""
+            )
         )
     if result.logins:
         typer.echo("one-time passwords (shown only now):")

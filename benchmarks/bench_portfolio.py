@@ -47,11 +47,10 @@ import argparse
 import json
 import math
 import random
-import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -63,7 +62,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_pages import RUNS, prepare_estate
-from benchmarks.timing import StatementCounter, p95
+from benchmarks.timing import StatementCounter, growth_report, measure_sizes, sizes_parser
+from benchmarks.timing import timed_in_sessions as _timed
 from frameworks.deployment_facts import SecurityClassification
 from frameworks.loader import default_framework
 from kernel.settings import load_settings
@@ -110,44 +110,6 @@ PREPARED = "prepared.json"
 LISTING_TITLE = "Benchmark portfolio listing"
 # Paths whose work is per force (the same at every size): the ones `grows` judges.
 PER_FORCE_PATHS = ("supply_chain.supply_chains", "round_trip.export_and_import")
-
-
-def _timed(
-    sessions: sessionmaker[Session],
-    work: Callable[[Session, Any], Any],
-    repeat: int,
-    counter: StatementCounter,
-    before: Callable[[Session], Any] = lambda _: None,
-    rollback: bool = False,
-    after: Callable[[Session, Any], Any] = lambda _, result: result,
-) -> tuple[dict[str, float], Any]:
-    """Wall and CPU seconds of `work(session, before(session))` over `repeat` runs, each in its
-    own session after one untimed run (imports and policy files, which a process pays once),
-    and the statements the last run sent. `before` is not timed, nor is `after` (what to report
-    of the result, read before it is undone); with `rollback`, neither is undoing what the run
-    wrote, so every run starts from the same estate."""
-    times, cpu, result, statements = [], [], None, 0
-    for run in range(repeat + 1):
-        with sessions() as session:
-            given = before(session)
-            counted = counter.count
-            started, started_cpu = time.perf_counter(), time.process_time()
-            result = work(session, given)
-            wall, used = time.perf_counter() - started, time.process_time() - started_cpu
-            statements = counter.count - counted
-            result = after(session, result)
-            if rollback:
-                session.rollback()
-        if run:
-            times.append(wall)
-            cpu.append(used)
-    figures = {
-        "median_seconds": round(statistics.median(times), 4),
-        "p95_seconds": round(p95(times), 4),
-        "median_cpu_seconds": round(statistics.median(cpu), 4),
-        "statements": statements,
-    }
-    return figures, result
 
 
 # --- preparing the estate -----------------------------------------------------------------
@@ -602,43 +564,22 @@ def _growth(estates: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--suppliers", type=int, nargs="+", default=[2_000, 10_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = sizes_parser(__doc__)
     parser.add_argument("--per-force", type=int, default=300)
     parser.add_argument("--fourth-parties", type=int, default=200)
-    parser.add_argument("--keep", type=Path, default=None, help="keep and reuse estates here")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.per_force < 1 or args.fourth_parties < 1:
         parser.error("--repeat, --per-force and --fourth-parties must be at least 1")
-    counter = StatementCounter()
-    try:
-        estates = [measure(suppliers, args, counter) for suppliers in args.suppliers]
-    finally:
-        counter.close()
-    growth = _growth(estates)
-    grows = sorted(
-        name
-        for name in PER_FORCE_PATHS
-        if name in growth
-        and (
-            growth[name]["cpu_ratio"] > GROWTH_RATIO
-            or growth[name]["statements"][1] > growth[name]["statements"][0]
-        )
+    estates = measure_sizes(args.suppliers, lambda size, counter: measure(size, args, counter))
+    return growth_report(
+        "portfolio",
+        estates,
+        _growth(estates),
+        GROWTH_RATIO,
+        judged=PER_FORCE_PATHS,
+        repeat=args.repeat,
+        per_force=args.per_force,
     )
-    report = {
-        "benchmark": "portfolio",
-        "repeat": args.repeat,
-        "per_force": args.per_force,
-        "estates": estates,
-        "growth": growth,
-        "growth_ratio_limit": GROWTH_RATIO,
-        "grows": grows,
-    }
-    print(json.dumps(report, indent=2, default=str))
-    return report
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_pages import RUNS, prepare_estate
-from benchmarks.timing import StatementCounter, measured
+from benchmarks.timing import StatementCounter, measured, sizes_parser
 from frameworks.risk.likelihood import EvidenceKind
 from frameworks.risk.policy import risk_policy
 from kernel.settings import load_settings
@@ -567,14 +567,9 @@ def _growth(estates: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--suppliers", type=int, nargs="+", default=[2_000, 10_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = sizes_parser(__doc__)
     parser.add_argument("--forces", type=int, default=20)
     parser.add_argument("--scenarios-per-force", type=int, default=50)
-    parser.add_argument("--keep", type=Path, default=None, help="keep and reuse estates here")
     args = parser.parse_args(argv)
     counter = StatementCounter()
     try:

@@ -123,6 +123,7 @@ class ProductOut(Out):
     id: int
     organisation_id: int
     name: str
+    version: str | None = None
     category: ProductCategory
     deployment_model: DeploymentModel
     description: str

@@ -74,7 +74,8 @@ class _Chosen(BaseModel):
     evidence: list[EvidenceView]
 
 
-def _principal(session: Session, email: str, role: Role) -> Principal:
+def demo_principal(session: Session, email: str, role: Role) -> Principal:
+    """The demo user with this address, acting in `role` in its organisation."""
     found = session.execute(
         select(User.id, MembershipRow.organisation_id)
         .join(MembershipRow, MembershipRow.user_id == User.id)
@@ -232,8 +233,8 @@ def seed_risk_register(
     """Fill the demo force's register as of `as_of` (the estate's day, used as "today" for every
     decision, so the same seed gives the same register). The ids it made, by what they are; None
     when the estate has fewer than three products to deploy."""
-    assessor = _principal(session, force_assessor_email, Role.FORCE_ASSESSOR)
-    siro = _principal(session, siro_email, Role.SIRO)
+    assessor = demo_principal(session, force_assessor_email, Role.FORCE_ASSESSOR)
+    siro = demo_principal(session, siro_email, Role.SIRO)
     (force_id,) = assessor.organisation_ids()
     if siro.organisation_ids() != {force_id}:
         raise LookupError(f"{siro_email} is not the SIRO of {force_assessor_email}'s force")

@@ -31,6 +31,7 @@ from frameworks.deployment_facts import (
     RecordCount,
     caveat_problem,
 )
+from posture.portfolio.details import Version
 from supplier_portal.vocabulary import (
     CertificationScheme,
     DataLocation,
@@ -84,6 +85,9 @@ class ProductFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Name
+    # The release the supplier ships and has assessed: a passport states it, and a force whose
+    # deployment runs another cannot rely on that passport.
+    version: Version | None = None
     category: ProductCategory
     deployment_model: DeploymentModel
     description: str = Field(default="", max_length=5000)
@@ -116,6 +120,12 @@ class ProductFields(BaseModel):
         malformed)."""
         caveat_problem(self.max_classification, self.sensitive_caveat)
 
+    def version_problem(self) -> None:
+        """A version that begins or ends with a space: refused by the services as a conflict,
+        as the portfolio's product version is (the schema states only what it refuses)."""
+        if self.version is not None and self.version != self.version.strip():
+            raise ValueError(f"version: {self.version!r} must not begin or end with a space")
+
     def facts(self) -> DeploymentFacts:
         """What proportionality rules read of the product."""
         return DeploymentFacts.model_validate(
@@ -126,6 +136,7 @@ class ProductFields(BaseModel):
         """The listing columns of a stored product, as stored (vocabularies as their values)."""
         stored = self.model_dump(mode="json")
         return {
+            "version": self.version,
             "data_locations": stored["data_locations"],
             "max_classification": stored["max_classification"],
             "sensitive_caveat": self.sensitive_caveat,

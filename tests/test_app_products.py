@@ -21,6 +21,7 @@ from ui.product_form import WIDGETS
 
 LISTED = {
     "name": "Vault",
+    "version": "3.1.4",
     "category": "analytics",
     "deployment_model": "saas",
     "description": "Custody images",

@@ -200,8 +200,19 @@ def _networks(key: str, current: Any) -> list[str]:
     return [line.strip() for line in typed.splitlines() if line.strip()]
 
 
+def _version(key: str, current: Any) -> str | None:
+    typed = st.text_input(
+        "Version (the release you ship and have assessed)",
+        value=current or "",
+        max_chars=64,
+        key=key,
+    )
+    return typed.strip() or None
+
+
 WIDGETS: dict[str, Callable[[str, Any], Any]] = {
     "name": _name,
+    "version": _version,
     "category": _category,
     "deployment_model": _deployment,
     "description": _description,

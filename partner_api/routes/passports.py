@@ -124,7 +124,7 @@ class AssuranceAvoidedOut(Out):
 
 
 def _out(view: PassportView) -> PassportOut:
-    return PassportOut(**view.model_dump(), standing=view.standing(utcnow()))
+    return PassportOut(**view.model_dump(), standing=view.standing_at(utcnow()))
 
 
 def _reliance_out(reliance: Reliance) -> RelianceOut:

@@ -246,12 +246,11 @@ def _succeed(
             product.id,
         )
         run.job_id = job.id
-        alerts = []
         if payload.get("endpoint_id"):
             alerts = record_endpoint_run(session, payload["endpoint_id"], run, report)
             relay_to_deployers(session, alerts)
         # In the same transaction: a passport must not outlive the run that contradicts it.
-        after_check_run(session, run, alerts)
+        after_check_run(session, run)
         score = "n/a" if report.score is None else f"{report.score:g}"
         finished = session.execute(
             update(Job)

@@ -19,7 +19,7 @@ from posture.jobs.checks import ObserveCheck, execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
 from posture.monitoring.endpoints import queue_due_checks
-from posture.passport.watch import after_exceptions_expired
+from posture.passport.watch import after_exceptions_ended
 from posture.risk.expiry import expire_decisions
 from posture.storage.engine import build_engine, session_factory, transaction
 from posture.target_profiles import retarget_estate
@@ -167,7 +167,7 @@ def build_queue(
     def expire_risk_decisions() -> dict[str, list[int]]:
         with transaction(sessions) as session:
             result = expire_decisions(session, utcnow().date())
-            after_exceptions_expired(session, result.exceptions)
+            after_exceptions_ended(session, result.exceptions, "exception_expired")
         if result.alerts:
             log.info("risk register: %d expired decisions alerted", len(result.alerts))
         return {"acceptances": result.acceptances, "exceptions": result.exceptions}

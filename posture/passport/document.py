@@ -10,6 +10,7 @@ any byte is refused, not only changes to what the signature covers.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ class NamedRecord(_Part):
 class ProductPart(_Part):
     id: Id
     name: Text
+    version: Short | None = None
     category: Short
     deployment_model: Short
 
@@ -229,13 +231,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large to hold")
+    return value
+
+
 def open_sealed(raw: bytes, kind: str, trusted: PublicKeys, max_bytes: int) -> dict[str, Any]:
     """The body of a sealed document, once the file is proved to be exactly what the trusted keys
     signed; DocumentRefused says why not."""
     if len(raw) > max_bytes:
         raise DocumentRefused(f"the file is larger than {max_bytes:,} bytes")
     try:
-        document = json.loads(raw.decode("ascii"), parse_constant=_refuse_constant)
+        document = json.loads(
+            raw.decode("ascii"), parse_constant=_refuse_constant, parse_float=_finite
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise DocumentRefused(
             "the file is not a signed document (it is not canonical JSON)"
@@ -251,6 +262,11 @@ def open_sealed(raw: bytes, kind: str, trusted: PublicKeys, max_bytes: int) -> d
         raise DocumentRefused(
             "the signature is not a hybrid signature bundle as the platform writes"
         )
+    # What was signed, named: a passport under its number, the list under its own name, so one
+    # signed document is never read as the other.
+    named = body.get("number") if kind == "passport" else REVOCATIONS_NAME
+    if bundle.get("name") != named:
+        raise DocumentRefused(f"the signature was made for another document than this {kind}")
     checked = verify_bytes(canonical(body), bundle)
     if not checked.valid:
         raise DocumentRefused(f"the signature does not hold: {checked.reason}")

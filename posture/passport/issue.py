@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checks.findings import Severity
 from checks.report import CheckReport
 from frameworks.loader import default_framework
 from kernel.clock import utcnow
@@ -41,15 +42,17 @@ from posture.passport.document import (
     seal,
 )
 from posture.passport.policy import passport_policy
-from posture.passport.status import LIVE, change_status
+from posture.passport.status import LIVE, StatusRefused, change_status
 from posture.scoring.explain import explain
 from posture.scoring.load import load_estate
 from posture.scoring.subjects import SubjectFilter
 from posture.scoring.tables import framework_tables
+from posture.storage.locks import hold_exclusive
 from posture.storage.models import (
     Answer,
     Assessment,
     CheckRun,
+    Finding,
     Organisation,
     OutcomeException,
     Passport,
@@ -189,6 +192,23 @@ def _exceptions(session: Session, product_id: int, issued: datetime) -> list[Exc
     ]
 
 
+def _refuse_critical(session: Session, run_ids: list[int]) -> None:
+    """A run the passport would cite that has an open finding of a severity that suspends a
+    passport: one issued now would be suspended by what it cites."""
+    severities = [Severity(s).value for s in passport_policy().suspend_on_severities]
+    found = session.execute(
+        select(Finding.code, Finding.check_run_id)
+        .where(Finding.check_run_id.in_(run_ids), Finding.severity.in_(severities))
+        .order_by(Finding.check_run_id, Finding.code)
+        .limit(1)
+    ).first()
+    if found is not None:
+        raise NoPassport(
+            f"check run {found.check_run_id}, which the passport would cite, has finding "
+            f"{found.code} open; fix it and run the check again"
+        )
+
+
 def _accepted_at(session: Session, assessment: Assessment) -> datetime:
     # The assessment turns ACCEPTED with the last of its answers' acceptances.
     reviewed = session.scalar(
@@ -221,12 +241,20 @@ def passport_body(
             f"assessment {assessment.id} is not the product's current assessment; a newer "
             "version is in progress or under review"
         )
+    runs = _cited_runs(session, product)
+    _refuse_critical(session, [run.id for run in runs])
     scored = explain(estate, framework_tables(loaded))
     if not all(math.isfinite(float(scored[key])) for key in ("score", "confidence")):
         raise NoPassport(f"assessment {assessment.id} has no score to state")
     target = product_target(session, loaded, product)
     profile = loaded.profiles[assessment.profile_id]
-    runs = _cited_runs(session, product)
+    why = target.explain()
+    if target.profile_id != profile.id:
+        # The facts changed after submission: the assessment keeps the bar it was made against.
+        why = (
+            f"{profile.id}, the profile the assessment was submitted against; the product's "
+            f"facts now ask for {why}"
+        )
     ends = expiry(issued, runs)
     return PassportBody(
         schema="policetech-assure/passport/v1",
@@ -235,6 +263,7 @@ def passport_body(
         product=ProductPart(
             id=product.id,
             name=product.name,
+            version=product.version,
             category=product.category,
             deployment_model=product.deployment_model,
         ),
@@ -250,7 +279,7 @@ def passport_body(
                 content_sha256=loaded.content_sha256,
             ),
         ),
-        profile=ProfilePart(id=profile.id, title=profile.title, why=target.explain()),
+        profile=ProfilePart(id=profile.id, title=profile.title, why=why),
         outcomes=[
             OutcomePart(
                 outcome=entry["outcome"],
@@ -279,6 +308,9 @@ def issue_passport(
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise NoPassport(f"no assessment {assessment_id}")
+    if assessment.product_id is not None:
+        # One issue at a time per product, so two never both stand as its current passport.
+        hold_exclusive(session, f"passport:{assessment.product_id}")
     issued = utcnow().replace(microsecond=0)
     body = passport_body(session, assessment, keys, issued)
     document = seal("passport", body.wire(), body.number, keys)
@@ -316,12 +348,11 @@ def issue_passport(
         organisation_id=passport.organisation_id,
     )
     for older in earlier:
-        change_status(
-            session,
-            actor,
-            older,
-            PassportStatus.SUPERSEDED,
-            "superseded",
-            {"by": passport.number},
-        )
+        try:
+            change_status(
+                session, actor, older, PassportStatus.SUPERSEDED, "superseded",
+                {"by": passport.number},
+            )  # fmt: skip
+        except StatusRefused:
+            continue  # revoked meanwhile: it stays revoked
     return passport

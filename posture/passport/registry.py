@@ -56,7 +56,7 @@ class PassportView(BaseModel):
     status_changed_at: datetime | None
     sha256: str = Field(description="SHA-256 of the signed passport file.")
 
-    def standing(self, now: datetime) -> str:
+    def standing_at(self, now: datetime) -> str:
         return standing(self.status, self.expires_at, now)
 
 
@@ -177,7 +177,7 @@ def verify_here(
         raw,
         trusted,
         status_of,
-        f"the platform's records at {iso(moment.replace(microsecond=0))}",
+        f"the platform's records as they stand at {iso(utcnow().replace(microsecond=0))}",
         moment,
         passport_policy().max_document_bytes,
     )

@@ -20,9 +20,15 @@ from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.passport.document import VALID, PassportBody
 from posture.passport.status import standing
-from posture.portfolio.deployments import live_deployment
+from posture.portfolio.deployments import drop_reliance, live_deployment
 from posture.storage.locks import hold_exclusive
-from posture.storage.models import Organisation, Passport, PassportReliance, Product
+from posture.storage.models import (
+    Deployment,
+    Organisation,
+    Passport,
+    PassportReliance,
+    Product,
+)
 from posture.target_profiles import deployment_targets, supplier_rules
 
 
@@ -63,10 +69,17 @@ def rely_on_passport(
         )
     product = session.get(Product, product_id)
     assert product is not None
+    body = PassportBody.model_validate(json.loads(passport.document)["passport"])
+    covered, runs = body.product.version, deployment.product_version
+    if covered is not None and runs is not None and runs != covered:
+        raise RelianceRefused(
+            f"passport {number} covers version {covered}; your deployment runs {runs}. Record "
+            "the version you run, or assess the one you run."
+        )
     loaded = default_framework()
     rules = supplier_rules(loaded)
     needed = deployment_targets(session, loaded, [(deployment, product)])[0]
-    stated = PassportBody.model_validate(json.loads(passport.document)["passport"]).profile.id
+    stated = body.profile.id
     if stated not in rules.order or rules.rank(stated) < rules.rank(needed.profile_id):
         raise RelianceRefused(
             f"passport {number} states profile {stated}; your use of the product needs "
@@ -113,22 +126,8 @@ def end_reliance(
     if deployment is None:
         raise NotFound("deployment not found")
     hold_exclusive(session, f"reliance:{deployment.id}")
-    held = session.scalar(
-        select(PassportReliance).where(PassportReliance.deployment_id == deployment.id)
-    )
-    if held is None:
+    if not drop_reliance(session, principal, deployment, "the force stopped relying on it"):
         raise NotFound("the deployment relies on no passport")
-    session.delete(held)
-    session.flush()
-    record(
-        session,
-        actor_of(principal),
-        "passport.reliance_ended",
-        "deployment",
-        deployment.id,
-        {"deployment_id": deployment.id, "product_id": product_id},
-        organisation_id=organisation_id,
-    )
 
 
 def force_reliances(session: Session, principal: Principal, organisation_id: int) -> list[Reliance]:
@@ -139,7 +138,8 @@ def force_reliances(session: Session, principal: Principal, organisation_id: int
         select(PassportReliance, Passport, Product.id, Product.name)
         .join(Passport, Passport.id == PassportReliance.passport_id)
         .join(Product, Product.id == Passport.product_id)
-        .where(PassportReliance.organisation_id == organisation_id)
+        .join(Deployment, Deployment.id == PassportReliance.deployment_id)
+        .where(PassportReliance.organisation_id == organisation_id, Deployment.ended_at.is_(None))
         .order_by(Product.name, Product.id)
     ).all()
     return [
@@ -180,8 +180,10 @@ def assurance_avoided(session: Session, principal: Principal) -> AssuranceAvoide
             func.count(PassportReliance.id),
         )
         .join(PassportReliance, PassportReliance.passport_id == Passport.id)
+        .join(Deployment, Deployment.id == PassportReliance.deployment_id)
         .join(Product, Product.id == Passport.product_id)
         .join(Organisation, Organisation.id == Passport.organisation_id)
+        .where(Deployment.ended_at.is_(None))
         .group_by(Passport.id, Product.name, Organisation.name)
         .order_by(func.count(PassportReliance.id).desc(), Product.name)
     ).all()

@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "contradicted": "monitoring contradicted a check run the passport cites",
     "critical_finding": "a critical finding opened on the product",
     "exception_expired": "an exception the passport states as in force has expired",
+    "exception_revoked": "an exception the passport states as in force was revoked",
     "assessor": "a national assessor's decision",
     "superseded": "a newer passport was issued for the product",
 }

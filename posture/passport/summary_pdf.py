@@ -43,7 +43,8 @@ def passport_pdf(document: bytes) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.line_of(f"Assurance passport {body.number}", 16, "B")
-    pdf.line_of(f"{body.product.name}, supplied by {body.supplier.name}", 12)
+    version = f" version {body.product.version}" if body.product.version else ""
+    pdf.line_of(f"{body.product.name}{version}, supplied by {body.supplier.name}", 12)
     pdf.line_of(
         f"Issued {body.issued_at}; expires {body.expires_at} "
         + ("(a certificate it cites expires then)" if body.expiry_reason == "certificate" else "")

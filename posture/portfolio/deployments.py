@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.orm import Session
 
 from frameworks.deployment_facts import DeploymentFacts, ForceUse, SecurityClassification
@@ -28,6 +28,7 @@ from posture.storage.models import (
     FrameworkVersion,
     LotApplication,
     Organisation,
+    PassportReliance,
     Product,
 )
 from posture.storage.models.enums import AssessmentStatus, ListingState, OrgKind
@@ -233,6 +234,10 @@ def _change(
     if before == after:
         return
     _store(deployment, use, details)
+    if use != old_use or details.product_version != old_details.product_version:
+        # What a passport was relied on for has changed: the force relies on it again only once
+        # the passport is checked against the new use and version.
+        drop_reliance(session, principal, deployment, "the deployment's use or version changed")
     record(
         session,
         actor_of(principal),
@@ -244,6 +249,32 @@ def _change(
     )
 
 
+def drop_reliance(
+    session: Session, principal: Principal, deployment: Deployment, because: str
+) -> bool:
+    """End the deployment's reliance on a passport, if it has one, and say whether it had
+    (posture.passport.reliance records one; the portfolio only ends it, so it needs nothing of
+    the passports' rules)."""
+    ended = session.execute(
+        delete(PassportReliance).where(PassportReliance.deployment_id == deployment.id)
+    )
+    if ended.rowcount:
+        record(
+            session,
+            actor_of(principal),
+            "passport.reliance_ended",
+            "deployment",
+            deployment.id,
+            {
+                "deployment_id": deployment.id,
+                "product_id": deployment.product_id,
+                "because": because,
+            },
+            organisation_id=deployment.organisation_id,
+        )
+    return bool(ended.rowcount)
+
+
 def end_deployment(
     session: Session, principal: Principal, organisation_id: int, product_id: int
 ) -> Deployment:
@@ -252,6 +283,7 @@ def end_deployment(
     if deployment is None:
         raise NotFound("deployment not found")
     deployment.ended_at = utcnow()
+    drop_reliance(session, principal, deployment, "the deployment ended")
     record(
         session,
         actor_of(principal),

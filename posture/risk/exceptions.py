@@ -21,6 +21,7 @@ from posture.audit import hold_append_lock, record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require
 from posture.identity.scoped import load_visible
+from posture.passport.watch import after_exceptions_ended
 from posture.portfolio.deployments import live_deployment
 from posture.risk.acceptances import ACCEPT, check_expiry, refuse_conflicted_approver
 from posture.risk.forms import Reasons, RiskForm
@@ -172,6 +173,9 @@ def revoke_exception(session: Session, principal: Principal, exception_id: int) 
         },
         organisation_id=exception.organisation_id,
     )
+    # A passport stating the exception as in force no longer states what holds.
+    session.flush()
+    after_exceptions_ended(session, [exception.id], "exception_revoked", actor_of(principal))
     return exception
 
 

@@ -67,6 +67,9 @@ CASES: list[tuple[dict[str, Any], bool]] = [
     ({"name": " Padded"}, False),
     ({"name": "Bell\x07"}, False),
     ({"name": "x" * 201}, False),
+    ({"version": "4.2.1-lts"}, True),
+    ({"version": "x" * 65}, False),
+    ({"version": ""}, False),
     ({"api_available": True}, True),
     ({"api_available": 1}, False),
     ({"api_available": "true"}, False),
@@ -162,3 +165,21 @@ def test_the_sensitive_caveat_on_secret_is_a_conflict_that_writes_nothing(
     assert changed.status_code == 409, changed.text
     after = client.get(f"/v1/products/{created.json()['id']}", headers=bearer(prepared, "s1"))
     assert after.json() == before.json()
+
+
+def test_a_version_with_spaces_at_either_end_is_a_conflict_that_writes_nothing(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    organisation_id = prepared.world.orgs["s1"].organisation_id
+    product = {
+        "name": "Padded Version",
+        **BASE,
+        "version": " 4.2",
+        "organisation_id": organisation_id,
+    }
+    sent = client.post("/v1/products", json=product, headers=bearer(prepared, "s1"))
+    assert sent.status_code == 409, sent.text
+    assert "must not begin or end with a space" in sent.json()["detail"]
+    listed = client.get("/v1/products", headers=bearer(prepared, "s1")).json()
+    assert "Padded Version" not in [p["name"] for p in listed["items"]]

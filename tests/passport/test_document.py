@@ -44,7 +44,8 @@ def body(keys: AttestationKeys, number: str = "PP-00112233445566AA") -> dict:
             "schema": "policetech-assure/passport/v1",
             "number": number,
             "issuer_fingerprint": keys.fingerprint,
-            "product": {"id": 7, "name": "Evidence Vault", "category": "digital_evidence",
+            "product": {"id": 7, "name": "Evidence Vault", "version": "4.2",
+                        "category": "digital_evidence",
                         "deployment_model": "saas"},
             "supplier": {"id": 3, "name": "Vault Ltd"},
             "assessment": {
@@ -243,3 +244,18 @@ def test_the_published_file_schema_takes_every_passport_the_platform_signs(
     stripped = json.loads(raw)
     del stripped["signature"]["ml_dsa_65"]
     assert not schema.is_valid(stripped)
+
+
+def test_a_number_too_large_to_hold_is_refused_not_raised(keys: AttestationKeys) -> None:
+    raw = b'{"passport":{"score":1e400},"signature":{}}'
+    verdict = check(keys, raw)
+    assert verdict.state == "invalid"
+    assert "not canonical JSON" in verdict.reasons[0]
+
+
+def test_a_signature_made_for_another_document_is_refused(keys: AttestationKeys) -> None:
+    # Signed by the platform's keys over the same bytes, but named as the revocation list.
+    raw = seal("passport", body(keys), "passport-revocations", keys)
+    verdict = check(keys, raw)
+    assert verdict.state == "invalid"
+    assert "made for another document" in verdict.reasons[0]

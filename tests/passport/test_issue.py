@@ -228,3 +228,40 @@ def test_a_product_name_outside_latin_1_prints_safely(issued: Issued) -> None:
 
     text = PdfReader(io.BytesIO(passport_pdf(document))).pages[0].extract_text()
     assert "Évidence ?? Vault ) Tj (injected" in text
+
+
+def test_a_cited_run_with_an_open_critical_finding_withholds_the_passport(
+    world_db: Db, tmp_path: Path
+) -> None:
+    world, sessions, settings = world_db
+    from posture.platform_keys import platform_keys
+
+    s1 = world.orgs["s1"]
+    cert, _key = make_certificate(tmp_path, expired=True)
+    with transaction(sessions) as session:
+        report = run_certificate_check(cert.read_bytes(), "vault-cert.pem")
+        record_check_run(session, SYSTEM, report, s1.organisation_id, s1.product_id)
+        accept_in_full(session, world, s1.submitted_assessment_id, platform_keys(settings))
+    with sessions() as session:
+        assessment = session.get(Assessment, s1.submitted_assessment_id)
+        assert assessment is not None
+        assert assessment.status == "accepted"  # the acceptance stands
+        assert session.scalar(select(func.count()).select_from(Passport)) == 0
+        withheld = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "passport.withheld")
+        ).one()
+    assert "CERT-001" in withheld.data["because"]
+
+
+def test_a_passport_says_why_when_the_facts_fell_after_submission(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        assessment = session.get(Assessment, s1.submitted_assessment_id)
+        assert assessment is not None
+        assessment.profile_id = "supplier-critical-national"
+    issued = issue_for(world_db)
+    profile = _body(issued.document).profile
+    assert profile.id == "supplier-critical-national"
+    assert profile.why.startswith("supplier-critical-national, the profile the assessment was")
+    assert "now ask for supplier-saas" in profile.why

@@ -5,6 +5,7 @@ recorded; twenty requests at once record one reliance."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -33,7 +34,7 @@ from posture.storage.models.enums import Role
 from supplier_portal.reviews import review_answer
 from tests.concurrency import in_parallel
 from tests.identity.world import add_force
-from tests.passport.conftest import Db, Issued
+from tests.passport.conftest import Db, Issued, issue_for
 from tests.risk_register.listing import list_product
 
 
@@ -198,3 +199,64 @@ def test_twenty_parallel_acceptances_issue_one_passport(world_db: Db) -> None:
     with sessions() as session:
         passports = session.scalars(select(Passport)).all()
     assert len(passports) == 1
+
+
+def test_a_passport_for_another_version_than_the_force_runs_is_refused(world_db: Db) -> None:
+    from posture.portfolio.details import PortfolioDetails
+    from posture.storage.models import Product
+
+    world, sessions, _ = world_db
+    product_id = world.orgs["s1"].product_id
+    with transaction(sessions) as session:
+        product = session.get(Product, product_id)
+        assert product is not None
+        product.version = "5.0"
+    issued = issue_for(world_db)
+    assert json.loads(issued.document)["passport"]["product"]["version"] == "5.0"
+    force = world.principal(Role.FORCE_ASSESSOR)
+    f1 = _org(force)
+    with transaction(sessions) as session:
+        list_product(session, product_id)
+        put_deployment(
+            session, force, f1, product_id, None, PortfolioDetails(product_version="4.1")
+        )
+    with pytest.raises(RelianceRefused, match=r"covers version 5\.0"), transaction(sessions) as s:
+        rely_on_passport(s, force, f1, product_id, issued.number)
+    with transaction(sessions) as session:
+        put_deployment(
+            session, force, f1, product_id, None, PortfolioDetails(product_version="5.0")
+        )
+        relied = rely_on_passport(session, force, f1, product_id, issued.number)
+    assert relied.standing == "valid"
+
+
+def test_ending_or_changing_the_deployment_ends_its_reliance(
+    issued: Issued, deployed: dict[str, Principal]
+) -> None:
+    from posture.portfolio.deployments import end_deployment
+
+    product_id = issued.world.orgs["s1"].product_id
+    f1, f2 = deployed["f1"], deployed["f2"]
+    national = issued.world.principal(Role.NATIONAL_ASSESSOR)
+    with transaction(issued.sessions) as session:
+        for force in (f1, f2):
+            rely_on_passport(session, force, _org(force), product_id, issued.number)
+    with transaction(issued.sessions) as session:
+        end_deployment(session, f1, _org(f1), product_id)
+        # f2 now connects the product to the PNC: the passport's profile no longer reaches.
+        put_deployment(session, f2, _org(f2), product_id, ForceUse(national_systems=["pnc"]))
+    with issued.sessions() as session:
+        assert assurance_avoided(session, national).avoided == 0
+        assert force_reliances(session, f1, _org(f1)) == []
+        ended = session.scalars(
+            select(AuditEvent.data).where(AuditEvent.action == "passport.reliance_ended")
+        ).all()
+    assert sorted(e["because"] for e in ended) == [
+        "the deployment ended",
+        "the deployment's use or version changed",
+    ]
+    with transaction(issued.sessions) as session:
+        put_deployment(session, f1, _org(f1), product_id, ForceUse(national_systems=["pnc"]))
+    with issued.sessions() as session:
+        assert force_reliances(session, f1, _org(f1)) == []
+    assert _reliances(issued) == 0

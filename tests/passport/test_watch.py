@@ -7,7 +7,7 @@ assessors suspend, reinstate and revoke by hand, one decision at a time."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from posture.jobs.queue import build_queue
 from posture.monitoring.endpoints import EndpointForm, queue_due_checks, register_endpoint
 from posture.passport.registry import decide, revocation_list, verify_here
 from posture.passport.reliance import rely_on_passport
-from posture.passport.watch import after_check_run, after_exceptions_expired
+from posture.passport.watch import after_check_run, after_exceptions_ended
 from posture.portfolio.deployments import put_deployment
 from posture.risk.expiry import expire_decisions
 from posture.storage.engine import transaction
@@ -55,6 +55,23 @@ def _deployers(db: Db) -> dict[str, Principal]:
         put_deployment(session, forces["f2"], _org(forces["f2"]), s1)
         put_deployment(session, forces["f3"], _org(forces["f3"]), s2)
     return forces
+
+
+def _exception(session: Session, siro: Principal, product_id: int, until: date) -> int:
+    """The force's exception for B2.c of the product, until `until` (as its SIRO grants one)."""
+    exception = OutcomeException(
+        organisation_id=_org(siro),
+        product_id=product_id,
+        framework_id="ptsbd",
+        outcome_id="B2.c",
+        compensating_controls="Access only from force-managed devices on the PSN.",
+        rationale="MFA arrives in the next release.",
+        approver_user_id=siro.user_id,
+        expires_on=until,
+    )
+    session.add(exception)
+    session.flush()
+    return exception.id
 
 
 def _passport(session: Session, number: str) -> Passport:
@@ -155,19 +172,7 @@ def test_an_exception_the_passport_states_expiring_revokes_it(world_db: Db) -> N
     s1 = world.orgs["s1"]
     today = utcnow().date()
     with transaction(sessions) as session:
-        exception = OutcomeException(
-            organisation_id=_org(forces["f1"]),
-            product_id=s1.product_id,
-            framework_id="ptsbd",
-            outcome_id="B2.c",
-            compensating_controls="Access only from force-managed devices on the PSN.",
-            rationale="MFA arrives in the next release.",
-            approver_user_id=forces["f1"].user_id,
-            expires_on=today + timedelta(days=1),
-        )
-        session.add(exception)
-        session.flush()
-        exception_id = exception.id
+        exception_id = _exception(session, forces["f1"], s1.product_id, today + timedelta(1))
     issued = issue_for(world_db)
     stated = json.loads(issued.document)["passport"]["exceptions"]
     assert stated == [
@@ -178,7 +183,9 @@ def test_an_exception_the_passport_states_expiring_revokes_it(world_db: Db) -> N
         assert exception_id not in result.exceptions  # still in force on its last day
         result = expire_decisions(session, today + timedelta(days=2))
         assert result.exceptions == [exception_id]
-        assert after_exceptions_expired(session, result.exceptions) == [issued.number]
+        assert after_exceptions_ended(session, result.exceptions, "exception_expired") == [
+            issued.number
+        ]
     with sessions() as session:
         passport = _passport(session, issued.number)
         revoked_alerts = session.scalars(
@@ -254,3 +261,75 @@ def test_an_unknown_passport_is_not_found_for_every_role(issued: Issued) -> None
             "suspend",
             "a reason long enough",
         )
+
+
+def test_a_revoked_exception_revokes_the_passport_stating_it(world_db: Db) -> None:
+    from posture.risk.exceptions import revoke_exception
+
+    world, sessions, _ = world_db
+    forces = _deployers(world_db)
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        until = utcnow().date() + timedelta(days=60)
+        exception_id = _exception(session, forces["f1"], s1.product_id, until)
+    issued = issue_for(world_db)
+    with transaction(sessions) as session:
+        revoke_exception(session, forces["f1"], exception_id)
+    with sessions() as session:
+        passport = _passport(session, issued.number)
+        assert verify_here(session, issued.keys.public(), issued.document).state == "revoked"
+    assert (passport.status, passport.status_reason) == (
+        PassportStatus.REVOKED,
+        "exception_revoked",
+    )
+
+
+def test_a_run_that_loses_a_race_to_an_assessor_is_still_recorded(
+    issued: Issued, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assessor's decision moved the passport between the hook's read and its write: the
+    hook leaves it to that decision and the run (the evidence) is kept."""
+    from posture.passport import watch
+    from posture.passport.status import StatusRefused
+
+    def raced(*_: object, **__: object) -> bool:
+        raise StatusRefused("passport changed meanwhile; reload it")
+
+    monkeypatch.setattr(watch, "change_status", raced)
+    s1 = issued.world.orgs["s1"]
+    cert, _key = make_certificate(tmp_path, expired=True)
+    report = run_certificate_check(cert.read_bytes(), "vault-cert.pem")
+    with transaction(issued.sessions) as session:
+        run = record_check_run(session, SYSTEM, report, s1.organisation_id, s1.product_id)
+        assert after_check_run(session, run) == []
+        run_id = run.id
+    with issued.sessions() as session:
+        from posture.storage.models import CheckRun
+
+        assert session.get(CheckRun, run_id) is not None
+
+
+def test_a_run_recorded_from_the_command_line_that_loses_pq_suspends_the_passport(
+    world_db: Db, tmp_path: Path
+) -> None:
+    """No monitored endpoint: two runs recorded with `assure check tls --record`, the passport
+    issued between them; the second contradicts the run the passport cites."""
+    from tests.cli import assure, cli_env
+
+    world, sessions, settings = world_db
+    product_id = world.orgs["s1"].product_id
+    env = cli_env(settings.data_dir) | {"ASSURE_EGRESS_ALLOW": "127.0.0.0/8"}
+    cert, key = make_certificate(tmp_path)
+    serving = [pyopenssl_handler(cert, key, "X25519MLKEM768:X25519")]
+    with LoopbackServer(lambda sock: serving[0](sock)) as server:
+        target = f"127.0.0.1:{server.port}"
+        first = assure("check", "tls", target, "--record", f"product:{product_id}", env=env)
+        assert "recorded as check run" in first.stdout, first.stderr
+        issued = issue_for(world_db)
+        serving[0] = pyopenssl_handler(cert, key, "X25519")
+        second = assure("check", "tls", target, "--record", f"product:{product_id}", env=env)
+        assert "recorded as check run" in second.stdout, second.stderr
+    with sessions() as session:
+        passport = _passport(session, issued.number)
+    assert (passport.status, passport.status_reason) == (PassportStatus.SUSPENDED, "contradicted")
+    assert passport.status_detail["alert"] == "MON-PQ-LOST"

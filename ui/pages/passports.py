@@ -52,7 +52,7 @@ def passports_page() -> None:
                     "Passport": [p.number for p in found],
                     "Product": [p.product for p in found],
                     "Supplier": [p.supplier for p in found],
-                    "Standing": [p.standing(now) for p in found],
+                    "Standing": [p.standing_at(now) for p in found],
                     "Issued": [uk_time(p.issued_at) for p in found],
                     "Expires": [uk_time(p.expires_at) for p in found],
                 }
@@ -62,7 +62,7 @@ def passports_page() -> None:
         chosen = st.selectbox(
             "Passport",
             found,
-            format_func=lambda p: f"{p.number}: {p.product} ({p.standing(now)})",
+            format_func=lambda p: f"{p.number}: {p.product} ({p.standing_at(now)})",
         )
         _downloads(me, chosen.number)
         if holds(me, "deployment.manage"):

@@ -20,6 +20,7 @@ class Product(Base):
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64), index=True)
     deployment_model: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")

@@ -1,5 +1,6 @@
 """assurance passports: the signed statement issued when a national assessor accepts a
-product's assessment, its suspension or revocation, and forces' reliance on it for a deployment
+product's assessment, its suspension or revocation, and forces' reliance on it for a deployment;
+a product's version, which a passport states
 
 Revision ID: 0028_passports
 Revises: 0027_portfolio
@@ -33,6 +34,7 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    op.add_column("products", sa.Column("version", sa.String(length=64), nullable=True))
     op.create_table(
         "passports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -93,3 +95,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("passport_reliances")
     op.drop_table("passports")
+    # Plain DROP COLUMN: a batch rebuild of `products` would fail the foreign keys that point
+    # at it on SQLite.
+    op.drop_column("products", "version")
