@@ -81,8 +81,17 @@ def test_a_force_relies_on_the_passport_for_its_deployment(page: Issued) -> None
 def test_another_supplier_sees_no_passport_of_s1(page: Issued) -> None:
     app = _open(page.world.principal(Role.SUPPLIER_ADMIN, "s2"))
     assert not app.exception
-    assert any("No passport" in i.value for i in app.info)
+    assert any("No passport you may see" in i.value for i in app.info)
     owner = _open(page.world.principal(Role.SUPPLIER_ADMIN))
     (table,) = (f.value for f in owner.dataframe if "Passport" in f.value.columns)
     assert table["Passport"].tolist() == [page.number]
     assert not [b for b in owner.button if b.key == "rely"]
+
+
+def test_the_list_narrows_to_a_product_name(page: Issued) -> None:
+    app = _open(page.world.principal(Role.NATIONAL_ASSESSOR))
+    app.text_input(key="passport-search").input("no such product").run()
+    assert any("No passport matches." in i.value for i in app.info)
+    app.text_input(key="passport-search").input("s1 evidence").run()
+    (table,) = (f.value for f in app.dataframe if "Passport" in f.value.columns)
+    assert table["Passport"].tolist() == [page.number]

@@ -4,6 +4,7 @@ publishes, verification against its own records, and a national assessor's decis
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -60,43 +61,67 @@ class PassportView(BaseModel):
         return standing(self.status, self.expires_at, now)
 
 
-def _views(session: Session, *conditions: object) -> list[PassportView]:
+# A passport's record without its signed file, which only a download reads.
+_VIEW_COLUMNS = (
+    Passport.number,
+    Passport.product_id,
+    Passport.organisation_id,
+    Passport.assessment_id,
+    Passport.issued_at,
+    Passport.expires_at,
+    Passport.status,
+    Passport.status_reason,
+    Passport.status_changed_at,
+    Passport.sha256,
+)
+
+
+def _views(session: Session, *conditions: object, limit: int | None = None) -> list[PassportView]:
     rows = session.execute(
-        select(Passport, Product.name, Organisation.name)
+        select(*_VIEW_COLUMNS, Product.name.label("product"), Organisation.name.label("supplier"))
         .join(Product, Product.id == Passport.product_id)
         .join(Organisation, Organisation.id == Passport.organisation_id)
         .where(*conditions)
         .order_by(Passport.issued_at.desc(), Passport.id.desc())
+        .limit(limit)
     ).all()
     return [
         PassportView(
-            number=p.number,
-            product_id=p.product_id,
-            product=product,
-            supplier_id=p.organisation_id,
-            supplier=supplier,
-            assessment_id=p.assessment_id,
-            issued_at=p.issued_at,
-            expires_at=p.expires_at,
-            status=PassportStatus(p.status),
-            status_reason=p.status_reason,
-            status_changed_at=p.status_changed_at,
-            sha256=p.sha256,
+            number=row.number,
+            product_id=row.product_id,
+            product=row.product,
+            supplier_id=row.organisation_id,
+            supplier=row.supplier,
+            assessment_id=row.assessment_id,
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            status=PassportStatus(row.status),
+            status_reason=row.status_reason,
+            status_changed_at=row.status_changed_at,
+            sha256=row.sha256,
         )
-        for p, product, supplier in rows
+        for row in rows
     ]
 
 
 def list_passports(
-    session: Session, principal: Principal, product_id: int | None = None, limit: int = 500
+    session: Session,
+    principal: Principal,
+    product_id: int | None = None,
+    limit: int = 500,
+    search: str = "",
 ) -> list[PassportView]:
+    """The newest `limit` passports the principal may see, of one product or of products whose
+    name contains `search`."""
     scope = visible_organisations(principal, "passport.read")
     conditions: list[object] = []
     if scope is not None:
         conditions.append(Passport.organisation_id.in_(scope))
     if product_id is not None:
         conditions.append(Passport.product_id == product_id)
-    return _views(session, *conditions)[:limit]
+    if search.strip():
+        conditions.append(Product.name.icontains(search.strip(), autoescape=True))
+    return _views(session, *conditions, limit=limit)
 
 
 def _visible(session: Session, principal: Principal, number: str) -> Passport:
@@ -118,7 +143,18 @@ def passport_file(session: Session, principal: Principal, number: str) -> bytes:
     return _visible(session, principal, number).document
 
 
-def _entry(passport: Passport) -> RevocationEntry:
+# What a revocation list entry reads of a passport (never its signed file).
+_ENTRY_COLUMNS = (
+    Passport.number,
+    Passport.status,
+    Passport.status_changed_at,
+    Passport.issued_at,
+    Passport.status_reason,
+)
+
+
+def _entry(passport: Any) -> RevocationEntry:
+    """The entry of a passport, or of a row of its _ENTRY_COLUMNS."""
     changed = passport.status_changed_at or passport.issued_at
     return RevocationEntry(
         number=passport.number,
@@ -131,8 +167,8 @@ def _entry(passport: Passport) -> RevocationEntry:
 def revocation_body(session: Session, keys: AttestationKeys, now: datetime) -> RevocationBody:
     """Every passport not yet expired that is suspended, revoked or superseded: an expired one
     fails on its own date, so the list stays bounded by one validity period's issues."""
-    ended = session.scalars(
-        select(Passport)
+    ended = session.execute(
+        select(*_ENTRY_COLUMNS)
         .where(Passport.status != PassportStatus.ISSUED, Passport.expires_at > now)
         .order_by(Passport.number)
     ).all()
@@ -142,7 +178,7 @@ def revocation_body(session: Session, keys: AttestationKeys, now: datetime) -> R
         issuer_fingerprint=keys.fingerprint,
         issued_at=iso(now),
         next_update=iso(now + timedelta(hours=hours)),
-        entries=[_entry(p) for p in ended],
+        entries=[_entry(row) for row in ended],
     )
 
 

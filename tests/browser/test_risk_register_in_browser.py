@@ -219,3 +219,41 @@ def test_a_force_imports_its_portfolio_and_a_national_assessor_sees_the_concentr
     )
     expect(national.get_by_text("Fourth parties (sub-suppliers)")).to_be_visible()
     screenshot(national, tmp_path, "concentration")
+
+
+def test_a_force_downloads_a_passport_verifies_it_and_a_changed_copy_fails(
+    journey: Journey, browser_page, tmp_path: Path
+) -> None:
+    """The demo's passports: the force assessor picks a valid one, downloads the signed file and
+    verifies it on the page; a copy with one byte changed is refused; the national assessor sees
+    the assessments reliance saved."""
+    from playwright.sync_api import expect
+
+    page, served = browser_page, journey.served
+    sign_in(page, served, "force_assessor")
+    page.get_by_role("link", name="Passports").click()
+    expect(page.get_by_role("heading", name="Assurance passports")).to_be_visible(timeout=30_000)
+    page.get_by_label("Passport", exact=True).first.click()
+    page.get_by_role("option", name=re.compile(r"\(valid\)$")).first.click()
+    with page.expect_download(timeout=30_000) as downloading:
+        page.get_by_role("button", name="Download the signed passport (JSON)").click()
+    signed = tmp_path / "passport.json"
+    downloading.value.save_as(signed)
+    assert json.loads(signed.read_bytes())["passport"]["number"].startswith("PP-")
+
+    upload = page.locator("input[type=file]")
+    upload.set_input_files(str(signed))
+    expect(page.get_by_text(re.compile(r"^Valid: PP-"))).to_be_visible(timeout=30_000)
+    screenshot(page, tmp_path, "passport-verified")
+    changed = tmp_path / "changed.json"
+    changed.write_bytes(signed.read_bytes().replace(b'"band":"', b'"band":"A', 1))
+    upload.set_input_files(str(changed))
+    expect(page.get_by_text("Not valid: invalid")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile("the signature does not hold"))).to_be_visible()
+
+    national = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(national, served, "national_assessor")
+    national.get_by_role("link", name="Passports").click()
+    avoided = national.get_by_test_id("stMetric").filter(has_text="Assessments avoided")
+    expect(avoided).to_contain_text(re.compile(r"Assessments avoided\s*\d{2,}"), timeout=30_000)
+    screenshot(national, tmp_path, "passports-national")

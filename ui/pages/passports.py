@@ -39,11 +39,12 @@ def passports_page() -> None:
     )
     if holds(me, "posture.dashboard"):
         _avoided(me)
-    found = read_service(lambda s: list_passports(s, me))
+    search = st.text_input("Product name contains", max_chars=100, key="passport-search")
+    found = read_service(lambda s: list_passports(s, me, search=search))
     if found is None:
         return
     if not found:
-        st.info("No passport you may see has been issued yet.")
+        st.info("No passport matches." if search.strip() else "No passport you may see yet.")
     else:
         now = utcnow()
         st.dataframe(
