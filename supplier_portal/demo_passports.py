@@ -2,12 +2,14 @@
 avoided have something to show on first sign-in. The national assessor accepts the demo force's
 three deployed products' current assessments through the review service (which issues each
 passport, signed with the platform's keys); the demo force relies on each passport its use
-allows; most other forces deploying the first product rely on its passport too, written as the
-seed writes the rest of the estate; and the national assessor suspends the third product's
-passport, so the revocation list and the deploying forces' inboxes show a suspension."""
+allows; most other forces deploying the better placed of the first two products rely on its
+passport too, written as the seed writes the rest of the estate; and the national assessor
+suspends the third product's passport, so the revocation list and the deploying forces' inboxes
+show a suspension."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -19,13 +21,14 @@ from posture.identity.permissions import Principal
 from posture.passport.registry import decide
 from posture.passport.reliance import RelianceRefused, rely_on_passport
 from posture.portfolio.deployments import ASSESSED
+from posture.scoring.bands import band_names
 from posture.storage.models import Answer, Assessment, Deployment, Passport, PassportReliance
 from posture.storage.models.enums import AssessmentStatus, PassportStatus, Role
 from pq_crypto.attestation import AttestationKeys
 from supplier_portal.demo_risk import demo_principal
 from supplier_portal.reviews import review_answer
 
-# Of the forces deploying the first product (other than the demo force), how many rely on its
+# Of the forces deploying that product (other than the demo force), how many rely on its
 # passport rather than assessing it themselves.
 OTHERS_RELYING = 0.7
 SUSPENSION = (
@@ -99,8 +102,11 @@ def seed_passports(
         except (RelianceRefused, ValidationFailed):
             continue  # the force's use needs more than the passport states
     others = 0
-    if product_ids and product_ids[0] in issued:
-        others = _others_rely(session, issued[product_ids[0]], force_id)
+    kept = [issued[p] for p in product_ids[:2] if p in issued]
+    if kept:
+        # Other forces rely on the better placed of the two passports left valid.
+        best = min(kept, key=lambda passport: _body_band(passport))
+        others = _others_rely(session, best, force_id)
     suspended = None
     if len(product_ids) > 2 and product_ids[2] in issued:
         suspended = issued[product_ids[2]].number
@@ -111,6 +117,13 @@ def seed_passports(
         "other_forces_relying": others,
         "suspended_passport": suspended,
     }
+
+
+def _body_band(passport: Passport) -> int:
+    """The passport's band as its place in the bands, best first."""
+    band = json.loads(passport.document)["passport"]["band"]
+    bands = band_names()
+    return bands.index(band) if band in bands else len(bands)
 
 
 def _others_rely(session: Session, passport: Passport, force_id: int) -> int:

@@ -62,7 +62,7 @@ def test_a_national_assessor_suspends_a_passport_with_a_reason(page: Issued) -> 
     assert _status(page) == PassportStatus.ISSUED
     app.text_area(key="passport-reason").input("The hosting provider reported a breach.")
     app = next(b for b in app.button if b.label == "Record the decision").click().run()
-    assert any(f"Passport {page.number}: suspend recorded." in s.value for s in app.success)
+    assert any(f"Passport {page.number} suspended." in s.value for s in app.success)
     assert _status(page) == PassportStatus.SUSPENDED
 
 
@@ -95,3 +95,19 @@ def test_the_list_narrows_to_a_product_name(page: Issued) -> None:
     app.text_input(key="passport-search").input("s1 evidence").run()
     (table,) = (f.value for f in app.dataframe if "Passport" in f.value.columns)
     assert table["Passport"].tolist() == [page.number]
+
+
+def test_a_force_is_not_offered_to_rely_on_a_suspended_passport(page: Issued) -> None:
+    from posture.passport.registry import decide
+
+    with transaction(page.sessions) as session:
+        decide(
+            session,
+            page.world.principal(Role.NATIONAL_ASSESSOR),
+            page.number,
+            "suspend",
+            "The hosting provider reported a breach.",
+        )
+    app = _open(page.world.principal(Role.FORCE_ASSESSOR))
+    assert not [b for b in app.button if b.key == "rely"]
+    assert any("is suspended: it cannot be relied on" in c.value for c in app.caption)

@@ -24,6 +24,33 @@ from ui.runtime import sessions
 
 CHARTED = 20
 NOT_SCORED = "not scored"
+# Best band first, green to red; not scored is grey.
+BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
+UNSCORED_COLOUR = "#bdbdbd"
+# The tables' columns in words.
+HEADINGS = {
+    "product_id": "Product id",
+    "product": "Product",
+    "supplier": "Supplier",
+    "forces": "Forces",
+    "weight": "Weighted deployments",
+    "band": "Band",
+    "open_findings": "Open findings",
+    "products": "Products",
+    "worst_band": "Worst band",
+    "fourth_party": "Fourth party",
+}
+
+
+def _band_scale(bands: list[str]) -> dict:
+    named = list(band_names())
+    if len(named) != len(BAND_COLOURS):
+        return {"domain": bands}  # a policy with other bands: the default palette
+    return {"domain": bands, "range": [*BAND_COLOURS, UNSCORED_COLOUR]}
+
+
+def _worded(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns=HEADINGS).fillna("")
 
 
 def _chart(products: pd.DataFrame) -> dict:
@@ -36,7 +63,7 @@ def _chart(products: pd.DataFrame) -> dict:
             "color": {
                 "field": "band",
                 "type": "nominal",
-                "scale": {"domain": bands},
+                "scale": _band_scale(bands),
                 "title": "Band",
             },
             "tooltip": [
@@ -75,12 +102,11 @@ def concentration_panel(me: Principal) -> None:
     products = view.products.assign(band=view.products["band"].fillna(NOT_SCORED))
     st.subheader(f"The {min(CHARTED, len(products))} heaviest products")
     st.vega_lite_chart(products.head(CHARTED), _chart(products), width="stretch")
-    st.dataframe(products, hide_index=True)
-    left, right = st.columns(2)
-    left.subheader("Suppliers")
-    left.dataframe(view.suppliers.drop(columns=["supplier_id"]), hide_index=True)
-    right.subheader("Fourth parties (sub-suppliers)")
+    st.dataframe(_worded(products), hide_index=True)
+    st.subheader("Suppliers")
+    st.dataframe(_worded(view.suppliers.drop(columns=["supplier_id"])), hide_index=True)
+    st.subheader("Fourth parties (sub-suppliers)")
     if view.fourth_parties.empty:
-        right.caption("No deployment names a sub-supplier.")
+        st.caption("No deployment names a sub-supplier.")
     else:
-        right.dataframe(view.fourth_parties, hide_index=True)
+        st.dataframe(_worded(view.fourth_parties), hide_index=True)

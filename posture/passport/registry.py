@@ -235,7 +235,8 @@ def decide(
     passport = lock_passport(session, passport.id)
     target = DECISIONS[decision]
     if PassportStatus(passport.status) == target:
-        raise ValidationFailed(f"passport {number} is already {target.value}")
+        already = "in force" if target == PassportStatus.ISSUED else target.value
+        raise ValidationFailed(f"passport {number} is already {already}")
     if target == PassportStatus.ISSUED and utcnow() >= passport.expires_at:
         raise ValidationFailed(f"passport {number} has expired; it cannot be reinstated")
     change_status(

@@ -209,6 +209,13 @@ def test_a_force_imports_its_portfolio_and_a_national_assessor_sees_the_concentr
     row = page.locator("[role=row]", has_text=journey.product)
     expect(row.first).to_contain_text("Mission critical", timeout=30_000)
     screenshot(page, tmp_path, "portfolio-imported")
+    # The section stays open with an empty uploader, and the same file imports again,
+    # changing nothing.
+    expect(page.get_by_text("assets-fixed.csv", exact=True)).to_have_count(0)
+    page.locator("input[type=file]").set_input_files(str(good))
+    expect(page.get_by_text("assets-fixed.csv", exact=True)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("0 changed, 1 unchanged")).to_be_visible(timeout=30_000)
 
     national = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
     sign_in(national, served, "national_assessor")
@@ -248,7 +255,8 @@ def test_a_force_downloads_a_passport_verifies_it_and_a_changed_copy_fails(
     changed = tmp_path / "changed.json"
     changed.write_bytes(signed.read_bytes().replace(b'"band":"', b'"band":"A', 1))
     upload.set_input_files(str(changed))
-    expect(page.get_by_text("Not valid: invalid")).to_be_visible(timeout=30_000)
+    refused = "Not valid: this is not a passport exactly as the platform signed it"
+    expect(page.get_by_text(refused)).to_be_visible(timeout=30_000)
     expect(page.get_by_text(re.compile("the signature does not hold"))).to_be_visible()
 
     national = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})

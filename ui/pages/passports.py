@@ -11,6 +11,8 @@ import streamlit as st
 from kernel.clock import utcnow
 from kernel.settings import load_settings
 from posture.identity.permissions import Principal, holds, visible_organisations
+from posture.passport.document import INVALID, VALID
+from posture.passport.policy import passport_policy
 from posture.passport.registry import (
     DECISIONS,
     decide,
@@ -26,6 +28,8 @@ from posture.storage.models import Organisation
 from ui.context import principal, read_service, run_service, show_flash, uk_time
 from ui.plain import escape_markdown, plain, plain_error
 from ui.runtime import sessions
+
+DONE = {"suspend": "suspended", "revoke": "revoked", "reinstate": "reinstated"}
 
 
 def passports_page() -> None:
@@ -60,14 +64,17 @@ def passports_page() -> None:
             ),
             hide_index=True,
         )
+        standings = [p.standing_at(now) for p in found]
         chosen = st.selectbox(
             "Passport",
             found,
+            # The newest valid one first: it is the one a force would rely on.
+            index=standings.index(VALID) if VALID in standings else 0,
             format_func=lambda p: f"{p.number}: {p.product} ({p.standing_at(now)})",
         )
         _downloads(me, chosen.number)
         if holds(me, "deployment.manage"):
-            _rely(me, chosen.product_id, chosen.number)
+            _rely(me, chosen.product_id, chosen.number, chosen.standing_at(now))
         if holds(me, "passport.manage"):
             _decide(chosen.number)
     _verify()
@@ -93,9 +100,11 @@ def _downloads(me: Principal, number: str) -> None:
         file_name=f"passport-{number}.json",
         mime="application/json",
     )
+    # Built now rather than on the click: a deferred file is sometimes gone from Streamlit's
+    # media store by the time the second button on the page asks for it.
     right.download_button(
         "Download the summary (PDF)",
-        lambda: passport_pdf(document),
+        passport_pdf(document),
         file_name=f"passport-{number}.pdf",
         mime="application/pdf",
     )
@@ -107,7 +116,7 @@ def _force_of(me: Principal) -> int | None:
     return None if not scope else min(scope)
 
 
-def _rely(me: Principal, product_id: int, number: str) -> None:
+def _rely(me: Principal, product_id: int, number: str, standing: str) -> None:
     organisation_id = _force_of(me)
     if organisation_id is None:
         return
@@ -131,6 +140,12 @@ def _rely(me: Principal, product_id: int, number: str) -> None:
     if not deployed:
         st.caption("Your force does not deploy this product, so it cannot rely on its passport.")
         return
+    if standing != VALID:
+        st.caption(f"This passport is {standing}: it cannot be relied on.")
+        return
+    if any(r.passport == number for r in relied):
+        st.caption("Your deployment of this product relies on this passport.")
+        return
     if st.button("Rely on this passport for our deployment", key="rely"):
         run_service(
             lambda s: rely_on_passport(s, me, organisation_id, product_id, number),
@@ -148,14 +163,17 @@ def _decide(number: str) -> None:
         if st.form_submit_button("Record the decision"):
             run_service(
                 lambda s: decide(s, me, number, decision, reason),
-                f"Passport {number}: {decision} recorded.",
+                f"Passport {number} {DONE[decision]}.",
                 clear=("passport-reason",),
             )
 
 
 def _verify() -> None:
     st.subheader("Verify a passport file")
-    upload = st.file_uploader("Passport file (JSON)", type=["json"], key="verify-passport")
+    limit = passport_policy().max_document_bytes // 1024
+    upload = st.file_uploader(
+        f"Passport file (JSON, {limit} KiB at most)", type=["json"], key="verify-passport"
+    )
     if upload is None:
         return
     data = upload.getvalue()
@@ -165,8 +183,10 @@ def _verify() -> None:
     except ValueError as exc:
         plain_error(exc)
         return
-    if verdict.valid:
-        st.success(f"Valid: {verdict.passport.number if verdict.passport else ''}")
+    if verdict.valid and verdict.passport is not None:
+        st.success(f"Valid: {verdict.passport.number}")
+    elif verdict.state == INVALID:
+        st.error("Not valid: this is not a passport exactly as the platform signed it")
     else:
         st.error(f"Not valid: {verdict.state}")
     for reason in verdict.reasons:
