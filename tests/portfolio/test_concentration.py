@@ -6,6 +6,7 @@ findings are the newest; and only estate-wide roles see it."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
@@ -17,6 +18,7 @@ from frameworks.loader import default_framework
 from kernel.settings import Settings
 from posture.identity.permissions import PermissionDenied
 from posture.portfolio.concentration import concentration
+from posture.scoring.bands import band_names
 from posture.storage.engine import transaction
 from posture.storage.models import CheckRun, Deployment, Finding, Organisation, Product
 from posture.storage.models.enums import Role, RunStatus
@@ -158,13 +160,19 @@ def test_the_dashboards_page_charts_and_tables_the_concentration(
     app = _page(world.principal(Role.NATIONAL_ASSESSOR))
     assert not app.exception
     tables = [f.value for f in app.dataframe]
-    (products,) = [t for t in tables if "open_findings" in t.columns and "product" in t.columns]
-    assert products["product_id"].tolist() == [ids["secret"], ids["many"], ids["few"]]
-    assert products["band"].tolist() == ["not scored", "C", "A"]
-    (fourth,) = [t for t in tables if "fourth_party" in t.columns]
-    assert fourth["fourth_party"].tolist() == ["Acme Hosting", "Tiny Ltd"]
+    # Headed in words.
+    (products,) = [t for t in tables if "Open findings" in t.columns and "Product" in t.columns]
+    assert products["Product id"].tolist() == [ids["secret"], ids["many"], ids["few"]]
+    assert products["Band"].tolist() == ["not scored", "C", "A"]
+    (fourth,) = [t for t in tables if "Fourth party" in t.columns]
+    assert fourth["Fourth party"].tolist() == ["Acme Hosting", "Tiny Ltd"]
     (chart,) = [c for c in app.get("vega_lite_chart") if "Weighted deployments" in c.proto.spec]
     assert '"field": "band"' in chart.proto.spec
+    # Best band green, worst red, not scored grey: in the bands' order.
+    spec = json.loads(chart.proto.spec)
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == [*band_names(), "not scored"]
+    assert scale["range"] == ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#bdbdbd"]
     assert any("The 3 heaviest products" in h.value for h in app.subheader)
 
 

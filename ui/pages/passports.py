@@ -29,7 +29,10 @@ from ui.context import principal, read_service, run_service, show_flash, uk_time
 from ui.plain import escape_markdown, plain, plain_error
 from ui.runtime import sessions
 
-DONE = {"suspend": "suspended", "revoke": "revoked", "reinstate": "reinstated"}
+# What each decision leaves the passport, in words: its status, or back in force.
+DONE = {decision: status.value for decision, status in DECISIONS.items()} | {
+    "reinstate": "reinstated"
+}
 
 
 def passports_page() -> None:
