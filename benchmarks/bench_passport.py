@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.timing import (
     StatementCounter,
+    estate_folder,
     growth_report,
     measure_sizes,
     sizes_parser,
@@ -210,9 +210,7 @@ def _report(kind: str, target: str) -> CheckReport:
 
 
 def measure(suppliers: int, args: argparse.Namespace, counter: StatementCounter) -> dict:
-    with tempfile.TemporaryDirectory(prefix="bench-passport-") as scratch:
-        folder = (args.keep / f"passport-{suppliers}") if args.keep else Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
+    with estate_folder(args.keep, f"passport-{suppliers}") as folder:
         prepared = prepare(folder, suppliers)
         settings = load_settings({"ASSURE_DATA_DIR": str(folder)})
         engine = build_engine(settings)

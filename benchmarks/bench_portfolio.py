@@ -47,11 +47,8 @@ import argparse
 import json
 import math
 import random
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,7 +59,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_pages import RUNS, prepare_estate
-from benchmarks.timing import StatementCounter, growth_report, measure_sizes, sizes_parser
+from benchmarks.timing import (
+    StatementCounter,
+    estate_folder,
+    growth_report,
+    measure_sizes,
+    sizes_parser,
+)
 from benchmarks.timing import timed_in_sessions as _timed
 from frameworks.deployment_facts import SecurityClassification
 from frameworks.loader import default_framework
@@ -488,19 +491,8 @@ def _blast_radius(
     return figures
 
 
-@contextmanager
-def _estate_folder(keep: Path | None, suppliers: int) -> Iterator[Path]:
-    if keep is not None:
-        folder = keep / f"portfolio-{suppliers}"
-        folder.mkdir(parents=True, exist_ok=True)
-        yield folder
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        yield Path(folder)
-
-
 def measure(suppliers: int, args: argparse.Namespace, counter: StatementCounter) -> dict[str, Any]:
-    with _estate_folder(args.keep, suppliers) as folder:
+    with estate_folder(args.keep, f"portfolio-{suppliers}") as folder:
         prepared = prepare(folder, suppliers, args.per_force, args.fourth_parties)
         engine = build_engine(load_settings({"ASSURE_DATA_DIR": str(folder)}))
         try:

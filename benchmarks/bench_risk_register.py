@@ -43,11 +43,9 @@ import logging
 import math
 import os
 import sys
-import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,7 +55,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.bench_pages import RUNS, prepare_estate
-from benchmarks.timing import StatementCounter, measured, sizes_parser
+from benchmarks.timing import StatementCounter, estate_folder, measured, sizes_parser
 from frameworks.risk.likelihood import EvidenceKind
 from frameworks.risk.policy import risk_policy
 from kernel.settings import load_settings
@@ -470,19 +468,8 @@ def _principals(sessions: sessionmaker[Session], emails: dict[str, str]) -> dict
         }
 
 
-@contextmanager
-def _estate_folder(keep: Path | None, suppliers: int) -> Iterator[Path]:
-    if keep is not None:
-        folder = keep / f"risk-register-{suppliers}"
-        folder.mkdir(parents=True, exist_ok=True)
-        yield folder
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        yield Path(folder)
-
-
 def measure(suppliers: int, args: argparse.Namespace, counter: StatementCounter) -> dict[str, Any]:
-    with _estate_folder(args.keep, suppliers) as folder:
+    with estate_folder(args.keep, f"risk-register-{suppliers}") as folder:
         prepared = prepare(folder, suppliers, args.forces, args.scenarios_per_force)
         engine = build_engine(load_settings({"ASSURE_DATA_DIR": str(folder)}))
         sessions = session_factory(engine)

@@ -7,8 +7,10 @@ import argparse
 import json
 import math
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +152,15 @@ def sizes_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, default=None, help="keep and reuse estates here")
     return parser
+
+
+@contextmanager
+def estate_folder(keep: Path | None, name: str) -> Iterator[Path]:
+    """A scratch folder for one size's estate, kept under ``keep`` when asked for inspection."""
+    if keep is not None:
+        folder = keep / name
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+        yield Path(folder)
