@@ -81,6 +81,7 @@ def _store(report: CheckReport, subject: str) -> int:
     from assure_cli.context import open_database
     from posture.audit import Actor
     from posture.check_runs import record_check_run
+    from posture.findings.tracking import track_check_run
     from posture.passport.watch import after_check_run
     from posture.storage.engine import transaction
     from posture.storage.models import Product
@@ -99,6 +100,7 @@ def _store(report: CheckReport, subject: str) -> int:
             after_check_run(session, run, actor=Actor("cli"))
         else:
             run = record_check_run(session, Actor("cli"), report, int(value))
+        track_check_run(session, run)
         return run.id
 
 

@@ -58,6 +58,14 @@ COMMANDS = {
         "app",
         "Retention periods for personal data and evidence, applied by a sweep.",
     ),
+    "schedule": LazyCommand(
+        "assure_cli.schedule",
+        "app",
+        "Scheduled work: what runs when, how it last went, and running one now.",
+    ),
+    "notify": LazyCommand(
+        "assure_cli.notify", "app", "Notifications: e-mail and signed webhooks from the outbox."
+    ),
     # Run by `assure serve` after one of its workers exits, so that the supervisor itself never
     # loads huey or SQLAlchemy.
     "settle-worker": LazyCommand(

@@ -64,7 +64,7 @@ def score(
             if snapshot:
                 taken_at = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
                 stored = store_snapshots(session, CLI_ACTOR, loaded, scores, taken_at)
-        if snapshot:
+        if stored:
             # Signed once the run has committed, so the checkpoint covers its audit event.
             checkpoint = write_checkpoint(
                 db.sessions, ensure_data_dir(db.settings), "snapshot"
@@ -76,6 +76,7 @@ def score(
                 "as_of": when,
                 "subjects": len(frame),
                 "snapshots_stored": stored,
+                "snapshot_already_stored": snapshot and not stored and not frame.empty,
                 "audit_checkpoint": None
                 if checkpoint is None
                 else {
@@ -98,6 +99,8 @@ def score(
     typer.echo(shown[columns].to_string(index=False))
     if stored:
         typer.echo(f"stored {stored} snapshots")
+    elif snapshot:
+        typer.echo("a snapshot at that moment is already stored; nothing was written again")
     if checkpoint is not None:
         typer.echo(
             f"audit checkpoint: {checkpoint.event_count} events to event {checkpoint.tip_event_id}"

@@ -79,6 +79,16 @@ def upgrade_database() -> str:
     return words[-1] if words else "unknown"
 
 
+def validate_schedules() -> None:
+    """Check the schedule book in a child (the supervisor loads no domain code); its one-line
+    refusal is on stderr already."""
+    done = subprocess.run(  # noqa: S603 (our interpreter, our arguments)
+        [*ASSURE, "schedule", "validate"], stdout=subprocess.DEVNULL, check=False
+    )
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+
+
 # The app and the API restart too, but a child that dies five times in a minute will not stay
 # up (a port in use, a broken install): serve stops and says so rather than spin.
 MUST_STAY_UP = RestartPolicy(give_up_after=5, window=60.0)
@@ -140,6 +150,10 @@ def serve(
 ) -> None:
     """Upgrade the database if needed, then run the app and its background worker."""
     revision = upgrade_database()
+    if workers:
+        # A schedules file the schema refuses would stop every worker at start, over and over:
+        # refuse it once, here, naming the file and the field.
+        validate_schedules()
     typer.echo(f"database at schema {revision}; app on http://{host}:{port}")
     worker_processes = WorkerProcesses()
     children = [Child("app", _starter(streamlit_command(host, port)), MUST_STAY_UP)]

@@ -58,8 +58,14 @@ def worker(
             registry = CollectorRegistry(auto_describe=False)
             series = WorkerMetrics(registry)
             observe_check = series.observe_check
+        from supplier_portal.automation import schedule_book
+
+        # A schedules file the schema refuses stops the worker here, naming the file and field.
         queue = build_queue(
-            db.settings, worker_token=start_token or None, observe_check=observe_check
+            db.settings,
+            worker_token=start_token or None,
+            observe_check=observe_check,
+            schedules=schedule_book(db.settings),
         )
         if metrics_port is not None and series is not None:
             from posture.observability.estate import EstateCollector

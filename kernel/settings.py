@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -86,6 +87,18 @@ class Settings(BaseModel):
     # Whether every worker runs the retention sweep nightly; off, the policy is applied only
     # by `assure retention sweep`.
     retention_schedule: bool = True
+    # The schedule book (YAML shaped as posture/data/schedules.yaml) workers run instead of the
+    # shipped one. A file the schema refuses stops the worker at start, naming the field.
+    schedules_file: Path | None = None
+    # E-mail notifications (posture/notify): the SMTP server, which the egress policy must
+    # allow like any other destination, and the sender address. Unset host: no e-mail is sent.
+    smtp_host: str | None = Field(default=None, max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = Field(default="assure@localhost", max_length=254)
+    smtp_username: str | None = Field(default=None, max_length=254)
+    # Never logged or shown (SecretStr prints as asterisks); sent only after STARTTLS.
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
 
     @field_validator(
         "egress_allow", "dns_servers", "trusted_proxies", "metrics_allow", mode="before"
@@ -130,7 +143,15 @@ class Settings(BaseModel):
             raise ValueError(f"{value!r} is not a rate such as 600/minute") from exc
         return value
 
-    @field_validator("retention_policy")
+    @field_validator("smtp_host", "smtp_from", "smtp_username")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        # These go into the SMTP conversation and mail headers: a line break would add commands.
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must be one line without control characters")
+        return value
+
+    @field_validator("retention_policy", "schedules_file")
     @classmethod
     def _absolute_policy(cls, value: Path | None) -> Path | None:
         # Workers start in folders of their own; a relative path would name another file.

@@ -28,6 +28,7 @@ from partner_api.routes import (
     assessments,
     assurance,
     checks,
+    findings,
     health,
     passports,
     portfolio,
@@ -87,6 +88,7 @@ def create_app(
         risk,
         portfolio,
         passports,
+        findings,
         health,
     )
     for module in modules:

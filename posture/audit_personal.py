@@ -50,12 +50,20 @@ HASHED_DATA_KEYS = frozenset(
         "subject_kind", "supplier_id", "approver_role", "addresses", "expired",
         "residual_level", "criticality", "internet_facing", "contract_start", "contract_end",
         "renewal_notice_days", "passport_number", "reason_code",
+        # notifications (posture/notify): ids, counts and vocabulary values only; a webhook's
+        # host and a person's address are kept apart.
+        "deliveries", "digest_entries", "delivery_id", "channel", "status_code",
+        "email_enabled", "modes", "muted_categories", "severities",
+        "opened", "reopened", "resolved", "upheld",
+        # scheduled runs (posture/schedules): names, periods and outcomes from the schedule book.
+        "schedule", "period", "outcome", "trigger",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an
 # address typed at sign-in, say) and kept apart.
 SYSTEM_ACTOR = re.compile(
-    r"^(?:cli|system|retention|first-run setup|sign-in|migration \d+|worker|worker-[0-9a-f]{1,64}"
+    r"^(?:cli|system|schedule|retention"
+    r"|first-run setup|sign-in|migration \d+|worker|worker-[0-9a-f]{1,64}"
     r"|worker for user \d+|oidc:[A-Za-z0-9._-]{1,100})$"
 )
 ERASED = "erased person"  # what an erased value reads as

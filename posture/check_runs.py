@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -14,6 +15,16 @@ from posture.audit import Actor, record
 from posture.check_milestones import record_milestones
 from posture.storage.models import CheckRun, Finding, Organisation, Product
 from posture.storage.models.enums import RunStatus
+
+
+def report_certificate_not_after(report: CheckReport) -> datetime | None:
+    """The soonest expiry of any certificate the report saw, for kinds that see certificates."""
+    try:
+        result = report.result()
+    except (ValueError, TypeError):
+        return None
+    certificates = getattr(result, "certificates", ()) or ()
+    return min((c.not_after for c in certificates), default=None)
 
 
 def record_check_run(
@@ -43,6 +54,8 @@ def record_check_run(
         created_at=report.started_at,
         started_at=report.started_at,
         finished_at=report.finished_at,
+        # Kept beside the run so the daily expiry sweep reads a column, not every stored result.
+        certificate_not_after=report_certificate_not_after(report) if completed else None,
     )
     session.add(run)
     session.flush()

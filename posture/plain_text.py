@@ -3,6 +3,7 @@ or bidi characters, which hide text from the reader of a register, a portfolio o
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, ValidationError
@@ -20,6 +21,14 @@ def _plain(value: str) -> str:
     value = value.replace("\r\n", "\n")
     if any(char not in "\n\t\u00a0" and not char.isprintable() for char in value):
         raise ValueError("must not contain control characters; use plain text")
+    return value
+
+
+def refuse_hidden(value: str) -> str:
+    """`value` unchanged, or ValueError when it holds a character PLAIN_TEXT refuses: for a
+    field whose schema states the rule in words rather than as a pattern."""
+    if re.fullmatch(PLAIN_TEXT, value) is None:
+        raise ValueError("must not contain control or hidden characters; use plain text")
     return value
 
 

@@ -22,21 +22,30 @@ __all__ = ["snapshots"]
 EVERYONE = {"Overview", "Framework", "Frameworks and listings", "Challenges"}
 EXPECTED = {
     Role.SUPPLIER_ADMIN: EVERYONE
-    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"},
+    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"}
+    | {"Notifications"}
+    | {"Findings"},
     Role.SUPPLIER_MEMBER: EVERYONE
-    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"},
+    | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"}
+    | {"Findings"},
     Role.FORCE_ASSESSOR: EVERYONE
     | {"Posture dashboards", "Self-assessment", "Shortlists", "Passports"}
-    | {"Risk register", "Risk scenarios"},
+    | {"Risk register", "Risk scenarios"}
+    | {"Findings"},
     Role.NATIONAL_ASSESSOR: EVERYONE
     | {"Posture dashboards", "Review queue", "Target profiles", "Passports"}
-    | {"Risk register", "Risk scenarios"},
+    | {"Risk register", "Risk scenarios"}
+    | {"Findings"},
     Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists", "Passports"},
     Role.CHALLENGE_MANAGER: EVERYONE | {"Manage challenges"},
     Role.CHALLENGE_JUDGE: EVERYONE | {"Judging"},
     Role.PLATFORM_ADMIN: EVERYONE
-    | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register", "Passports"},
-    Role.SIRO: EVERYONE | {"Risk register", "Risk scenarios", "Risk decisions", "Passports"},
+    | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register", "Passports"}
+    | {"Notifications", "Schedules"}
+    | {"Findings"},
+    Role.SIRO: EVERYONE
+    | {"Risk register", "Risk scenarios", "Risk decisions", "Passports", "Notifications"}
+    | {"Findings"},
 }
 
 

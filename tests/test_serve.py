@@ -192,3 +192,21 @@ def test_streamlit_run_directly_gets_the_same_safe_settings_as_assure_serve() ->
     from_flags.pop("server.enableCORS")
     assert from_flags == from_file
     assert from_flags["client.disableDataExport"] == "true"
+
+
+def test_serve_refuses_a_broken_schedules_file_before_starting_any_worker(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "schedules.yaml"
+    broken.write_text("version: 1\nschedules: [{name: posture.daily_snapshot}]\n", "utf-8")
+    env = {**sqlite_env, "ASSURE_SCHEDULES_FILE": str(broken)}
+    done = subprocess.run(
+        [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert f"{broken}: refused, no schedule from it runs" in done.stderr
+    assert "app on http" not in done.stdout

@@ -13,18 +13,19 @@ from sqlalchemy import func, select
 
 from frameworks.loader import default_framework
 from kernel.errors import ValidationFailed
+from posture.audit import SYSTEM
 from posture.identity.permissions import NotFound, PermissionDenied
-from posture.jobs.queue import build_queue
 from posture.monitoring.inbox import alert_table
 from posture.scoring.service import explain_entity
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, Assessment, AuditEvent, ProfileRaise
 from posture.storage.models.enums import Role
+from posture.target_profiles import retarget_estate
 from supplier_portal import assessments, products
 from supplier_portal.forms import AnswerForm
 from supplier_portal.product_fields import ProductChanges, ProductFields
 from supplier_portal.profile_raises import RaiseForm, raise_profile
-from tests.jobs.schedule import due_on_a_day, task_at
+from tests.jobs.schedule import due_on_a_day, task_at, worker_huey
 
 CRITICAL = "supplier-critical-national"
 # Facts that ask for nothing more than the hosting does: each test changes the ones it is about.
@@ -415,13 +416,15 @@ def test_a_draft_left_below_its_target_is_not_submitted_until_it_follows(world_d
 def test_the_daily_run_moves_every_assessment_the_rules_left_behind(world_db) -> None:
     world, sessions, settings = world_db
     draft_id = _left_behind(sessions, world)
-    huey = build_queue(settings.model_copy(update={"queue_immediate": True})).huey
+    huey = worker_huey(settings)
     name = "profiles.retarget"
     due = due_on_a_day(huey, name)
     assert due == [datetime(2026, 5, 1, 1, 7)]
     task = task_at(huey, name, due[0])
-    assert task.execute() == {"moved": 1}
-    assert task.execute() == {"moved": 0}, "a second run finds nothing left behind"
+    assert task.execute()["summary"] == {"moved": 1}
+    assert task.execute()["ran"] is False, "a second trigger on the same day runs nothing"
+    with transaction(sessions) as session:
+        assert retarget_estate(session, SYSTEM) == 0, "a second run finds nothing left behind"
     with sessions() as session:
         assert session.get(Assessment, draft_id).profile_id == "supplier-saas"
         event = session.scalars(

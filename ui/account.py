@@ -19,6 +19,7 @@ from posture.storage.engine import transaction
 from ui import auth
 from ui.components.passkey import held_ceremony, passkey_button
 from ui.context import principal as current_principal
+from ui.notification_preferences import notification_preferences
 from ui.plain import escape_markdown, plain
 from ui.runtime import sessions
 
@@ -90,6 +91,7 @@ def account_page() -> None:
         _register_key(principal, rp, registration)
         return
     _change(principal, factors, rp)
+    notification_preferences(principal)
 
 
 def _list_keys(factors: _Factors) -> None:

@@ -38,7 +38,7 @@ from kernel.errors import ValidationFailed
 ST_CHILD = "checks.sandbox.st_child"
 # schemathesis with hypothesis holds every operation's strategies; the large public
 # descriptions the benchmarks use stay under half of this.
-ST_LIMITS = SandboxLimits(memory_bytes=768 * MIB, cpu_seconds=600, output_bytes=256 * MIB)
+ST_LIMITS = SandboxLimits(memory_bytes=1024 * MIB, cpu_seconds=600, output_bytes=256 * MIB)
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,20 @@ def run_live(
                 command=list(command),
                 egress_refused=refused,
             )
-        summary = json.loads(reports[-1].read_text(encoding="utf-8"))
+        summary = read_summary(reports[-1])
+        if summary is None:
+            # Cut off while writing (stopped at the end of its grace): what it found is lost,
+            # so the run proves nothing, and says why rather than failing the whole check.
+            return LiveResult(
+                completed=False,
+                timed_out=interrupted,
+                errors=[
+                    "schemathesis's report was cut short and cannot be read",
+                    *stderr.decode("utf-8", "replace").strip().splitlines()[-3:],
+                ],
+                command=list(command),
+                egress_refused=refused,
+            )
         events = next(iter(sorted(report_dir.glob("ndjson-*.ndjson"))), report_dir / "missing")
         samples = read_samples(events)
         document = json.loads(spec_raw)
@@ -296,6 +309,15 @@ def run_live(
         stop_reason=summary.get("stop_reason"),
         operations_not_reached=_not_reached(document, samples),
     )
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """schemathesis's JSON summary, or None when it is not a whole JSON object."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return None
+    return summary if isinstance(summary, dict) else None
 
 
 def _wait(process: subprocess.Popen[bytes], settings: LiveSettings) -> tuple[bytes | None, bool]:

@@ -28,6 +28,7 @@ from posture.audit import Actor, record
 from posture.blobs import BlobStore
 from posture.check_requests import CheckRequest
 from posture.check_runs import record_check_run
+from posture.findings.tracking import track_check_run
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
 from posture.identity.scoped import load_visible
@@ -251,6 +252,7 @@ def _succeed(
             relay_to_deployers(session, alerts)
         # In the same transaction: a passport must not outlive the run that contradicts it.
         after_check_run(session, run)
+        track_check_run(session, run)
         score = "n/a" if report.score is None else f"{report.score:g}"
         finished = session.execute(
             update(Job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,18 +12,14 @@ from kernel.clock import utcnow
 from kernel.data_dir import QUEUE_FILE, ensure_data_dir
 from kernel.errors import ConfigError
 from kernel.settings import Settings
-from posture.audit import SYSTEM
-from posture.audit_checkpoint import scheduled_checkpoint
-from posture.audit_checkpoint_verify import verify_trail
+from posture.audit import Actor
 from posture.blobs import BlobStore
 from posture.jobs.checks import ObserveCheck, execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
-from posture.monitoring.endpoints import queue_due_checks
-from posture.passport.watch import after_exceptions_ended
-from posture.risk.expiry import expire_decisions
+from posture.schedules.book import ScheduleBook, ScheduleDefinition
+from posture.schedules.runner import ScheduleContext, run_schedule
 from posture.storage.engine import build_engine, session_factory, transaction
-from posture.target_profiles import retarget_estate
 
 if TYPE_CHECKING:
     from huey import Huey
@@ -39,6 +36,10 @@ class JobQueue:
     huey: Huey
     run_check: TaskWrapper
     sessions: sessionmaker[Session]
+    # Runs a schedule now on a worker (`assure schedule run --on-worker`, the app's button),
+    # under the same once-per-period claim as the worker's clock:
+    # run_schedule_now(name, trigger, actor), the actor being who asked (audited as theirs).
+    run_schedule_now: TaskWrapper
     # Where submitted files are kept for the worker, which reads them by digest.
     files: BlobStore
 
@@ -82,16 +83,40 @@ def _storage(settings: Settings, name: str) -> Huey:
     return SqliteHuey(name, filename=str(path))
 
 
+def _schedule(
+    huey: Huey,
+    book: ScheduleBook,
+    definition: ScheduleDefinition,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    enqueue: Callable[[int], Any],
+) -> None:
+    """Register one schedule as a periodic task named after it. Every worker process registers
+    every schedule; the period's claim (posture.schedules.runner) lets one of them run it."""
+
+    def run() -> dict[str, Any]:
+        context = ScheduleContext(settings, sessions, utcnow(), enqueue)
+        outcome = run_schedule(book, definition.name, context)
+        if outcome.ran:
+            log.info("schedule %s (%s): %s", definition.name, outcome.period, outcome.status)
+        return outcome.as_dict()
+
+    huey.periodic_task(definition.cron.due(), name=definition.name)(run)
+
+
 def build_queue(
     settings: Settings,
     name: str = QUEUE_NAME,
     worker_token: str | None = None,
     observe_check: ObserveCheck | None = None,
+    schedules: ScheduleBook | None = None,
 ) -> JobQueue:
     """Tasks are bound to a queue built from settings, so nothing lives at module level.
     `name` separates queues that share one Redis (tests running side by side). `worker_token`
     is the start token this process's claims carry (`assure serve` chooses it for its workers).
-    `observe_check` is told each check's kind, outcome and duration (the worker's metrics)."""
+    `observe_check` is told each check's kind, outcome and duration (the worker's metrics).
+    `schedules` is the schedule book a worker runs (supplier_portal.automation.schedule_book):
+    the app and the API, which only enqueue, build the queue without one."""
     from huey.api import crontab
 
     huey = _storage(settings, name)
@@ -114,83 +139,24 @@ def build_queue(
         log.info("check job %d: %s", job_id, state)
         return state
 
-    queue = JobQueue(huey, run_check, sessions, files)
+    @huey.task(name="schedules.run")
+    def run_schedule_now(name: str, trigger: str, actor: Actor) -> dict[str, Any]:
+        # Registered in every process so any may enqueue it; only a worker holds the book.
+        if schedules is None:
+            raise ConfigError("schedules run on a worker; this process has no schedule book")
+        context = ScheduleContext(settings, sessions, utcnow(), run_check)
+        outcome = run_schedule(schedules, name, context, trigger=trigger, actor=actor)
+        log.info("schedule %s (%s) by %s: ran %s", name, outcome.period, trigger, outcome.ran)
+        return outcome.as_dict()
+
+    queue = JobQueue(huey, run_check, sessions, run_schedule_now, files)
 
     @huey.periodic_task(crontab(minute="*"), name="jobs.recover_stale")
     def recover_stale() -> dict[str, list[int]]:
         return queue.recover_stale()._asdict()
 
-    @huey.periodic_task(crontab(minute="*/10"), name="monitoring.queue_due")
-    def queue_due() -> list[int]:
-        queued = queue_due_checks(sessions, run_check, utcnow())
-        if queued:
-            log.info("monitoring: queued %d re-checks", len(queued))
-        return queued
-
-    # Hourly, ten minutes before the hourly verification, which then compares the chain with a
-    # checkpoint at most ten minutes old. Every worker process schedules it; the file's lock
-    # orders them and a checkpoint is skipped when the chain has not moved since the last one.
-    @huey.periodic_task(crontab(minute="7"), name="audit.checkpoint")
-    def checkpoint_audit_trail() -> dict[str, object]:
-        return scheduled_checkpoint(sessions, ensure_data_dir(settings))
-
-    @huey.periodic_task(crontab(minute="17"), name="audit.verify_chain")
-    def verify_audit_chain() -> dict[str, object]:
-        with sessions() as session:
-            report = verify_trail(session, settings.data_dir)
-        chain_break = report.chain.first_break
-        if chain_break is not None:
-            log.error(
-                "audit chain broken at event %d: %s", chain_break.event_id, chain_break.reason
-            )
-        for finding in report.findings:
-            level = logging.ERROR if finding.severity == "break" else logging.WARNING
-            log.log(
-                level, "audit trail: %s: %s [%s]", finding.source, finding.message, finding.code
-            )
-        if report.intact:
-            log.info(
-                "audit trail intact: %d events, %d after the latest checkpoint",
-                report.chain.events_checked,
-                report.events_after,
-            )
-        return {
-            "events_checked": report.chain.events_checked,
-            "first_break": chain_break.event_id if chain_break else None,
-            "checkpoint_breaks": [finding.code for finding in report.breaks],
-        }
-
-    # Daily, after midnight UTC so "today" is the new day. Every worker process schedules it:
-    # each run takes the audit chain's lock before reading what has expired, so a second run
-    # finds every decision already alerted.
-    @huey.periodic_task(crontab(hour="0", minute="31"), name="risk.expire_decisions")
-    def expire_risk_decisions() -> dict[str, list[int]]:
-        with transaction(sessions) as session:
-            result = expire_decisions(session, utcnow().date())
-            after_exceptions_ended(session, result.exceptions, "exception_expired")
-        if result.alerts:
-            log.info("risk register: %d expired decisions alerted", len(result.alerts))
-        return {"acceptances": result.acceptances, "exceptions": result.exceptions}
-
-    # Daily. After a release that changes the rules (or how they read facts), every supplier
-    # assessment still in play is moved to its target and its supplier told, before any gate
-    # fails on it. Each run takes the audit chain's lock first, so a second finds nothing to move.
-    @huey.periodic_task(crontab(hour="1", minute="7"), name="profiles.retarget")
-    def retarget_profiles() -> dict[str, int]:
-        with transaction(sessions) as session:
-            moved = retarget_estate(session, SYSTEM)
-        if moved:
-            log.info("target profiles: %d assessments moved to their targets", moved)
-        return {"moved": moved}
-
-    # Daily, at night. Every worker process schedules it: each batch takes the audit chain's
-    # lock before it reads what is due, so a second sweep finds nothing left to do. It applies
-    # the retention_policy setting (else the shipped policy) and sweeps nothing when
-    # retention_schedule is off or that policy is refused (posture.retention.sweep).
-    @huey.periodic_task(crontab(hour="3", minute="23"), name="retention.sweep")
-    def sweep_retention() -> dict[str, Any]:
-        from posture.retention.sweep import run_scheduled  # loaded once a day, not per worker
-
-        return run_scheduled(settings)
+    if schedules is not None:
+        for definition in schedules.definitions:
+            _schedule(huey, schedules, definition, settings, sessions, run_check)
 
     return queue

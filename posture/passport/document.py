@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kernel.json_schema import inline_refs
 from posture.storage.models.enums import PassportStatus
 from pq_crypto.attestation import AttestationKeys, PublicKeys, sign_bytes, verify_bytes
 
@@ -160,23 +161,13 @@ BUNDLE_SCHEMA: dict[str, Any] = {
 BUNDLE_FIELDS = frozenset(BUNDLE_SCHEMA["properties"])
 
 
-def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inlined(value, definitions) for key, value in node.items() if key != "$defs"}
-    if isinstance(node, list):
-        return [_inlined(item, definitions) for item in node]
-    return node
-
-
 def passport_file_schema() -> dict[str, Any]:
     """A signed passport file as a self-contained JSON schema (no references)."""
     body = PassportBody.model_json_schema(by_alias=True)
     return {
         "type": "object",
         "required": ["passport", "signature"],
-        "properties": {"passport": _inlined(body, body["$defs"]), "signature": BUNDLE_SCHEMA},
+        "properties": {"passport": inline_refs(body, body["$defs"]), "signature": BUNDLE_SCHEMA},
         "additionalProperties": False,
     }
 

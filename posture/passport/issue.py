@@ -25,7 +25,7 @@ from frameworks.loader import default_framework
 from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
 from posture.audit import Actor, record
-from posture.check_runs import latest_run_ids
+from posture.check_runs import latest_run_ids, report_certificate_not_after
 from posture.framework_registry import register_framework
 from posture.passport.document import (
     AssessmentPart,
@@ -113,11 +113,10 @@ def run_digest(run: CheckRun) -> str:
 def certificate_not_after(run: CheckRun) -> datetime | None:
     """The soonest expiry of any certificate the run saw, for kinds that see certificates."""
     try:
-        result = CheckReport.model_validate(run.result).result()
+        report = CheckReport.model_validate(run.result)
     except (ValueError, TypeError):
         return None
-    certificates = getattr(result, "certificates", ()) or ()
-    return min((c.not_after for c in certificates), default=None)
+    return report_certificate_not_after(report)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
-from posture.audit import Actor, record
+from posture.audit import Actor, hold_append_lock, record
 from posture.framework_registry import register_framework
 from posture.monitoring.alerts import record_band_changes
 from posture.portfolio.blast_radius import relay_to_deployers
@@ -149,6 +149,20 @@ def _insert_rows(connection: Connection, scores: EstateScores, rows: list[dict[s
         connection.exec_driver_sql(OBJECTIVES_INSERT, objectives[start : start + CHUNK * 5])
 
 
+def snapshot_exists(session: Session, framework_version_id: int, taken_at: datetime) -> bool:
+    return (
+        session.scalar(
+            select(PostureSnapshot.id)
+            .where(
+                PostureSnapshot.framework_version_id == framework_version_id,
+                PostureSnapshot.taken_at == taken_at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def store_snapshots(
     session: Session,
     actor: Actor,
@@ -156,9 +170,17 @@ def store_snapshots(
     scores: EstateScores,
     taken_at: datetime,
 ) -> int:
+    """Store the run as snapshots taken at `taken_at`; 0 when that framework's snapshot at that
+    moment is already stored (nothing is written twice)."""
     if taken_at.tzinfo is None:
         raise ValueError("naive datetime given; use an aware UTC datetime")
     framework_row = register_framework(session, loaded)
+    # Under the audit chain's lock, so of two runs for one moment the second sees the first's
+    # rows: a second snapshot at the same moment would count every subject twice in the
+    # league table and the trends.
+    hold_append_lock(session)
+    if snapshot_exists(session, framework_row.id, taken_at):
+        return 0
     rows = snapshot_rows(scores, framework_row.id, loaded.scoring.policy_version, taken_at)
     if rows:
         _insert_rows(session.connection(), scores, rows)

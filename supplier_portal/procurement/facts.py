@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,13 +17,18 @@ from posture.target_profiles import product_target, supplier_rules
 from supplier_portal.procurement.gates import ProductFacts
 
 
-def _latest_scores(session: Session, product_id: int) -> dict[str, float | None]:
-    """Each kind's newest run's score; None when that run could not assess the product."""
+def _latest_runs(
+    session: Session, product_id: int
+) -> tuple[dict[str, float | None], dict[str, datetime]]:
+    """Each kind's newest run's score (None when that run could not assess the product), and
+    when that run finished."""
     latest = latest_run_ids(CheckRun.product_id == product_id)
     rows = session.execute(
-        select(CheckRun.kind, CheckRun.score).where(CheckRun.id.in_(latest))
+        select(CheckRun.kind, CheckRun.score, CheckRun.finished_at).where(CheckRun.id.in_(latest))
     ).all()
-    return {str(kind): score for kind, score in rows}
+    scores = {str(kind): score for kind, score, _ in rows}
+    finished = {str(kind): moment for kind, _, moment in rows if moment is not None}
+    return scores, finished
 
 
 def product_facts(session: Session, product: Product, today: date) -> ProductFacts:
@@ -36,7 +41,7 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         if scored is not None
         else None
     )
-    checks = _latest_scores(session, product.id)
+    checks, checked_at = _latest_runs(session, product.id)
     pq_kinds = post_quantum_kinds()
     pqc = [v for k, v in checks.items() if k in pq_kinds]
     certificates = {}
@@ -59,4 +64,5 @@ def product_facts(session: Session, product: Product, today: date) -> ProductFac
         scored_profile=scored_profile,
         profile_order=tuple(supplier_rules(default_framework()).order),
         exceptions=tuple(view.summary() for view in active_exceptions(session, product.id, today)),
+        checked_at=checked_at,
     )

@@ -3,15 +3,39 @@ Pure: the facts are gathered elsewhere, each gate says what it needed, what it s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from checks.catalogue import CheckKind, post_quantum_kinds
+from kernel.data_yaml import load_data_yaml
 from posture.scoring.bands import PostureBand, meets_band
 from supplier_portal.forms import FormModel
 from supplier_portal.vocabulary import CertificationScheme, DataLocation
+
+AgedGate = Literal["pqc_readiness", "api_conformance"]
+
+
+class GateEvidencePolicy(BaseModel):
+    """supplier_portal/data/gate_evidence.yaml: the oldest check run each gate trusts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_check_age_days: dict[AgedGate, int] = Field(min_length=2)
+
+    def limit(self, gate: AgedGate, named: int | None) -> int:
+        """A lot's own limit where it names one and it is no longer than the platform's."""
+        default = self.max_check_age_days[gate]
+        return default if named is None else min(named, default)
+
+
+@cache
+def gate_evidence_policy() -> GateEvidencePolicy:
+    text = (resources.files("supplier_portal") / "data" / "gate_evidence.yaml").read_text("utf-8")
+    return GateEvidencePolicy.model_validate(load_data_yaml(text))
 
 
 class Gates(FormModel):
@@ -21,6 +45,9 @@ class Gates(FormModel):
     )
     min_pqc_readiness: float | None = Field(default=None, ge=0, le=100)
     min_api_score: float | None = Field(default=None, ge=0, le=100)
+    # A shorter limit than the platform's on the age of the check runs these two gates trust.
+    max_pqc_check_age_days: int | None = Field(default=None, ge=1, le=365)
+    max_api_check_age_days: int | None = Field(default=None, ge=1, le=365)
     allowed_data_locations: list[DataLocation] = Field(
         default_factory=list, max_length=len(DataLocation)
     )
@@ -49,6 +76,9 @@ class ProductFacts:
     # Outcomes forces have excused the product from, e.g. "A4.b accepted by Force X until
     # 2027-03-01": shown to the buyer, never counted as met.
     exceptions: tuple[str, ...] = ()
+    # When each kind's newest run (the one whose score counts) finished: evidence too old for
+    # a gate fails it, however good its score.
+    checked_at: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,18 +128,29 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
                 f"certification:{scheme}", "valid", expiry and expiry.isoformat(), passed, reason
             )
         )
-    for name, needed, actual, what in (
-        ("pqc_readiness", gates.min_pqc_readiness, facts.pqc_readiness, "post-quantum readiness"),
-        ("api_conformance", gates.min_api_score, facts.api_score, "API conformance score"),
-    ):
+    policy = gate_evidence_policy()
+    pq_kinds = set(post_quantum_kinds())
+    aged: tuple[tuple[AgedGate, float | None, float | None, str, set[str], int | None], ...] = (
+        ("pqc_readiness", gates.min_pqc_readiness, facts.pqc_readiness,
+         "post-quantum readiness", pq_kinds, gates.max_pqc_check_age_days),
+        ("api_conformance", gates.min_api_score, facts.api_score,
+         "API conformance score", {CheckKind.API.value}, gates.max_api_check_age_days),
+    )  # fmt: skip
+    for name, needed, actual, what, kinds, named_limit in aged:
         if needed is None:
             continue
+        limit = policy.limit(name, named_limit)
         passed = actual is not None and actual >= needed
         reason = (
             f"no assessable {what} check on record"
             if actual is None
             else f"{what} {actual:g} {'meets' if passed else 'is below'} {needed:g}"
         )
+        if actual is not None:
+            too_old = _too_old(facts.checked_at, kinds, today, limit)
+            if too_old:
+                passed = False
+                reason = f"{reason}, but {too_old}; this gate trusts runs up to {limit} days old"
         results.append(GateResult(name, needed, actual, passed, reason))
     if gates.allowed_data_locations:
         outside = sorted(set(facts.data_locations) - set(gates.allowed_data_locations))
@@ -131,6 +172,20 @@ def evaluate(gates: Gates, facts: ProductFacts, today: date) -> list[GateResult]
             )
         )
     return results
+
+
+def _too_old(checked_at: dict[str, datetime], kinds: set[str], today: date, limit: int) -> str:
+    """What makes the evidence too old for the gate, or "" when every run counted is recent
+    enough. A score whose run's time is not on record is not trusted either."""
+    counted = {kind: moment for kind, moment in checked_at.items() if kind in kinds}
+    if not counted:
+        return "when its check ran is not on record"
+    stale = sorted(
+        (kind, (today - moment.date()).days)
+        for kind, moment in counted.items()
+        if (today - moment.date()).days > limit
+    )
+    return "; ".join(f"the newest {kind} run is {age} days old" for kind, age in stale)
 
 
 def as_records(results: list[GateResult]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from checks.api.check import run_api_check
 from checks.api.identities import BolaNotTested, secured_operations
-from checks.api.live import LiveSettings
+from checks.api.live import LiveSettings, read_summary
 from checks.api.preflight import probe_operations
 from checks.egress import EgressPolicy
 from checks.report import CheckReport
@@ -209,3 +209,20 @@ def test_operations_answering_only_server_errors_are_not_counted_as_tested(tmp_p
     assert "POST /v1/notes" in live["operations_unanswered"]
     assert live["coverage"] == round(2 / 6, 3)
     assert report.details["provisional"]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [b"", b'{"operations": {"selected": 3}', b"[1, 2]", b"\xff\xfe"],
+    ids=["empty", "cut off mid-object", "not an object", "not UTF-8"],
+)
+def test_a_report_cut_short_reads_as_no_report_not_a_crash(tmp_path: Path, written: bytes) -> None:
+    report = tmp_path / "json-report.json"
+    report.write_bytes(written)
+    assert read_summary(report) is None
+
+
+def test_a_whole_report_is_read(tmp_path: Path) -> None:
+    report = tmp_path / "json-report.json"
+    report.write_text('{"complete": true, "operations": {"selected": 3}}', "utf-8")
+    assert read_summary(report) == {"complete": True, "operations": {"selected": 3}}

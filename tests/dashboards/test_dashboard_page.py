@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kernel.clock import utcnow
 from posture.identity.permissions import Principal
 from posture.storage.engine import transaction
 from posture.storage.models import Alert
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import Db
+from tests.findings.scenario import OLD_TLS, run_check
 
 # How many open alerts alert_table lists by default.
 LISTED_ALERTS = 200
@@ -34,7 +38,7 @@ def test_the_page_shows_the_league_heatmap_and_movers(
     monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
     app = _page(world.principal(Role.NATIONAL_ASSESSOR))
     assert not app.exception
-    league, weakest, regressions, improvements = (frame.value for frame in app.dataframe)
+    league, weakest, regressions, improvements = (frame.value for frame in app.dataframe[:4])
     assert league["trend"].tolist() == ["▼", "▶"]
     assert weakest["objective"].tolist() == ["B", "A"]
     assert regressions["change"].tolist() == [-14.5]
@@ -45,6 +49,8 @@ def test_the_page_shows_the_league_heatmap_and_movers(
         "Awaiting review",
         "Under review",
         "Products with contradicted claims",
+        "Open findings",
+        "Past their due date",
     }
     assert any("No post-quantum check has assessed" in i.value for i in app.info)
     assert [b.label for b in app.get("download_button")] == [
@@ -98,3 +104,22 @@ def test_the_alerts_tab_counts_every_open_alert_beyond_those_listed(
     assert len(listed) == LISTED_ALERTS
     shown = f"Showing the newest {LISTED_ALERTS} of {LISTED_ALERTS + 1} open alerts."
     assert shown in [c.value for c in app.caption]
+
+
+def test_the_findings_tab_shows_open_findings_by_age_and_those_past_due(
+    snapshots: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, sessions, settings = snapshots
+    monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    # First seen 100 days ago: a high finding's 30-day SLA has long passed.
+    run_check(sessions, world, [OLD_TLS], utcnow() - timedelta(days=100))
+    app = _page(world.principal(Role.NATIONAL_ASSESSOR))
+    assert not app.exception
+    assert any(tab.label == "Findings by age" for tab in app.tabs)
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Open findings"], metrics["Past their due date"]) == ("1", "1")
+    by_age = [f.value for f in app.dataframe if f.value.index.name == "Age"]
+    opened, past_due = by_age
+    assert opened.loc["91-180 days"].sum() == 1
+    assert past_due.loc["91-180 days"].sum() == 1
+    assert opened.drop(index="91-180 days").fillna(0).to_numpy().sum() == 0

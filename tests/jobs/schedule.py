@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from huey import Huey
+
+from kernel.settings import Settings
+from posture.jobs.queue import build_queue
+from supplier_portal.automation import schedule_book
+
 DAY = datetime(2026, 5, 1)
 
 
@@ -17,3 +23,9 @@ def due_on_a_day(huey: Any, name: str) -> list[datetime]:
 def task_at(huey: Any, name: str, when: datetime) -> Any:
     (task,) = [t for t in huey.read_periodic(when) if t.name == name]
     return task
+
+
+def worker_huey(settings: Settings) -> Huey:
+    """A worker's queue with the shipped schedule book, running tasks in the calling process."""
+    immediate = settings.model_copy(update={"queue_immediate": True})
+    return build_queue(immediate, schedules=schedule_book(settings)).huey

@@ -98,6 +98,11 @@ RISK_OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"json": {"passport": "PP-0000000000000000"}},
     ),
     "endReliance": ("DELETE", "/v1/risk/organisations/1/deployments/1/reliance", {}),
+    "decideFindingDispute": (
+        "POST",
+        "/v1/findings/1/decision",
+        {"json": {"decision": "uphold", "note": "Planted by a supplier"}},
+    ),
 }
 
 
@@ -129,8 +134,19 @@ def _s1_passport(client: TestClient, prepared: ApiWorld) -> str:
     return issue_s1_passport(client, prepared)[0]
 
 
+def _s1_finding(client: TestClient, prepared: ApiWorld) -> int:
+    """A finding a check run showed on s1's product, tracked as the worker tracks it."""
+    from tests.findings.scenario import OLD_TLS, START, run_check
+
+    return run_check(client.app.state.runtime.sessions, prepared.world, [OLD_TLS], START).opened[0]
+
+
 def _object_requests(
-    prepared: ApiWorld, job_id: int, challenge_id: int, passport: str = "PP-0000000000000000"
+    prepared: ApiWorld,
+    job_id: int,
+    challenge_id: int,
+    passport: str = "PP-0000000000000000",
+    finding: int = 1,
 ) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """For each operation on one object: s2's request for s1's object."""
     s1 = prepared.world.orgs["s1"]
@@ -189,6 +205,17 @@ def _object_requests(
         "getCheckRun": ("GET", f"/v1/check-runs/{run}", {}),
         "getCheckRunSarif": ("GET", f"/v1/check-runs/{run}/sarif", {}),
         "getCheckRunCbom": ("GET", f"/v1/check-runs/{run}/cbom", {}),
+        "listProductFindings": ("GET", f"/v1/products/{product}/findings", {}),
+        "disputeFinding": (
+            "POST",
+            f"/v1/findings/{finding}/dispute",
+            {"json": {"reason": "Planted by another supplier"}},
+        ),
+        "setFindingRemediation": (
+            "PUT",
+            f"/v1/findings/{finding}/remediation",
+            {"json": {"owner_user_id": 1}},
+        ),
     }
 
 
@@ -215,9 +242,10 @@ def test_no_object_of_one_supplier_is_reachable_by_another(
     job_id = _s1_job(client, prepared)
     challenge_id = _s1_challenge(client, prepared)
     passport = _s1_passport(client, prepared)
+    finding = _s1_finding(client, prepared)
     before = _counts(client)
     assert before["Job"] == 1
-    requests = _object_requests(prepared, job_id, challenge_id, passport)
+    requests = _object_requests(prepared, job_id, challenge_id, passport, finding)
     for operation, (method, url, extra) in requests.items():
         refused = client.request(method, url, headers=bearer(prepared, "s2"), **extra)
         assert refused.status_code == 404, (operation, refused.status_code, refused.text)

@@ -17,7 +17,7 @@ from tests.partner_api.world import ApiWorld, prepare
 from tests.peers.processes import free_port, serving
 
 # Long enough for every phase (examples, coverage, fuzzing, stateful) to reach every operation.
-BUDGET_SECONDS = "180"
+BUDGET_SECONDS = "300"
 
 
 @pytest.fixture

@@ -34,11 +34,14 @@ def worker_env(settings: Settings, egress_allow: str = LOOPBACK) -> dict[str, st
 
 @contextmanager
 def running_worker(
-    settings: Settings, egress_allow: str = LOOPBACK, threads: int = 1
+    settings: Settings,
+    egress_allow: str = LOOPBACK,
+    threads: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "assure_cli.main", "worker", "--threads", str(threads)],
-        env=worker_env(settings, egress_allow),
+        env=worker_env(settings, egress_allow) | (extra_env or {}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -10,11 +10,13 @@ from sqlalchemy import select
 from kernel.errors import ValidationFailed
 from posture.audit import Actor
 from posture.identity.permissions import NotFound, PermissionDenied
+from posture.schedules.runner import ScheduleContext, run_schedule
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, LotApplication
+from supplier_portal.automation import schedule_book
 from supplier_portal.procurement import lots
 from supplier_portal.procurement.gates import Gates, ProductFacts, evaluate
-from tests.procurement.conftest import TODAY, add_check
+from tests.procurement.conftest import TODAY, WHEN, add_check
 
 STRICT = Gates(
     min_posture_band="B",
@@ -36,6 +38,7 @@ def facts(**changes) -> ProductFacts:
         "data_locations": ("uk",),
         "target_profile": "supplier-saas",
         "scored_profile": "supplier-saas",
+        "checked_at": {"tls": WHEN, "api": WHEN},
     }
     return ProductFacts(**{**base, **changes})
 
@@ -88,12 +91,46 @@ def test_a_band_measured_against_a_more_demanding_profile_proves_the_target() ->
         ({"pqc_readiness": 20.0}, "pqc_readiness", "20 is below 60"),
         ({"api_score": 50.0}, "api_conformance", "50 is below 70"),
         ({"data_locations": ("uk", "us")}, "data_location", "data held in us"),
+        # Evidence too old for the gate fails it, however good its score (30 days by default).
+        (
+            {"checked_at": {"tls": datetime(2026, 10, 1, tzinfo=UTC), "api": WHEN}},
+            "pqc_readiness",
+            "85 meets 60, but the newest tls run is 56 days old; this gate trusts runs up to "
+            "30 days old",
+        ),
+        (
+            {"checked_at": {"tls": WHEN, "api": datetime(2026, 10, 26, tzinfo=UTC)}},
+            "api_conformance",
+            "the newest api run is 31 days old",
+        ),
+        # A score whose run's time is not on record is not trusted.
+        ({"checked_at": {"api": WHEN}}, "pqc_readiness", "when its check ran is not on record"),
     ],
 )
 def test_each_gate_fails_with_its_reason(change, gate: str, reason: str) -> None:
     failed = _failed(facts(**change))
     assert list(failed) == [gate]
     assert reason in failed[gate]
+
+
+def test_a_lot_may_trust_only_younger_evidence_but_never_older() -> None:
+    six_days = facts()  # its runs finished six days before TODAY
+    tighter = STRICT.model_copy(update={"max_pqc_check_age_days": 5})
+    failed = {r.gate: r.reason for r in evaluate(tighter, six_days, TODAY) if not r.passed}
+    assert failed == {
+        "pqc_readiness": "post-quantum readiness 85 meets 60, but the newest tls run is 6 days "
+        "old; this gate trusts runs up to 5 days old"
+    }
+    # A lot cannot loosen the platform's limit: 365 days still means 30.
+    looser = STRICT.model_copy(update={"max_api_check_age_days": 365})
+    old_api = facts(checked_at={"tls": WHEN, "api": datetime(2026, 9, 1, tzinfo=UTC)})
+    assert [r.gate for r in evaluate(looser, old_api, TODAY) if not r.passed] == ["api_conformance"]
+
+
+def test_a_lot_limit_outside_a_day_to_a_year_is_refused() -> None:
+    for days in (0, 366, -1):
+        with pytest.raises(ValueError, match="max_pqc_check_age_days"):
+            Gates.model_validate({"max_pqc_check_age_days": days})
 
 
 def _framework_lot(pw, gates: Gates = STRICT) -> int:
@@ -220,3 +257,27 @@ def test_applications_are_seen_by_officers_and_their_own_supplier_only(pw) -> No
             for who in ("officer", "a1", "a2")
         }
     assert seen == {"officer": [mine, theirs], "a1": [mine], "a2": [theirs]}
+
+
+def test_the_daily_recheck_flags_a_listing_whose_newest_tls_run_has_aged_past_its_gate(
+    pw, backend_settings
+) -> None:
+    application = _apply(pw, _framework_lot(pw))
+    _move(pw, application, "officer", "under_review")
+    _move(pw, application, "officer", "listed")
+    book = schedule_book(backend_settings)
+    # 31 days after the product's last TLS and API runs, with nothing run since.
+    later = datetime(2026, 12, 21, 2, 0, tzinfo=UTC)
+    outcome = run_schedule(
+        book, "procurement.recheck_listings", ScheduleContext(backend_settings, pw.sessions, later)
+    )
+    assert (outcome.ran, outcome.status.value) == (True, "succeeded")
+    assert outcome.summary["newly_flagged"] == 1
+    with pw.sessions() as session:
+        flagged = session.get(LotApplication, application).flagged
+    assert {f["gate"]: f["reason"] for f in flagged} == {
+        "pqc_readiness": "post-quantum readiness 85 meets 60, but the newest tls run is 31 days "
+        "old; this gate trusts runs up to 30 days old",
+        "api_conformance": "API conformance score 90 meets 70, but the newest api run is 31 days "
+        "old; this gate trusts runs up to 30 days old",
+    }

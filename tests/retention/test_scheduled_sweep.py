@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import utcnow
 from kernel.settings import Settings
-from posture.jobs.queue import build_queue
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, User, UserSession
+from tests.jobs.schedule import worker_huey
 
 DAILY = "retention.sweep"
 
 
 def test_the_sweep_is_due_once_a_day_at_night(backend_settings: Settings) -> None:
-    huey = build_queue(backend_settings.model_copy(update={"queue_immediate": True})).huey
+    huey = worker_huey(backend_settings)
     due = [
         when
         for when in (datetime(2026, 5, 1, 0, 0) + timedelta(minutes=m) for m in range(24 * 60))
@@ -50,9 +50,9 @@ def test_the_scheduled_task_sweeps_a_session_long_expired(
                     expires_at=ended,
                 )
             )
-    huey = build_queue(backend_settings.model_copy(update={"queue_immediate": True})).huey
+    huey = worker_huey(backend_settings)
     (task,) = [t for t in huey.read_periodic(datetime(2026, 5, 1, 3, 23)) if t.name == DAILY]
-    report = task.execute()
+    report = task.execute()["summary"]
     assert report["ok"] is True
     with sessions() as session:
         left = session.scalars(select(UserSession.expires_at)).all()
@@ -91,10 +91,12 @@ def _sessions_ended(sessions: sessionmaker[Session], *days_ago: int) -> None:
 
 
 def _run_the_nightly_task(settings: Settings) -> dict[str, Any]:
-    huey = build_queue(settings.model_copy(update={"queue_immediate": True})).huey
+    huey = worker_huey(settings)
     (task,) = [t for t in huey.read_periodic(datetime(2026, 5, 1, 3, 23)) if t.name == DAILY]
-    report: dict[str, Any] = task.execute()
-    return report
+    outcome: dict[str, Any] = task.execute()
+    assert outcome["ran"] is True
+    assert outcome["status"] == ("succeeded" if outcome["summary"].get("ok") else "failed")
+    return dict(outcome["summary"])
 
 
 def _days_left(sessions: sessionmaker[Session]) -> list[int]:

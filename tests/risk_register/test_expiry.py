@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from posture.audit import verify_chain
-from posture.jobs.queue import build_queue
 from posture.monitoring.changes import ACCEPTANCE_EXPIRED, EXCEPTION_EXPIRED
 from posture.monitoring.inbox import alert_table
 from posture.portfolio.deployments import deploy_product
@@ -22,7 +21,7 @@ from posture.risk.expiry import expire_decisions
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, RiskAcceptance, RiskScenario
 from posture.storage.models.enums import RiskStatus, Role
-from tests.jobs.schedule import due_on_a_day, task_at
+from tests.jobs.schedule import due_on_a_day, task_at, worker_huey
 from tests.risk_register.listing import list_product
 from tests.risk_register.test_treatments import (
     count,
@@ -191,12 +190,17 @@ def test_the_worker_runs_the_expiry_once_a_day(world_db) -> None:
         row = session.get(RiskAcceptance, acceptance.id)
         assert row is not None
         row.expires_on = date(2020, 1, 1)
-    huey = build_queue(settings.model_copy(update={"queue_immediate": True})).huey
+    huey = worker_huey(settings)
     name = "risk.expire_decisions"
     due = due_on_a_day(huey, name)
     assert due == [datetime(2026, 5, 1, 0, 31)]
     task = task_at(huey, name, due[0])
-    assert task.execute() == {"acceptances": [acceptance.id], "exceptions": []}
-    assert task.execute() == {"acceptances": [], "exceptions": []}
+    assert task.execute()["summary"] == {
+        "acceptances": [acceptance.id],
+        "exceptions": [],
+        "findings_reopened": [],
+    }
+    again = task.execute()
+    assert again["ran"] is False, "a second trigger on the same day runs nothing"
     assert count(sessions, Alert) == 1
     assert scenario_state(sessions, scenario_id)[0] is RiskStatus.OPEN

@@ -33,6 +33,7 @@ from posture.scoring.bands import band_names
 from ui.alerts import alerts_panel
 from ui.concentration_panel import concentration_panel
 from ui.context import principal, show_flash, uk_time
+from ui.findings_summary import findings_by_age
 from ui.plain import plain_error
 from ui.runtime import sessions
 
@@ -164,13 +165,14 @@ def dashboards_page() -> None:
     st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
     for column, (label, value) in zip(st.columns(len(workload)), workload.items(), strict=True):
         column.metric(label.capitalize(), value)
-    league, estate, changes, pqc, concentrated, alerting = st.tabs(
+    league, estate, changes, pqc, concentrated, found, alerting = st.tabs(
         [
             "League table",
             "Forces and objectives",
             "Trends",
             "Post-quantum migration",
             "Concentration",
+            "Findings by age",
             f"Alerts ({open_alerts})",
         ]
     )
@@ -184,6 +186,12 @@ def dashboards_page() -> None:
         _pqc_tab(readiness, milestones)
     with concentrated:
         concentration_panel(me)
+    with found:
+        st.caption(
+            "Findings checks opened that still count as open (disputed ones included), by how "
+            "long ago a run first showed them, and those past the due date their severity sets."
+        )
+        findings_by_age(me)
     with alerting:
         st.caption("Open alerts from continuous monitoring and snapshot band changes.")
         if open_alerts > len(alerts):

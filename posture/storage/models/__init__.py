@@ -10,6 +10,7 @@ from posture.storage.models.challenges import (
     JudgeConflict,
 )
 from posture.storage.models.checks import CheckRun, CheckRunMilestone, Finding
+from posture.storage.models.finding_lifecycle import TrackedFinding
 from posture.storage.models.frameworks import (
     FrameworkVersion,
     ImportedCatalogue,
@@ -27,6 +28,13 @@ from posture.storage.models.identity import (
 )
 from posture.storage.models.jobs import Job
 from posture.storage.models.monitoring import Alert, MonitoredEndpoint
+from posture.storage.models.notifications import (
+    DigestEntry,
+    NotificationCursor,
+    NotificationDelivery,
+    NotificationPreference,
+    WebhookEndpoint,
+)
 from posture.storage.models.organisations import Membership, Organisation, User
 from posture.storage.models.passports import Passport, PassportReliance
 from posture.storage.models.posture import PostureSnapshot
@@ -47,6 +55,7 @@ from posture.storage.models.risk import (
     RiskScenario,
     RiskTreatment,
 )
+from posture.storage.models.schedules import ExpiryReminder, ScheduleRun
 
 __all__ = [
     "Alert",
@@ -62,7 +71,9 @@ __all__ = [
     "CheckRun",
     "CheckRunMilestone",
     "Deployment",
+    "DigestEntry",
     "Evidence",
+    "ExpiryReminder",
     "Finding",
     "FrameworkVersion",
     "ImportedCatalogue",
@@ -75,6 +86,9 @@ __all__ = [
     "Membership",
     "MfaFactor",
     "MonitoredEndpoint",
+    "NotificationCursor",
+    "NotificationDelivery",
+    "NotificationPreference",
     "Organisation",
     "OutcomeException",
     "PasskeyChallenge",
@@ -92,9 +106,12 @@ __all__ = [
     "RiskEvidenceLink",
     "RiskScenario",
     "RiskTreatment",
+    "ScheduleRun",
     "ShortlistRequirement",
     "ShortlistVersion",
     "SignInAddress",
+    "TrackedFinding",
     "User",
     "UserSession",
+    "WebhookEndpoint",
 ]

@@ -47,6 +47,9 @@ class CheckRun(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The soonest expiry of the certificates a completed run saw (TLS, certificate file), for the
+    # expiry sweep; None for other kinds and for runs recorded before it was kept.
+    certificate_not_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 # Every reader ranks each subject's runs of a kind newest first (posture.check_runs

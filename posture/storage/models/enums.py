@@ -111,6 +111,14 @@ class PassportStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class ScheduleRunStatus(StrEnum):
+    """A scheduled run's outcome; "running" until it finishes or is presumed dead."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     """A VARCHAR with a named CHECK constraint, portable across SQLite and PostgreSQL."""
     return Enum(

@@ -1,0 +1,114 @@
+"""A finding is tracked across runs by its stable key: opened by the first run that shows it,
+closed by a later complete run of the same kind and target that does not, reopened when it
+returns. A run that could not look closes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from checks.report import ReportStatus
+from posture.findings.sla import finding_sla
+from posture.storage.models.finding_lifecycle import FindingStatus
+from tests.findings.scenario import (
+    NOTHING_ANSWERED,
+    OLD_TLS,
+    RSA_SUITE,
+    START,
+    TARGET,
+    cert_finding,
+    run_check,
+    tracked,
+)
+from tests.passport.conftest import Db
+
+DAY = timedelta(days=1)
+
+
+def test_a_fixed_fault_closes_on_the_next_complete_run_and_reopens_when_it_returns(
+    world_db: Db,
+) -> None:
+    world, sessions, _ = world_db
+    first = run_check(sessions, world, [OLD_TLS, RSA_SUITE], START)
+    assert len(first.opened) == 2
+    opened = {f.code: f for f in tracked(sessions)}
+    assert opened["TLS-VER-001"].status == FindingStatus.OPEN
+    assert opened["TLS-VER-001"].due_at == START + timedelta(days=finding_sla().days["high"])
+
+    again = run_check(sessions, world, [OLD_TLS, RSA_SUITE], START + DAY)
+    assert again.opened == []
+    assert sorted(again.seen) == sorted(first.opened)
+
+    fixed = run_check(sessions, world, [RSA_SUITE], START + 2 * DAY)
+    assert fixed.resolved == [opened["TLS-VER-001"].id]
+    after = {f.code: f for f in tracked(sessions)}
+    assert after["TLS-VER-001"].status == FindingStatus.RESOLVED
+    assert after["TLS-VER-001"].resolved_at == START + 2 * DAY
+    assert after["TLS-SUITE-001"].status == FindingStatus.OPEN
+
+    back = run_check(sessions, world, [OLD_TLS, RSA_SUITE], START + 40 * DAY)
+    assert back.reopened == [opened["TLS-VER-001"].id]
+    returned = {f.code: f for f in tracked(sessions)}["TLS-VER-001"]
+    assert returned.status == FindingStatus.OPEN
+    assert returned.reopened_count == 1
+    assert returned.resolved_at is None
+    # A new due date from when it returned, not the one it had the first time.
+    assert returned.due_at == START + 40 * DAY + timedelta(days=finding_sla().days["high"])
+    assert returned.first_seen_at == START
+
+
+def test_a_run_that_could_not_look_closes_nothing(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    run_check(sessions, world, [OLD_TLS], START)
+    failed = run_check(
+        sessions, world, [NOTHING_ANSWERED], START + DAY, status=ReportStatus.NOT_ASSESSABLE
+    )
+    assert failed.assessed is False
+    assert failed.resolved == []
+    # A run that completed but says it could not look (a blocking finding) closes nothing either.
+    partial = run_check(sessions, world, [NOTHING_ANSWERED], START + 2 * DAY)
+    assert partial.assessed is False
+    assert partial.resolved == []
+    assert {f.code: f.status for f in tracked(sessions)}["TLS-VER-001"] == FindingStatus.OPEN
+
+
+def test_a_run_of_another_target_or_kind_leaves_the_finding_alone(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    run_check(sessions, world, [OLD_TLS], START)
+    other_target = run_check(sessions, world, [], START + DAY, target="other.example:443")
+    other_kind = run_check(sessions, world, [], START + DAY, kind="ssh", target=TARGET)
+    assert other_target.resolved == other_kind.resolved == []
+    other_supplier = run_check(sessions, world, [], START + DAY, org="s2")
+    assert other_supplier.resolved == []
+    assert [f.status for f in tracked(sessions)] == [FindingStatus.OPEN]
+
+
+def test_each_certificate_is_its_own_finding(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    run_check(
+        sessions,
+        world,
+        [cert_finding("CERT-004", "CN=a.example"), cert_finding("CERT-004", "CN=b.example")],
+        START,
+        kind="cert",
+        target="chain.pem",
+    )
+    run_check(
+        sessions,
+        world,
+        [cert_finding("CERT-004", "CN=b.example")],
+        START + DAY,
+        kind="cert",
+        target="chain.pem",
+    )
+    found = {f.subject: f.status for f in tracked(sessions)}
+    assert found == {
+        "certificate leaf: CN=a.example": FindingStatus.RESOLVED,
+        "certificate leaf: CN=b.example": FindingStatus.OPEN,
+    }
+
+
+def test_an_older_run_recorded_late_closes_nothing_seen_since(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    run_check(sessions, world, [OLD_TLS], START + DAY)
+    late = run_check(sessions, world, [], START)
+    assert late.resolved == []

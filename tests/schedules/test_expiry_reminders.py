@@ -1,0 +1,188 @@
+"""The daily expiry sweep reminds once at 30, 7 and 1 days and once on expiry, for certificates
+checks saw, certifications, risk acceptances and exceptions, and passports; a second sweep, or
+twenty at once, reminds of nothing twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from checks.egress import EgressPolicy
+from kernel.settings import Settings
+from posture.audit import Actor
+from posture.check_requests import CheckRequest
+from posture.check_runs import record_check_run
+from posture.jobs.checks import run_request
+from posture.reminders.sweep import sweep_expiries
+from posture.storage.engine import transaction
+from posture.storage.models import (
+    Alert,
+    CheckRun,
+    Deployment,
+    ExpiryReminder,
+    Product,
+    RiskAcceptance,
+)
+from posture.storage.models.enums import Role
+from tests.concurrency import in_parallel
+from tests.identity.world import World
+from tests.peers.certificates import make_certificate
+from tests.peers.servers import LoopbackServer, pyopenssl_handler
+from tests.risk_register.test_treatments import make_scenario
+
+Db = tuple[World, sessionmaker[Session], Settings]
+NOON = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def _sweep(sessions: sessionmaker[Session], now: datetime) -> dict:
+    with transaction(sessions) as session:
+        return sweep_expiries(session, now).as_dict()
+
+
+def _alerts(sessions: sessionmaker[Session]) -> list[tuple[str, int, str]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(Alert.code, Alert.organisation_id, Alert.detail).order_by(Alert.id)
+        ).all()
+    return [(code, organisation_id, detail["reminder"]) for code, organisation_id, detail in rows]
+
+
+def _certification_expiring(sessions: sessionmaker[Session], product_id: int, on: date) -> None:
+    with transaction(sessions) as session:
+        product = session.get(Product, product_id)
+        assert product is not None
+        product.certifications = [{"scheme": "cyber_essentials_plus", "expires": on.isoformat()}]
+
+
+def test_a_certification_is_reminded_at_each_threshold_once_then_once_expired(
+    world_db: Db,
+) -> None:
+    world, sessions, _ = world_db
+    s1 = world.orgs["s1"]
+    assert s1.product_id is not None
+    _certification_expiring(sessions, s1.product_id, date(2027, 1, 1))
+    for day, reminded in (
+        (datetime(2026, 11, 1, tzinfo=UTC), []),  # 61 days ahead: nothing yet
+        (datetime(2026, 12, 2, tzinfo=UTC), ["30 days"]),
+        (datetime(2026, 12, 3, tzinfo=UTC), []),
+        (datetime(2026, 12, 26, tzinfo=UTC), ["7 days"]),
+        (datetime(2026, 12, 26, 23, tzinfo=UTC), []),
+        (datetime(2026, 12, 31, tzinfo=UTC), ["1 days"]),
+        (datetime(2027, 1, 1, tzinfo=UTC), ["expired"]),
+        (datetime(2027, 1, 5, tzinfo=UTC), []),
+    ):
+        before = len(_alerts(sessions))
+        _sweep(sessions, day)
+        raised = _alerts(sessions)[before:]
+        assert [r for _, _, r in raised] == reminded, day
+        assert all(code == "EXPIRY-CERTIFICATION" for code, _, _ in raised)
+        assert all(org == s1.organisation_id for _, org, _ in raised)
+
+
+def test_a_thing_first_seen_close_to_expiry_gets_only_the_nearest_reminder(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    _certification_expiring(sessions, product_id, NOON.date() + timedelta(days=5))
+    report = _sweep(sessions, NOON)
+    assert report["reminded"] == {"certification": 1}
+    assert [r for _, _, r in _alerts(sessions)] == ["7 days"]
+
+
+def test_a_renewed_certification_is_reminded_afresh_for_its_new_day(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    _certification_expiring(sessions, product_id, NOON.date() + timedelta(days=20))
+    _sweep(sessions, NOON)
+    _certification_expiring(sessions, product_id, NOON.date() + timedelta(days=385))
+    assert _sweep(sessions, NOON + timedelta(days=1))["reminded"] == {}
+    later = NOON + timedelta(days=360)
+    assert _sweep(sessions, later)["reminded"] == {"certification": 1}
+
+
+def test_a_certificate_a_tls_check_saw_is_reminded_to_the_supplier_and_its_deployers(
+    world_db: Db, tmp_path: Path
+) -> None:
+    world, sessions, _ = world_db
+    s1, f1 = world.orgs["s1"], world.orgs["f1"]
+    assert s1.product_id is not None
+    cert, key = make_certificate(tmp_path, days=20)
+    with LoopbackServer(pyopenssl_handler(cert, key)) as server:
+        request = CheckRequest(kind="tls", target=f"127.0.0.1:{server.port}")
+        report = run_request(request, EgressPolicy.from_cidrs(("127.0.0.0/8",)), None)
+    with transaction(sessions) as session:
+        run = record_check_run(session, Actor("cli"), report, s1.organisation_id, s1.product_id)
+        session.add(Deployment(organisation_id=f1.organisation_id, product_id=s1.product_id))
+        run_id = run.id
+    with sessions() as session:
+        stored = session.get(CheckRun, run_id)
+        assert stored is not None
+        assert stored.certificate_not_after is not None
+        days_left = (stored.certificate_not_after.date() - datetime.now(UTC).date()).days
+    assert days_left in (19, 20)
+    _sweep(sessions, datetime.now(UTC))
+    raised = _alerts(sessions)
+    assert [(code, org) for code, org, _ in raised] == [
+        ("EXPIRY-CERTIFICATE", s1.organisation_id),
+        ("EXPIRY-CERTIFICATE", f1.organisation_id),  # the deploying force's copy
+    ]
+    assert {reminder for _, _, reminder in raised} == {"30 days"}
+
+
+def test_a_failed_check_run_reminds_of_nothing(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        session.add(
+            CheckRun(
+                organisation_id=s1.organisation_id,
+                product_id=s1.product_id,
+                kind="tls",
+                target="127.0.0.1:1",
+                status="failed",
+                certificate_not_after=NOON + timedelta(days=3),
+                started_at=NOON,
+                finished_at=NOON,
+            )
+        )
+    assert _sweep(sessions, NOON)["reminded"] == {}
+
+
+def test_an_acceptance_is_reminded_to_its_force_but_its_expiry_is_left_to_the_register(
+    world_db: Db,
+) -> None:
+    world, sessions, _ = world_db
+    f1, s1 = world.orgs["f1"], world.orgs["s1"]
+    scenario_id = make_scenario(sessions, f1.organisation_id, s1.product_id)
+    with transaction(sessions) as session:
+        session.add(
+            RiskAcceptance(
+                scenario_id=scenario_id,
+                approver_user_id=world.users[Role.SIRO],
+                approver_role="siro",
+                rationale="Accepted while the gateway is replaced",
+                residual_level="medium",
+                expires_on=NOON.date() + timedelta(days=7),
+            )
+        )
+    assert _sweep(sessions, NOON)["reminded"] == {"risk_acceptance": 1}
+    assert _alerts(sessions) == [("EXPIRY-RISK-ACCEPTANCE", f1.organisation_id, "7 days")]
+    # On the day it expires risk.expire_decisions alerts it; the sweep adds nothing.
+    assert _sweep(sessions, NOON + timedelta(days=7))["reminded"] == {}
+
+
+def test_twenty_sweeps_at_once_remind_once(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    _certification_expiring(sessions, product_id, NOON.date() + timedelta(days=3))
+    results = in_parallel(sessions, [lambda s: sweep_expiries(s, NOON).as_dict()] * 20)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert sum(r["reminded"].get("certification", 0) for r in results) == 1  # type: ignore[index]
+    with sessions() as session:
+        assert len(session.scalars(select(ExpiryReminder)).all()) == 1
+    assert len(_alerts(sessions)) == 1

@@ -1,0 +1,29 @@
+"""Open findings by age and severity, with those past their due date: drawn on the Findings page
+and on the posture dashboards, from one grouped query the viewer's reach bounds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from posture.findings.views import AGE_BUCKETS, finding_summary
+from posture.identity.permissions import Principal
+from ui.context import read_service
+
+
+def findings_by_age(me: Principal) -> None:
+    summary = read_service(lambda s: finding_summary(s, me))
+    if summary is None:
+        return
+    left, right = st.columns(2)
+    left.metric("Open findings", summary.open)
+    right.metric("Past their due date", summary.breached)
+    table = pd.DataFrame(
+        [(c.bucket, c.severity, c.open, c.breached) for c in summary.counts],
+        columns=["Age", "Severity", "Open", "Past due"],
+    )
+    order = [label for label, _, _ in AGE_BUCKETS]
+    for values, heading in (("Open", "Open, by age"), ("Past due", "Past their due date, by age")):
+        st.caption(heading)
+        pivot = table.pivot_table(index="Age", columns="Severity", values=values, aggfunc="sum")
+        st.dataframe(pivot.reindex(order), use_container_width=True)
