@@ -11,7 +11,9 @@ from assure_cli.context import friendly_errors, open_database, print_json
 from posture.demo.seed import seed_demo
 from posture.platform_keys import platform_keys
 from posture.storage.engine import transaction
+from supplier_portal.automation import run_demo_schedules
 from supplier_portal.demo_caf_draft import start_caf_draft
+from supplier_portal.demo_findings import seed_findings
 from supplier_portal.demo_passports import seed_passports
 from supplier_portal.demo_risk import seed_risk_register
 
@@ -38,31 +40,42 @@ def seed(
     """Seed the 43 forces, national bodies and N suppliers with 24 months of assessments."""
     end = as_of.date() if as_of else _first_of_this_month()
     started = time.perf_counter()
-    with open_database() as db, transaction(db.sessions) as session:
-        result = seed_demo(session, suppliers, seed, end, with_logins)
-        force = next((x for x in result.logins if x.role == "force_assessor"), None)
-        # The force assessor's CAF 4.0 draft, its answers inferred from PTSbD to confirm.
-        caf_draft = start_caf_draft(session, force.email) if force is not None else None
-        siro = next((x for x in result.logins if x.role == "siro"), None)
-        # The same force's risk register, with a second force's rating to compare against.
-        risk_register = (
-            seed_risk_register(session, force.email, siro.email, end)
-            if force is not None and siro is not None
-            else None
-        )
-        national = next((x for x in result.logins if x.role == "national_assessor"), None)
-        # Passports for the force's deployed products, relied on, one suspended.
-        passports = (
-            seed_passports(
-                session,
-                national.email,
-                force.email,
-                platform_keys(db.settings),
-                risk_register["product_ids"],
+    with open_database() as db:
+        with transaction(db.sessions) as session:
+            result = seed_demo(session, suppliers, seed, end, with_logins)
+            force = next((x for x in result.logins if x.role == "force_assessor"), None)
+            # The force assessor's CAF 4.0 draft, its answers inferred from PTSbD to confirm.
+            caf_draft = start_caf_draft(session, force.email) if force is not None else None
+            siro = next((x for x in result.logins if x.role == "siro"), None)
+            # The same force's risk register, with a second force's rating to compare against.
+            risk_register = (
+                seed_risk_register(session, force.email, siro.email, end)
+                if force is not None and siro is not None
+                else None
             )
-            if risk_register is not None and national is not None and force is not None
-            else None
-        )
+            national = next((x for x in result.logins if x.role == "national_assessor"), None)
+            # Passports for the force's deployed products, relied on, one suspended.
+            passports = (
+                seed_passports(
+                    session,
+                    national.email,
+                    force.email,
+                    platform_keys(db.settings),
+                    risk_register["product_ids"],
+                )
+                if risk_register is not None and national is not None and force is not None
+                else None
+            )
+            supplier = next((x for x in result.logins if x.role == "supplier_admin"), None)
+            # Tracked findings for the demo supplier and the force's products, one disputed.
+            findings = (
+                seed_findings(session, supplier.email, risk_register["product_ids"])
+                if supplier is not None and risk_register is not None
+                else None
+            )
+        # The daily sweeps, run once as a worker would, so the Schedules page has outcomes and
+        # the inboxes their reminders (only for an estate people sign in to).
+        schedules = run_demo_schedules(db.settings, db.sessions) if result.logins else None
     elapsed = round(time.perf_counter() - started, 2)
     if json_output:
         print_json(
@@ -74,6 +87,8 @@ def seed(
                 "caf_draft_assessment_id": caf_draft,
                 "risk_register": risk_register,
                 "passports": passports,
+                "findings": findings,
+                "schedules": schedules,
                 "journey_product_id": (
                     risk_register["journey_product_id"] if risk_register is not None else None
                 ),
@@ -106,6 +121,16 @@ def seed(
                 if passports["suspended_passport"]
                 else ""
             )
+        )
+    if findings is not None:
+        typer.echo(
+            f"{findings['findings_tracked']} findings tracked from {findings['runs_tracked']} "
+            "check runs; the supplier disputes one, for the national assessor to decide"
+        )
+    if schedules is not None:
+        typer.echo(
+            "ran once as a worker would: "
+            + ", ".join(f"{name} ({outcome['status']})" for name, outcome in schedules.items())
         )
     if result.logins:
         typer.echo("one-time passwords (shown only now):")

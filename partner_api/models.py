@@ -221,6 +221,17 @@ class ArtefactCheckUpload(In):
     file: UploadFile
 
 
+class EvidenceUpload(In):
+    """A document as evidence: one file part, and the day it stops holding when it has one."""
+
+    file: UploadFile
+    expires_on: date | None = Field(
+        default=None,
+        description="The last day the document holds (today or later, within ten years); the "
+        "supplier is reminded 30, 7 and 1 days before.",
+    )
+
+
 class EvidenceOut(Out):
     id: int
     assessment_id: int | None
@@ -229,6 +240,7 @@ class EvidenceOut(Out):
     size_bytes: int
     sha256: str
     created_at: datetime
+    expires_on: date | None
 
 
 HostPort = Annotated[

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.settings import Settings
 from posture.identity.accounts import actor_of
@@ -52,3 +52,22 @@ def run_on_worker(queue: JobQueue, principal: Principal, book: ScheduleBook, nam
     visible_organisations(principal, "schedule.run")
     book.named(name)
     queue.run_schedule_now(name, "app", actor_of(principal))
+
+
+# The sweeps a demo estate runs once at seeding, as a worker would that night.
+DEMO_SCHEDULES = ("expiry.reminders", "findings.sla_breaches")
+
+
+def run_demo_schedules(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> dict[str, dict[str, Any]]:
+    from kernel.clock import utcnow
+    from posture.audit import Actor
+    from posture.schedules.runner import run_schedule
+
+    book = schedule_book(settings)
+    context = ScheduleContext(settings, sessions, utcnow())
+    return {
+        name: run_schedule(book, name, context, trigger="cli", actor=Actor("cli")).as_dict()
+        for name in DEMO_SCHEDULES
+    }

@@ -15,7 +15,7 @@ from partner_api.models import (
     AssessmentDetail,
     AssessmentOut,
     EvidenceOut,
-    FileUpload,
+    EvidenceUpload,
     Page,
 )
 from partner_api.uploads import OnePartPerField, read_upload
@@ -104,7 +104,8 @@ def submit(me: Caller, rt: Rt, assessment_id: AssessmentId) -> AssessmentOut:
 @router.post(
     "/assessments/{assessment_id}/evidence",
     operation_id="addEvidence",
-    summary="Upload a document (multipart/form-data, part `file`) as evidence to a draft",
+    summary="Upload a document (multipart/form-data, part `file`, and `expires_on` when it "
+    "stops holding) as evidence to a draft",
     status_code=201,
     response_model=EvidenceOut,
 )
@@ -113,12 +114,14 @@ def upload_evidence(
     _parts: OnePartPerField,
     rt: Rt,
     assessment_id: AssessmentId,
-    body: Annotated[FileUpload, Form(media_type="multipart/form-data")],
+    body: Annotated[EvidenceUpload, Form(media_type="multipart/form-data")],
     response: Response,
 ) -> EvidenceOut:
     name, data = read_upload(body.file)
     with transaction(rt.sessions) as session:
-        evidence = add_evidence(session, me, rt.settings, assessment_id, name, data)
+        evidence = add_evidence(
+            session, me, rt.settings, assessment_id, name, data, body.expires_on
+        )
         created = EvidenceOut.model_validate(evidence)
     response.headers["Location"] = f"/v1/assessments/{assessment_id}"
     return created

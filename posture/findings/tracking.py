@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from checks.findings import SEVERITY_RANK, Severity, finding_catalogue
@@ -96,14 +95,6 @@ def _shown(session: Session, run: CheckRun) -> tuple[dict[str, _Shown], set[str]
     return shown, {code for code, *_ in rows}
 
 
-def _due_case(at: datetime) -> Any:
-    sla = finding_sla()
-    return case(
-        *((TrackedFinding.severity == s, sla.due_from(s, at)) for s in Severity),
-        else_=sla.due_from(Severity.CRITICAL, at),
-    )
-
-
 def track_check_run(session: Session, run: CheckRun) -> TrackResult:
     """Bring the run's product (or organisation) findings of its kind and target up to date, in
     the caller's transaction, and audit what changed."""
@@ -161,8 +152,8 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
                 reopened_count=TrackedFinding.reopened_count + 1,
                 resolved_at=None,
                 resolved_check_run_id=None,
-                due_at=_due_case(at),
-                breach_alerted_at=None,
+                # The same fault back keeps its first due date and any breach alerted: a brief
+                # fix (or a run against a clean stand-in) must not restart the SLA clock.
                 version=TrackedFinding.version + 1,
             )
             .execution_options(synchronize_session=False)

@@ -14,7 +14,13 @@ from checks.findings import SEVERITY_RANK, Severity
 from kernel.clock import utcnow
 from posture.findings.reach import finding_reach
 from posture.identity.permissions import NotFound, Principal, visible_organisations
-from posture.storage.models import Deployment, Product, RiskAcceptance, TrackedFinding
+from posture.storage.models import (
+    Deployment,
+    Product,
+    RiskAcceptance,
+    RiskScenario,
+    TrackedFinding,
+)
 from posture.storage.models.finding_lifecycle import OPEN_STATUSES, FindingStatus
 
 # Age buckets in days since a run first showed the finding: (label, first day, last day).
@@ -27,13 +33,18 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 MAX_LISTED = 500
 
 
-def counts_open(today: date) -> ColumnElement[bool]:
+def counts_open(today: date, viewers: set[int] | None = None) -> ColumnElement[bool]:
     """A finding that counts as open: open, in remediation, disputed, or accepted under an
-    acceptance that has since ended (expired or revoked)."""
+    acceptance that does not hold for the viewer. An acceptance is one force's decision about
+    its own deployment: it stops the finding counting for that force alone (`viewers`, the
+    organisations looking), never for the supplier, other forces or the estate's counts, and
+    not at all once it has ended (expired or revoked)."""
     acceptance_holds = exists().where(
         RiskAcceptance.id == TrackedFinding.acceptance_id,
         RiskAcceptance.revoked_at.is_(None),
         RiskAcceptance.expires_on >= today,
+        RiskScenario.id == RiskAcceptance.scenario_id,
+        RiskScenario.organisation_id.in_(sorted(viewers or ())),
     )
     return or_(
         TrackedFinding.status.in_(OPEN_STATUSES),
@@ -123,7 +134,7 @@ def product_findings(
     _product_in_reach(session, principal, product_id)
     query = select(TrackedFinding).where(TrackedFinding.product_id == product_id)
     if not include_closed:
-        query = query.where(counts_open(now.date()))
+        query = query.where(counts_open(now.date(), principal.organisation_ids()))
     rank = case(*((TrackedFinding.severity == s, SEVERITY_RANK[s]) for s in Severity), else_=0)
     query = query.order_by(rank.desc(), TrackedFinding.first_seen_at, TrackedFinding.id)
     return [finding_row(f, now) for f in session.scalars(query.limit(MAX_LISTED))]
@@ -178,7 +189,7 @@ def finding_summary(
     )
     breached = func.sum(case((TrackedFinding.due_at < now, 1), else_=0))
     query = select(bucket.label("bucket"), TrackedFinding.severity, func.count(), breached).where(
-        counts_open(now.date())
+        counts_open(now.date(), principal.organisation_ids())
     )
     if reach is not None:
         query = query.where(reach)
@@ -215,7 +226,7 @@ def products_with_findings(
     query = (
         select(Product.id, Product.name, func.count(), late)
         .join(Product, Product.id == TrackedFinding.product_id)
-        .where(counts_open(now.date()))
+        .where(counts_open(now.date(), principal.organisation_ids()))
         .group_by(Product.id, Product.name)
         .order_by(func.count().desc(), Product.name)
         .limit(limit)

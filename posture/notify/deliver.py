@@ -9,6 +9,7 @@ once never send the same delivery twice. The outcome is written only under the s
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
+from kernel.clock import utcnow
 from kernel.settings import Settings
 from posture.audit import SYSTEM, record
+from posture.notify.enqueue import alert_readers
 from posture.notify.events import alert_event
 from posture.notify.messages import alert_email, digest_email
 from posture.notify.policy import NotificationPolicy, notification_policy
@@ -38,6 +41,8 @@ from posture.storage.models import (
     WebhookEndpoint,
 )
 from posture.storage.models.notifications import DeliveryChannel, DeliveryStatus
+
+log = logging.getLogger("assure.notify")
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def _claim(
             .where(NotificationDelivery.id.in_(candidates), due)
             .values(
                 claim_token=token,
-                claimed_until=now + timedelta(seconds=policy.claim_seconds),
+                claimed_until=now + _lease(policy),
             )
             .execution_options(synchronize_session=False)
         )
@@ -90,6 +95,30 @@ def _claim(
             select(NotificationDelivery.id).where(NotificationDelivery.claim_token == token)
         ).all()
     return token, sorted(mine)
+
+
+def _alert_organisations(session: Session, delivery: NotificationDelivery) -> set[int]:
+    """The organisations whose alerts the delivery carries."""
+    if delivery.alert_id is not None:
+        return set(
+            session.scalars(select(Alert.organisation_id).where(Alert.id == delivery.alert_id))
+        )
+    return set(
+        session.scalars(
+            select(Alert.organisation_id)
+            .join(DigestEntry, DigestEntry.alert_id == Alert.id)
+            .where(DigestEntry.delivery_id == delivery.id)
+        )
+    )
+
+
+def _lease(policy: NotificationPolicy) -> timedelta:
+    """How long a claim holds: past the slowest whole batch (every round of the pool at its
+    timeout, e-mail's watchdog allowing three), so a claim never lapses while its run is
+    still sending and the next run cannot send the same message again."""
+    rounds = -(-policy.batch_size // policy.pool_size)
+    slowest = rounds * policy.request_timeout_seconds * 3 + 60
+    return timedelta(seconds=max(policy.claim_seconds, slowest))
 
 
 def _prepare(
@@ -109,18 +138,28 @@ def _prepare(
             raise SendFailed("the endpoint was disabled", permanent=True)
         body = alert_event(session, alert).body()
         _bounded(body, policy)
-        headers = signature_headers(
-            platform_keys(settings), int(now.timestamp()), str(delivery.id), body
-        )
-        url = endpoint.url
-        return lambda: _ok(post_webhook(url, headers, body, egress, timeout))
+        keys, url, delivery_id = platform_keys(settings), endpoint.url, str(delivery.id)
+
+        def send() -> None:
+            # Signed as it leaves, not when the batch began: a receiver refuses stale stamps.
+            stamp = int(utcnow().timestamp())
+            headers = signature_headers(keys, stamp, delivery_id, body)
+            _ok(post_webhook(url, headers, body, egress, timeout))
+
+        return send
     user = session.get(User, delivery.user_id)
     if user is None or not user.is_active:
         raise SendFailed("the recipient's account is no longer active", permanent=True)
+    # Membership is read again as the message leaves: someone who left the organisation since
+    # the alert was raised (a retry hours later, the next morning's digest) is not sent it.
+    readers = alert_readers(session, _alert_organisations(session, delivery))
+    member_of = {org for org, users in readers.items() if user.id in users}
     if delivery.channel is DeliveryChannel.EMAIL:
         alert = session.get(Alert, delivery.alert_id)
         if alert is None:
             raise SendFailed("the alert no longer exists", permanent=True)
+        if alert.organisation_id not in member_of:
+            raise SendFailed("the recipient no longer belongs to the organisation", permanent=True)
         message = alert_email(
             settings.smtp_from, user.email, alert_event(session, alert), delivery.id
         )
@@ -131,6 +170,9 @@ def _prepare(
             .where(DigestEntry.delivery_id == delivery.id)
             .order_by(Alert.raised_at, Alert.id)
         ).all()
+        alerts = [alert for alert in alerts if alert.organisation_id in member_of]
+        if not alerts:
+            raise SendFailed("the recipient no longer belongs to the organisation", permanent=True)
         events = [alert_event(session, alert) for alert in alerts]
         day = delivery.digest_day or now.date()
         message = digest_email(settings.smtp_from, user.email, day, events, delivery.id)
@@ -229,6 +271,11 @@ def _run(
                 )
             except SendFailed as failed:
                 outgoing.append((delivery_id, failed))
+            except Exception:  # one delivery that cannot be built must not stop the others
+                log.exception("notification delivery %d cannot be prepared", delivery_id)
+                outgoing.append(
+                    (delivery_id, SendFailed("the message could not be built", permanent=True))
+                )
     sends = [(i, s) for i, s in outgoing if not isinstance(s, SendFailed)]
     results: dict[int, SendFailed | None] = {i: s for i, s in outgoing if isinstance(s, SendFailed)}
     if sends:

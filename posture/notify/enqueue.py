@@ -76,7 +76,7 @@ def _new_alerts(
     )
 
 
-def _recipients(session: Session, organisation_ids: set[int]) -> dict[int, list[int]]:
+def alert_readers(session: Session, organisation_ids: set[int]) -> dict[int, list[int]]:
     """organisation id -> ids of its active members whose role may see its alerts."""
     roles = list(permission_table().permissions[SEE_ALERTS].grants)
     found: dict[int, set[int]] = defaultdict(set)
@@ -110,7 +110,7 @@ def plan_for_alerts(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The delivery rows and digest entries `alerts` call for (before de-duplication)."""
     organisations = {alert.organisation_id for alert in alerts}
-    people = _recipients(session, organisations) if email else {}
+    people = alert_readers(session, organisations) if email else {}
     user_ids = sorted({u for users in people.values() for u in users})
     preferences = {
         p.user_id: p

@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from posture.audit import SYSTEM, hold_append_lock
-from posture.check_runs import latest_run_ids
+from posture.check_runs import FINISHED
 from posture.monitoring.alerts import raise_decision_alert
 from posture.portfolio.blast_radius import relay_to_deployers
 from posture.reminders.policy import ReminderKind, ReminderPolicy, reminder_policy
 from posture.storage.models import (
+    Assessment,
     CheckRun,
+    Evidence,
     ExpiryReminder,
     OutcomeException,
     Passport,
@@ -67,7 +69,26 @@ class SweepReport:
 
 
 def _certificates(session: Session, start: date, end: date) -> Iterator[Expiring]:
-    newest = latest_run_ids(CheckRun.product_id.is_not(None), CheckRun.kind.in_(CERTIFICATE_KINDS))
+    # The newest finished run of each endpoint or file (not of each kind, as scoring ranks
+    # them): a product's every endpoint has a certificate of its own to renew.
+    ranked = (
+        select(
+            CheckRun.id,
+            func.row_number()
+            .over(
+                partition_by=(CheckRun.product_id, CheckRun.kind, CheckRun.target),
+                order_by=(CheckRun.finished_at.desc(), CheckRun.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            CheckRun.product_id.is_not(None),
+            CheckRun.kind.in_(CERTIFICATE_KINDS),
+            CheckRun.status.in_(FINISHED),
+        )
+        .subquery()
+    )
+    newest = select(ranked.c.id).where(ranked.c.rank == 1)
     rows = session.execute(
         select(
             CheckRun.id,
@@ -77,7 +98,7 @@ def _certificates(session: Session, start: date, end: date) -> Iterator[Expiring
             CheckRun.target,
             CheckRun.certificate_not_after,
         ).where(
-            CheckRun.id.in_(newest.scalar_subquery()),
+            CheckRun.id.in_(newest),
             CheckRun.status == RunStatus.SUCCEEDED,
             CheckRun.certificate_not_after >= _moment(start),
             CheckRun.certificate_not_after < _moment(end + timedelta(days=1)),
@@ -116,6 +137,26 @@ def _certifications(session: Session, start: date, end: date) -> Iterator[Expiri
                     expires,
                     {"scheme": scheme},
                 )
+
+
+def _evidence(session: Session, start: date, end: date) -> Iterator[Expiring]:
+    rows = session.execute(
+        select(
+            Evidence.id, Evidence.organisation_id, Evidence.filename, Evidence.expires_on,
+            Assessment.product_id, Evidence.assessment_id,
+        )
+        .outerjoin(Assessment, Assessment.id == Evidence.assessment_id)
+        .where(Evidence.expires_on.between(start, end))
+    )  # fmt: skip
+    for evidence_id, organisation_id, filename, expires_on, product_id, assessment_id in rows:
+        yield Expiring(
+            "evidence",
+            str(evidence_id),
+            organisation_id,
+            product_id,
+            expires_on,
+            {"evidence_id": evidence_id, "assessment_id": assessment_id, "filename": filename},
+        )
 
 
 def _risk_decisions(session: Session, start: date, end: date) -> Iterator[Expiring]:
@@ -198,7 +239,7 @@ def expiring(session: Session, today: date, policy: ReminderPolicy) -> list[Expi
     start = today - timedelta(days=EXPIRED_LOOK_BACK_DAYS)
     end = today + timedelta(days=max(policy.days_before))
     found: list[Expiring] = []
-    for source in (_certificates, _certifications, _risk_decisions, _passports):
+    for source in (_certificates, _certifications, _evidence, _risk_decisions, _passports):
         found.extend(source(session, start, end))
     return found
 

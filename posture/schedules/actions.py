@@ -9,7 +9,7 @@ from typing import Any
 
 from kernel.data_dir import ensure_data_dir
 from kernel.errors import ConfigError
-from posture.audit import SYSTEM, Actor
+from posture.audit import SYSTEM, Actor, hold_append_lock
 from posture.schedules.book import Action
 from posture.schedules.runner import ScheduleContext
 from posture.storage.engine import transaction
@@ -97,12 +97,20 @@ def daily_snapshot(context: ScheduleContext) -> dict[str, Any]:
     moment; the audit checkpoint signed once it has committed, so it covers the run's event."""
     from posture.assessment_frameworks import framework_named
     from posture.audit_checkpoint import write_checkpoint
+    from posture.framework_registry import register_framework
     from posture.scoring.service import score_estate
-    from posture.scoring.snapshots import store_snapshots
+    from posture.scoring.snapshots import snapshot_taken_on, store_snapshots
 
     loaded = framework_named(None)
+    day = context.now.date()
     with transaction(context.sessions) as session:
-        scores = score_estate(session, context.now.date(), None, loaded, encodings="keep")
+        # Under the audit chain's lock, as store_snapshots takes it: a retry of a run whose
+        # snapshot committed (its checkpoint then failed, or its worker died) stores nothing.
+        hold_append_lock(session)
+        taken = snapshot_taken_on(session, register_framework(session, loaded).id, day)
+        if taken is not None:
+            return {"as_of": day.isoformat(), "already_taken_at": taken.isoformat(), "subjects": 0}
+        scores = score_estate(session, day, None, loaded, encodings="keep")
         stored = store_snapshots(session, SCHEDULE_ACTOR, loaded, scores, context.now)
     if stored:
         write_checkpoint(context.sessions, ensure_data_dir(context.settings), "snapshot")

@@ -137,6 +137,7 @@ def _claim(
 def _finish(
     sessions: sessionmaker[Session],
     run_id: int,
+    attempt: int,
     status: ScheduleRunStatus,
     summary: dict[str, Any],
     error: str | None,
@@ -145,6 +146,12 @@ def _finish(
     with transaction(sessions) as session:
         row = session.get(ScheduleRun, run_id)
         if row is None:  # removed by the retention sweep mid-run: nothing to report into
+            return
+        if row.attempts != attempt or row.status != ScheduleRunStatus.RUNNING:
+            # Taken over while this attempt ran long (its worker presumed dead): the newer
+            # attempt reports the period, not this one.
+            log.warning("schedule %s (%s): attempt %d finished after it was taken over",
+                        row.name, row.period_key, attempt)  # fmt: skip
             return
         row.status, row.summary, row.error = status, summary, error
         row.finished_at = utcnow()
@@ -207,7 +214,7 @@ def run_schedule(
         summary, status = {}, ScheduleRunStatus.FAILED
         error = f"internal error ({type(exc).__name__}); see the worker's log"
         log.exception("schedule %s (%s) failed", name, period)
-    _finish(context.sessions, row.id, status, _plain(summary), error, actor)
+    _finish(context.sessions, row.id, row.attempts, status, _plain(summary), error, actor)
     return ScheduleOutcome(name, period, True, status, row.id, _plain(summary), error)
 
 

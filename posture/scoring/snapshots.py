@@ -8,11 +8,11 @@ number of rows, never the number of statements per row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from frameworks.loader import LoadedFramework
@@ -160,6 +160,18 @@ def snapshot_exists(session: Session, framework_version_id: int, taken_at: datet
             .limit(1)
         )
         is not None
+    )
+
+
+def snapshot_taken_on(session: Session, framework_version_id: int, day: date) -> datetime | None:
+    """When that framework's snapshot of `day` (UTC) was taken, if one was."""
+    start = datetime.combine(day, time(), UTC)
+    return session.scalar(
+        select(func.min(PostureSnapshot.taken_at)).where(
+            PostureSnapshot.framework_version_id == framework_version_id,
+            PostureSnapshot.taken_at >= start,
+            PostureSnapshot.taken_at < start + timedelta(days=1),
+        )
     )
 
 

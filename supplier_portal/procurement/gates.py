@@ -183,9 +183,16 @@ def _too_old(checked_at: dict[str, datetime], kinds: set[str], today: date, limi
     stale = sorted(
         (kind, (today - moment.date()).days)
         for kind, moment in counted.items()
-        if (today - moment.date()).days > limit
+        if not 0 <= (today - moment.date()).days <= limit
     )
-    return "; ".join(f"the newest {kind} run is {age} days old" for kind, age in stale)
+    # A run dated after today (a worker's clock ahead) would never age: trusted no more than
+    # one too old.
+    return "; ".join(
+        f"the newest {kind} run is {age} days old"
+        if age >= 0
+        else f"the newest {kind} run is dated after today"
+        for kind, age in stale
+    )
 
 
 def as_records(results: list[GateResult]) -> list[dict[str, Any]]:

@@ -189,9 +189,11 @@ def recheck_listings(session: Session, actor: Actor, today: date) -> list[LotApp
         failing = [
             r for r in _evaluate(session, *_subject(session, application), today) if not r.passed
         ]
-        if failing and not application.flagged:
+        # Flagged anew, or still failing for other reasons now (its evidence aged, say).
+        if failing and application.flagged != as_records(failing):
+            if not application.flagged:
+                newly_flagged.append(application)
             application.flagged = as_records(failing)
-            newly_flagged.append(application)
             record(
                 session,
                 actor,

@@ -113,22 +113,20 @@ def test_another_supplier_cannot_see_or_dispute_and_is_told_not_found(
     assert _events(db) == before
 
 
-def test_a_force_assessor_decides_only_for_products_its_force_deploys(
+def test_a_force_assessor_cannot_decide_a_dispute_even_for_a_product_it_deploys(
     opened: tuple[Db, int],
 ) -> None:
+    # A false positive stops the finding counting for every force: a decision for the estate,
+    # so the national assessor's, never one deploying force's.
     db, finding_id = opened
     world, sessions, _ = db
     assessor = world.principal(Role.FORCE_ASSESSOR)
     with transaction(sessions) as session:
         dispute(session, world.principal(Role.SUPPLIER_ADMIN), finding_id, REASON)
-    with pytest.raises(NotFound), transaction(sessions) as session:
-        decide_dispute(session, assessor, finding_id, True, NOTE)
     deploy(sessions, f1(world), world.orgs["s1"].product_id or 0)
-    with sessions() as session:
-        assert [r.id for r in disputes_to_decide(session, assessor)] == [finding_id]
-    with transaction(sessions) as session:
+    with pytest.raises(PermissionDenied), transaction(sessions) as session:
         decide_dispute(session, assessor, finding_id, True, NOTE)
-    assert _status(db, finding_id) == FindingStatus.FALSE_POSITIVE
+    assert _status(db, finding_id) == FindingStatus.DISPUTED
 
 
 @pytest.mark.parametrize(
@@ -234,7 +232,11 @@ def test_a_risk_accepted_finding_counts_open_again_once_the_acceptance_ends(
         accept_risk(session, siro, finding_id, acceptance_id)
     assert _status(db, finding_id) == FindingStatus.RISK_ACCEPTED
     with sessions() as session:
-        assert finding_summary(session, world.principal(Role.NATIONAL_ASSESSOR)).open == 0
+        # One force's acceptance is about its own deployment: the finding stops counting for
+        # that force alone, never for the supplier, another force or the estate.
+        assert finding_summary(session, siro).open == 0
+        assert finding_summary(session, world.principal(Role.NATIONAL_ASSESSOR)).open == 1
+        assert finding_summary(session, world.principal(Role.SUPPLIER_ADMIN)).open == 1
     with transaction(sessions) as session:
         assert reopen_ended_acceptances(session, today) == []
     # The day after its last day it no longer counts: open on the dashboard, then swept open.

@@ -51,8 +51,8 @@ def test_a_fixed_fault_closes_on_the_next_complete_run_and_reopens_when_it_retur
     assert returned.status == FindingStatus.OPEN
     assert returned.reopened_count == 1
     assert returned.resolved_at is None
-    # A new due date from when it returned, not the one it had the first time.
-    assert returned.due_at == START + 40 * DAY + timedelta(days=finding_sla().days["high"])
+    # The same fault back keeps its first due date: a brief fix never restarts the SLA clock.
+    assert returned.due_at == START + timedelta(days=finding_sla().days["high"])
     assert returned.first_seen_at == START
 
 

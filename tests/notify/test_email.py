@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from posture.notify.deliver import deliver_due, send_digests
 from posture.notify.enqueue import enqueue_new_alerts
 from posture.notify.preferences import save_my_preference
 from posture.storage.engine import transaction
-from posture.storage.models import NotificationDelivery
+from posture.storage.models import Membership, NotificationDelivery
 from posture.storage.models.enums import Role
 from posture.storage.models.notifications import DeliveryStatus
 from tests.notify.conftest import NOW, Db, loopback_settings, raise_alert
@@ -112,3 +112,31 @@ def test_an_smtp_host_the_egress_policy_refuses_is_never_contacted(world_db: Db,
         statuses = {d.status for d in session.scalars(select(NotificationDelivery))}
     assert statuses == {DeliveryStatus.DEAD}
     assert all("egress policy" in (e or "") for e in errors)
+
+
+def test_someone_who_left_the_organisation_since_is_not_sent_its_alert(
+    world_db: Db, policy
+) -> None:
+    world, sessions, settings = world_db
+    with smtp_server() as (mailbox, port):
+        settings = loopback_settings(settings, port)
+        raise_alert(sessions, world, "high")
+        assert enqueue_new_alerts(sessions, settings, NOW, policy)["deliveries_enqueued"] == 2
+        with transaction(sessions) as session:
+            session.execute(
+                delete(Membership).where(
+                    Membership.user_id == world.users[Role.SUPPLIER_MEMBER],
+                    Membership.organisation_id == world.orgs["s1"].organisation_id,
+                )
+            )
+        sent = deliver_due(sessions, settings, NOW, policy)
+    assert (sent["delivered"], sent["dead"]) == (1, 1)
+    recipients = [rcpt for _, rcpts, _ in mailbox.messages for rcpt in rcpts]
+    assert recipients == ["supplier_admin@example.police.uk"]
+    with sessions() as session:
+        errors = session.scalars(
+            select(NotificationDelivery.last_error).where(
+                NotificationDelivery.status == DeliveryStatus.DEAD
+            )
+        ).all()
+    assert errors == ["the recipient no longer belongs to the organisation"]

@@ -3,11 +3,13 @@ that are audited, and the checks and scores it exposes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from kernel.clock import utcnow
 from posture.identity.tokens import issue_token
 from posture.storage.engine import transaction
 from posture.storage.models import AuditEvent, Evidence, User
@@ -270,3 +272,27 @@ def test_a_draft_left_below_its_target_is_moved_then_refused_then_submitted(
     submitted = client.post(f"/v1/assessments/{draft}/submit", headers=headers)
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["profile_id"] == "supplier-saas"
+
+
+def test_evidence_may_say_the_day_it_stops_holding_and_a_past_day_is_refused(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    draft = prepared.world.orgs["s1"].draft_assessment_id
+    headers = bearer(prepared, "s1")
+    url = f"/v1/assessments/{draft}/evidence"
+    report = {"file": ("pentest.txt", b"Penetration test summary, October.\n", "text/plain")}
+    holds = (utcnow().date() + timedelta(days=200)).isoformat()
+    uploaded = client.post(url, files=report, data={"expires_on": holds}, headers=headers)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["expires_on"] == holds
+    for day, status in (
+        ((utcnow().date() - timedelta(days=1)).isoformat(), 409),
+        ((utcnow().date() + timedelta(days=11 * 365)).isoformat(), 409),
+        ("next tuesday", 422),
+    ):
+        refused = client.post(url, files=report, data={"expires_on": day}, headers=headers)
+        assert refused.status_code == status, (day, refused.text)
+    with client.app.state.runtime.sessions() as session:
+        kept = [e.expires_on for e in session.scalars(select(Evidence)) if e.assessment_id == draft]
+    assert [d.isoformat() for d in kept if d is not None] == [holds]

@@ -103,6 +103,11 @@ def test_a_band_measured_against_a_more_demanding_profile_proves_the_target() ->
             "api_conformance",
             "the newest api run is 31 days old",
         ),
+        (
+            {"checked_at": {"tls": datetime(2026, 11, 28, tzinfo=UTC), "api": WHEN}},
+            "pqc_readiness",
+            "the newest tls run is dated after today",
+        ),
         # A score whose run's time is not on record is not trusted.
         ({"checked_at": {"api": WHEN}}, "pqc_readiness", "when its check ran is not on record"),
     ],
@@ -281,3 +286,30 @@ def test_the_daily_recheck_flags_a_listing_whose_newest_tls_run_has_aged_past_it
         "api_conformance": "API conformance score 90 meets 70, but the newest api run is 31 days "
         "old; this gate trusts runs up to 30 days old",
     }
+
+
+def test_a_flag_says_the_new_reasons_when_a_listing_fails_for_others_later(pw) -> None:
+    application = _apply(pw, _framework_lot(pw))
+    _move(pw, application, "officer", "under_review")
+    _move(pw, application, "officer", "listed")
+    with transaction(pw.sessions) as session:
+        later = datetime(2026, 11, 25, tzinfo=UTC)
+        add_check(session, pw.orgs["s1"], pw.products["vault"], "tls", 10, later)
+    for day, gates in (
+        (TODAY, ["pqc_readiness"]),
+        # A month after the API run, with none since: its evidence has aged out too.
+        (date(2026, 12, 21), ["pqc_readiness", "api_conformance"]),
+    ):
+        with transaction(pw.sessions) as session:
+            lots.recheck_listings(session, Actor("scheduler"), day)
+        with pw.sessions() as session:
+            flagged = session.get(LotApplication, application).flagged
+        assert [f["gate"] for f in flagged] == gates
+    with pw.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent.data).where(AuditEvent.action == "procurement.listing_flagged")
+        ).all()
+    assert [e["failed_gates"] for e in events] == [
+        ["pqc_readiness"],
+        ["pqc_readiness", "api_conformance"],
+    ]

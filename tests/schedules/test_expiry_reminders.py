@@ -27,6 +27,7 @@ from posture.storage.models import (
     RiskAcceptance,
 )
 from posture.storage.models.enums import Role
+from supplier_portal.evidence import add_evidence
 from tests.concurrency import in_parallel
 from tests.identity.world import World
 from tests.peers.certificates import make_certificate
@@ -186,3 +187,54 @@ def test_twenty_sweeps_at_once_remind_once(world_db: Db) -> None:
     with sessions() as session:
         assert len(session.scalars(select(ExpiryReminder)).all()) == 1
     assert len(_alerts(sessions)) == 1
+
+
+def test_evidence_is_reminded_to_its_supplier_before_the_day_it_stops_holding(
+    world_db: Db,
+) -> None:
+    world, sessions, settings = world_db
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        evidence = add_evidence(
+            session,
+            world.principal(Role.SUPPLIER_ADMIN),
+            settings,
+            s1.draft_assessment_id,
+            "pentest.txt",
+            b"Penetration test summary.\n",
+            date.today() + timedelta(days=30),
+        )
+        evidence_id = evidence.id
+    report = _sweep(sessions, datetime.now(UTC))
+    assert report["reminded"] == {"evidence": 1}
+    ((code, org, reminder),) = _alerts(sessions)
+    assert (code, org, reminder) == ("EXPIRY-EVIDENCE", s1.organisation_id, "30 days")
+    with sessions() as session:
+        (detail,) = session.scalars(select(Alert.detail)).all()
+    assert detail["evidence_id"] == evidence_id
+
+
+def test_every_endpoint_of_a_product_is_reminded_of_its_own_certificate(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    s1 = world.orgs["s1"]
+    with transaction(sessions) as session:
+        for port, days in ((443, 20), (8443, 6)):
+            session.add(
+                CheckRun(
+                    organisation_id=s1.organisation_id,
+                    product_id=s1.product_id,
+                    kind="tls",
+                    target=f"vault.example:{port}",
+                    status="succeeded",
+                    certificate_not_after=NOON + timedelta(days=days),
+                    started_at=NOON - timedelta(hours=port % 7),
+                    finished_at=NOON - timedelta(hours=port % 7),
+                )
+            )
+    assert _sweep(sessions, NOON)["reminded"] == {"certificate": 2}
+    with sessions() as session:
+        details = session.scalars(select(Alert.detail).order_by(Alert.id)).all()
+    assert sorted((d["target"], d["reminder"]) for d in details) == [
+        ("vault.example:443", "30 days"),
+        ("vault.example:8443", "7 days"),
+    ]

@@ -196,3 +196,26 @@ def test_an_unknown_schedule_is_refused_before_anything_runs(
         run_schedule(_book(Counting()), "test.weekly", _context(backend_settings, sessions))
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ScheduleRun)) == 0
+
+
+def test_an_attempt_that_finishes_after_it_was_taken_over_reports_nothing(
+    backend_settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    from posture.schedules.runner import _finish
+
+    with transaction(sessions) as session:
+        row = ScheduleRun(
+            name="test.daily",
+            period_key="2026-12-07",
+            status=ScheduleRunStatus.RUNNING,
+            trigger="schedule",
+            attempts=2,  # the second attempt took the period over and is still running
+            started_at=MORNING,
+            summary={},
+        )
+        session.add(row)
+        session.flush()
+        run_id = row.id
+    _finish(sessions, run_id, 1, ScheduleRunStatus.FAILED, {}, "the first attempt", Actor("cli"))
+    (kept,) = _runs(sessions)
+    assert (kept.status, kept.error, kept.finished_at) == (ScheduleRunStatus.RUNNING, None, None)

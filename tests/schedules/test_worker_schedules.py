@@ -1,5 +1,5 @@
-"""A real worker process runs the daily snapshot once in a day however often it is triggered:
-twice on the worker and once from the command line at the same time store one snapshot."""
+"""The daily snapshot is stored once a day: a real worker triggered twice and the command line at
+the same moment store one snapshot, and a run retried after its snapshot committed stores none."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from kernel.settings import load_settings
 from posture.audit import Actor
 from posture.jobs.queue import build_queue
+from posture.schedules.actions import daily_snapshot
+from posture.schedules.runner import ScheduleContext
+from posture.storage.models import PostureSnapshot
 from tests.cli import assure
 from tests.peers.workers import running_worker, worker_env
 
@@ -82,3 +88,22 @@ def test_the_daily_snapshot_runs_once_when_triggered_twice_on_a_worker_and_once_
     listed = assure("schedule", "list", "--json", env=sqlite_env)
     assert listed.returncode == 0, listed.stderr
     assert '"status": "succeeded"' in listed.stdout
+
+
+def test_a_retried_daily_snapshot_does_not_store_the_day_twice(world_db) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, settings = world_db
+    morning = datetime(2026, 12, 7, 0, 45, tzinfo=UTC)
+    first = daily_snapshot(ScheduleContext(settings, sessions, morning))
+    # Its checkpoint failed, or its worker died after the commit: the run is tried again later.
+    again = daily_snapshot(ScheduleContext(settings, sessions, morning + timedelta(hours=3)))
+    assert first["subjects"] > 0
+    assert again == {
+        "as_of": "2026-12-07",
+        "already_taken_at": morning.isoformat(),
+        "subjects": 0,
+    }
+    with sessions() as session:
+        moments = session.scalars(select(func.count(func.distinct(PostureSnapshot.taken_at))))
+        assert moments.one() == 1
+    tomorrow = daily_snapshot(ScheduleContext(settings, sessions, morning + timedelta(days=1)))
+    assert tomorrow["subjects"] == first["subjects"]

@@ -239,11 +239,17 @@ def assessment_page() -> None:
             run_service(lambda s: assessments.save_answer(s, me, draft_id, form), "Answer saved.")
     infer_section(me, draft.id)
     upload = st.file_uploader("Attach evidence (PDF, image, Office, JSON or text; 10 MiB)")
+    holds_until = st.date_input(
+        "Valid until (optional: the last day the document holds; you are reminded before it)",
+        value=None,
+        min_value=date.today(),
+        key="evidence-expires-on",
+    )
     if upload is not None and st.button("Upload evidence"):
         settings = load_settings()
         run_service(
             lambda s: evidence.add_evidence(
-                s, me, settings, draft_id, upload.name, upload.getvalue()
+                s, me, settings, draft_id, upload.name, upload.getvalue(), holds_until
             ),
             "Evidence stored.",
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -117,6 +118,9 @@ class Evidence(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The last day the document holds (a penetration test report, a certificate of insurance),
+    # when the supplier gives one: the daily sweep reminds before it passes.
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
 
 
 class AnswerEncoding(Base):
