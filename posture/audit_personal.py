@@ -56,7 +56,7 @@ HASHED_DATA_KEYS = frozenset(
         "email_enabled", "modes", "muted_categories", "severities",
         "opened", "reopened", "resolved", "upheld",
         # scheduled runs (posture/schedules): names, periods and outcomes from the schedule book.
-        "schedule", "period", "outcome", "trigger",
+        "schedule", "period", "outcome", "trigger", "regraded",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

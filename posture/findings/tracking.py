@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -109,6 +110,7 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
             TrackedFinding.last_seen_at,
             TrackedFinding.resolved_at,
             TrackedFinding.severity,
+            TrackedFinding.first_seen_at,
         ).where(*_scope(run))
     ).all()
     by_key = {row.key: row for row in existing}
@@ -129,6 +131,7 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
         if assessed
         else []
     )
+    regraded: list[dict[str, Any]] = []
     if seen:
         session.execute(
             update(TrackedFinding)
@@ -136,13 +139,21 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
             .values(last_seen_at=at, last_check_run_id=run.id)
             .execution_options(synchronize_session=False)
         )
-        worse = [
-            {"id": by_key[k].id, "severity": item.severity, "title": item.title}
+        sla = finding_sla()
+        # A code whose severity the catalogue changed: the latest run says, and its due date
+        # follows from when it was first seen at the new severity.
+        regraded = [
+            {
+                "id": by_key[k].id,
+                "severity": item.severity,
+                "title": item.title,
+                "due_at": sla.due_from(item.severity, by_key[k].first_seen_at),
+            }
             for k, item in shown.items()
             if k in by_key and by_key[k].severity != item.severity
         ]
-        if worse:  # a code whose severity the catalogue changed: the latest run says
-            session.execute(update(TrackedFinding), worse)
+        if regraded:
+            session.execute(update(TrackedFinding), regraded)
     if reopen:
         session.execute(
             update(TrackedFinding)
@@ -172,7 +183,8 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
         )
     opened = _open_new(session, run, at, {k: v for k, v in shown.items() if k not in by_key})
     result = TrackResult(run.id, assessed, opened, seen, reopen, resolve)
-    if opened or reopen or resolve:
+    regraded_ids = [row["id"] for row in regraded]
+    if opened or reopen or resolve or regraded_ids:
         record(
             session,
             SYSTEM,
@@ -185,6 +197,7 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
                 "opened": opened,
                 "reopened": reopen,
                 "resolved": resolve,
+                "regraded": regraded_ids,
             },
             organisation_id=run.organisation_id,
         )

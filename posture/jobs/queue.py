@@ -18,6 +18,7 @@ from posture.jobs.checks import ObserveCheck, execute_check_job
 from posture.jobs.recovery import Recovered, recover_stale_jobs, release_worker_jobs
 from posture.jobs.workers import new_token, worker_identity
 from posture.schedules.book import ScheduleBook, ScheduleDefinition
+from posture.schedules.catch_up import catch_up
 from posture.schedules.runner import ScheduleContext, run_schedule
 from posture.storage.engine import build_engine, session_factory, transaction
 
@@ -158,5 +159,16 @@ def build_queue(
     if schedules is not None:
         for definition in schedules.definitions:
             _schedule(huey, schedules, definition, settings, sessions, run_check)
+
+        # A daily or hourly schedule whose minute passed while no worker ran (a deploy, a
+        # restart) runs within five minutes of a worker being back, once for its period.
+        @huey.periodic_task(crontab(minute="*/5"), name="schedules.catch_up")
+        def catch_up_missed() -> list[dict[str, Any]]:
+            context = ScheduleContext(settings, sessions, utcnow(), run_check)
+            outcomes = catch_up(schedules, context)
+            for outcome in outcomes:
+                log.warning("schedule %s (%s) missed its time; run now: %s",
+                            outcome.name, outcome.period, outcome.status)  # fmt: skip
+            return [outcome.as_dict() for outcome in outcomes]
 
     return queue

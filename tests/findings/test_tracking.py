@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from checks.findings import Severity
 from checks.report import ReportStatus
 from posture.findings.sla import finding_sla
+from posture.storage.models import AuditEvent
 from posture.storage.models.finding_lifecycle import FindingStatus
 from tests.findings.scenario import (
     NOTHING_ANSWERED,
@@ -112,3 +116,21 @@ def test_an_older_run_recorded_late_closes_nothing_seen_since(world_db: Db) -> N
     run_check(sessions, world, [OLD_TLS], START + DAY)
     late = run_check(sessions, world, [], START)
     assert late.resolved == []
+
+
+def test_a_finding_regraded_by_the_catalogue_takes_the_new_severity_and_its_due_date(
+    world_db: Db,
+) -> None:
+    world, sessions, _ = world_db
+    run_check(sessions, world, [OLD_TLS], START)
+    critical = OLD_TLS.model_copy(update={"severity": Severity.CRITICAL})
+    later = run_check(sessions, world, [critical], START + 3 * DAY)
+    (finding,) = tracked(sessions)
+    assert finding.severity == Severity.CRITICAL
+    assert finding.due_at == START + timedelta(days=finding_sla().days["critical"])
+    with sessions() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "finding.tracked")
+        ).all()[-1]
+    assert event.data["regraded"] == [finding.id]
+    assert later.seen == [finding.id]
