@@ -33,7 +33,8 @@ def main() -> None:
     )
     pages = pages_for(principal)
     pages.setdefault("Account", []).append(account)
-    st.navigation(pages).run()
+    # Every page listed: folded after ten, a platform admin's Account security went out of sight.
+    st.navigation(pages, expanded=True).run()
 
 
 try:

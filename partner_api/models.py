@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import UploadFile
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, computed_field
+from pydantic.json_schema import SkipJsonSchema
 
 from checks.catalogue import CatalogueKind, InputKind
 from frameworks.finding_links import linked_outcome_urns
@@ -225,7 +226,8 @@ class EvidenceUpload(In):
     """A document as evidence: one file part, and the day it stops holding when it has one."""
 
     file: UploadFile
-    expires_on: date | None = Field(
+    # Left out when there is none: a form part has no null (its "null" would be text).
+    expires_on: date | SkipJsonSchema[None] = Field(
         default=None,
         description="The last day the document holds (today or later, within ten years); the "
         "supplier is reminded 30, 7 and 1 days before.",

@@ -24,12 +24,14 @@ def _plain(value: str) -> str:
     return value
 
 
-def refuse_hidden(value: str) -> str:
-    """`value` unchanged, or ValueError when it holds a character PLAIN_TEXT refuses: for a
-    field whose schema states the rule in words rather than as a pattern."""
-    if re.fullmatch(PLAIN_TEXT, value) is None:
-        raise ValueError("must not contain control or hidden characters; use plain text")
-    return value
+HIDDEN_CHARACTERS = re.compile(rf"[{_HIDDEN}]")
+
+
+def without_hidden(value: str) -> str:
+    """`value` with the characters PLAIN_TEXT refuses taken out: for a field whose schema states
+    the rule in words rather than as a pattern, so that what the schema allows is accepted (and
+    what is left is checked as any typed text is)."""
+    return HIDDEN_CHARACTERS.sub("", value)
 
 
 def plain_text(min_length: int, max_length: int) -> Any:

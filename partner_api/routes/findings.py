@@ -22,7 +22,7 @@ from posture.findings.decisions import (
     set_remediation,
 )
 from posture.findings.views import FindingRow, finding_row, product_findings
-from posture.plain_text import refuse_hidden
+from posture.plain_text import without_hidden
 from posture.storage.engine import transaction
 from posture.storage.models.enums import Severity
 from posture.storage.models.finding_lifecycle import FindingStatus
@@ -57,21 +57,22 @@ class TrackedFindingOut(Out):
     decision_note: str | None
 
 
-# Bounded by length in the schema, the hidden characters refused by a validator (still a 422):
-# schemathesis's generator for the plain-text pattern on these two bodies exhausted its 1 GiB
-# sandbox (a Rust allocation failure, reproduced three times), so the rule is stated in words.
+# Bounded by length in the schema, the hidden characters taken out by a validator (what is left
+# is checked as typed text is, a 409 when too short): schemathesis's generator for the
+# plain-text pattern on these two bodies exhausted its 1 GiB sandbox (a Rust allocation failure,
+# reproduced three times), so the rule is stated in words.
 class DisputeIn(In):
     reason: str = Field(
         min_length=MIN_REASON,
         max_length=MAX_REASON,
-        description="Why the finding is a false positive, as plain text without control "
-        "characters; an assessor reads it.",
+        description="Why the finding is a false positive, as plain text (control and hidden "
+        "characters are taken out); an assessor reads it.",
     )
 
     @field_validator("reason")
     @classmethod
     def _plain(cls, value: str) -> str:
-        return refuse_hidden(value)
+        return without_hidden(value)
 
 
 class DecisionIn(In):
@@ -81,13 +82,14 @@ class DecisionIn(In):
     note: str = Field(
         min_length=MIN_REASON,
         max_length=MAX_NOTE,
-        description="Why, as plain text without control characters; shown to the supplier.",
+        description="Why, as plain text (control and hidden characters are taken out); "
+        "shown to the supplier.",
     )
 
     @field_validator("note")
     @classmethod
     def _plain(cls, value: str) -> str:
-        return refuse_hidden(value)
+        return without_hidden(value)
 
 
 class RemediationIn(In):

@@ -95,14 +95,17 @@ def test_hostile_requests_are_refused_before_anything_changes(
     s1 = bearer(prepared, "s1")
     for body in (
         {"reason": "x" * 2_001},
-        {"reason": "Not ours\u0000 at all, honestly"},
-        {"reason": "Not ours \u202e at all, honestly"},
         {"reason": REASON["reason"], "status": "resolved"},
         {},
     ):
         refused = client.post(f"/v1/findings/{finding}/dispute", json=body, headers=s1)
         assert refused.status_code == 422, (body, refused.text)
-        assert "\u202e" not in refused.text
+    # Hidden characters are taken out, and what is left is too short to be a reason.
+    hidden = client.post(
+        f"/v1/findings/{finding}/dispute", json={"reason": "\u202e\u0000" * 9 + "no"}, headers=s1
+    )
+    assert hidden.status_code == 409, hidden.text
+    assert "\u202e" not in hidden.text
     for url in ("/v1/findings/2147483648/dispute", "/v1/findings/0/dispute"):
         assert client.post(url, json=REASON, headers=s1).status_code == 404
     unknown = client.post("/v1/findings/2147483647/dispute", json=REASON, headers=s1)
@@ -130,3 +133,16 @@ def test_twenty_disputes_at_once_record_one(api: tuple[TestClient, ApiWorld]) ->
         ],
     )
     assert sorted(answers) == [200] + [409] * 19  # type: ignore[type-var]
+
+
+def test_hidden_characters_are_taken_out_of_a_dispute_reason(
+    api: tuple[TestClient, ApiWorld],
+) -> None:
+    client, prepared = api
+    finding = _opened(client, prepared)[0]
+    said = "Not ours \u202eat all\u0000, the host is a test harness"
+    disputed = client.post(
+        f"/v1/findings/{finding}/dispute", json={"reason": said}, headers=bearer(prepared, "s1")
+    )
+    assert disputed.status_code == 200, disputed.text
+    assert disputed.json()["dispute_reason"] == "Not ours at all, the host is a test harness"
