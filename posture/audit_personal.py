@@ -54,7 +54,7 @@ HASHED_DATA_KEYS = frozenset(
         # host and a person's address are kept apart.
         "deliveries", "digest_entries", "delivery_id", "channel", "status_code",
         "email_enabled", "modes", "muted_categories", "severities",
-        "opened", "reopened", "resolved", "upheld",
+        "opened", "reopened", "resolved", "upheld", "held",
         # scheduled runs (posture/schedules): names, periods and outcomes from the schedule book.
         "schedule", "period", "outcome", "trigger", "regraded",
     }

@@ -25,12 +25,11 @@ from posture.identity.permissions import NotFound, PermissionDenied, Principal
 from posture.plain_text import plain_text
 from posture.risk.acceptance_state import acceptance_counts
 from posture.storage.models import Membership, RiskAcceptance, RiskScenario, TrackedFinding
-from posture.storage.models.enums import Role
+from posture.storage.models.enums import SUPPLIER_ROLES, Role
 from posture.storage.models.finding_lifecycle import OPEN_STATUSES, FindingStatus
 
 MIN_REASON, MAX_REASON = 10, 2_000
 MAX_NOTE = 2_000
-SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER)
 
 
 def _text(value: str, what: str, least: int, most: int) -> str:

@@ -2,7 +2,11 @@
 what returns, and close what a later, complete run of the same kind and target no longer shows.
 
 Fail closed: only a run that assessed its subject in full (succeeded, with no finding that says
-it could not look: findings.yaml `blocks_assessment`) may close anything. A run that errored,
+it could not look: findings.yaml `blocks_assessment`) may close anything, and a file a supplier
+uploaded itself (a CBOM, a certificate, a JWKS or API description given as a file) closes
+nothing: its silence is the supplier's word, not something the platform saw. Such findings stay
+open, listed as `held`, until a run the platform observed (a live endpoint or URL) or a file run
+by someone outside the supplier no longer shows them. A run that errored,
 timed out, found nothing answering or stopped at a limit proves nothing by its silence; the
 findings it did show are still tracked. A run only ever touches findings of its own
 organisation, product, kind and target. The work is one read of those findings and a bounded
@@ -14,18 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from checks.catalogue import InputKind, spec_for
 from checks.findings import SEVERITY_RANK, Severity, finding_catalogue
 from kernel.clock import utcnow
 from posture.audit import SYSTEM, record
 from posture.findings.sla import finding_sla
 from posture.findings.subjects import finding_key, finding_subject
 from posture.storage.dialects import upsert_insert
-from posture.storage.models import CheckRun, Finding, TrackedFinding
-from posture.storage.models.enums import RunStatus
+from posture.storage.models import CheckRun, Finding, Membership, TrackedFinding
+from posture.storage.models.enums import SUPPLIER_ROLES, RunStatus
 from posture.storage.models.finding_lifecycle import ACTIVE_STATUSES, FindingStatus
 
 # Rows per INSERT: well inside SQLite's bound on parameters in one statement.
@@ -42,6 +48,9 @@ class TrackResult:
     seen: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    # Absent from a complete run of the supplier's own file: fixed by its word, awaiting a run
+    # the platform observed or someone outside the supplier asked for.
+    held: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,27 @@ def _blocking_codes() -> frozenset[str]:
 def run_assessed(run: CheckRun, codes: set[str]) -> bool:
     """Whether a run may close findings: it succeeded and nothing stopped it looking."""
     return run.status == RunStatus.SUCCEEDED and not codes & _blocking_codes()
+
+
+def supplier_declared(session: Session, run: CheckRun) -> bool:
+    """Whether the run read only what its supplier declared: a file (not a URL the checker
+    fetched or probed) sent by someone who belongs to the supplier's own organisation."""
+    if spec_for(run.kind).input is InputKind.ENDPOINT or _is_url(run.target):
+        return False
+    if run.requested_by_user_id is None:  # an operator's command or the platform's own worker
+        return False
+    membership = session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == run.requested_by_user_id,
+            Membership.organisation_id == run.organisation_id,
+            Membership.role.in_(SUPPLIER_ROLES),
+        )
+    )
+    return membership is not None
+
+
+def _is_url(target: str) -> bool:
+    return urlsplit(target).scheme in {"http", "https"}
 
 
 def _scope(run: CheckRun) -> tuple[ColumnElement[bool], ...]:
@@ -122,15 +152,13 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
         and by_key[k].status == FindingStatus.RESOLVED
         and (by_key[k].resolved_at is None or by_key[k].resolved_at < at)
     ]
-    resolve = (
-        [
-            row.id
-            for row in existing
-            if row.key not in shown and row.status in ACTIVE_STATUSES and row.last_seen_at <= at
-        ]
-        if assessed
-        else []
-    )
+    absent = [
+        row.id
+        for row in existing
+        if row.key not in shown and row.status in ACTIVE_STATUSES and row.last_seen_at <= at
+    ]
+    held = absent if assessed and supplier_declared(session, run) else []
+    resolve = absent if assessed and not held else []
     regraded: list[dict[str, Any]] = []
     if seen:
         session.execute(
@@ -182,9 +210,9 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
             .execution_options(synchronize_session=False)
         )
     opened = _open_new(session, run, at, {k: v for k, v in shown.items() if k not in by_key})
-    result = TrackResult(run.id, assessed, opened, seen, reopen, resolve)
+    result = TrackResult(run.id, assessed, opened, seen, reopen, resolve, held)
     regraded_ids = [row["id"] for row in regraded]
-    if opened or reopen or resolve or regraded_ids:
+    if opened or reopen or resolve or regraded_ids or held:
         record(
             session,
             SYSTEM,
@@ -198,6 +226,7 @@ def track_check_run(session: Session, run: CheckRun) -> TrackResult:
                 "reopened": reopen,
                 "resolved": resolve,
                 "regraded": regraded_ids,
+                "held": held,
             },
             organisation_id=run.organisation_id,
         )

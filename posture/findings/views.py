@@ -241,9 +241,9 @@ def products_with_findings(
 
 def supplier_members(session: Session, principal: Principal, finding_id: int) -> dict[int, str]:
     """Who may own a finding's remediation: members of its supplier, for its supplier admin."""
-    from posture.findings.decisions import SUPPLIER_ROLES
     from posture.findings.reach import load_finding
     from posture.storage.models import Membership, User
+    from posture.storage.models.enums import SUPPLIER_ROLES
 
     finding = load_finding(session, principal, finding_id, "finding.manage")
     rows = session.execute(

@@ -24,12 +24,11 @@ from posture.identity.token_cache import bump_identity_epoch
 from posture.storage.locks import hold_exclusive
 from posture.storage.models import Membership as MembershipRow
 from posture.storage.models import Organisation, User
-from posture.storage.models.enums import OrgKind, Role
+from posture.storage.models.enums import SUPPLIER_ROLES, OrgKind, Role
 
 PLATFORM_SLUG = "platform"
 # Held while the set of platform administrators is checked and changed.
 ADMINS_LOCK = "platform-admins"
-SUPPLIER_ROLES = {Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER}
 
 
 class NewAccount(BaseModel):

@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kernel.data_yaml import load_data_yaml
 
 ReminderKind = Literal[
-    "certificate", "certification", "evidence", "risk_acceptance", "outcome_exception", "passport"
+    "certificate",
+    "certification",
+    "evidence",
+    "risk_acceptance",
+    "outcome_exception",
+    "passport",
+    "assessment",
 ]
 
 

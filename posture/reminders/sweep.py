@@ -3,7 +3,9 @@ and alert what has just expired, once per thing, expiry day and threshold.
 
 Things that expire: certificates the newest completed TLS or certificate-file run of a product
 saw, certifications a supplier records on a product, risk acceptances and outcome exceptions,
-and assurance passports (their expiry is the product's assessment falling due for renewal).
+assurance passports (their expiry is the product's assessment falling due for renewal), and
+accepted assessments with no passport in date, which fall due for renewal when a passport issued
+on their acceptance would have expired (the passport policy's validity: one period, one place).
 Each reminder is an alert, so it reaches the inbox, the deploying forces where the policy says,
 and any e-mail or webhook its readers asked for.
 """
@@ -15,15 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from posture.audit import SYSTEM, hold_append_lock
 from posture.check_runs import FINISHED
 from posture.monitoring.alerts import raise_decision_alert
+from posture.passport.issue import add_months
+from posture.passport.policy import passport_policy
 from posture.portfolio.blast_radius import relay_to_deployers
 from posture.reminders.policy import ReminderKind, ReminderPolicy, reminder_policy
 from posture.storage.models import (
+    Answer,
     Assessment,
     CheckRun,
     Evidence,
@@ -34,7 +39,7 @@ from posture.storage.models import (
     RiskAcceptance,
     RiskScenario,
 )
-from posture.storage.models.enums import CheckKind, PassportStatus, RunStatus
+from posture.storage.models.enums import AssessmentStatus, CheckKind, PassportStatus, RunStatus
 
 # Expired things are alerted once if they expired this recently: the first sweep after an
 # upgrade must not alert every certification that lapsed years ago.
@@ -230,6 +235,64 @@ def _passports(session: Session, start: date, end: date) -> Iterator[Expiring]:
         )
 
 
+def _assessments(session: Session, start: date, end: date) -> Iterator[Expiring]:
+    # The newest accepted assessment of each product (or organisation, for its own): accepted
+    # when its last answer was, due for renewal one passport validity later. A product whose
+    # passport is in date is reminded of that passport instead.
+    ranked = (
+        select(
+            Assessment.id,
+            func.row_number()
+            .over(
+                partition_by=(Assessment.organisation_id, Assessment.product_id),
+                order_by=Assessment.id.desc(),
+            )
+            .label("rank"),
+        )
+        .where(Assessment.status == AssessmentStatus.ACCEPTED)
+        .subquery()
+    )
+    newest = select(ranked.c.id).where(ranked.c.rank == 1)
+    passported = select(Passport.product_id).where(
+        Passport.status == PassportStatus.ISSUED, Passport.expires_at >= _moment(start)
+    )
+    rows = session.execute(
+        select(
+            Assessment.id,
+            Assessment.organisation_id,
+            Assessment.product_id,
+            Assessment.profile_id,
+            func.max(Answer.reviewed_at),
+        )
+        .join(Answer, Answer.assessment_id == Assessment.id)
+        .where(
+            Assessment.id.in_(newest),
+            or_(Assessment.product_id.is_(None), Assessment.product_id.not_in(passported)),
+        )
+        .group_by(
+            Assessment.id, Assessment.organisation_id, Assessment.product_id, Assessment.profile_id
+        )
+    )
+    months = passport_policy().validity_months
+    for assessment_id, organisation_id, product_id, profile_id, accepted_at in rows:
+        if accepted_at is None:
+            continue  # accepted with no reviewed answer: nothing says when
+        due = add_months(accepted_at, months).date()
+        if start <= due <= end:
+            yield Expiring(
+                "assessment",
+                str(assessment_id),
+                organisation_id,
+                product_id,
+                due,
+                {
+                    "assessment_id": assessment_id,
+                    "profile_id": profile_id,
+                    "accepted_on": accepted_at.date().isoformat(),
+                },
+            )
+
+
 def _moment(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
@@ -239,7 +302,10 @@ def expiring(session: Session, today: date, policy: ReminderPolicy) -> list[Expi
     start = today - timedelta(days=EXPIRED_LOOK_BACK_DAYS)
     end = today + timedelta(days=max(policy.days_before))
     found: list[Expiring] = []
-    for source in (_certificates, _certifications, _evidence, _risk_decisions, _passports):
+    sources = (
+        _certificates, _certifications, _evidence, _risk_decisions, _passports, _assessments
+    )  # fmt: skip
+    for source in sources:
         found.extend(source(session, start, end))
     return found
 

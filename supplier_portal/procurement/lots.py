@@ -29,7 +29,7 @@ from posture.storage.models import (
     Product,
 )
 from supplier_portal.procurement.facts import product_facts
-from supplier_portal.procurement.gates import Gates, as_records, evaluate
+from supplier_portal.procurement.gates import GateResult, Gates, as_records, evaluate
 from supplier_portal.procurement.lifecycle import ListingState, listing_lifecycle
 from supplier_portal.products import get_product
 
@@ -88,7 +88,7 @@ def add_lot(
     return lot
 
 
-def _evaluate(session: Session, lot: Lot, product: Product, today: date):  # type: ignore[no-untyped-def]
+def _evaluate(session: Session, lot: Lot, product: Product, today: date) -> list[GateResult]:
     return evaluate(Gates.model_validate(lot.gates), product_facts(session, product, today), today)
 
 
@@ -181,14 +181,16 @@ def transition(
 
 def recheck_listings(session: Session, actor: Actor, today: date) -> list[LotApplication]:
     """Flag listed products whose posture or checks have slipped below a gate (and unflag those
-    that recovered). Returns the applications newly flagged."""
-    newly_flagged = []
-    for application in session.scalars(
+    that recovered). Returns the applications newly flagged.
+
+    Every listing is judged first and only then are the changes written and audited: the first
+    audit record takes the trail's lock, which must not be held while the whole list is read."""
+    listed = session.scalars(
         select(LotApplication).where(LotApplication.status == ListingState.LISTED.value)
-    ):
-        failing = [
-            r for r in _evaluate(session, *_subject(session, application), today) if not r.passed
-        ]
+    ).all()
+    judged = [(application, _failing(session, application, today)) for application in listed]
+    newly_flagged = []
+    for application, failing in judged:
         # Flagged anew, or still failing for other reasons now (its evidence aged, say).
         if failing and application.flagged != as_records(failing):
             if not application.flagged:
@@ -214,6 +216,10 @@ def recheck_listings(session: Session, actor: Actor, today: date) -> list[LotApp
                 organisation_id=application.organisation_id,
             )
     return newly_flagged
+
+
+def _failing(session: Session, application: LotApplication, today: date) -> list[GateResult]:
+    return [r for r in _evaluate(session, *_subject(session, application), today) if not r.passed]
 
 
 def listings(

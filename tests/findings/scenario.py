@@ -53,13 +53,15 @@ def run_check(
     findings: list[CheckFinding],
     at: datetime,
     org: str = "s1",
+    requester: int | None = None,
     **options: object,
 ) -> TrackResult:
+    """Record and track a run; `requester` is the user who asked for it (None: the worker)."""
     objects = world.orgs[org]
     with transaction(sessions) as session:
         run = record_check_run(
             session,
-            Actor("worker"),
+            Actor("worker" if requester is None else f"user {requester}", requester),
             report(findings, at, **options),  # type: ignore[arg-type]
             objects.organisation_id,
             objects.product_id,

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from checks.findings import Severity
+from checks.findings import Severity, finding
 from checks.report import ReportStatus
 from posture.findings.sla import finding_sla
 from posture.storage.models import AuditEvent
+from posture.storage.models.enums import Role
 from posture.storage.models.finding_lifecycle import FindingStatus
 from tests.findings.scenario import (
     NOTHING_ANSWERED,
@@ -130,7 +131,58 @@ def test_a_finding_regraded_by_the_catalogue_takes_the_new_severity_and_its_due_
     assert finding.due_at == START + timedelta(days=finding_sla().days["critical"])
     with sessions() as session:
         event = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "finding.tracked")
+            select(AuditEvent).where(AuditEvent.action == "finding.tracked").order_by(AuditEvent.id)
         ).all()[-1]
     assert event.data["regraded"] == [finding.id]
     assert later.seen == [finding.id]
+
+
+BROKEN = finding("CBOM-001", algorithm="MD5")
+
+
+def test_a_supplier_file_that_leaves_a_fault_out_holds_it_open_until_the_platform_sees(
+    world_db: Db,
+) -> None:
+    """A supplier re-sending its own CBOM without the fault is its word, not the platform's
+    observation: the finding is held, and closes only on a run by someone outside it."""
+    world, sessions, _ = world_db
+    supplier = world.users[Role.SUPPLIER_MEMBER]
+    cbom = {"kind": "cbom", "target": "cbom.json"}
+    first = run_check(sessions, world, [BROKEN], START, requester=supplier, **cbom)
+    assert len(first.opened) == 1
+
+    claimed = run_check(sessions, world, [], START + DAY, requester=supplier, **cbom)
+    assert claimed.assessed is True
+    assert claimed.resolved == []
+    assert claimed.held == first.opened
+    assert [f.status for f in tracked(sessions)] == [FindingStatus.OPEN]
+    with sessions() as session:
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "finding.tracked").order_by(AuditEvent.id)
+        ).all()
+    assert audit[-1].data["held"] == first.opened
+
+    assessor = world.users[Role.NATIONAL_ASSESSOR]
+    confirmed = run_check(sessions, world, [], START + 2 * DAY, requester=assessor, **cbom)
+    assert confirmed.resolved == first.opened
+    assert confirmed.held == []
+    assert [f.status for f in tracked(sessions)] == [FindingStatus.RESOLVED]
+
+
+def test_a_supplier_run_the_platform_observed_closes_what_it_no_longer_shows(
+    world_db: Db,
+) -> None:
+    """A live endpoint or a URL the checker fetched is observed, whoever asked for the run."""
+    world, sessions, _ = world_db
+    supplier = world.users[Role.SUPPLIER_ADMIN]
+    run_check(sessions, world, [OLD_TLS], START, requester=supplier)
+    live = run_check(sessions, world, [], START + DAY, requester=supplier)
+    assert len(live.resolved) == 1
+    assert live.held == []
+
+    published = {"kind": "jwks", "target": "https://login.example/.well-known/jwks.json"}
+    weak = finding("JWKS-001", kid="k1")
+    run_check(sessions, world, [weak], START, requester=supplier, **published)
+    fetched = run_check(sessions, world, [], START + DAY, requester=supplier, **published)
+    assert len(fetched.resolved) == 1
+    assert fetched.held == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.egress import EgressPolicy
@@ -16,13 +16,17 @@ from posture.audit import Actor
 from posture.check_requests import CheckRequest
 from posture.check_runs import record_check_run
 from posture.jobs.checks import run_request
+from posture.passport.issue import add_months
+from posture.passport.policy import passport_policy
 from posture.reminders.sweep import sweep_expiries
 from posture.storage.engine import transaction
 from posture.storage.models import (
     Alert,
+    Answer,
     CheckRun,
     Deployment,
     ExpiryReminder,
+    Passport,
     Product,
     RiskAcceptance,
 )
@@ -30,6 +34,7 @@ from posture.storage.models.enums import Role
 from supplier_portal.evidence import add_evidence
 from tests.concurrency import in_parallel
 from tests.identity.world import World
+from tests.passport.conftest import accept_in_full, issue_for
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
 from tests.risk_register.test_treatments import make_scenario
@@ -238,3 +243,50 @@ def test_every_endpoint_of_a_product_is_reminded_of_its_own_certificate(world_db
         ("vault.example:443", "30 days"),
         ("vault.example:8443", "7 days"),
     ]
+
+
+def _accepted_on(sessions: sessionmaker[Session], assessment_id: int) -> date:
+    with sessions() as session:
+        last = session.scalar(
+            select(func.max(Answer.reviewed_at)).where(Answer.assessment_id == assessment_id)
+        )
+    assert last is not None
+    return last.date()
+
+
+def test_an_accepted_assessment_without_a_passport_is_reminded_when_it_falls_due(
+    world_db: Db,
+) -> None:
+    """Accepted with no passport (here: no keys to issue one): due for renewal one passport
+    validity after its last answer was accepted, reminded at each threshold and when due."""
+    world, sessions, _ = world_db
+    assessment_id = world.orgs["s1"].submitted_assessment_id
+    with transaction(sessions) as session:
+        accept_in_full(session, world, assessment_id, keys=None)
+    due = add_months(
+        datetime.combine(_accepted_on(sessions, assessment_id), datetime.min.time(), UTC),
+        passport_policy().validity_months,
+    ).date()
+    assert _sweep(sessions, _noon(due - timedelta(days=31)))["reminded"] == {}
+    assert _sweep(sessions, _noon(due - timedelta(days=30)))["reminded"] == {"assessment": 1}
+    assert _sweep(sessions, _noon(due))["reminded"] == {"assessment": 1}
+    assert _alerts(sessions) == [
+        ("EXPIRY-ASSESSMENT", world.orgs["s1"].organisation_id, "30 days"),
+        ("EXPIRY-ASSESSMENT", world.orgs["s1"].organisation_id, "expired"),
+    ]
+
+
+def test_a_product_whose_passport_is_in_date_is_reminded_of_the_passport_alone(
+    world_db: Db,
+) -> None:
+    issue_for(world_db)
+    _, sessions, _ = world_db
+    with sessions() as session:
+        expires = session.scalars(select(Passport.expires_at)).one().date()
+    report = _sweep(sessions, _noon(expires - timedelta(days=30)))
+    assert report["reminded"] == {"passport": 1}
+    assert {code for code, _, _ in _alerts(sessions)} == {"EXPIRY-PASSPORT"}
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)

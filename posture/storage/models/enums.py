@@ -34,6 +34,10 @@ class Role(StrEnum):
     SIRO = "siro"
 
 
+# The roles that act for a supplier organisation (every other role acts for policing).
+SUPPLIER_ROLES: tuple[Role, ...] = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_MEMBER)
+
+
 class AssessmentStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
