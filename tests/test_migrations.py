@@ -186,3 +186,37 @@ def test_existing_answers_are_carried_over_to_outcome_urns(empty_engine: Engine)
         (2, "urn:policetech-assure:outcome:ncsc-caf-4.0:a1.a", None),
     ]
     assert migrate.downgrade(empty_engine, "0022_imported_profiles") == "0022_imported_profiles"
+
+
+def test_alerts_the_cursor_had_passed_are_marked_notified_and_the_rest_wait(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0032_evidence_expiry")
+    with empty_engine.begin() as connection:
+        _old_supplier(connection)
+        for alert_id in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (id, organisation_id, code, severity, title, advice, "
+                    "detail, raised_at) VALUES (:id, 1, 'MON-PQ-LOST', 'high', 'Lost', '', '{}', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"id": alert_id},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO notification_cursors (name, last_alert_id, updated_at) "
+                "VALUES ('alerts', 2, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, notified_at IS NOT NULL FROM alerts ORDER BY id")
+        ).all()
+    assert [(row[0], bool(row[1])) for row in rows] == [(1, True), (2, True), (3, False)]
+    assert "notification_cursors" not in _tables(empty_engine)
+    migrate.downgrade(empty_engine, "0032_evidence_expiry")
+    with empty_engine.connect() as connection:
+        cursor = connection.execute(text("SELECT last_alert_id FROM notification_cursors")).one()
+    assert cursor[0] == 2

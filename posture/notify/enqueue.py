@@ -1,11 +1,12 @@
-"""From alerts to deliveries: each alert raised since the cursor becomes an e-mail (or a digest
-entry) for each person of its organisation who wants it, and a webhook delivery for each of the
-organisation's endpoints that takes its severity.
+"""From alerts to deliveries: each alert not yet notified becomes an e-mail (or a digest entry)
+for each person of its organisation who wants it, and a webhook delivery for each of the
+organisation's endpoints that takes its severity; then it is marked notified.
 
-Idempotent: every delivery and digest entry has a unique key ("email:<alert>:<user>", ...) and is
-inserted with ON CONFLICT DO NOTHING, so two runs -- at once or one after the other -- enqueue
-each once. The cursor only saves work; alerts raised within the policy's rescan window are read
-again each run, so an alert committed after a higher id was read is not skipped.
+The mark is on the alert itself, not a cursor over ids: an alert committed after a higher id was
+read (a long transaction on PostgreSQL) is still unmarked and found by the next run, and a burst
+larger than one run is worked through in id order, a run at a time. Idempotent: every delivery
+and digest entry has a unique key ("email:<alert>:<user>", ...) and is inserted with ON CONFLICT
+DO NOTHING, and PostgreSQL runs at once take disjoint alerts (SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.settings import Settings
@@ -29,7 +30,6 @@ from posture.storage.models import (
     Alert,
     DigestEntry,
     Membership,
-    NotificationCursor,
     NotificationDelivery,
     NotificationPreference,
     User,
@@ -37,41 +37,20 @@ from posture.storage.models import (
 )
 from posture.storage.models.notifications import DeliveryChannel, DeliveryMode, DeliveryStatus
 
-CURSOR = "alerts"
 MAX_ALERTS_PER_RUN = 5000
 # Who is told of an alert: the members of the organisation holding it whose role may see it.
 SEE_ALERTS = "check.read"
 
 
-def _cursor(session: Session, now: datetime) -> int:
-    session.execute(
-        upsert_insert(session, NotificationCursor)
-        .values(name=CURSOR, last_alert_id=0, updated_at=now)
-        .on_conflict_do_nothing()
-    )
-    return int(
-        session.scalar(
-            select(NotificationCursor.last_alert_id).where(NotificationCursor.name == CURSOR)
-        )
-        or 0
-    )
-
-
-def _new_alerts(
-    session: Session, after_id: int, policy: NotificationPolicy, now: datetime
-) -> list[Alert]:
-    oldest = now - timedelta(hours=policy.max_event_age_hours)
-    recent = now - timedelta(minutes=policy.rescan_minutes)
+def _unnotified(session: Session, now: datetime) -> list[Alert]:
+    """The oldest alerts not yet notified, raised by `now`, locked against another run."""
     return list(
         session.scalars(
             select(Alert)
-            .where(
-                or_(Alert.id > after_id, Alert.raised_at >= recent),
-                Alert.raised_at >= oldest,
-                Alert.raised_at <= now,
-            )
+            .where(Alert.notified_at.is_(None), Alert.raised_at <= now)
             .order_by(Alert.id)
             .limit(MAX_ALERTS_PER_RUN)
+            .with_for_update(skip_locked=True)
         )
     )
 
@@ -187,27 +166,29 @@ def enqueue_new_alerts(
     now: datetime,
     policy: NotificationPolicy | None = None,
 ) -> dict[str, Any]:
-    """Turn alerts raised since the cursor into deliveries; a JSON-able summary."""
+    """Turn the alerts not yet notified into deliveries, and mark them; a JSON-able summary.
+    An alert older than the policy's max_event_age_hours when first seen is marked, not sent."""
     policy = policy or notification_policy()
     with transaction(sessions) as session:
-        after = _cursor(session, now)
-        alerts = _new_alerts(session, after, policy, now)
+        pending = _unnotified(session, now)
+        oldest = now - timedelta(hours=policy.max_event_age_hours)
+        alerts = [alert for alert in pending if alert.raised_at >= oldest]
         rows, entries = plan_for_alerts(session, alerts, policy, now, bool(settings.smtp_host))
         made = _insert(session, NotificationDelivery, rows)
         digested = _insert(session, DigestEntry, [{**e} for e in entries])
-        highest = max((alert.id for alert in alerts), default=after)
         session.execute(
-            update(NotificationCursor)
-            .where(NotificationCursor.name == CURSOR, NotificationCursor.last_alert_id < highest)
-            .values(last_alert_id=highest, updated_at=now)
+            update(Alert)
+            .where(Alert.id.in_([alert.id for alert in pending]), Alert.notified_at.is_(None))
+            .values(notified_at=now)
+            .execution_options(synchronize_session=False)
         )
         if made or digested:
             record(
                 session,
                 SYSTEM,
                 "notification.enqueued",
-                "notification_cursor",
-                CURSOR,
+                "notification_outbox",
+                "alerts",
                 {
                     "alerts": sorted({a.id for a in alerts}),
                     "deliveries": sorted(made),
@@ -215,9 +196,11 @@ def enqueue_new_alerts(
                 },
             )
     return {
-        "alerts_read": len(alerts),
+        "alerts_read": len(pending),
+        "alerts_too_old": len(pending) - len(alerts),
         "deliveries_enqueued": len(made),
         "digest_entries": len(digested),
-        "cursor": highest,
+        # A full batch: more may be waiting, and the next run takes them.
+        "more_waiting": len(pending) == MAX_ALERTS_PER_RUN,
         "email": "on" if settings.smtp_host else "off (ASSURE_SMTP_HOST unset)",
     }

@@ -37,7 +37,6 @@ class NotificationPolicy(BaseModel):
     max_body_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)
     claim_seconds: float = Field(gt=0, le=3600)
     max_event_age_hours: float = Field(gt=0)
-    rescan_minutes: float = Field(ge=0, le=24 * 60)
     default_modes: dict[Severity, DeliveryMode]
     categories: dict[str, list[str]]
     digest_hour_utc: int = Field(ge=0, le=23)

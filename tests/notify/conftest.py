@@ -56,10 +56,14 @@ def raise_alert(
     title: str = "Post-quantum key exchange was lost",
     org: str = "s1",
     at: datetime = NOW,
+    alert_id: int | None = None,
 ) -> int:
+    """Raise an alert a minute before `at`; `alert_id` gives it that id, as a transaction that
+    took its id early and committed late would have."""
     objects = world.orgs[org]
     with transaction(sessions) as session:
         alert = Alert(
+            id=alert_id,
             organisation_id=objects.organisation_id,
             product_id=objects.product_id,
             code="MON-PQ-LOST",

@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from checks.egress import EgressPolicy
 from kernel.errors import ValidationFailed
 from posture.identity.permissions import PermissionDenied
 from posture.notify.deliver import deliver_due
-from posture.notify.enqueue import enqueue_new_alerts
+from posture.notify.enqueue import MAX_ALERTS_PER_RUN, enqueue_new_alerts
 from posture.notify.events import alert_event, event_json_schema
 from posture.notify.outbox_views import list_deliveries
 from posture.notify.preferences import my_preference, save_my_preference
@@ -94,6 +95,71 @@ def test_enqueueing_twice_at_once_enqueues_once(backend_world: Db, policy) -> No
     assert sum(r["deliveries_enqueued"] for r in results) == 2
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(NotificationDelivery)) == 2
+
+
+def test_an_alert_committed_after_a_higher_one_was_notified_is_still_notified(
+    backend_world: Db, policy
+) -> None:
+    """A transaction that took a low id and committed long after a higher id was notified (on
+    PostgreSQL, ids are taken at insert and seen at commit) is not skipped."""
+    world, sessions, settings = backend_world
+    settings = loopback_settings(settings, 25)
+    raise_alert(sessions, world, "critical", "Seen first", alert_id=9000)
+    assert enqueue_new_alerts(sessions, settings, NOW, policy)["deliveries_enqueued"] == 2
+    late = NOW + timedelta(hours=1)
+    raise_alert(sessions, world, "critical", "Committed late", at=NOW, alert_id=4000)
+    outcome = enqueue_new_alerts(sessions, settings, late, policy)
+    assert outcome["alerts_read"] == 1
+    assert outcome["deliveries_enqueued"] == 2
+    with sessions() as session:
+        keys = set(session.scalars(select(NotificationDelivery.dedupe_key)))
+    assert {key.split(":")[1] for key in keys} == {"9000", "4000"}
+
+
+def test_a_burst_larger_than_one_run_is_worked_through_run_by_run(
+    backend_world: Db, policy
+) -> None:
+    world, sessions, settings = backend_world
+    burst = MAX_ALERTS_PER_RUN + 200
+    organisation_id = world.orgs["s1"].organisation_id
+    with transaction(sessions) as session:
+        session.execute(
+            insert(Alert),
+            [
+                {
+                    "organisation_id": organisation_id,
+                    "code": "MON-PQ-LOST",
+                    "severity": "low",
+                    "title": f"Alert {n}",
+                    "advice": "Restore hybrid ML-KEM key exchange.",
+                    "detail": {},
+                    "raised_at": NOW - timedelta(minutes=1),
+                }
+                for n in range(burst)
+            ],
+        )
+    first = enqueue_new_alerts(sessions, settings, NOW, policy)
+    second = enqueue_new_alerts(sessions, settings, NOW, policy)
+    third = enqueue_new_alerts(sessions, settings, NOW, policy)
+    assert (first["alerts_read"], first["more_waiting"]) == (MAX_ALERTS_PER_RUN, True)
+    assert (second["alerts_read"], second["more_waiting"]) == (200, False)
+    assert third["alerts_read"] == 0
+    with sessions() as session:
+        waiting = session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.notified_at.is_(None))
+        )
+    assert waiting == 0
+
+
+def test_an_alert_too_old_when_first_seen_is_marked_and_not_sent(world_db: Db, policy) -> None:
+    world, sessions, settings = world_db
+    settings = loopback_settings(settings, 25)
+    stale = NOW - timedelta(hours=policy.max_event_age_hours + 1)
+    raise_alert(sessions, world, "critical", at=stale)
+    outcome = enqueue_new_alerts(sessions, settings, NOW, policy)
+    assert (outcome["alerts_read"], outcome["alerts_too_old"]) == (1, 1)
+    assert outcome["deliveries_enqueued"] == 0
+    assert enqueue_new_alerts(sessions, settings, NOW, policy)["alerts_read"] == 0
 
 
 def test_preferences_are_each_persons_own(world_db: Db) -> None:

@@ -30,7 +30,6 @@ from posture.storage.models.jobs import Job
 from posture.storage.models.monitoring import Alert, MonitoredEndpoint
 from posture.storage.models.notifications import (
     DigestEntry,
-    NotificationCursor,
     NotificationDelivery,
     NotificationPreference,
     WebhookEndpoint,
@@ -86,7 +85,6 @@ __all__ = [
     "Membership",
     "MfaFactor",
     "MonitoredEndpoint",
-    "NotificationCursor",
     "NotificationDelivery",
     "NotificationPreference",
     "Organisation",

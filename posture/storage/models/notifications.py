@@ -65,16 +65,6 @@ class WebhookEndpoint(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class NotificationCursor(Base):
-    """How far `enqueue_new_alerts` has read the alerts table (the highest alert id seen)."""
-
-    __tablename__ = "notification_cursors"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_alert_id: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
 class DigestEntry(Base):
     """An alert waiting for a person's daily digest; the digest for that day is one delivery."""
 
