@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.catalogue import InputKind, KindName, spec_for
-from posture.audit import SYSTEM, record
+from posture.audit import SYSTEM, hold_append_lock, record
 from posture.check_requests import CheckRequest
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import Principal
@@ -91,10 +91,13 @@ def queue_due_checks(
 
     Jobs are committed before they are enqueued, so a worker never looks for a missing row."""
     with transaction(sessions) as session:
+        # Read under the lock the audit record below takes anyway: two runs at once would
+        # otherwise both read every due endpoint before either moved it on, and both queue it.
+        hold_append_lock(session)
         due = session.scalars(
-            select(MonitoredEndpoint).where(
-                MonitoredEndpoint.active.is_(True), MonitoredEndpoint.next_due_at <= now
-            )
+            select(MonitoredEndpoint)
+            .where(MonitoredEndpoint.active.is_(True), MonitoredEndpoint.next_due_at <= now)
+            .order_by(MonitoredEndpoint.id)
         ).all()
         jobs = []
         for endpoint in due:

@@ -30,7 +30,7 @@ from posture.monitoring.endpoints import (
 from posture.storage.engine import transaction
 from posture.storage.models import Alert, AuditEvent, Job, MonitoredEndpoint
 from posture.storage.models.enums import Role, RunStatus
-from tests.identity.world import World
+from tests.identity.world import World, build_world
 from tests.peers.apis import build_spec
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
@@ -184,3 +184,39 @@ def test_an_api_endpoint_must_be_a_url() -> None:
         EndpointForm(kind="api", target="api.example:443")
     with pytest.raises(ValidationError, match="host:port"):
         EndpointForm(kind="tls", target="https://api.example/")
+
+
+def test_twenty_runs_at_once_queue_each_due_endpoint_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    with transaction(sessions) as session:
+        world = build_world(session)
+    supplier = world.principal(Role.SUPPLIER_MEMBER)
+    product_id = world.orgs["s1"].product_id
+    assert product_id is not None
+    now = utcnow()
+    with transaction(sessions) as session:
+        for port in range(5):
+            form = EndpointForm(kind="tls", target=f"127.0.0.1:{40000 + port}")
+            register_endpoint(session, supplier, product_id, form, now)
+    queued: list[int] = []
+    start = threading.Barrier(20)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            queue_due_checks(sessions, queued.append, now)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(queued) == 5
+    with sessions() as session:
+        endpoints = [job.payload["endpoint_id"] for job in session.scalars(select(Job))]
+    assert len(endpoints) == len(set(endpoints)) == 5
