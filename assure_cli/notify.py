@@ -50,16 +50,16 @@ def send_test_email(
 @app.command()
 @friendly_errors
 def deliver(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Enqueue new alerts, send what is due, and send finished days' digests, once."""
+    """Enqueue new alerts, send what is due (for up to one scheduled turn), and send finished
+    days' digests, once."""
     from kernel.clock import utcnow
-    from posture.notify.deliver import deliver_due, send_digests
-    from posture.notify.enqueue import enqueue_new_alerts
+    from posture.notify.deliver import send_digests
+    from posture.notify.outbox_run import run_outbox
 
     with open_database() as db:
         now = utcnow()
         summary = {
-            "enqueued": enqueue_new_alerts(db.sessions, db.settings, now),
-            "delivered": deliver_due(db.sessions, db.settings, now),
+            **run_outbox(db.sessions, db.settings, now),
             "digests": send_digests(db.sessions, db.settings, now),
         }
     if json_output:

@@ -34,6 +34,7 @@ class NotificationPolicy(BaseModel):
     request_timeout_seconds: float = Field(gt=0, le=120)
     pool_size: int = Field(ge=1, le=32)
     batch_size: int = Field(ge=1, le=10_000)
+    turn_seconds: float = Field(gt=0, le=3600)
     max_body_bytes: int = Field(ge=1024, le=16 * 1024 * 1024)
     claim_seconds: float = Field(gt=0, le=3600)
     max_event_age_hours: float = Field(gt=0)

@@ -147,13 +147,11 @@ def send_expiry_reminders(context: ScheduleContext) -> dict[str, Any]:
 
 
 def send_notifications(context: ScheduleContext) -> dict[str, Any]:
-    """New alerts into the outbox, then every delivery that is due (e-mail and webhooks)."""
-    from posture.notify.deliver import deliver_due
-    from posture.notify.enqueue import enqueue_new_alerts
+    """New alerts into the outbox, then the deliveries due (e-mail and webhooks), a batch at a
+    time for up to the policy's turn."""
+    from posture.notify.outbox_run import run_outbox
 
-    queued = enqueue_new_alerts(context.sessions, context.settings, context.now)
-    sent = deliver_due(context.sessions, context.settings, context.now)
-    return {"enqueued": queued, "delivered": sent}
+    return run_outbox(context.sessions, context.settings, context.now)
 
 
 def send_digests(context: ScheduleContext) -> dict[str, Any]:

@@ -4,6 +4,7 @@ a healthy one; private addresses are refused at registration and again at delive
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import timedelta
@@ -18,6 +19,7 @@ from posture.identity.permissions import NotFound
 from posture.notify.deliver import deliver_due
 from posture.notify.enqueue import enqueue_new_alerts
 from posture.notify.events import event_json_schema
+from posture.notify.outbox_run import run_outbox
 from posture.notify.outbox_views import dead_letters, list_deliveries, redeliver
 from posture.notify.signing import SignatureRefused, verify_request
 from posture.notify.webhooks import endpoint_view, list_endpoints, register_endpoint
@@ -209,3 +211,25 @@ def test_another_tenant_cannot_see_or_reach_an_endpoint(world_db: Db) -> None:
             LOOPBACK,
             NOW,
         )
+
+
+def test_a_burst_larger_than_a_batch_is_sent_in_one_turn_until_the_turn_ends(
+    world_db: Db, policy
+) -> None:
+    """A turn sends batch after batch; a turn whose time is spent stops after the batch in hand
+    and leaves the rest to the next turn."""
+    world, sessions, settings = world_db
+    settings = loopback_settings(settings)
+    small = policy.model_copy(update={"batch_size": 3, "turn_seconds": 60.0})
+    with webhook_receiver() as receiver:
+        _register(sessions, world, receiver.url)
+        for n in range(8):
+            raise_alert(sessions, world, "high", f"Alert {n}")
+        # The turn starts at 0 and its time is spent once the first batch is sent.
+        ticks = itertools.chain([0.0, 0.0], itertools.repeat(61.0))
+        cut = run_outbox(sessions, settings, NOW, small, clock=lambda: next(ticks))
+        assert cut["enqueued"]["deliveries_enqueued"] == 8
+        assert (cut["delivered"]["delivered"], cut["delivered"]["batches"]) == (3, 1)
+        rest = run_outbox(sessions, settings, NOW, small)
+    assert (rest["delivered"]["delivered"], rest["delivered"]["batches"]) == (5, 2)
+    assert len({r.headers["Assure-Delivery"] for r in receiver.received}) == 8
