@@ -43,9 +43,10 @@ SETTLE_TIMEOUT = 60.0
 
 
 def app_script() -> Path:
-    spec = importlib.util.find_spec("streamlit_app")
+    """The web server's entry: the Streamlit app wrapped with the session cookie's route."""
+    spec = importlib.util.find_spec("streamlit_web")
     if spec is None or spec.origin is None:
-        raise RuntimeError("streamlit_app module not found; reinstall policetech-assure")
+        raise RuntimeError("streamlit_web module not found; reinstall policetech-assure")
     return Path(spec.origin)
 
 

@@ -20,7 +20,12 @@ from posture.identity.federation import FederatedSignInRefused, load_mapping, pr
 from posture.identity.passkeys import RelyingParty
 from posture.identity.permissions import Principal
 from posture.identity.secretbox import SecretBox, secret_box
-from posture.identity.sessions import close_session, open_session, resume_session
+from posture.identity.sessions import (
+    close_session,
+    issue_handoff,
+    open_session,
+    resume_session,
+)
 from posture.identity.setup import SetupCode, console_notice, create_first_admin
 from posture.identity.signin import (
     SignInFailed,
@@ -36,8 +41,10 @@ from posture.identity.signin import (
 from posture.storage.engine import transaction
 from posture.storage.models import User
 from ui.components.passkey import held_ceremony, passkey_button
+from ui.components.session_cookie import hand_over_cookie
 from ui.plain import escape_markdown
 from ui.runtime import sessions
+from ui.session_cookie import COOKIE
 
 SESSION_KEY = "assure_session_token"
 PENDING_KEY = "assure_pending_sign_in"
@@ -46,6 +53,8 @@ CODES_KEY = "assure_recovery_codes_to_show"
 REFUSED_KEY = "assure_federation_refused"
 PASSKEY_KEY = "assure_sign_in_passkey"
 NOTICE_KEY = "assure_sign_in_notice"
+HANDOFF_KEY = "assure_session_handoff"
+COOKIE_SPENT_KEY = "assure_session_cookie_spent"
 STEP_KEYS = (PENDING_KEY, ENROLMENT_KEY, CODES_KEY, PASSKEY_KEY, NOTICE_KEY)
 
 
@@ -94,26 +103,50 @@ def client_address() -> str | None:
 
 
 def current_principal() -> Principal | None:
-    """The signed-in user, re-checked against the database on every run."""
-    token = st.session_state.get(SESSION_KEY)
+    """The signed-in user, re-checked against the database on every run: by the page's own
+    token, or on a fresh page (a refresh) by the session cookie its browser was given."""
+    token = st.session_state.get(SESSION_KEY) or _cookie_token()
     if not token:
         return None
     with transaction(sessions()) as session:
         principal = resume_session(session, token)
     if principal is None:
         st.session_state.pop(SESSION_KEY, None)
+        # A signed-out or expired cookie stays in this page's request; it must not be tried
+        # again on every run of the sign-in page.
+        st.session_state[COOKIE_SPENT_KEY] = True
+    else:
+        st.session_state[SESSION_KEY] = token
     return principal
+
+
+def _cookie_token() -> str | None:
+    if st.session_state.get(COOKIE_SPENT_KEY):
+        return None
+    token = st.context.cookies.get(COOKIE)
+    return token if isinstance(token, str) else None
 
 
 def _start_session(principal: Principal, method: str) -> None:
     for key in STEP_KEYS:
         st.session_state.pop(key, None)
     with transaction(sessions()) as session:
-        st.session_state[SESSION_KEY] = open_session(session, principal, method)
+        token = open_session(session, principal, method)
+        st.session_state[SESSION_KEY] = token
+        st.session_state[HANDOFF_KEY] = issue_handoff(session, token)
+
+
+def hand_over_session() -> None:
+    """Give the browser its session cookie, once after sign-in (an invisible component)."""
+    code = st.session_state.get(HANDOFF_KEY)
+    if code and hand_over_cookie(code) is not None:
+        st.session_state.pop(HANDOFF_KEY, None)
 
 
 def sign_out() -> None:
     token = st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(HANDOFF_KEY, None)
+    st.session_state[COOKIE_SPENT_KEY] = True  # closed below, with the session it resumed
     for key in STEP_KEYS:
         st.session_state.pop(key, None)
     if token:

@@ -237,6 +237,14 @@ def guarded(spec: PageSpec) -> Callable[[], None]:
     return page
 
 
+ACCOUNT_PATH = "account"  # Account security, which every signed-in person has
+
+
+def every_url_path() -> list[str]:
+    """The address of every page anyone may have, for the sign-in page to answer on."""
+    return [spec.url_path for spec in PAGES if not spec.default] + [ACCOUNT_PATH]
+
+
 def pages_for(who: Principal) -> dict[str, list[st.Page]]:
     groups: dict[str, list[st.Page]] = {GENERAL: [], WORK: [], INNOVATION: []}
     for spec in PAGES:

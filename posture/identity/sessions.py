@@ -1,4 +1,10 @@
-"""Server-side sessions: an opaque browser token; its hash and clocks live in the database."""
+"""Server-side sessions: opaque tokens; their hashes and clocks live in the database.
+
+A session has the token the page holds (in Streamlit's server-side state) and, once the page has
+handed it over, a second token the browser keeps in an HttpOnly cookie, so a refresh (a new
+Streamlit session) resumes it. The page never sees the browser token: it gets a one-time code
+(HANDOFF_SECONDS to live) which its own origin redeems, and the cookie is set on that answer.
+Either token resumes the same row, so closing it ends both."""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.clock import utcnow
@@ -17,9 +23,78 @@ from posture.identity.permissions import PermissionDenied, Principal
 from posture.identity.policy import identity_policy
 from posture.storage.models import User, UserSession
 
+HANDOFF_SECONDS = 60
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _row(session: Session, token: str) -> UserSession | None:
+    digest = _digest(token)
+    return session.scalar(
+        select(UserSession).where(
+            or_(UserSession.token_sha256 == digest, UserSession.browser_token_sha256 == digest)
+        )
+    )
+
+
+def issue_handoff(session: Session, token: str, now: datetime | None = None) -> str | None:
+    """A one-time code the page's browser redeems for the session's cookie; None if the session
+    is not live or its browser token was handed over already (one browser per sign-in)."""
+    now = now or utcnow()
+    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.browser_token_sha256 is not None:
+        return None
+    code = secrets.token_urlsafe(32)
+    row.handoff_sha256 = _digest(code)
+    row.handoff_expires_at = now + timedelta(seconds=HANDOFF_SECONDS)
+    return code
+
+
+def redeem_handoff(
+    session: Session, code: str, now: datetime | None = None
+) -> tuple[str, datetime] | None:
+    """The browser token for a live session whose code this is, and when the session ends at
+    the latest; the code is spent whether or not it was still good. One conditional update, so
+    of twenty redemptions at once exactly one is granted."""
+    now = now or utcnow()
+    if not code or len(code) > 128:
+        return None
+    digest = _digest(code)
+    browser_token = secrets.token_urlsafe(32)
+    granted = session.execute(
+        update(UserSession)
+        .where(
+            UserSession.handoff_sha256 == digest,
+            UserSession.handoff_expires_at > now,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            UserSession.browser_token_sha256.is_(None),
+        )
+        .values(
+            handoff_sha256=None,
+            handoff_expires_at=None,
+            browser_token_sha256=_digest(browser_token),
+        )
+        .returning(UserSession.id, UserSession.user_id, UserSession.expires_at)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if granted is None:
+        session.execute(
+            update(UserSession)
+            .where(UserSession.handoff_sha256 == digest)
+            .values(handoff_sha256=None, handoff_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return None
+    row_id, user_id, expires_at = granted
+    user = session.get(User, user_id)
+    actor = Actor(label=user.email if user else "unknown", user_id=user_id)
+    record(session, actor, "auth.browser_session", "user_session", row_id)
+    return browser_token, expires_at
 
 
 def open_session(
@@ -46,9 +121,12 @@ def open_session(
 
 
 def resume_session(session: Session, token: str, now: datetime | None = None) -> Principal | None:
-    """The principal behind a live session, or None if it is unknown, revoked, idle or expired."""
+    """The principal behind a live session (by either of its tokens), or None if it is unknown,
+    revoked, idle or expired."""
     now = now or utcnow()
-    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    if not token or len(token) > 128:
+        return None
+    row = _row(session, token)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     idle_limit = timedelta(minutes=identity_policy().session_idle_minutes)
@@ -69,7 +147,7 @@ def resume_session(session: Session, token: str, now: datetime | None = None) ->
 
 def close_session(session: Session, token: str, now: datetime | None = None) -> None:
     now = now or utcnow()
-    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    row = _row(session, token)
     if row is None or row.revoked_at is not None:
         return
     row.revoked_at = now

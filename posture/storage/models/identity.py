@@ -25,6 +25,11 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The browser's own token for the same session, kept in an HttpOnly cookie so a refresh
+    # resumes it; set once, when the page redeems its one-time handoff code (hashes only).
+    browser_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ApiToken(Base):
