@@ -56,11 +56,11 @@ def test_a_national_assessor_suspends_a_passport_with_a_reason(page: Issued) -> 
     assert table["Standing"].tolist() == ["valid"]
     assert [m.value for m in app.metric] == ["0", "0"]
     app.radio[0].set_value("suspend")
-    app.text_area(key="passport-reason").input("short")
+    _reason(app).input("short")
     app = app.button[-1].click().run()
     assert any("reason" in e.value for e in app.error)
     assert _status(page) == PassportStatus.ISSUED
-    app.text_area(key="passport-reason").input("The hosting provider reported a breach.")
+    _reason(app).input("The hosting provider reported a breach.")
     app = next(b for b in app.button if b.label == "Record the decision").click().run()
     assert any(f"Passport {page.number} suspended." in s.value for s in app.success)
     assert _status(page) == PassportStatus.SUSPENDED
@@ -111,3 +111,8 @@ def test_a_force_is_not_offered_to_rely_on_a_suspended_passport(page: Issued) ->
     app = _open(page.world.principal(Role.FORCE_ASSESSOR))
     assert not [b for b in app.button if b.key == "rely"]
     assert any("is suspended: it cannot be relied on" in c.value for c in app.caption)
+
+
+def _reason(app):  # type: ignore[no-untyped-def]
+    label = "Reason (shown to the supplier and to deploying forces)"
+    return next(t for t in app.text_area if t.label == label)

@@ -47,7 +47,7 @@ def page(world_db, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-
                 attempts=1,
                 started_at=started,
                 finished_at=started + timedelta(minutes=1),
-                summary={},
+                summary={"newly_flagged": 2, "applications": [4, 9], "delivered": {"dead": 0}},
                 error="the database was restarting",
             )
         )
@@ -64,6 +64,8 @@ def test_an_admin_sees_every_schedule_with_its_last_outcome_and_next_run(page) -
     assert rows.loc["procurement.recheck_listings", "Outcome"] == "Failed"
     assert rows.loc["posture.daily_snapshot", "Last run"] == "never"
     assert all(rows["Next run"].str.contains("20"))
+    # What the run did, in words: no JSON, lists by their length.
+    assert "applications: 2\ndelivered:\n  dead: 0\nnewly flagged: 2" in [t.value for t in app.text]
     assert [e.value for e in app.error] == [
         "procurement.recheck_listings failed for "
         f"{(utcnow() - timedelta(hours=2)).strftime('%Y-%m-%d')}: the database was restarting"

@@ -19,6 +19,7 @@ from posture.storage.engine import transaction
 from ui import auth
 from ui.components.passkey import held_ceremony, passkey_button
 from ui.context import principal as current_principal
+from ui.context import show_flash
 from ui.notification_preferences import notification_preferences
 from ui.plain import escape_markdown, plain
 from ui.runtime import sessions
@@ -69,6 +70,7 @@ def _factors(user_id: int) -> _Factors:
 
 def account_page() -> None:
     st.title("Account security")
+    show_flash()
     principal = current_principal()
     st.text(f"Signed in as {principal.email}")
     factors = _factors(principal.user_id)

@@ -31,8 +31,23 @@ def uk_time(moment) -> str:  # type: ignore[no-untyped-def]
     return moment.astimezone(UK).strftime("%d %b %Y %H:%M %Z")
 
 
+def uk_date(moment) -> str:  # type: ignore[no-untyped-def]
+    """The UK day a stored UTC moment falls on (a due date is a day, not an hour)."""
+    return moment.astimezone(UK).strftime("%d %b %Y")
+
+
 FLASH_KEY = "assure_flash"
+GENERATIONS_KEY = "assure_widget_generations"
 Result = TypeVar("Result")
+
+
+def widget_key(base: str, *scope: object) -> str:
+    """The key of a form widget named `base`, for the record it is about (`scope`): picking
+    another record gives an empty widget, and so does each success of run_service(clear=base),
+    which moves `base` on to a new generation. Popping a widget's key does not empty it: the
+    browser sends its last value back on the next run."""
+    generation = st.session_state.get(GENERATIONS_KEY, {}).get(base, 0)
+    return "-".join([base, *(str(part) for part in scope), str(generation)])
 
 
 def read_service(action: Callable[[Session], Result]) -> Result | None:
@@ -50,8 +65,9 @@ def read_service(action: Callable[[Session], Result]) -> Result | None:
 
 
 def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    """Run one service call in one transaction. On success, empty the widgets keyed `clear` (a
-    form left filled in is one click from recording the same thing twice) and rerun the page so
+    """Run one service call in one transaction. On success, empty the widgets whose keys came
+    from widget_key(base) for each base in `clear` (a form left filled in is one click from
+    recording the same thing twice) and rerun the page so
     it shows the new state, carrying the message across; on refusal, keep what was typed and
     show why (never a traceback). `success` is Markdown: user text in it goes through
     `ui.plain.escape_markdown`."""
@@ -65,8 +81,10 @@ def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ign
     except AssureError as exc:
         plain_error(exc)
         return None
-    for key in clear:
-        st.session_state.pop(key, None)
+    generations = dict(st.session_state.get(GENERATIONS_KEY, {}))
+    for base in clear:
+        generations[base] = generations.get(base, 0) + 1
+    st.session_state[GENERATIONS_KEY] = generations
     st.session_state[FLASH_KEY] = success
     st.rerun()
     return result

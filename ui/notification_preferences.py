@@ -6,6 +6,7 @@ import streamlit as st
 
 from checks.findings import Severity
 from kernel.clock import utcnow
+from kernel.settings import load_settings
 from posture.identity.permissions import Principal, holds
 from posture.notify.policy import notification_policy
 from posture.notify.preferences import PreferenceForm, my_preference, save_my_preference
@@ -30,6 +31,11 @@ def notification_preferences(me: Principal) -> None:
         "Alerts for your organisation reach you by e-mail: at once, or once a day in a digest. "
         "The in-app alerts list shows them all whatever you choose here."
     )
+    if not load_settings().smtp_host:
+        st.info(
+            "This installation sends no e-mail yet (an administrator sets it up with "
+            "ASSURE_SMTP_HOST); your choices apply once it does."
+        )
     modes = list(DeliveryMode)
     with st.form("notification-preferences"):
         email_on = st.checkbox("Send me e-mail", value=current.email_enabled)
@@ -47,6 +53,7 @@ def notification_preferences(me: Principal) -> None:
             "Never send alerts about",
             notification_policy().category_names(),
             default=sorted(current.muted_categories),
+            format_func=lambda name: f"{name.capitalize()} alerts",
         )
         if st.form_submit_button("Save notification preferences"):
             form = PreferenceForm(email_enabled=email_on, modes=chosen, muted_categories=muted)

@@ -114,7 +114,10 @@ def _shown(session: Session, run: CheckRun) -> tuple[dict[str, _Shown], set[str]
         )
     ).all()
     shown: dict[str, _Shown] = {}
+    sla = finding_sla()
     for code, severity, title, evidence in rows:
+        if not sla.tracks(severity):
+            continue
         subject = finding_subject(evidence or {})
         key = finding_key(
             run.organisation_id, run.product_id, str(run.kind), run.target, code, subject

@@ -14,6 +14,7 @@ from checks.findings import SEVERITY_RANK, Severity
 from kernel.clock import utcnow
 from posture.findings.reach import finding_reach
 from posture.identity.permissions import NotFound, Principal, visible_organisations
+from posture.risk.acceptance_state import acceptance_counts
 from posture.storage.models import (
     Deployment,
     Product,
@@ -21,6 +22,7 @@ from posture.storage.models import (
     RiskScenario,
     TrackedFinding,
 )
+from posture.storage.models.enums import Role
 from posture.storage.models.finding_lifecycle import OPEN_STATUSES, FindingStatus
 
 # Age buckets in days since a run first showed the finding: (label, first day, last day).
@@ -257,3 +259,25 @@ def supplier_members(session: Session, principal: Principal, finding_id: int) ->
         .distinct()
     )
     return {user_id: email for user_id, email in rows}
+
+
+def acceptances_to_link(
+    session: Session, principal: Principal, product_id: int, today: date | None = None
+) -> dict[int, str]:
+    """The current risk acceptances of `product_id` by the forces the principal is SIRO of, by
+    id, named by their scenario and last day: what `decisions.accept_risk` may link."""
+    today = today or utcnow().date()
+    mine = {m.organisation_id for m in principal.memberships if m.role == Role.SIRO}
+    if not mine:
+        return {}
+    rows = session.execute(
+        select(RiskAcceptance, RiskScenario.title)
+        .join(RiskScenario, RiskScenario.id == RiskAcceptance.scenario_id)
+        .where(RiskScenario.organisation_id.in_(mine), RiskScenario.product_id == product_id)
+        .order_by(RiskAcceptance.id)
+    ).all()
+    return {
+        acceptance.id: f"#{acceptance.id} {title[:80]} (until {acceptance.expires_on.isoformat()})"
+        for acceptance, title in rows
+        if acceptance_counts(acceptance, today)
+    }

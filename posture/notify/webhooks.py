@@ -110,11 +110,15 @@ def register_endpoint(
             f"webhook: {'.'.join(map(str, first['loc']))}: {first['msg']}"
         ) from None
     url = vet_url(chosen.url, egress)
-    active = session.scalars(
-        select(WebhookEndpoint.id).where(
+    active = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.url).where(
             WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True)
         )
     ).all()
+    same = [endpoint_id for endpoint_id, known in active if known == url]
+    if same:
+        # Two endpoints at one address would send each event there twice.
+        raise ValidationFailed(f"webhook: that address is endpoint #{same[0]} already")
     if len(active) >= MAX_ENDPOINTS:
         raise ValidationFailed(f"webhook: an organisation may have {MAX_ENDPOINTS} endpoints")
     endpoint = WebhookEndpoint(

@@ -72,11 +72,18 @@ def test_a_supplier_reaching_the_page_is_refused(snapshots: Db, monkeypatch) -> 
     assert any("does not allow" in e.value for e in app.error)
 
 
-def test_an_estate_without_snapshots_says_how_to_take_one(world_db: Db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    world, _, settings = world_db
+def test_an_estate_without_snapshots_says_how_to_take_one_and_still_shows_findings(
+    world_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, sessions, settings = world_db
     monkeypatch.setenv("ASSURE_DATA_DIR", str(settings.data_dir))
+    run_check(sessions, world, [OLD_TLS], utcnow() - timedelta(days=100))
     app = _page(world.principal(Role.NATIONAL_ASSESSOR))
-    assert any("assure score --snapshot" in i.value for i in app.info)
+    assert not app.exception
+    assert any("Schedules page" in i.value for i in app.info)
+    assert [tab.label for tab in app.tabs] == ["Findings by age", "Alerts (0)"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Open findings"], metrics["Past their due date"]) == ("1", "1")
 
 
 def test_the_alerts_tab_counts_every_open_alert_beyond_those_listed(

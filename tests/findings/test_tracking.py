@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from checks.findings import Severity, finding
 from checks.report import ReportStatus
-from posture.findings.sla import finding_sla
+from posture.findings.sla import finding_sla, parse_finding_sla
 from posture.storage.models import AuditEvent
 from posture.storage.models.enums import Role
 from posture.storage.models.finding_lifecycle import FindingStatus
@@ -186,3 +187,21 @@ def test_a_supplier_run_the_platform_observed_closes_what_it_no_longer_shows(
     fetched = run_check(sessions, world, [], START + DAY, requester=supplier, **published)
     assert len(fetched.resolved) == 1
     assert fetched.held == []
+
+
+def test_an_observation_below_the_lowest_tracked_severity_is_never_tracked(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    good_news = finding("CBOM-005", algorithm="ML-KEM-768")
+    assert good_news.severity == Severity.INFO
+    result = run_check(sessions, world, [good_news, BROKEN], START, kind="cbom", target="c.json")
+    assert len(result.opened) == 1
+    assert [f.code for f in tracked(sessions)] == ["CBOM-001"]
+
+
+def test_an_sla_file_must_cover_every_tracked_severity_and_no_other() -> None:
+    base = "version: 1\nlowest_tracked: low\ndays: {critical: 7, high: 30, medium: 90"
+    with pytest.raises(ValueError, match="no SLA for low"):
+        parse_finding_sla(base + "}\n")
+    with pytest.raises(ValueError, match="info is below lowest_tracked"):
+        parse_finding_sla(base + ", low: 180, info: 365}\n")
+    assert parse_finding_sla(base + ", low: 180}\n").tracks("low")

@@ -62,13 +62,17 @@ def test_an_admin_registers_an_endpoint_and_a_private_one_is_refused(
     app = _open(_notifications, admin)
     assert not app.exception
     assert [s.value for s in app.subheader][:2] == ["Webhook endpoints", "Dead letters"]
-    app.text_input(key="webhook-url").input("https://10.0.0.1/hook")
+    address = next(t for t in app.text_input if t.label == "HTTPS address")
+    address.input("https://10.0.0.1/hook")
     app = next(b for b in app.button if b.label == "Register endpoint").click().run()
     assert any("egress policy" in e.value for e in app.error)
     monkeypatch.setenv("ASSURE_EGRESS_ALLOW", "127.0.0.0/8")
-    app.text_input(key="webhook-url").input("http://127.0.0.1:9/hook?token=abc")
+    address = next(t for t in app.text_input if t.label == "HTTPS address")
+    address.input("http://127.0.0.1:9/hook?token=abc")
     app = next(b for b in app.button if b.label == "Register endpoint").click().run()
     assert not app.exception
+    # Registered: the form is empty again, so a second click registers nothing twice.
+    assert next(t for t in app.text_input if t.label == "HTTPS address").value == ""
     with sessions() as session:
         [endpoint] = session.scalars(select(WebhookEndpoint)).all()
     assert endpoint.organisation_id == world.orgs["s1"].organisation_id

@@ -233,3 +233,12 @@ def test_a_burst_larger_than_a_batch_is_sent_in_one_turn_until_the_turn_ends(
         rest = run_outbox(sessions, settings, NOW, small)
     assert (rest["delivered"]["delivered"], rest["delivered"]["batches"]) == (5, 2)
     assert len({r.headers["Assure-Delivery"] for r in receiver.received}) == 8
+
+
+def test_the_same_address_is_not_registered_twice(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    first = _register(sessions, world, "http://127.0.0.1:9/hook?token=abc")
+    with pytest.raises(ValidationFailed, match=f"endpoint #{first} already"):
+        _register(sessions, world, "http://127.0.0.1:9/hook?token=abc")
+    with sessions() as session:
+        assert len(list_endpoints(session, world.principal(Role.SUPPLIER_ADMIN))) == 1

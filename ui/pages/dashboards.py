@@ -131,6 +131,13 @@ def _chosen_framework(keys: list[tuple[str, str]]) -> tuple[str, str] | None:
     return labels[st.selectbox("Framework", list(labels))]
 
 
+NO_SNAPSHOT = (
+    "No posture snapshot yet: scores, bands and trends appear after the first. The "
+    "posture.daily_snapshot schedule takes one each night; a platform administrator can run it "
+    "now from the Schedules page (or `assure score --snapshot`)."
+)
+
+
 def dashboards_page() -> None:
     st.title("Posture dashboards")
     show_flash()
@@ -141,13 +148,19 @@ def dashboards_page() -> None:
         with sessions()() as session:
             runs = snapshot_runs(session, me, _chosen_framework(snapshot_frameworks(session, me)))
             newest_check_run = newest_check_run_id(session)
-            if runs.latest is None:
-                st.info("No posture snapshots yet. Run `assure score --snapshot` to take one.")
-                return
             # Assessments and alerts change between runs and are cheap to count: read each time.
             alerts = alert_table(session, me, PERMISSION)
             # The table is cut at the newest alerts; the tab counts every open one.
             open_alerts = open_alert_count(session, me, PERMISSION)
+            if runs.latest is None:
+                # Findings and alerts owe nothing to snapshots: they are shown all the same.
+                st.info(NO_SNAPSHOT)
+                found, alerting = st.tabs(["Findings by age", f"Alerts ({open_alerts})"])
+                with found:
+                    _findings_tab(me)
+                with alerting:
+                    _alerts_tab(me, alerts, open_alerts)
+                return
             # A cold view reads both in full and each is mostly the database's work (which
             # releases the GIL), so the post-quantum view is read beside the estate, not after.
             context = get_script_run_ctx()
@@ -187,16 +200,24 @@ def dashboards_page() -> None:
     with concentrated:
         concentration_panel(me)
     with found:
-        st.caption(
-            "Findings checks opened that still count as open (disputed ones included), by how "
-            "long ago a run first showed them, and those past the due date their severity sets."
-        )
-        findings_by_age(me)
+        _findings_tab(me)
     with alerting:
-        st.caption("Open alerts from continuous monitoring and snapshot band changes.")
-        if open_alerts > len(alerts):
-            st.caption(f"Showing the newest {len(alerts)} of {open_alerts} open alerts.")
-        alerts_panel(me, alerts, "estate", None)
+        _alerts_tab(me, alerts, open_alerts)
+
+
+def _findings_tab(me: Principal) -> None:
+    st.caption(
+        "Findings checks opened that still count as open (disputed ones included), by how "
+        "long ago a run first showed them, and those past the due date their severity sets."
+    )
+    findings_by_age(me)
+
+
+def _alerts_tab(me: Principal, alerts: pd.DataFrame, open_alerts: int) -> None:
+    st.caption("Open alerts from continuous monitoring and snapshot band changes.")
+    if open_alerts > len(alerts):
+        st.caption(f"Showing the newest {len(alerts)} of {open_alerts} open alerts.")
+    alerts_panel(me, alerts, "estate", None)
 
 
 def _league(standings) -> None:  # type: ignore[no-untyped-def]

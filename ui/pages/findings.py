@@ -10,12 +10,14 @@ import streamlit as st
 from posture.findings.decisions import (
     MAX_NOTE,
     MAX_REASON,
+    accept_risk,
     decide_dispute,
     dispute,
     set_remediation,
 )
 from posture.findings.views import (
     FindingRow,
+    acceptances_to_link,
     disputes_to_decide,
     product_findings,
     products_with_findings,
@@ -23,7 +25,7 @@ from posture.findings.views import (
 )
 from posture.identity.permissions import holds
 from posture.storage.models.finding_lifecycle import FindingStatus
-from ui.context import principal, read_service, run_service, show_flash, uk_time
+from ui.context import principal, read_service, run_service, show_flash, uk_date, widget_key
 from ui.findings_summary import findings_by_age
 from ui.plain import escape_markdown, plain
 
@@ -47,8 +49,7 @@ def findings_page() -> None:
         "it. Disputed findings count as open until an assessor upholds the dispute."
     )
     _summary()
-    if holds(me, "finding.dispute") or holds(me, "finding.manage"):
-        _supplier_view()
+    _products_view()
     if holds(me, "finding.decide"):
         _disputes()
 
@@ -59,17 +60,19 @@ def _summary() -> None:
 
 
 def _table(rows: list[FindingRow]) -> None:
+    # What is decided on first (status, due, breach), the long text last.
     st.dataframe(
         pd.DataFrame(
             {
-                "Code": [r.code for r in rows],
+                "#": [r.id for r in rows],
                 "Severity": [r.severity for r in rows],
+                "Status": [STATUS_WORDS[FindingStatus(r.status)] for r in rows],
+                "Due": [uk_date(r.due_at) for r in rows],
+                "Past due": ["yes" if r.breached else "no" for r in rows],
+                "Age (days)": [r.age_days for r in rows],
+                "Code": [r.code for r in rows],
                 "Finding": [r.title for r in rows],
                 "Where": [r.subject or r.target for r in rows],
-                "Status": [STATUS_WORDS[FindingStatus(r.status)] for r in rows],
-                "Age (days)": [r.age_days for r in rows],
-                "Due": [uk_time(r.due_at) for r in rows],
-                "Past due": ["yes" if r.breached else "no" for r in rows],
                 "Reopened": [r.reopened_count for r in rows],
             }
         ),
@@ -82,14 +85,17 @@ def _label(row: FindingRow) -> str:
     return f"#{row.id} {row.code}: {row.title[:80]}"
 
 
-def _supplier_view() -> None:
+def _products_view() -> None:
+    """The open findings of each product in reach (a supplier's own, a force's deployed, every
+    product for an estate-wide reader), and what the role may do with one."""
     me = principal()
     products = read_service(lambda s: products_with_findings(s, me))
     if products is None:
         return
-    st.subheader("Your products' open findings")
+    supplier = holds(me, "finding.dispute") or holds(me, "finding.manage")
+    st.subheader("Your products' open findings" if supplier else "Open findings by product")
     if not products:
-        st.info("No open findings on your products.")
+        st.info("No open findings on your products." if supplier else "No open findings.")
         return
     names = {p.product_id: f"{p.name} ({p.open} open, {p.breached} past due)" for p in products}
     product_id = st.selectbox(
@@ -100,7 +106,7 @@ def _supplier_view() -> None:
         return
     _table(rows)
     choices = {r.id: r for r in rows if FindingStatus(r.status) in DISPUTABLE}
-    if not choices:
+    if not choices or not (supplier or holds(me, "finding.accept")):
         return
     finding_id = st.selectbox(
         "Finding", list(choices), format_func=lambda i: _label(choices[i]), key="findings-pick"
@@ -114,7 +120,9 @@ def _supplier_view() -> None:
     if holds(me, "finding.dispute"):
         with st.form("finding-dispute"):
             reason = st.text_area(
-                "Why it is a false positive", max_chars=MAX_REASON, key="finding-dispute-reason"
+                "Why it is a false positive",
+                max_chars=MAX_REASON,
+                key=widget_key("finding-dispute-reason", finding_id),
             )
             if st.form_submit_button("Dispute as a false positive"):
                 run_service(
@@ -122,6 +130,37 @@ def _supplier_view() -> None:
                     "Disputed; an assessor decides. It counts as open until then.",
                     clear=("finding-dispute-reason",),
                 )
+    if holds(me, "finding.accept"):
+        _accept(product_id, finding_id)
+
+
+def _accept(product_id: int, finding_id: int) -> None:
+    """A SIRO links the force's current acceptance of the product's risk: the finding stops
+    counting as open for the force until the acceptance ends."""
+    me = principal()
+    acceptances = read_service(lambda s: acceptances_to_link(s, me, product_id))
+    if acceptances is None:
+        return
+    st.markdown("**Accept this finding's risk for your force**")
+    if not acceptances:
+        st.caption(
+            "Your force holds no current risk acceptance of this product. Record one on the "
+            "Risk decisions page first; it can then be linked here."
+        )
+        return
+    with st.form("finding-accept"):
+        acceptance_id = st.selectbox(
+            "Under the acceptance",
+            list(acceptances),
+            format_func=acceptances.__getitem__,
+            key=widget_key("finding-acceptance", finding_id),
+        )
+        if st.form_submit_button("Link the acceptance"):
+            run_service(
+                lambda s: accept_risk(s, me, finding_id, int(acceptance_id)),
+                "Linked: the finding no longer counts as open for your force while the "
+                "acceptance holds.",
+            )
 
 
 def _remediation(finding_id: int) -> None:
@@ -131,15 +170,21 @@ def _remediation(finding_id: int) -> None:
         return
     with st.form("finding-remediation"):
         owner = st.selectbox(
-            "Owner", list(members), format_func=lambda i: members[i], key="finding-owner"
+            "Owner",
+            list(members),
+            format_func=lambda i: members[i],
+            key=widget_key("finding-owner", finding_id),
         )
         due = st.date_input(
-            "Due (optional, never later than the SLA)", value=None, key="finding-due"
+            "Due (optional, never later than the SLA)",
+            value=None,
+            key=widget_key("finding-due", finding_id),
         )
         if st.form_submit_button("Set owner and due date"):
             run_service(
                 lambda s: set_remediation(s, me, finding_id, owner, due),
                 "The finding is in remediation.",
+                clear=("finding-owner", "finding-due"),
             )
 
 
@@ -160,18 +205,23 @@ def _disputes() -> None:
     st.caption(f"The supplier's reason for {escape_markdown(by_id[finding_id].code)}:")
     plain(by_id[finding_id].dispute_reason or "")
     with st.form("dispute-decision"):
+        # No decision is preselected: upholding changes the count for the whole estate.
         verdict = st.radio(
             "Decision",
             ["uphold", "reject"],
+            index=None,
             format_func=lambda v: (
                 "Uphold: a false positive" if v == "uphold" else "Reject: the finding stands"
             ),
-            key="dispute-verdict",
+            key=widget_key("dispute-verdict", finding_id),
         )
-        note = st.text_area("Why", max_chars=MAX_NOTE, key="dispute-note")
+        note = st.text_area("Why", max_chars=MAX_NOTE, key=widget_key("dispute-note", finding_id))
         if st.form_submit_button("Decide"):
+            if verdict is None:
+                st.error("Choose to uphold or to reject the dispute.")
+                return
             run_service(
                 lambda s: decide_dispute(s, me, finding_id, verdict == "uphold", note),
                 "Decided.",
-                clear=("dispute-note",),
+                clear=("dispute-verdict", "dispute-note"),
             )

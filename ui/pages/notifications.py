@@ -18,7 +18,7 @@ from posture.notify.webhooks import (
     list_endpoints,
     register_endpoint,
 )
-from ui.context import principal, read_service, run_service, show_flash, uk_time
+from ui.context import principal, read_service, run_service, show_flash, uk_time, widget_key
 
 
 def notifications_page() -> None:
@@ -101,7 +101,8 @@ def _endpoints(me: Principal) -> None:
         active = [e.id for e in endpoints if e.active]
         if active:
             with st.form("disable-endpoint"):
-                chosen = st.selectbox("Endpoint", active, format_func=lambda i: f"#{i}")
+                named = {e.id: f"#{e.id} {e.shown_url} {e.description[:60]}" for e in endpoints}
+                chosen = st.selectbox("Endpoint", active, format_func=named.__getitem__)
                 if st.form_submit_button("Disable endpoint") and chosen is not None:
                     run_service(
                         lambda s: disable_endpoint(s, me, int(chosen), utcnow()),
@@ -113,8 +114,10 @@ def _endpoints(me: Principal) -> None:
     if not organisations:
         return
     with st.form("register-endpoint"):
-        url = st.text_input("HTTPS address", max_chars=2048, key="webhook-url")
-        description = st.text_input("Description", max_chars=200, key="webhook-description")
+        url = st.text_input("HTTPS address", max_chars=2048, key=widget_key("webhook-url"))
+        description = st.text_input(
+            "Description", max_chars=200, key=widget_key("webhook-description")
+        )
         severities = st.multiselect(
             "Severities to send", list(Severity), default=list(DEFAULT_SEVERITIES)
         )

@@ -25,7 +25,7 @@ from posture.passport.summary_pdf import passport_pdf
 from posture.platform_keys import platform_keys
 from posture.portfolio.deployments import live_deployment
 from posture.storage.models import Organisation
-from ui.context import principal, read_service, run_service, show_flash, uk_time
+from ui.context import principal, read_service, run_service, show_flash, uk_time, widget_key
 from ui.plain import escape_markdown, plain, plain_error
 from ui.runtime import sessions
 
@@ -161,7 +161,8 @@ def _decide(number: str) -> None:
     with st.form("passport-decision"):
         decision = st.radio("Decision", list(DECISIONS), horizontal=True)
         reason = st.text_area(
-            "Reason (shown to the supplier and to deploying forces)", key="passport-reason"
+            "Reason (shown to the supplier and to deploying forces)",
+            key=widget_key("passport-reason", number),
         )
         if st.form_submit_button("Record the decision"):
             run_service(

@@ -3,8 +3,6 @@ run, and running one now on a worker."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +12,7 @@ from kernel.settings import load_settings
 from posture.storage.models.enums import ScheduleRunStatus
 from supplier_portal.automation import run_on_worker, schedule_book, schedules_seen_by
 from ui.context import principal, read_service, show_flash, uk_time
-from ui.plain import plain_error
+from ui.plain import escape_markdown, plain_error
 from ui.runtime import job_queue
 
 OUTCOME_WORDS = {status: status.value.capitalize() for status in ScheduleRunStatus}
@@ -32,17 +30,20 @@ def schedules_page() -> None:
     overview = read_service(lambda session: schedules_seen_by(session, me, book, utcnow()))
     if overview is None:
         return
-    st.caption(f"Schedules from {book.source}; times in UK time. Workers run them.")
+    st.caption(
+        f"Schedules from {book.source}, run by the workers. Last and next runs are in UK time; "
+        "the cron column is in UTC."
+    )
     st.dataframe(
         pd.DataFrame(
             [
                 {
                     "Schedule": row.name,
-                    "What it does": row.description,
-                    "When (cron, UTC)": row.cron,
-                    "Last run": "never" if row.last is None else uk_time(row.last.started_at),
                     "Outcome": "" if row.last is None else OUTCOME_WORDS[row.last.status],
+                    "Last run": "never" if row.last is None else uk_time(row.last.started_at),
                     "Next run": uk_time(row.next_run) if row.next_run else "not within 35 days",
+                    "When (cron, UTC)": row.cron,
+                    "What it does": row.description,
                 }
                 for row in overview
             ]
@@ -57,8 +58,9 @@ def schedules_page() -> None:
     with st.expander("What each last run did", expanded=False):
         for row in overview:
             if row.last is not None:
-                st.text(f"{row.name} ({row.last.period}, {row.last.trigger})")
-                st.code(json.dumps(row.last.summary, indent=2, sort_keys=True), language="json")
+                heading = f"{row.name} ({row.last.period}, {row.last.trigger})"
+                st.markdown(f"**{escape_markdown(heading)}**")
+                st.text("\n".join(summary_lines(row.last.summary)) or "nothing to report")
     with st.form("run-schedule"):
         name = st.selectbox("Run a schedule now", [row.name for row in overview])
         run = st.form_submit_button("Run on a worker")
@@ -70,5 +72,22 @@ def schedules_page() -> None:
             return
         st.success(
             f"{name} is queued for a worker. It runs unless this period's run has succeeded "
-            "or is running; reload to see its outcome."
+            "or is running; press Show the latest outcomes to see how it went."
         )
+    st.button("Show the latest outcomes")
+
+
+def summary_lines(summary: object, indent: str = "") -> list[str]:
+    """A run's summary in words, one fact a line: keys with spaces, lists by their length."""
+    if not isinstance(summary, dict):
+        return [f"{indent}{summary}"]
+    lines = []
+    for key, value in sorted(summary.items()):
+        label = f"{indent}{str(key).replace('_', ' ')}"
+        if isinstance(value, dict):
+            lines += [f"{label}:", *summary_lines(value, indent + "  ")]
+        elif isinstance(value, list):
+            lines.append(f"{label}: {len(value)}")
+        else:
+            lines.append(f"{label}: {value}")
+    return lines

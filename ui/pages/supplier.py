@@ -17,7 +17,7 @@ from posture.storage.engine import transaction
 from supplier_portal import assessment_inference, assessments, evidence, products
 from supplier_portal.forms import AnswerForm, parse_form
 from supplier_portal.reviews import queries_for_supplier
-from ui.context import principal, run_service, show_flash
+from ui.context import principal, run_service, show_flash, widget_key
 from ui.plain import escape_markdown, plain_error
 from ui.pq_proof import pq_proof_section
 from ui.product_changes import edit_section, withdraw_section
@@ -238,12 +238,16 @@ def assessment_page() -> None:
         else:
             run_service(lambda s: assessments.save_answer(s, me, draft_id, form), "Answer saved.")
     infer_section(me, draft.id)
-    upload = st.file_uploader("Attach evidence (PDF, image, Office, JSON or text; 10 MiB)")
+    upload = st.file_uploader(
+        "Attach evidence (PDF, image, Office, JSON or text; 10 MiB)",
+        key=widget_key("evidence-file", draft_id),
+    )
+    # No bounds on the picker: a day it would grey out is passed on, and the service refuses
+    # it with its reason (a picker out of range answers None, which would store no expiry).
     holds_until = st.date_input(
         "Valid until (optional: the last day the document holds; you are reminded before it)",
         value=None,
-        min_value=date.today(),
-        key="evidence-expires-on",
+        key=widget_key("evidence-expires-on", draft_id),
     )
     if upload is not None and st.button("Upload evidence"):
         settings = load_settings()
@@ -252,6 +256,7 @@ def assessment_page() -> None:
                 s, me, settings, draft_id, upload.name, upload.getvalue(), holds_until
             ),
             "Evidence stored.",
+            clear=("evidence-file", "evidence-expires-on"),
         )
     if st.button("Submit the assessment"):
 
