@@ -24,25 +24,30 @@ EXPECTED = {
     Role.SUPPLIER_ADMIN: EVERYONE
     | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"}
     | {"Notifications"}
-    | {"Findings"},
+    | {"Findings"}
+    | {"My posture"},
     Role.SUPPLIER_MEMBER: EVERYONE
     | {"My products", "Product checks", "Self-assessment", "My challenge entries", "Passports"}
-    | {"Findings"},
+    | {"Findings"}
+    | {"My posture"},
     Role.FORCE_ASSESSOR: EVERYONE
     | {"Posture dashboards", "Self-assessment", "Shortlists", "Passports"}
     | {"Risk register", "Risk scenarios"}
-    | {"Findings"},
+    | {"Findings"}
+    | {"My posture"},
     Role.NATIONAL_ASSESSOR: EVERYONE
     | {"Posture dashboards", "Review queue", "Target profiles", "Passports"}
     | {"Risk register", "Risk scenarios"}
-    | {"Findings"},
-    Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists", "Passports"},
+    | {"Findings"}
+    | {"My posture"},
+    Role.PROCUREMENT_OFFICER: EVERYONE | {"Shortlists", "Passports", "My posture"},
     Role.CHALLENGE_MANAGER: EVERYONE | {"Manage challenges"},
     Role.CHALLENGE_JUDGE: EVERYONE | {"Judging"},
     Role.PLATFORM_ADMIN: EVERYONE
     | {"Posture dashboards", "Manage challenges", "Audit trail", "Risk register", "Passports"}
     | {"Notifications", "Schedules"}
-    | {"Findings"},
+    | {"Findings"}
+    | {"My posture"},
     Role.SIRO: EVERYONE
     | {"Risk register", "Risk scenarios", "Risk decisions", "Passports", "Notifications"}
     | {"Findings"},

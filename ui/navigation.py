@@ -22,6 +22,7 @@ from ui.pages import (
     dashboards,
     findings,
     framework,
+    my_posture,
     notifications,
     overview,
     passports,
@@ -52,6 +53,14 @@ GENERAL, WORK, INNOVATION = "PoliceTech Assure", "Work", "Innovation"
 PAGES: tuple[PageSpec, ...] = (
     PageSpec(overview.render, "Overview", ":material/dashboard:", "overview", GENERAL, (), True),
     PageSpec(framework.render, "Framework", ":material/account_tree:", "framework", GENERAL),
+    PageSpec(
+        my_posture.my_posture_page,
+        "My posture",
+        ":material/shield:",
+        "my-posture",
+        GENERAL,
+        ("score.read",),
+    ),
     PageSpec(
         dashboards.dashboards_page,
         "Posture dashboards",
