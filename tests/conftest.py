@@ -149,3 +149,29 @@ def world_db(
     engine = build_engine(settings)
     yield pickle.loads(world), session_factory(engine), settings  # noqa: S301 (our own bytes)
     engine.dispose()
+
+
+# The tests that take longest (a live conformance run, Chromium journeys, the planted-fault API
+# servers), started first: the two workers then finish on short tests together, instead of one
+# waiting out a three-minute test at the end. Order within each group is kept, so a module's
+# fixtures are still built once.
+SLOW_FIRST = (
+    "tests/partner_api/test_live_conformance.py",
+    "tests/browser/",
+    "tests/api_checks/test_ground_truth.py",
+    "tests/sandbox/test_hostile_corpus.py",
+    "tests/jobs/test_serve_recovers_jobs.py",
+    "tests/schedules/test_worker_schedules.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path)).relative_to(root).as_posix()
+        return next(
+            (i for i, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST)
+        )
+
+    items.sort(key=rank)

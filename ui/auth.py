@@ -22,6 +22,7 @@ from posture.identity.permissions import Principal
 from posture.identity.secretbox import SecretBox, secret_box
 from posture.identity.sessions import (
     close_session,
+    handoff_pending,
     issue_handoff,
     open_session,
     resume_session,
@@ -137,10 +138,18 @@ def _start_session(principal: Principal, method: str) -> None:
 
 
 def hand_over_session() -> None:
-    """Give the browser its session cookie, once after sign-in (an invisible component)."""
+    """Give the browser its session cookie after sign-in (an invisible component), drawn on
+    each run until the server has seen the code spent or expire."""
     code = st.session_state.get(HANDOFF_KEY)
-    if code and hand_over_cookie(code) is not None:
+    token = st.session_state.get(SESSION_KEY)
+    if not code:
+        return
+    with sessions()() as session:
+        pending = bool(token) and handoff_pending(session, token)
+    if not pending:
         st.session_state.pop(HANDOFF_KEY, None)
+        return
+    hand_over_cookie(code)
 
 
 def sign_out() -> None:

@@ -54,6 +54,16 @@ def issue_handoff(session: Session, token: str, now: datetime | None = None) -> 
     return code
 
 
+def handoff_pending(session: Session, token: str, now: datetime | None = None) -> bool:
+    """Whether the session behind the page's `token` still waits for its browser to redeem
+    the handoff code (issued, not spent, not expired)."""
+    now = now or utcnow()
+    expires = session.scalar(
+        select(UserSession.handoff_expires_at).where(UserSession.token_sha256 == _digest(token))
+    )
+    return expires is not None and expires > now
+
+
 def redeem_handoff(
     session: Session, code: str, now: datetime | None = None
 ) -> tuple[str, datetime] | None:

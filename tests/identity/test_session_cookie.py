@@ -18,6 +18,7 @@ from kernel.settings import Settings
 from posture.identity.sessions import (
     HANDOFF_SECONDS,
     close_session,
+    handoff_pending,
     issue_handoff,
     open_session,
     redeem_handoff,
@@ -44,8 +45,13 @@ def test_a_code_is_good_once_for_a_browser_token_of_the_same_session(
     admin: sessionmaker[Session],  # noqa: F811
 ) -> None:
     token, code = _signed_in(admin)
+    with admin() as session:
+        assert handoff_pending(session, token, now=T0 + timedelta(seconds=5))
+        assert not handoff_pending(session, token, now=T0 + timedelta(seconds=HANDOFF_SECONDS))
     with transaction(admin) as session:
         redeemed = redeem_handoff(session, code, now=T0 + timedelta(seconds=5))
+    with admin() as session:
+        assert not handoff_pending(session, token, now=T0 + timedelta(seconds=6))
     assert redeemed is not None
     browser_token, _ = redeemed
     assert browser_token not in {token, code}

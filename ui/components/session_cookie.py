@@ -12,12 +12,9 @@ import streamlit.components.v1 as components
 FRONTEND = Path(__file__).parent / "session_cookie_frontend"
 
 
-def hand_over_cookie(code: str) -> bool | None:
-    """Hand `code` to the browser; True once the cookie is set, False if the browser could not
-    set it, None while it has not answered."""
+def hand_over_cookie(code: str) -> None:
+    """Hand `code` to the browser, which redeems it; it answers nothing, so the page does not
+    rerun (the server knows when the code is spent)."""
     # Declared on each use: the registry belongs to the running Streamlit runtime.
     component = components.declare_component("session_cookie", path=str(FRONTEND))
-    value = component(code=code, key="session-cookie", default=None)
-    if not isinstance(value, dict) or value.get("code") != code:
-        return None
-    return bool(value.get("ok"))
+    component(code=code, key="session-cookie", default=None)

@@ -1,7 +1,8 @@
 // A Streamlit component (API version 1) with nothing to show: it POSTs the one-time code the
-// page was given to the app's own /auth/session, whose answer sets the HttpOnly session cookie,
-// and reports whether that worked. The code is good once, for a minute; the cookie's token is
-// never seen here.
+// page was given to the app's own /auth/session, whose answer sets the HttpOnly session cookie.
+// It reports nothing back: a value would rerun the page, and a rerun a moment after sign-in
+// could swallow the person's first click. The server knows when the code is spent. The code is
+// good once, for a minute; the cookie's token is never seen here.
 "use strict";
 
 (function () {
@@ -18,10 +19,6 @@
     window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, data), parentOrigin);
   }
 
-  function report(code, ok) {
-    send("streamlit:setComponentValue", { value: { code: code, ok: ok }, dataType: "json" });
-  }
-
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent || !event.data || event.data.type !== "streamlit:render") return;
     const code = event.data.args && event.data.args.code;
@@ -33,8 +30,9 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ code: code }),
     })
-      .then(function (response) { report(code, response.ok); })
-      .catch(function () { report(code, false); });
+      // Read to the end: an answer left unread keeps the request open in the browser.
+      .then(function (response) { return response.text(); })
+      .catch(function () {});
   });
   send("streamlit:componentReady", { apiVersion: 1 });
   send("streamlit:setFrameHeight", { height: 0 });
