@@ -33,6 +33,11 @@ EXTRA_BLOCKED = [
 NAT64_PREFIXES = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
 
 
+# How whoever runs the platform lets a check reach a private system (the message's last words;
+# a page speaking to someone who cannot change settings says instead who can).
+OPERATOR_ADVICE = "allow it with ASSURE_EGRESS_ALLOW if it is a system you own"
+
+
 class EgressRefused(AssureError):
     """The target is somewhere checks may not go."""
 
@@ -145,8 +150,7 @@ class EgressPolicy:
                 return Target(host, port, str(address), family)
             refusals.append(f"{address} is {reason}")
         raise EgressRefused(
-            f"{host}:{port} refused by the egress policy ({'; '.join(refusals)}); "
-            "allow it with ASSURE_EGRESS_ALLOW if it is a system you own"
+            f"{host}:{port} refused by the egress policy ({'; '.join(refusals)}); {OPERATOR_ADVICE}"
         )
 
 

@@ -122,9 +122,9 @@ def test_the_dashboards_show_the_estate_alert_and_a_national_assessor_acknowledg
     world = estate[0]
     force = _open("dashboards", world.principal(Role.FORCE_ASSESSOR))
     assert any(tab.label == "Alerts (1)" for tab in force.tabs)
-    (alerts,) = (f.value for f in force.dataframe if "raised_at" in f.value.columns)
-    assert alerts["code"].tolist() == ["MON-BAND-CHANGE"]
-    assert alerts["detail"].tolist() == ["B → C"]
+    (alerts,) = (f.value for f in force.dataframe if "Raised" in f.value.columns)
+    assert alerts["Code"].tolist() == ["MON-BAND-CHANGE"]
+    assert alerts["Detail"].tolist() == ["B → C"]
     # Force assessors watch the estate; acknowledging is for the supplier or national assessors.
     assert not [b for b in force.button if b.label == "Acknowledge alert"]
     national = _open("dashboards", world.principal(Role.NATIONAL_ASSESSOR))
@@ -139,10 +139,10 @@ def test_the_dashboards_show_the_estate_alert_and_a_national_assessor_acknowledg
 def test_the_supplier_sees_its_product_alert_on_the_checks_page(estate: Db) -> None:
     world = estate[0]
     app = _open("product-checks", world.principal(Role.SUPPLIER_MEMBER))
-    (alerts,) = (f.value for f in app.dataframe if "raised_at" in f.value.columns)
-    assert alerts["code"].tolist() == ["MON-BAND-CHANGE"]
+    (alerts,) = (f.value for f in app.dataframe if "Raised" in f.value.columns)
+    assert alerts["Code"].tolist() == ["MON-BAND-CHANGE"]
     other = _open("product-checks", world.principal(Role.SUPPLIER_MEMBER, "s2"))
-    assert not [f for f in other.dataframe if "raised_at" in f.value.columns]
+    assert not [f for f in other.dataframe if "Raised" in f.value.columns]
 
 
 def test_a_platform_admin_reads_the_newest_audit_events_first(estate: Db) -> None:

@@ -10,6 +10,18 @@ from posture.identity.permissions import Principal, allowed, holds
 from posture.monitoring.inbox import acknowledge_alert
 from ui.context import run_service, uk_time
 
+# The alert table's columns (posture.monitoring.inbox.ALERT_COLUMNS) as people read them.
+HEADINGS = {
+    "id": "#",
+    "raised_at": "Raised",
+    "severity": "Severity",
+    "code": "Code",
+    "title": "Alert",
+    "product": "Product",
+    "supplier": "Supplier",
+    "detail": "Detail",
+}
+
 
 def alerts_panel(
     me: Principal, alerts: pd.DataFrame, key: str, organisation_id: int | None
@@ -21,7 +33,7 @@ def alerts_panel(
         st.caption("No open alerts.")
         return
     shown = alerts.assign(raised_at=alerts["raised_at"].map(uk_time))
-    st.dataframe(shown.drop(columns=["acknowledged_at"]), hide_index=True)
+    st.dataframe(shown.drop(columns=["acknowledged_at"]).rename(columns=HEADINGS), hide_index=True)
     may_acknowledge = (
         allowed(me, "alert.acknowledge", organisation_id)
         if organisation_id is not None

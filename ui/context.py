@@ -65,9 +65,9 @@ def read_service(action: Callable[[Session], Result]) -> Result | None:
 
 
 def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    """Run one service call in one transaction. On success, empty the widgets whose keys came
-    from widget_key(base) for each base in `clear` (a form left filled in is one click from
-    recording the same thing twice) and rerun the page so
+    """Run one service call in one transaction. On success, empty the widgets named in `clear`
+    (keyed by the name, or by widget_key(name, ...)): a form left filled in is one click from
+    recording the same thing twice. Then rerun the page so
     it shows the new state, carrying the message across; on refusal, keep what was typed and
     show why (never a traceback). `success` is Markdown: user text in it goes through
     `ui.plain.escape_markdown`."""
@@ -83,6 +83,9 @@ def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ign
         return None
     generations = dict(st.session_state.get(GENERATIONS_KEY, {}))
     for base in clear:
+        # A widget keyed `base` itself (outside a form) empties when its key is dropped; one
+        # keyed by widget_key(base, ...) empties by moving to the next generation.
+        st.session_state.pop(base, None)
         generations[base] = generations.get(base, 0) + 1
     st.session_state[GENERATIONS_KEY] = generations
     st.session_state[FLASH_KEY] = success

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from checks.findings import SEVERITY_RANK, Severity
 from posture.findings.views import AGE_BUCKETS, finding_summary
 from posture.identity.permissions import Principal
 from ui.context import read_service
@@ -23,7 +24,10 @@ def findings_by_age(me: Principal) -> None:
         columns=["Age", "Severity", "Open", "Past due"],
     )
     order = [label for label, _, _ in AGE_BUCKETS]
+    # Worst first, as people read severities, not in the alphabet's order.
+    worst_first = [s.value for s in sorted(Severity, key=SEVERITY_RANK.__getitem__, reverse=True)]
     for values, heading in (("Open", "Open, by age"), ("Past due", "Past their due date, by age")):
         st.caption(heading)
         pivot = table.pivot_table(index="Age", columns="Severity", values=values, aggfunc="sum")
-        st.dataframe(pivot.reindex(order), use_container_width=True)
+        columns = [s for s in worst_first if s in pivot.columns]
+        st.dataframe(pivot.reindex(index=order, columns=columns), use_container_width=True)

@@ -104,6 +104,19 @@ def _change(detail: dict[str, object]) -> str:
         return f"{detail['before']} → {detail['now']}"
     if detail.get("findings_now"):
         return f"{detail.get('target', '')}: {', '.join(map(str, detail['findings_now']))}".strip()
+    if "finding_id" in detail:  # an SLA breach: which finding, and the day it was due
+        due = str(detail.get("due_at", ""))[:10]
+        return f"finding #{detail['finding_id']} {detail.get('code', '')}, due {due}".strip()
+    if "expires_on" in detail:  # an expiry reminder: what expires, and when
+        what = next(
+            (
+                str(detail[key])
+                for key in ("scheme", "filename", "number", "target", "profile_id")
+                if detail.get(key)
+            ),
+            "",
+        )
+        return f"{what} expires {detail['expires_on']} ({detail.get('reminder', '')})".strip()
     return ""
 
 

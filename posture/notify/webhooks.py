@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checks.egress import EgressPolicy, EgressRefused, parse_url
+from checks.egress import OPERATOR_ADVICE, EgressPolicy, EgressRefused, parse_url
 from checks.findings import Severity
 from kernel.errors import ValidationFailed
 from posture.audit import record
@@ -66,11 +66,15 @@ def vet_url(url: str, egress: EgressPolicy) -> str:
     if parts.fragment:
         raise ValidationFailed("webhook URL: a fragment (#...) is never sent; remove it")
     if target.scheme == "http" and not _loopback(target.host):
-        raise ValidationFailed("webhook URL: use https (plain http only to a loopback address)")
+        raise ValidationFailed(
+            "webhook URL: use https (plain http only to a loopback IP address, such as 127.0.0.1)"
+        )
     try:
         egress.resolve(target.host, target.port)
     except EgressRefused as exc:
-        raise ValidationFailed(f"webhook URL: {exc}") from None
+        # Registered by an organisation's admin, who cannot change the platform's settings.
+        said = str(exc).replace(OPERATOR_ADVICE, "only the platform's operator can allow it")
+        raise ValidationFailed(f"webhook URL: {said}") from None
     return target.url
 
 

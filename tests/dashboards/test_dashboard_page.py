@@ -107,7 +107,7 @@ def test_the_alerts_tab_counts_every_open_alert_beyond_those_listed(
     app = _page(world.principal(Role.NATIONAL_ASSESSOR))
     assert not app.exception
     assert any(tab.label == f"Alerts ({LISTED_ALERTS + 1})" for tab in app.tabs)
-    (listed,) = (f.value for f in app.dataframe if "raised_at" in f.value.columns)
+    (listed,) = (f.value for f in app.dataframe if "Raised" in f.value.columns)
     assert len(listed) == LISTED_ALERTS
     shown = f"Showing the newest {LISTED_ALERTS} of {LISTED_ALERTS + 1} open alerts."
     assert shown in [c.value for c in app.caption]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from posture.findings.sweeps import SLA_BREACHED, sla_breaches_due
 from posture.findings.views import finding_summary
+from posture.monitoring.inbox import alert_table
 from posture.storage.engine import transaction
 from posture.storage.models import Alert
 from posture.storage.models.enums import Role
@@ -58,12 +59,17 @@ def test_a_breach_raises_one_alert_the_first_time_only(world_db: Db) -> None:
         assert [(a.code, a.detail["code"]) for a in first] == [(SLA_BREACHED, "TLS-VER-001")]
         assert first[0].organisation_id == world.orgs["s1"].organisation_id
         assert "past the date" in first[0].title
+        finding_id = first[0].detail["finding_id"]
     with transaction(sessions) as session:
         assert sla_breaches_due(session, START + timedelta(days=32)) == []
         later = sla_breaches_due(session, START + timedelta(days=91))
         assert [a.detail["code"] for a in later] == ["TLS-SUITE-001"]
     with sessions() as session:
         assert session.scalar(select(func.count()).where(Alert.code == SLA_BREACHED)) == 2
+        # The inbox says which finding each breach is about, and the day it was due.
+        listed = alert_table(session, world.principal(Role.SUPPLIER_ADMIN))
+    due = (START + timedelta(days=30)).date().isoformat()
+    assert f"finding #{finding_id} TLS-VER-001, due {due}" in listed["detail"].tolist()
 
 
 def test_a_fixed_finding_raises_no_breach(world_db: Db) -> None:

@@ -242,3 +242,13 @@ def test_the_same_address_is_not_registered_twice(world_db: Db) -> None:
         _register(sessions, world, "http://127.0.0.1:9/hook?token=abc")
     with sessions() as session:
         assert len(list_endpoints(session, world.principal(Role.SUPPLIER_ADMIN))) == 1
+
+
+def test_a_refusal_tells_an_organisation_admin_who_can_allow_an_address(world_db: Db) -> None:
+    world, sessions, _ = world_db
+    with pytest.raises(ValidationFailed) as refused:
+        _register(sessions, world, "https://10.0.0.1/hook", EgressPolicy())
+    assert "only the platform's operator can allow it" in str(refused.value)
+    assert "ASSURE_EGRESS_ALLOW" not in str(refused.value)
+    with pytest.raises(ValidationFailed, match=r"loopback IP address, such as 127\.0\.0\.1"):
+        _register(sessions, world, "http://localhost/hook", EgressPolicy())
