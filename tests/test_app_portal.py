@@ -306,8 +306,8 @@ def test_a_supplier_registers_an_endpoint_for_monitoring_and_sees_its_alerts(por
     endpoints, alerts = (frame.value for frame in app.dataframe)
     assert endpoints["target"].tolist() == ["vault.example:443"]
     assert endpoints["every (days)"].tolist() == [7]
-    assert alerts["code"].tolist() == ["MON-PQ-LOST"]
-    assert alerts["severity"].tolist() == ["high"]
+    assert alerts["Code"].tolist() == ["MON-PQ-LOST"]
+    assert alerts["Severity"].tolist() == ["high"]
     next(t for t in app.text_input if t.label == "Note (what was done)").input("restored")
     app = next(b for b in app.button if b.label == "Acknowledge alert").click().run()
     assert any("acknowledged" in s.value for s in app.success)

@@ -137,6 +137,8 @@ def _confirm_with_the_key(page) -> None:  # type: ignore[no-untyped-def]
     """Re-authenticate on Account security: the key first, then the password."""
     from playwright.sync_api import expect
 
+    # Until a rerun ends, the key's frame drawn before it may still be on the page beside it.
+    expect(page.locator(KEY_FRAME)).to_have_count(1, timeout=30_000)
     page.frame_locator(KEY_FRAME).get_by_role(
         "button", name="Confirm with your security key"
     ).click()
