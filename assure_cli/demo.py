@@ -9,12 +9,14 @@ import typer
 
 from assure_cli.context import friendly_errors, open_database, print_json
 from posture.demo.seed import seed_demo
+from posture.demo.snapshots import take_demo_snapshots
 from posture.platform_keys import platform_keys
 from posture.storage.engine import transaction
 from supplier_portal.automation import run_demo_schedules
 from supplier_portal.demo_caf_draft import start_caf_draft
 from supplier_portal.demo_findings import seed_findings
 from supplier_portal.demo_passports import seed_passports
+from supplier_portal.demo_procurement import seed_procurement
 from supplier_portal.demo_risk import seed_risk_register
 
 app = typer.Typer(help="Fill an empty database with a demo estate.", no_args_is_help=True)
@@ -66,6 +68,9 @@ def seed(
                 if risk_register is not None and national is not None and force is not None
                 else None
             )
+            officer = next((x for x in result.logins if x.role == "procurement_officer"), None)
+            # A framework with two lots, listings decided on their gates, a shortlist saved twice.
+            procurement = seed_procurement(session, officer.email, end) if officer else None
             supplier = next((x for x in result.logins if x.role == "supplier_admin"), None)
             # Tracked findings for the demo supplier and the force's products, one disputed.
             findings = (
@@ -73,6 +78,11 @@ def seed(
                 if supplier is not None and risk_register is not None
                 else None
             )
+        snapshots = None
+        if result.logins:
+            with transaction(db.sessions) as session:
+                # Two snapshots months apart: trends and band changes show at first sign-in.
+                snapshots = take_demo_snapshots(session, end)
         # The daily sweeps, run once as a worker would, so the Schedules page has outcomes and
         # the inboxes their reminders (only for an estate people sign in to).
         schedules = run_demo_schedules(db.settings, db.sessions) if result.logins else None
@@ -88,6 +98,8 @@ def seed(
                 "risk_register": risk_register,
                 "passports": passports,
                 "findings": findings,
+                "procurement": procurement,
+                "snapshots": snapshots,
                 "schedules": schedules,
                 "journey_product_id": (
                     risk_register["journey_product_id"] if risk_register is not None else None
@@ -126,6 +138,20 @@ def seed(
         typer.echo(
             f"{findings['findings_tracked']} findings tracked from {findings['runs_tracked']} "
             "check runs; the supplier disputes one, for the national assessor to decide"
+        )
+    if snapshots is not None:
+        typer.echo(
+            "posture snapshots taken on "
+            + " and ".join(f"{day} ({count:,} subjects)" for day, count in snapshots.items())
+        )
+    if procurement is not None:
+        typer.echo(
+            "the procurement officer's framework has "
+            + ", ".join(
+                f"a lot with {lot['listed']} of {lot['applied']} applicants listed"
+                for lot in procurement["lots"].values()
+            )
+            + f", and a shortlist saved in {len(procurement['shortlist_versions'])} versions"
         )
     if schedules is not None:
         typer.echo(

@@ -28,6 +28,7 @@ from posture.storage.models import (
     Product,
     User,
 )
+from posture.storage.models.enums import Role
 
 CHUNK = 20_000
 MAX_SUPPLIERS = 100_000
@@ -103,6 +104,45 @@ def _demo_admin(session: Session) -> DemoLogin:
     return DemoLogin(DEMO_ADMIN_EMAIL, "platform_admin", password)
 
 
+# People the generated estate does not hold (it gives each organisation one user): a challenge
+# judge beside the College of Policing's challenge manager, and a member of the first supplier.
+_DEMO_PEOPLE: tuple[tuple[str, str, str, Role], ...] = (
+    (
+        "college-of-policing",
+        "judge@college-of-policing.police.example",
+        "Challenge judge",
+        Role.CHALLENGE_JUDGE,
+    ),
+    (
+        "supplier-00001",
+        "member@supplier-00001.supplier.example",
+        "Supplier team member",
+        Role.SUPPLIER_MEMBER,
+    ),
+)
+
+
+def _demo_people(session: Session, with_logins: bool) -> list[DemoLogin]:
+    logins: list[DemoLogin] = []
+    for slug, email, name, role in _DEMO_PEOPLE:
+        organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
+        if organisation is None:  # an estate of no suppliers has no first supplier
+            continue
+        password = generate_password() if with_logins else None
+        user = User(
+            email=email,
+            display_name=f"{organisation.name} {name.lower()}",
+            password_hash=hash_password(password) if password else None,
+        )
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=role))
+        if password:
+            logins.append(DemoLogin(email, role.value, password))
+    session.flush()
+    return logins
+
+
 def seed_demo(
     session: Session, suppliers: int, seed: int, as_of: date, with_logins: bool = False
 ) -> SeedResult:
@@ -132,6 +172,7 @@ def seed_demo(
         for name, count in part.counts().items():
             counts[name] += count
     _reset_sequences(connection)
+    logins += _demo_people(session, with_logins)
     if with_logins:
         logins.append(_demo_admin(session))
     record(
