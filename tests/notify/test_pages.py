@@ -4,10 +4,10 @@ section; an organisation's admin registers a webhook endpoint and sees its dead 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from posture.storage.models import NotificationPreference, WebhookEndpoint
+from posture.storage.models import NotificationDelivery, NotificationPreference, WebhookEndpoint
 from posture.storage.models.enums import Role
 from tests.notify.conftest import Db
 
@@ -79,3 +79,41 @@ def test_an_admin_registers_an_endpoint_and_a_private_one_is_refused(
     shown = _open(_notifications, admin)
     table = shown.dataframe[0].value
     assert table["Address"].tolist() == ["http://127.0.0.1:9/…"]
+
+
+def test_the_platform_admin_sees_the_outbox_across_the_estate(app_env: Db) -> None:
+    from posture.notify.enqueue import enqueue_new_alerts
+    from tests.notify.conftest import NOW, loopback_settings, raise_alert
+
+    world, sessions, settings = app_env
+    for org in ("s1", "s2"):
+        raise_alert(sessions, world, org=org)
+    unplanned = _open(_notifications, world.principal(Role.PLATFORM_ADMIN))
+    assert not unplanned.exception
+    assert unplanned.subheader[0].value == "Outbox across the estate"
+    assert "2 alerts are not yet planned" in unplanned.caption[1].value
+    # With an SMTP server configured, the readers' e-mails are planned (nothing is sent here).
+    enqueue_new_alerts(sessions, loopback_settings(settings, smtp_port=2525), NOW)
+    with sessions() as session:
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(NotificationDelivery)
+            .where(NotificationDelivery.status == "pending")
+        )
+    app = _open(_notifications, world.principal(Role.PLATFORM_ADMIN))
+    table = app.dataframe[0].value.set_index("Channel")
+    assert int(table["Waiting"].sum()) == waiting > 0
+    assert int(table["Dead letters"].sum()) == 0
+    assert "0 alerts are not yet planned" in app.caption[1].value
+
+
+def test_an_organisation_admin_does_not_see_the_estate_outbox(app_env: Db) -> None:
+    from posture.identity.permissions import PermissionDenied
+    from posture.notify.outbox_summary import outbox_summary
+
+    world, sessions, _ = app_env
+    admin = world.principal(Role.SUPPLIER_ADMIN)
+    app = _open(_notifications, admin)
+    assert "Outbox across the estate" not in [s.value for s in app.subheader]
+    with sessions() as session, pytest.raises(PermissionDenied):
+        outbox_summary(session, admin)

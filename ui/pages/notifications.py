@@ -11,6 +11,7 @@ from checks.findings import Severity
 from kernel.clock import utcnow
 from kernel.settings import load_settings
 from posture.identity.permissions import Principal, holds, visible_organisations
+from posture.notify.outbox_summary import outbox_summary
 from posture.notify.outbox_views import DeliveryView, dead_letters, list_deliveries, redeliver
 from posture.notify.webhooks import (
     DEFAULT_SEVERITIES,
@@ -31,6 +32,8 @@ def notifications_page() -> None:
         "published at /v1/passport-keys). Failed deliveries are retried with backoff, then "
         "listed here as dead letters."
     )
+    if visible_organisations(me, "delivery.read") is None:
+        _estate_outbox(me)
     if holds(me, "webhook.manage"):
         _endpoints(me)
     st.subheader("Dead letters")
@@ -43,6 +46,23 @@ def notifications_page() -> None:
     recent = read_service(lambda s: list_deliveries(s, me, limit=100))
     if recent is not None:
         _table(recent, "No deliveries yet.")
+
+
+def _estate_outbox(me: Principal) -> None:
+    st.subheader("Outbox across the estate")
+    summary = read_service(lambda s: outbox_summary(s, me))
+    if summary is None:
+        return
+    st.dataframe(pd.DataFrame(summary.table()), hide_index=True, use_container_width=True)
+    oldest = (
+        f"the oldest has been due since {uk_time(summary.oldest_pending_due)}"
+        if summary.oldest_pending_due is not None
+        else "nothing is waiting"
+    )
+    st.caption(
+        f"{summary.alerts_unplanned:,} alerts are not yet planned for delivery; {oldest}. "
+        "The worker's notify.deliver schedule plans and sends them."
+    )
 
 
 def _table(rows: list[DeliveryView], empty: str) -> None:
