@@ -24,7 +24,6 @@ from tests.browser.conftest import CHROMIUM, Served, screenshot, sign_in
 from tests.cli import assure
 from tests.peers.processes import free_port, serving
 
-JUDGE = "judge@plain-text.example.police.uk"
 JOINER = "\u2060"  # ui.plain's invisible word joiner: not part of what the user typed
 
 
@@ -89,17 +88,17 @@ def estate(pixel: PixelServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
         for login in json.loads(seeded.stdout)["logins"]
     }
     password = secrets.token_urlsafe(18)
-    _hostile_work(env, logins, pixel.url, password)
+    judge_email = _hostile_work(env, logins, pixel.url, password)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port), "--workers", "1"]
     with serving(argv, env, f"{url}/_stcore/health"):
-        yield Served(url, logins | {"challenge_judge": (JUDGE, password)})
+        yield Served(url, logins | {"challenge_judge": (judge_email, password)})
 
 
 def _hostile_work(
     env: dict[str, str], logins: dict[str, tuple[str, str]], pixel: str, judge_password: str
-) -> None:
+) -> str:
     """Through the services, as the pages would: a judge; a challenge entered by the supplier
     with a hostile title and proposal, judged with a hostile comment, results published; and an
     assessor's hostile query on the supplier's self-assessment."""
@@ -110,8 +109,7 @@ def _hostile_work(
     from posture.audit import SYSTEM
     from posture.identity.accounts import principal_for, set_password
     from posture.storage.engine import build_engine, session_factory, transaction
-    from posture.storage.models import Challenge, Membership, User
-    from posture.storage.models.enums import Role
+    from posture.storage.models import Challenge, User
     from supplier_portal import assessments
     from supplier_portal.challenges import entries, judging, manage
     from supplier_portal.challenges.forms import EntryForm, ScoreForm
@@ -134,13 +132,6 @@ def _hostile_work(
             )
             assessor = principal(session, "national_assessor")
             home, entrant = (sorted(p.organisation_ids())[0] for p in (manager, supplier))
-            judge_user = User(email=JUDGE, display_name="Judge")
-            session.add(judge_user)
-            session.flush()
-            session.add(
-                Membership(user_id=judge_user.id, organisation_id=home, role=Role.CHALLENGE_JUDGE)
-            )
-            set_password(session, SYSTEM, JUDGE, judge_password)
             now = datetime.now(UTC)
             challenge = manage.create_challenge(
                 session,
@@ -168,6 +159,9 @@ def _hostile_work(
                 .values(closes_at=now - timedelta(minutes=1))
             )
             (allocation,) = manage.allocate_judges(session, manager, challenge.id)
+            # Whichever of the demo's judges the allocation chose signs in with this password.
+            judge_user = session.get(User, allocation.judge_user_id)
+            set_password(session, SYSTEM, judge_user.email, judge_password)
             judge = principal_for(session, judge_user)
             comment = hostile(pixel, "comment")
             scores = {
@@ -189,6 +183,7 @@ def _hostile_work(
             )
             assessments.submit_assessment(session, supplier, draft.id)
             review_answer(session, assessor, answer.id, "query", hostile(pixel, "query"))
+            return judge_user.email
     finally:
         engine.dispose()
 
