@@ -122,6 +122,45 @@ def revoke_role_command(
     typer.echo(f"revoked {role.value} in {org.slug} from {user.email}")
 
 
+@app.command()
+@friendly_errors
+def invite(
+    email: str = EmailOption,
+    organisation: str = OrganisationOption,
+    role: Role = RoleOption,
+    days: int = typer.Option(7, "--days", min=1, max=30, help="Days the code stays good."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Invite an address into an organisation in a role. The one-time code is printed once:
+    pass it to the person, who redeems it on the sign-in page under "I have an invitation"."""
+    from posture.identity.invitations import invite as invite_person
+
+    with open_database() as db, transaction(db.sessions) as session:
+        org = session.scalar(select(Organisation).where(Organisation.slug == organisation.strip()))
+        if org is None:
+            raise fail(f"no organisation with the slug {organisation!r}")
+        issued = invite_person(session, CLI_ACTOR, email, org.id, role, days)
+    if json_output:
+        print_json(
+            {
+                "code": issued.code,
+                "invitation_id": issued.invitation_id,
+                "email": issued.email,
+                "organisation": org.slug,
+                "role": issued.role.value,
+                "expires_at": issued.expires_at.isoformat(),
+            }
+        )
+        return
+    typer.echo(issued.code)
+    typer.echo(
+        f"invitation {issued.invitation_id} for {issued.email} to join {org.slug} as "
+        f"{issued.role.value}, good until {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        "the code is shown only now",
+        err=True,
+    )
+
+
 @app.command("erase-person")
 @friendly_errors
 def erase_person_command(

@@ -14,6 +14,7 @@ from posture.platform_keys import platform_keys
 from posture.storage.engine import transaction
 from supplier_portal.automation import run_demo_schedules
 from supplier_portal.demo_caf_draft import start_caf_draft
+from supplier_portal.demo_challenges import seed_challenges
 from supplier_portal.demo_findings import seed_findings
 from supplier_portal.demo_passports import seed_passports
 from supplier_portal.demo_procurement import seed_procurement
@@ -71,6 +72,14 @@ def seed(
             officer = next((x for x in result.logins if x.role == "procurement_officer"), None)
             # A framework with two lots, listings decided on their gates, a shortlist saved twice.
             procurement = seed_procurement(session, officer.email, end) if officer else None
+            manager = next((x for x in result.logins if x.role == "challenge_manager"), None)
+            judge = next((x for x in result.logins if x.role == "challenge_judge"), None)
+            # A closed challenge judged but for the judge's last entry, and one open to enter.
+            challenges = (
+                seed_challenges(session, manager.email, judge.email)
+                if manager is not None and judge is not None and suppliers >= 4
+                else None
+            )
             supplier = next((x for x in result.logins if x.role == "supplier_admin"), None)
             # Tracked findings for the demo supplier and the force's products, one disputed.
             findings = (
@@ -99,6 +108,7 @@ def seed(
                 "passports": passports,
                 "findings": findings,
                 "procurement": procurement,
+                "challenges": challenges,
                 "snapshots": snapshots,
                 "schedules": schedules,
                 "journey_product_id": (
@@ -148,10 +158,17 @@ def seed(
         typer.echo(
             "the procurement officer's framework has "
             + ", ".join(
-                f"a lot with {lot['listed']} of {lot['applied']} applicants listed"
+                f"a lot with {lot['listings']} of {lot['applications']} applicants listed"
                 for lot in procurement["lots"].values()
             )
             + f", and a shortlist saved in {len(procurement['shortlist_versions'])} versions"
+        )
+    if challenges is not None:
+        closed = challenges["closed"]
+        typer.echo(
+            f"a closed challenge has {closed['entries']} entries judged by two judges each (the "
+            "demo judge declared a conflict with one entrant first), "
+            f"{challenges['unscored']} score left for the demo judge; another is open to enter"
         )
     if schedules is not None:
         typer.echo(

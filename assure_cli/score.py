@@ -9,6 +9,7 @@ import typer
 from assure_cli.context import friendly_errors, open_database, print_json
 from kernel.data_dir import ensure_data_dir
 from posture.audit import Actor
+from posture.explanation_words import deployment_flags
 from posture.storage.engine import transaction
 
 app = typer.Typer(help="Posture scores, snapshots and explanations.")
@@ -147,16 +148,7 @@ def explain_command(
             f"{chain['rule']}"
         )
         for deployed in chain["deployments"]:
-            flags = [
-                word
-                for word, on in (
-                    ("weak", deployed["weak"]),
-                    ("accepted risk", deployed["carried_risk"]),
-                )
-                if on
-            ]
-            said = f" ({', '.join(flags)})" if flags else ""
             typer.echo(
                 f"    {deployed['product']}: band {deployed['band'] or 'not scored'}, "
-                f"weight {deployed['weight']}{said}"
+                f"weight {deployed['weight']}{deployment_flags(deployed)}"
             )

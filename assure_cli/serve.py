@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from assure_cli.supervision import Child, RestartPolicy, describe_exit, supervise
+from kernel.upload_limit import LARGEST_UPLOAD_MIB
 from posture.jobs.workers import new_token
 
 ASSURE = (sys.executable, "-m", "assure_cli.main")
@@ -30,11 +31,22 @@ STREAMLIT_FLAGS = (
     "--server.headless=true",
     "--server.enableXsrfProtection=true",
     "--server.enableCORS=true",
+    # In MiB: the largest any uploader takes; each states and enforces its own below it.
+    f"--server.maxUploadSize={LARGEST_UPLOAD_MIB}",
     "--browser.gatherUsageStats=false",
     "--client.showErrorDetails=none",
     "--client.toolbarMode=minimal",
     "--client.disableDataExport=true",
     "--global.developmentMode=false",
+    # The theme, for WCAG AA: captions (and inline code in them) are the text colour at 60%
+    # opacity, which on white passes 4.5:1 only from a near-black text colour; white on the
+    # primary colour (buttons) passes too. The same as .streamlit/config.toml, which Streamlit
+    # reads only from the working directory.
+    "--theme.base=light",
+    "--theme.primaryColor=#0072B2",
+    "--theme.textColor=#0B0C0C",
+    "--theme.linkColor=#0059A0",
+    "--theme.codeTextColor=#0B0C0C",
 )
 
 # Settling reads and writes a few job rows; a child still running after this is stuck (a

@@ -28,9 +28,13 @@ EXTRA_BLOCKED = [
     ipaddress.ip_network(n)
     for n in ("100.64.0.0/10", "192.0.0.0/24", "192.88.99.0/24", "fec0::/10", "3fff::/20")
 ]
-# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64's well-known prefix
-# (RFC 6052) and its local-use prefix (RFC 8215). A translator forwards to the embedded address.
-NAT64_PREFIXES = [ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48")]
+# NAT64's well-known prefix (RFC 6052) carries an IPv4 address in its last 32 bits; a translator
+# forwards to that address.
+NAT64_PREFIXES = [ipaddress.ip_network("64:ff9b::/96")]
+# The local-use NAT64 prefix (RFC 8215) may embed the IPv4 address in any RFC 6052 layout (/32
+# to /96), so no one reading decodes it safely, and its translator belongs to a private network:
+# it is refused outright, unless allowed.
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 # How whoever runs the platform lets a check reach a private system (the message's last words;
@@ -72,6 +76,8 @@ def embedded_ipv4(address: IPAddress) -> tuple[str, ipaddress.IPv4Address] | Non
 
 
 def _blocked_reason(address: IPAddress) -> str | None:
+    if address in LOCAL_NAT64:
+        return "local-use NAT64, a translator on a private network"
     embedded = embedded_ipv4(address)
     if embedded is not None:
         mechanism, inner = embedded

@@ -17,7 +17,7 @@ from kernel.settings import Settings
 from partner_api.middleware import VERIFIED_STATE_KEY
 from posture.identity.permissions import Principal
 from posture.identity.token_cache import TokenCache, VerifiedToken, token_digest
-from posture.identity.tokens import SigningKey, TokenRejected, check_token
+from posture.identity.tokens import SigningKey, TokenRejected, check_token, note_use
 from posture.jobs.queue import JobQueue
 
 bearer = HTTPBearer(
@@ -58,10 +58,12 @@ def caller(
     # Checked again although the rate limiter verified the token as the headers arrived: an
     # upload's body may take a while, and a token revoked meanwhile must not authorise the
     # write. The limiter's verification is reused while the identity epoch is unchanged.
+    now = rt.clock()
     with rt.sessions() as session:
-        return check_token(
-            session, rt.key, credentials.credentials, rt.token_cache, rt.clock(), known
-        ).principal
+        verified = check_token(session, rt.key, credentials.credentials, rt.token_cache, now, known)
+    # After the reading session has ended: noting the use is a write of its own.
+    note_use(rt.sessions, verified, rt.token_cache, now)
+    return verified.principal
 
 
 def recall(rt: Runtime, authorization: str) -> VerifiedToken | None:

@@ -260,6 +260,15 @@ class EndpointCheckIn(In):
 class JobOut(Out):
     id: int
     status: str
+    # The job's status says whether the worker ran the check; `outcome` says what the check
+    # found, in the words the app shows (supplier_portal.check_results.check_status).
+    outcome: str = Field(
+        description=(
+            "The check's one status in words: Queued, Running, Passed, Failed (with the "
+            "findings that fail it, or because it could not assess its target), Could not run "
+            "(with the reason) or Cancelled."
+        )
+    )
     progress: float
     message: str
     error: str | None

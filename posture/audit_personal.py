@@ -57,6 +57,10 @@ HASHED_DATA_KEYS = frozenset(
         "opened", "reopened", "resolved", "upheld", "held",
         # scheduled runs (posture/schedules): names, periods and outcomes from the schedule book.
         "schedule", "period", "outcome", "trigger", "regraded",
+        # disabling an account (posture/identity/people): how many sessions and tokens it ended.
+        "sessions_ended", "tokens_revoked",
+        # outcome ids of the framework a piece of evidence supports (supplier_portal/evidence)
+        "outcomes",
     }
 )  # fmt: skip
 # Actors that are the platform itself, never a person. Any other label is a person's (an

@@ -34,6 +34,8 @@ class CheckRequest(BaseModel):
         if reads is InputKind.ENDPOINT and not self.target:
             raise ValueError("target: give host:port")
         remote = reads is InputKind.FILE_OR_URL and self.target.startswith(("https://", "http://"))
+        if reads is InputKind.FILE_OR_URL and self.target and not remote:
+            raise ValueError("target: give the http:// or https:// URL the file is published at")
         if reads is not InputKind.ENDPOINT and not self.file_sha256 and not remote:
             raise ValueError("file: choose a file to check")
         return self

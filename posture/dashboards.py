@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from frameworks.loader import DEFAULT_FRAMEWORK
 from kernel.collector import collector_paused
+from posture.dashboard_tables import league_rows
 from posture.identity.permissions import Principal, visible_organisations
 from posture.identity.scoped import Query, within_reach
 from posture.storage.models import (
@@ -226,15 +227,7 @@ def league_page(
     standings: pd.DataFrame, bands: list[str], search: str, page: int, page_size: int = 50
 ) -> tuple[pd.DataFrame, int]:
     """One page of the league table after filtering, and how many rows matched."""
-    matched = standings
-    if bands:
-        matched = matched[matched["band"].isin(bands)]
-    if search.strip():
-        needle = search.strip().casefold()
-        matched = matched[
-            matched["product"].str.casefold().str.contains(needle, regex=False)
-            | matched["supplier"].str.casefold().str.contains(needle, regex=False)
-        ]
+    matched = league_rows(standings, bands, search)
     start = max(page - 1, 0) * page_size
     return matched.iloc[start : start + page_size].reset_index(drop=True), len(matched)
 
@@ -356,6 +349,24 @@ def estate_trend(
     return pd.DataFrame(rows, columns=["taken_at", "kind", "mean_score", "subjects"])
 
 
+def band_trend(
+    session: Session, principal: Principal, runs: SnapshotRuns | None = None
+) -> pd.DataFrame:
+    """Products per band at every snapshot run (taken_at, band, products), oldest first."""
+    runs = runs or snapshot_runs(session, principal)
+    query = (
+        select(PostureSnapshot.taken_at, PostureSnapshot.band, func.count())
+        .where(
+            PostureSnapshot.framework_version_id == runs.framework_version_id,
+            PostureSnapshot.subject_kind == SubjectKind.PRODUCT,
+        )
+        .group_by(PostureSnapshot.taken_at, PostureSnapshot.band)
+        .order_by(PostureSnapshot.taken_at, PostureSnapshot.band)
+    )
+    rows = [(t, str(b), int(n)) for t, b, n in session.execute(_scoped(query, principal))]
+    return pd.DataFrame(rows, columns=["taken_at", "band", "products"])
+
+
 @dataclass(frozen=True)
 class EstateView:
     """Everything the dashboards show that depends only on the snapshots and the viewer's scope."""
@@ -367,6 +378,7 @@ class EstateView:
     trend: pd.DataFrame
     regressions: pd.DataFrame
     improvements: pd.DataFrame
+    bands: pd.DataFrame
 
 
 def estate_view(session: Session, principal: Principal, runs: SnapshotRuns) -> EstateView:
@@ -380,4 +392,5 @@ def estate_view(session: Session, principal: Principal, runs: SnapshotRuns) -> E
         trend=estate_trend(session, principal, runs),
         regressions=regressions,
         improvements=improvements,
+        bands=band_trend(session, principal, runs),
     )

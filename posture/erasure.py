@@ -43,6 +43,7 @@ from posture.storage.models import (
     ApiToken,
     AuditEvent,
     AuditPersonal,
+    Invitation,
     Membership,
     MfaFactor,
     Organisation,
@@ -330,6 +331,13 @@ def _erase_once(
         lock_admins(session)
         _refuse_last_admins(session, person)
         counts["sign_in_records"] = _pseudonymise_accounts(session, person.user_ids, pseudonym)
+        # Invitations still open to the address hold it (an accepted one no longer does).
+        counts["sign_in_records"] += (
+            session.execute(
+                delete(Invitation).where(func.lower(Invitation.email) == person.email.lower())
+            ).rowcount
+            or 0
+        )
         counts["targets"] = _items_to_erase(session, person)
         events = len(counts["targets"])
         erasure = _erase_audit(session, actor, request, counts)

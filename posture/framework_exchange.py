@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from frameworks.catalogue_view import catalogue_id_of
 from frameworks.loader import LoadedFramework
 from kernel.errors import ValidationFailed
+from kernel.upload_limit import FRAMEWORK_UPLOAD_BYTES
 from posture.audit import Actor
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 
 PERMISSION = "framework.manage"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = FRAMEWORK_UPLOAD_BYTES
 # What a file name may look like once stored as the import's source name.
 SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 

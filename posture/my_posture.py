@@ -10,16 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from frameworks.library import shipped_library
 from frameworks.loader import DEFAULT_FRAMEWORK, LoadedFramework, default_framework
 from kernel.clock import utcnow
+from kernel.errors import AssureError
+from posture.assessment_frameworks import framework_of_version
+from posture.explanation_words import Explanation, explanation
 from posture.findings.views import counts_open
 from posture.identity.permissions import (
     NotFound,
+    PermissionDenied,
     Principal,
     allowed,
     require,
@@ -37,18 +42,21 @@ from posture.storage.models import (
 from posture.storage.models.enums import OrgKind
 
 PERMISSION = "score.read"
+# A product's posture is also open to whoever sees its score on the posture dashboards (a force
+# assessor follows a league-table row to it). An organisation as a whole stays with score.read:
+# a force's explanation names the products it deploys, which is the force's own.
+PRODUCT_PERMISSION = "posture.dashboard"
 # An estate-wide reader picks from a search; a list longer than this is not read by anyone.
 MAX_CHOICES = 200
 MAX_SEARCH = 200
 
-PROVENANCE_WORDS = {
-    "self_asserted": "self-asserted (the subject's own statement)",
-    "documentary": "documentary evidence",
-    "automated_check": "an automated check",
-    "independent": "an independent assessment",
-}
+
+# Longest id a link may carry: more digits than any row id, and past a 64-bit integer the
+# database would refuse the number rather than find nothing.
+MAX_ID_DIGITS = 18
 
 Kind = Literal["product", "organisation"]
+Framework = tuple[str, str]
 SCORED_KINDS = (OrgKind.FORCE, OrgKind.SUPPLIER)
 
 
@@ -94,78 +102,6 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
-class OutcomeLine:
-    outcome: str
-    title: str
-    objective: str
-    critical: bool
-    weight: int
-    claimed: str
-    status: str
-    target: str
-    why: str
-    evidence: str
-    check: str
-    confidence: float  # per cent
-    short_by: int  # levels below the target, 0 when met
-    contradicted: bool
-
-
-@dataclass(frozen=True)
-class Gap:
-    outcome: str
-    title: str
-    status: str
-    target: str
-    short_by: int
-
-    @property
-    def words(self) -> str:
-        return f"{self.short_by} level{'s' if self.short_by != 1 else ''} short"
-
-
-@dataclass(frozen=True)
-class Contradiction:
-    outcome: str
-    title: str
-    claimed: str
-    verified: str
-    finding_code: str
-    finding_title: str
-    check_run_id: int
-    checked_at: datetime
-
-
-@dataclass(frozen=True)
-class ObjectiveScore:
-    objective: str
-    title: str
-    score: float | None
-
-
-@dataclass(frozen=True)
-class Explanation:
-    score: float
-    band: str
-    confidence: float  # per cent
-    as_of: date
-    assessment_id: int | None
-    framework: str
-    scoring_policy: str
-    profile: str
-    band_meaning: str
-    # Why the band is lower than the score alone gives, in words; None when it is not capped.
-    capped: str | None
-    objectives: tuple[ObjectiveScore, ...]
-    gaps: tuple[Gap, ...]
-    contradictions: tuple[Contradiction, ...]
-    not_applicable: tuple[str, ...]
-    exceptions: tuple[str, ...]
-    supply_chain: tuple[str, ...]
-    outcomes: tuple[OutcomeLine, ...]
-
-
-@dataclass(frozen=True)
 class MyPosture:
     subject: Subject
     as_of: date
@@ -181,30 +117,80 @@ def _not_found() -> NotFound:
     return NotFound("subject not found")
 
 
+def parse_id(value: str | None) -> int | None:
+    """A record id as typed in a link, or None unless it is plain ASCII digits of sane length."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
+        return None
+    return int(value)
+
+
+def _product_scope(principal: Principal, scores: set[int] | None) -> set[int] | None:
+    """Organisations whose products the principal may read here (None: every one)."""
+    try:
+        dashboards = visible_organisations(principal, PRODUCT_PERMISSION)
+    except PermissionDenied:
+        return scores
+    if scores is None or dashboards is None:
+        return None
+    return scores | dashboards
+
+
 def _subject(session: Session, principal: Principal, key: str) -> Subject:
     """The subject named by `key` (product:<id> or org:<id>), or NotFound alike whether it is
     missing, malformed or outside the principal's reach. Permission is checked before any read."""
-    visible_organisations(principal, PERMISSION)
+    scores = visible_organisations(principal, PERMISSION)
     kind, _, value = key.partition(":")
-    if not value.isdigit():
+    number = parse_id(value)
+    if number is None:
         raise _not_found()
     if kind == "product":
         row = session.execute(
             select(Product.organisation_id, Product.name, Organisation.name)
             .join(Organisation, Organisation.id == Product.organisation_id)
-            .where(Product.id == int(value))
+            .where(Product.id == number)
         ).one_or_none()
         if row is None:
             raise _not_found()
-        require(principal, PERMISSION, row[0], "subject")
-        return Subject("product", row[0], int(value), row[1], row[2])
+        reach = _product_scope(principal, scores)
+        if reach is not None and row[0] not in reach:
+            raise _not_found()
+        return Subject("product", row[0], number, row[1], row[2])
     if kind == "org":
-        name = session.scalar(select(Organisation.name).where(Organisation.id == int(value)))
+        name = session.scalar(select(Organisation.name).where(Organisation.id == number))
         if name is None:
             raise _not_found()
-        require(principal, PERMISSION, int(value), "subject")
-        return Subject("organisation", int(value), None, name, name)
+        require(principal, PERMISSION, number, "subject")
+        return Subject("organisation", number, None, name, name)
     raise _not_found()
+
+
+def readable_subject(session: Session, principal: Principal, key: str) -> Subject | None:
+    """The subject if the principal may read it; None alike when it is missing or out of reach
+    (a link is checked with this before anything about it is shown)."""
+    try:
+        return _subject(session, principal, key)
+    except NotFound:
+        return None
+
+
+def posture_frameworks(session: Session, principal: Principal) -> list[tuple[Framework, str]]:
+    """The frameworks scores can be shown against: each version loaded into the database that
+    this release ships, the default first, with its title. Just the default on a new database."""
+    visible_organisations(principal, PERMISSION)
+    rows = session.scalars(
+        select(FrameworkVersion).order_by(FrameworkVersion.framework_id, FrameworkVersion.version)
+    ).all()
+    found: dict[Framework, str] = {}
+    for row in rows:
+        try:
+            loaded = framework_of_version(row)
+        except AssureError:
+            continue  # loaded by another release: its scores cannot be explained by this one
+        found[loaded.key] = f"{loaded.framework.title} {loaded.framework.version}"
+    if DEFAULT_FRAMEWORK not in found:
+        default = default_framework()
+        found[DEFAULT_FRAMEWORK] = f"{default.framework.title} {default.framework.version}"
+    return sorted(found.items(), key=lambda item: item[0] != DEFAULT_FRAMEWORK)
 
 
 def subject_choices(
@@ -215,14 +201,16 @@ def subject_choices(
     name) contains `search`, at most MAX_CHOICES. `pinned` (a key, as from a link) comes first
     when the principal may read it."""
     scope = visible_organisations(principal, PERMISSION)
+    product_scope = _product_scope(principal, scope)
     products = (
         select(Product.organisation_id, Product.id, Product.name, Organisation.name)
         .join(Organisation, Organisation.id == Product.organisation_id)
         .where(Product.deleted_at.is_(None))
     )
     organisations = select(Organisation.id, Organisation.name)
+    if product_scope is not None:
+        products = products.where(Product.organisation_id.in_(sorted(product_scope)))
     if scope is not None:
-        products = products.where(Product.organisation_id.in_(sorted(scope)))
         organisations = organisations.where(Organisation.id.in_(sorted(scope)))
     else:
         # Across the estate the subjects scored as a whole are forces and suppliers; the
@@ -260,6 +248,10 @@ def subject_choices(
     # Products found by their own name whose organisation's name did not match.
     for rest in by_organisation.values():
         listed.extend(rest)
+    # The reader's own organisations first: a force assessor who may search every product
+    # still starts from its own force.
+    own = principal.organisation_ids()
+    listed.sort(key=lambda subject: subject.organisation_id not in own)
     truncated = len(listed) > MAX_CHOICES
     listed = listed[:MAX_CHOICES]
     if pinned:
@@ -269,7 +261,7 @@ def subject_choices(
             pass
         else:
             listed = [first, *(s for s in listed if s.key != first.key)]
-    return SubjectChoices(tuple(listed), scope is None, truncated)
+    return SubjectChoices(tuple(listed), product_scope is None, truncated)
 
 
 def _has_assessment(
@@ -288,20 +280,30 @@ def _filter(subject: Subject) -> SubjectFilter:
     return SubjectFilter.organisation(subject.organisation_id)
 
 
-def _default_version_id(session: Session) -> int | None:
-    framework_id, version = DEFAULT_FRAMEWORK
-    return session.scalar(
-        select(FrameworkVersion.id).where(
+def _framework(session: Session, framework: Framework | None) -> tuple[int | None, LoadedFramework]:
+    """The framework version's id in the database (None before it is loaded) and the shipped
+    framework itself; NotFound for one this release does not ship."""
+    framework_id, version = framework or DEFAULT_FRAMEWORK
+    row = session.scalar(
+        select(FrameworkVersion).where(
             FrameworkVersion.framework_id == framework_id, FrameworkVersion.version == version
         )
     )
+    if row is not None:
+        return row.id, framework_of_version(row)
+    if (framework_id, version) == DEFAULT_FRAMEWORK:
+        return None, default_framework()
+    shipped = shipped_library().frameworks.get((framework_id, version))
+    if shipped is None:
+        raise NotFound(f"framework {framework_id} {version} not found")
+    return None, shipped
 
 
 def _trend(
     session: Session, framework_version_id: int | None, subject: Subject
 ) -> list[TrendPoint]:
-    """The subject's stored snapshots against the default framework, oldest first: one query
-    on the (organisation, product) index."""
+    """The subject's stored snapshots against the framework, oldest first: one query on the
+    (organisation, product) index."""
     if framework_version_id is None:
         return []
     product = (
@@ -349,191 +351,30 @@ def _open_findings(session: Session, principal: Principal, subject: Subject) -> 
 
 
 def my_posture(
-    session: Session, principal: Principal, key: str, as_of: date | None = None
+    session: Session,
+    principal: Principal,
+    key: str,
+    as_of: date | None = None,
+    framework: Framework | None = None,
 ) -> MyPosture:
-    """One subject's posture for the principal; NotFound for a subject outside its reach,
-    exactly as for one that does not exist."""
+    """One subject's posture for the principal against `framework` (PTSbD when None); NotFound
+    for a subject outside its reach, exactly as for one that does not exist."""
     subject = _subject(session, principal, key)
     when = as_of or utcnow().date()
-    version_id = _default_version_id(session)
+    version_id, loaded = _framework(session, framework)
     trend = tuple(_trend(session, version_id, subject))
     findings = _open_findings(session, principal, subject)
     if not _has_assessment(session, version_id, subject, when):
+        title = f"{loaded.framework.title} {loaded.framework.version}"
         return MyPosture(
             subject,
             when,
             None,
-            f"{subject.name} has no submitted assessment as of {when:%d %b %Y}, so it has no "
-            "score yet. Submit a self-assessment and it is scored from then on.",
+            f"{subject.name} has no submitted assessment as of {when:%d %b %Y} against "
+            f"{title}, so it has no score against it yet. Submit a self-assessment and it is "
+            "scored from then on.",
             trend,
             findings,
         )
-    report = explain_entity(session, subject.key, when)
-    return MyPosture(
-        subject, when, _explanation(report, default_framework()), None, trend, findings
-    )
-
-
-def _evidence(outcome: dict[str, Any]) -> str:
-    provenance = outcome.get("provenance")
-    if provenance is None:
-        return "no answer given"
-    met = outcome.get("indicators_met") or []
-    said = PROVENANCE_WORDS.get(provenance, str(provenance).replace("_", " "))
-    answered = outcome.get("answered_at")
-    when = f", answered {datetime.fromisoformat(answered):%d %b %Y}" if answered else ""
-    ticked = f"; indicators ticked: {', '.join(met)}" if met else "; no indicator ticked"
-    return f"{said}{when}{ticked}"
-
-
-def _check(outcome: dict[str, Any]) -> str:
-    contradicted = outcome.get("contradicted_by")
-    if contradicted:
-        return (
-            f"check run {contradicted['check_run_id']} on "
-            f"{datetime.fromisoformat(contradicted['checked_at']):%d %b %Y} found "
-            f"{contradicted['finding']} ({contradicted['title']}): it verifies only "
-            f"{contradicted['verified_status']}"
-        )
-    if outcome.get("corroborated_by_portfolio"):
-        return "read from the force's own portfolio of deployed products"
-    run = outcome.get("corroborated_by_check_run")
-    if run is not None:
-        return f"check run {run} found nothing that lowers the claim"
-    return "no automated check covers this outcome"
-
-
-def _why(outcome: dict[str, Any]) -> str:
-    rule = str(outcome["rule"])
-    if outcome["claimed"] != outcome["status"] and "contradicted_by" not in outcome:
-        rule += f"; counted as {outcome['status']} rather than the {outcome['claimed']} claimed"
-    return rule
-
-
-def _supply_chain(chain: dict[str, Any] | None) -> tuple[str, ...]:
-    if chain is None:
-        return ()
-    allows = chain["allows"] or "nothing either way"
-    lines = [
-        f"Outcome {chain['outcome']}, from the deployed products, allows {allows}: {chain['rule']}."
-    ]
-    for deployed in chain["deployments"]:
-        flags = [
-            word
-            for word, on in (
-                ("weak", deployed["weak"]),
-                ("accepted risk", deployed["carried_risk"]),
-            )
-            if on
-        ]
-        said = f" ({', '.join(flags)})" if flags else ""
-        band = f"band {deployed['band']}" if deployed["band"] else "not scored"
-        lines.append(f"{deployed['product']}: {band}, weight {deployed['weight']}{said}.")
-    return tuple(lines)
-
-
-def _exceptions(rows: list[dict[str, Any]]) -> tuple[str, ...]:
-    lines = []
-    for row in rows:
-        title = f" ({row['title']})" if row.get("title") else ""
-        status = f", now {row['status']}" if row.get("status") else ""
-        lines.append(
-            f"A force has excused outcome {row['outcome']}{title}{status} until "
-            f"{date.fromisoformat(row['expires_on']):%d %b %Y}; the score is not changed by it."
-        )
-    return tuple(lines)
-
-
-def _band_meaning(loaded: LoadedFramework, band: str) -> str:
-    rules = loaded.scoring.bands
-    names = [rule.band for rule in rules]
-    index = names.index(band)
-    low = rules[index].min_score
-    if index == 0:
-        return f"band {band} is a score of {low:g} or more"
-    return f"band {band} is a score from {low:g} to below {rules[index - 1].min_score:g}"
-
-
-def _explanation(report: dict[str, Any], loaded: LoadedFramework) -> Explanation:
-    framework = loaded.framework
-    titles = {o.id: o.title for o in framework.outcomes()}
-    objective_of = {o: parent[0] for o, parent in framework.outcome_parents().items()}
-    objective_titles = {o.id: o.title for o in framework.objectives}
-    profile = loaded.profiles.get(report["profile"])
-    capped = None
-    if report["band_capped_by_critical"]:
-        failed = report["band_capped_by_critical"]
-        named = ", ".join(f"{o} ({titles.get(o, o)})" for o in failed)
-        which = (
-            f"critical outcome {named} is" if len(failed) == 1 else f"critical outcomes {named} are"
-        )
-        capped = (
-            f"The score alone gives band {loaded.scoring.band_for(report['score'])}, but {which} "
-            f"not achieved, so the band is capped at {loaded.scoring.critical_not_achieved_cap}."
-        )
-    outcomes = tuple(
-        OutcomeLine(
-            outcome=o["outcome"],
-            title=o["title"],
-            objective=objective_titles.get(objective_of.get(o["outcome"], ""), ""),
-            critical=bool(o["critical"]),
-            weight=int(o["weight"]),
-            claimed=o["claimed"],
-            status=o["status"],
-            target=o["target"].replace("_", " "),
-            why=_why(o),
-            evidence=_evidence(o),
-            check=_check(o),
-            confidence=round(float(o["confidence"]) * 100, 1),
-            short_by=int(o["gap_levels"]),
-            contradicted="contradicted_by" in o,
-        )
-        for o in report["outcomes"]
-    )
-    contradictions = tuple(
-        Contradiction(
-            outcome=o["outcome"],
-            title=o["title"],
-            claimed=o["claimed"],
-            verified=o["contradicted_by"]["verified_status"],
-            finding_code=o["contradicted_by"]["finding"],
-            finding_title=o["contradicted_by"]["title"] or "",
-            check_run_id=o["contradicted_by"]["check_run_id"],
-            checked_at=datetime.fromisoformat(o["contradicted_by"]["checked_at"]),
-        )
-        for o in report["contradicted"]
-    )
-    return Explanation(
-        score=report["score"],
-        band=report["band"],
-        confidence=report["confidence"],
-        as_of=date.fromisoformat(report["as_of"]),
-        assessment_id=report["assessment_id"],
-        framework=f"{framework.title} {framework.version}",
-        scoring_policy=str(report["scoring_policy_version"]),
-        profile=f"{profile.title} ({profile.id})" if profile else str(report["profile"]),
-        band_meaning=_band_meaning(loaded, report["band"]),
-        capped=capped,
-        objectives=tuple(
-            ObjectiveScore(key, objective_titles.get(key, key), value)
-            for key, value in report["objectives"].items()
-        ),
-        gaps=tuple(
-            Gap(
-                g["outcome"],
-                titles.get(g["outcome"], g["outcome"]),
-                g["status"],
-                g["target"].replace("_", " "),
-                int(g["gap_levels"]),
-            )
-            for g in report["gaps"]
-        ),
-        contradictions=contradictions,
-        not_applicable=tuple(
-            f"{n['outcome']} ({titles.get(n['outcome'], n['outcome'])}): {n['justification']}"
-            for n in report["not_applicable"]
-        ),
-        exceptions=_exceptions(report.get("exceptions", [])),
-        supply_chain=_supply_chain(report.get("supply_chain")),
-        outcomes=outcomes,
-    )
+    report = explain_entity(session, subject.key, when, loaded)
+    return MyPosture(subject, when, explanation(report, loaded), None, trend, findings)

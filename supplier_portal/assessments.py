@@ -32,6 +32,7 @@ from posture.target_profiles import (
     subject_target,
     supplier_rules,
 )
+from supplier_portal.assessment_guide import unanswered_outcomes
 from supplier_portal.forms import AnswerForm
 from supplier_portal.products import get_product
 
@@ -271,7 +272,17 @@ def save_answer(
     return answer
 
 
-def submit_assessment(session: Session, principal: Principal, assessment_id: int) -> Assessment:
+def submit_assessment(
+    session: Session,
+    principal: Principal,
+    assessment_id: int,
+    *,
+    allow_unanswered: int | None = None,
+) -> Assessment:
+    """Submit a draft. An unanswered outcome counts as not achieved, so a partial assessment is
+    a legitimate submission, but a person must see that first: the page passes the number of
+    unanswered outcomes its user confirmed (0 without a confirmation) and more than that is
+    refused. None, for the API and scripts, submits as they always have."""
     assessment = get_assessment(session, principal, assessment_id, "assessment.submit")
     lock_assessment(session, assessment_id)
     session.refresh(assessment)
@@ -290,6 +301,8 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
             "you save it"
         )
     _submit_against_target(session, assessment)
+    if allow_unanswered is not None:
+        _refuse_unconfirmed_gaps(session, assessment, allow_unanswered)
     now = utcnow()
     if assessment.supersedes_id is not None:
         previous = session.get(Assessment, assessment.supersedes_id)
@@ -308,9 +321,18 @@ def submit_assessment(session: Session, principal: Principal, assessment_id: int
     return assessment
 
 
-def _supplier_draft(session: Session, assessment: Assessment) -> bool:
-    organisation = session.get(Organisation, assessment.organisation_id)
-    return organisation is not None and organisation.kind == OrgKind.SUPPLIER
+def _refuse_unconfirmed_gaps(session: Session, assessment: Assessment, allowed: int) -> None:
+    loaded = framework_of(session, assessment)
+    answered = session.scalars(
+        select(Answer.outcome_id).where(Answer.assessment_id == assessment.id)
+    )
+    gaps = unanswered_outcomes(loaded.framework, loaded.profiles[assessment.profile_id], answered)
+    if len(gaps) > allowed:
+        raise ValidationFailed(
+            f"confirm: {len(gaps)} outcomes in scope are unanswered ({', '.join(gaps[:5])}"
+            f"{', ...' if len(gaps) > 5 else ''}) and each counts as not achieved; answer them "
+            "or confirm submitting with them unanswered"
+        )
 
 
 def _behind_target(session: Session, assessment: Assessment) -> TargetProfile | None:

@@ -94,3 +94,16 @@ def attestation_bundle(files: list[RunFile], keys: AttestationKeys) -> bytes:
             VERIFY_NOTE.format(name=files[0].name, fingerprint=keys.fingerprint),
         )
     return buffer.getvalue()
+
+
+def run_downloads(run: CheckRun, keys: AttestationKeys) -> list[RunFile]:
+    """Everything a person can take away for the run: each export, then all of them signed in
+    one attestation bundle. Made once, so every copy of a file handed out is the same bytes."""
+    files = run_files(run)
+    bundle = RunFile(
+        "signed attestation bundle (ZIP)",
+        f"check-run-{run.id}-attested.zip",
+        "application/zip",
+        attestation_bundle(files, keys),
+    )
+    return [*files, bundle]

@@ -124,7 +124,7 @@ def seed_procurement(session: Session, officer_email: str, today: date) -> dict[
     for key, title, category, gates in LOTS:
         lot = lots.add_lot(session, officer, framework.id, key, title, gates)
         applied, listed = _apply_and_decide(session, officer, lot.id, category, today)
-        result["lots"][key] = {"lot_id": lot.id, "applied": applied, "listed": listed}
+        result["lots"][key] = {"lot_id": lot.id, "applications": applied, "listings": listed}
     evidence_lot = result["lots"]["evidence"]["lot_id"]
     result["shortlist_versions"] = _shortlist(session, officer, home, evidence_lot, today)
     return result

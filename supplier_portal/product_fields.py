@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     create_model,
+    model_validator,
 )
 
 from frameworks.deployment_facts import (
@@ -79,6 +80,16 @@ class CertificationHeld(BaseModel):
     scheme: CertificationScheme
     expires: Day
 
+    @model_validator(mode="before")
+    @classmethod
+    def _expiry_given(cls, data: Any) -> Any:
+        # A certification is only worth recording with the day it lapses (lot gates, reminders
+        # and buyers read it): one without is refused by name, never kept or dropped quietly.
+        if isinstance(data, dict) and data.get("expires") in (None, ""):
+            scheme = data.get("scheme") or "a certification"
+            raise ValueError(f"{scheme}: give the day it expires (YYYY-MM-DD)")
+        return data
+
 
 class ProductFields(BaseModel):
     """What a supplier says about a product: what it is, and what buyers filter on."""
@@ -119,6 +130,15 @@ class ProductFields(BaseModel):
         services refuse as a conflict (a schema cannot say it, so the API must not call it
         malformed)."""
         caveat_problem(self.max_classification, self.sensitive_caveat)
+
+    def dates_problem(self) -> None:
+        """An end of life before support ends: two fields that disagree, refused by the services
+        as a conflict (a schema cannot say it)."""
+        if self.support_ends and self.end_of_life and self.end_of_life < self.support_ends:
+            raise ValueError(
+                f"end_of_life: {self.end_of_life} is before support ends ({self.support_ends}); "
+                "a product is supported until its end of life at the latest"
+            )
 
     def version_problem(self) -> None:
         """A version that begins or ends with a space: refused by the services as a conflict,

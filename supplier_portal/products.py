@@ -100,6 +100,7 @@ def _refuse_conflicting_facts(form: ProductFields) -> None:
     try:
         form.caveat_problem()
         form.version_problem()
+        form.dates_problem()
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from exc
 

@@ -11,9 +11,9 @@ from checks.safe_parse import InputRefused, Limits, load_json
 from kernel.data_dir import BLOBS_FOLDER
 from kernel.errors import ValidationFailed
 from kernel.settings import Settings
+from kernel.upload_limit import MAX_UPLOAD_BYTES
 from posture.blobs import BlobStore
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Parsed only to tell JSON from text; the shared limits keep that parse from crashing the request.
 UPLOAD_JSON_LIMITS = Limits(max_bytes=MAX_UPLOAD_BYTES)
 # Magic numbers of the formats assessors can open safely.

@@ -245,7 +245,7 @@ def test_a_supplier_reads_the_assessors_query_as_typed(world) -> None:
         answer = assessments.save_answer(session, people["supplier"], draft.id, form)
         assessments.submit_assessment(session, people["supplier"], draft.id)
         review_answer(session, people["assessor"], answer.id, "query", QUERY)
-    app = _page("supplier", "assessment_page", people["supplier"])
+    app = _page("self_assessment", "assessment_page", people["supplier"])
     assert_no_user_markdown(app)
     assert shown_in_markdown(app, QUERY)
     assert any(QUERY in unescape_markdown(w.value) for w in app.warning)

@@ -114,7 +114,7 @@ def _add_product(sessions, owner: Principal) -> None:  # type: ignore[no-untyped
 def test_self_assessment_then_review_on_the_pages(portal) -> None:
     sessions, people = portal
     _add_product(sessions, people["a1"])
-    app = _page("supplier", "assessment_page", people["a1"])
+    app = _page("self_assessment", "assessment_page", people["a1"])
     app = app.button[0].click().run()  # start the draft
     assert any("Draft ready" in s.value for s in app.success)
     for box in app.checkbox:
@@ -122,18 +122,27 @@ def test_self_assessment_then_review_on_the_pages(portal) -> None:
             "Security decisions"
         ):
             box.check()
-    app = app.button[1].click().run()  # save the answer to the first outcome
+    save = next(b for b in app.button if b.label == "Save answer")  # the first outcome's
+    app = save.click().run()
     assert any("Answer saved" in s.value for s in app.success), [e.value for e in app.error]
+    # The other outcomes are left unanswered: submitting needs that confirmed.
+    app = next(c for c in app.checkbox if c.label.startswith("Submit with ")).check().run()
     submit = next(b for b in app.button if b.label == "Submit the assessment")
     app = submit.click().run()
     assert any("Submitted for review" in s.value for s in app.success)
     with sessions() as session:
         assert session.scalar(select(Assessment.status)) == "submitted"
     review = _page("review_queue", "review_page", people["assessor"])
-    assert review.dataframe[0].value["outcome"].tolist() == ["A1.a"]
+    assert review.dataframe[0].value["Outcome"].tolist() == ["A1.a"]
     record = next(b for b in review.button if b.label == "Record decision")
-    review = record.click().run()  # accept, the preselected decision
+    review = record.click().run()  # nothing is preselected: no decision is recorded
+    assert any("Choose a decision" in e.value for e in review.error)
+    with sessions() as session:
+        assert session.scalar(select(Answer.review_status)) is None
+    next(r for r in review.radio if r.label == "Decision").set_value("accept")
+    review = next(b for b in review.button if b.label == "Record decision").click().run()
     assert any("Recorded" in s.value for s in review.success)
+    assert any("Nothing is waiting" in i.value for i in review.info)
     with sessions() as session:
         assert session.scalar(select(Answer.provenance)) == "independent"
 
@@ -206,7 +215,8 @@ def test_a_buyer_builds_ranks_and_exports_a_shortlist(portal) -> None:
     assert any("Requirement created" in s.value for s in app.success), [e.value for e in app.error]
     app = next(b for b in app.button if b.label == "Rank and save a version").click().run()
     assert any("Shortlist saved" in s.value for s in app.success), [e.value for e in app.error]
-    assert app.dataframe[0].value["product"].tolist() == ["Vault"]
+    ranking = next(d.value for d in app.dataframe if "Product" in d.value.columns)
+    assert ranking["Product"].tolist() == ["Vault"]
     assert [b.label for b in app.get("download_button")] == ["Download CSV", "Download XLSX"]
     with sessions() as session:
         assert session.scalar(select(ShortlistVersion.version)) == 1
@@ -230,9 +240,10 @@ def test_a_supplier_runs_a_tls_check_from_the_page(portal, tmp_path, monkeypatch
         e.value for e in app.error
     ]
     jobs, runs, findings = (frame.value for frame in app.dataframe)
-    assert jobs["status"].tolist() == ["succeeded"]
-    # Post-quantum throughout, but self-signed: the certificate part scores nothing.
-    assert jobs["message"].iloc[0].startswith("check run ")
+    # Post-quantum throughout, but self-signed: findings at medium and above fail the check, and
+    # the job says so in the same words as its run (not "succeeded" beside a failed run).
+    assert jobs["status"].iloc[0].startswith("Failed: ")
+    assert jobs["status"].tolist() == runs["status"].tolist()
     assert runs["check"].tolist() == ["tls"]
     assert {"PQC-TLS-004", "TLS-CHAIN-003"} <= set(findings["code"].tolist())
     assert [b.label for b in app.get("download_button")] == [

@@ -42,7 +42,7 @@ def test_a_supplier_sees_the_derived_profile_and_has_no_choice(portal) -> None: 
         max_classification="official",
         sensitive_caveat=True,
     )
-    app = _page("supplier", "assessment_page", people["a1"])
+    app = _page("self_assessment", "assessment_page", people["a1"])
     assert not app.exception
     shown = " ".join(m.value for m in app.markdown)
     assert (

@@ -11,7 +11,17 @@ from sqlalchemy import select
 
 from kernel.settings import load_settings
 from posture.storage.engine import build_engine, session_factory
-from posture.storage.models import Lot, LotApplication, PostureSnapshot, ShortlistVersion
+from posture.storage.models import (
+    Challenge,
+    ChallengeEntry,
+    JudgeAllocation,
+    JudgeConflict,
+    Lot,
+    LotApplication,
+    PostureSnapshot,
+    ShortlistVersion,
+    User,
+)
 from tests.cli import assure, cli_env
 
 
@@ -56,11 +66,11 @@ def test_two_snapshots_months_apart_cover_the_same_subjects(seeded) -> None:  # 
 def test_only_eligible_applications_are_listed_and_the_rest_keep_their_reasons(seeded) -> None:  # type: ignore[no-untyped-def]
     env, payload = seeded
     lots = payload["procurement"]["lots"]
-    assert sum(lot["listed"] for lot in lots.values()) > 0
-    assert any(lot["listed"] < lot["applied"] for lot in lots.values())
+    assert sum(lot["listings"] for lot in lots.values()) > 0
+    assert any(lot["listings"] < lot["applications"] for lot in lots.values())
     ours = {lot["lot_id"] for lot in lots.values()}
     applications = [a for a in _rows(env, LotApplication) if a.lot_id in ours]
-    assert len(applications) == sum(lot["applied"] for lot in lots.values())
+    assert len(applications) == sum(lot["applications"] for lot in lots.values())
     for application in applications:
         failed = [gate for gate in application.eligibility if not gate["passed"]]
         if application.status == "listed":
@@ -82,3 +92,37 @@ def test_the_shortlist_has_two_versions_that_differ(seeded) -> None:  # type: ig
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].inputs != versions[1].inputs
     assert all(version.ranking for version in versions)
+
+
+def test_the_closed_challenge_respects_the_judge_conflict_and_leaves_them_one_to_score(
+    seeded,
+) -> None:  # type: ignore[no-untyped-def]
+    env, payload = seeded
+    judge_email = next(x["email"] for x in payload["logins"] if x["role"] == "challenge_judge")
+    closed = payload["challenges"]["closed"]
+    assert closed["entries"] == 4
+    assert closed["conflict_declared"]
+    assert closed["allocations"] == 2 * closed["entries"]
+    [judge] = [u for u in _rows(env, User) if u.email == judge_email]
+    [conflict] = _rows(env, JudgeConflict)
+    assert conflict.judge_user_id == judge.id
+    entries = {e.id: e for e in _rows(env, ChallengeEntry)}
+    allocations = [
+        a for a in _rows(env, JudgeAllocation) if a.challenge_id == closed["challenge_id"]
+    ]
+    for allocation in allocations:
+        if allocation.judge_user_id == judge.id:
+            assert entries[allocation.entry_id].organisation_id != conflict.organisation_id
+    unscored = [a for a in allocations if a.submitted_at is None]
+    assert [(a.id, a.judge_user_id) for a in unscored] == [(closed["left_for_the_judge"], judge.id)]
+
+
+def test_the_open_challenge_takes_entries_now(seeded) -> None:  # type: ignore[no-untyped-def]
+    from kernel.clock import utcnow
+
+    env, payload = seeded
+    [challenge] = [
+        c for c in _rows(env, Challenge) if c.id == payload["challenges"]["open_challenge_id"]
+    ]
+    assert challenge.status == "published"
+    assert challenge.opens_at <= utcnow() < challenge.closes_at

@@ -8,9 +8,19 @@ from dataclasses import asdict, fields, is_dataclass
 import pytest
 from sqlalchemy import event
 
+from frameworks.loader import default_framework
 from kernel.clock import utcnow
+from posture.assessment_frameworks import framework_named
+from posture.explanation_words import explanation
+from posture.framework_registry import register_framework
 from posture.identity.permissions import NotFound, PermissionDenied, Principal
-from posture.my_posture import MyPosture, my_posture, subject_choices
+from posture.my_posture import (
+    MyPosture,
+    my_posture,
+    posture_frameworks,
+    readable_subject,
+    subject_choices,
+)
 from posture.storage.engine import transaction
 from posture.storage.models.enums import Role
 from tests.dashboards.conftest import Db, snapshots
@@ -65,23 +75,75 @@ def test_a_supplier_cannot_read_another_suppliers_product_or_a_force(world_db: D
     assert _read(world_db, supplier, _product(world, "s1")).explanation is not None
 
 
-def test_a_force_reads_itself_and_no_other_force_or_supplier(world_db: Db) -> None:
+def test_a_force_reads_itself_and_the_products_its_dashboards_show_but_no_other_force(
+    world_db: Db,
+) -> None:
+    """A force assessor sees every product's score on the dashboards, so it may follow one to
+    the product's posture; another organisation as a whole (a force's explanation names what it
+    deploys) stays out of reach."""
     world, sessions, _ = world_db
     with transaction(sessions) as session:
         other = add_force(session, "f2", Role.FORCE_ASSESSOR)
     force = world.principal(Role.FORCE_ASSESSOR)
     with sessions() as session:
-        assert [s.key for s in subject_choices(session, force).subjects] == [_org(world, "f1")]
+        choices = subject_choices(session, force)
+    # Its own force first, then the products it may search; no other organisation.
+    assert [s.key for s in choices.subjects] == [
+        _org(world, "f1"),
+        _product(world, "s1"),
+        _product(world, "s2"),
+    ]
+    assert choices.estate_wide
     own = _read(world_db, force, _org(world, "f1"))
     assert own.explanation is not None
     assert own.subject.kind == "organisation"
+    product = _read(world_db, force, _product(world, "s1"))
+    assert product.explanation is not None
+    # Findings stay with those who may read them.
+    assert product.open_findings is None
     f2 = f"org:{next(iter(other.organisation_ids()))}"
-    for key in (f2, _product(world, "s1"), "org:999999", "org:x", "nonsense"):
+    for key in (f2, _org(world, "s1"), "org:999999", "product:999999", "org:x", "nonsense"):
         with pytest.raises(NotFound, match="subject not found"):
             _read(world_db, force, key)
     # ...and the other force cannot read f1.
     with pytest.raises(NotFound):
         _read(world_db, other, _org(world, "f1"))
+
+
+def test_a_link_id_that_is_not_plain_digits_is_not_found_not_an_error(world_db: Db) -> None:
+    world = world_db[0]
+    national = world.principal(Role.NATIONAL_ASSESSOR)
+    for key in ("product:²", "product:-1", "product:1.0", "product: 1", "product:" + "9" * 40):
+        with pytest.raises(NotFound, match="subject not found"):
+            _read(world_db, national, key)
+    with world_db[1]() as session:
+        assert readable_subject(session, national, "product:" + "9" * 40) is None
+        assert readable_subject(session, national, _product(world, "s2")) is not None
+        supplier = world.principal(Role.SUPPLIER_ADMIN, "s1")
+        assert readable_subject(session, supplier, _product(world, "s2")) is None
+
+
+def test_scores_can_be_shown_against_each_framework_loaded(world_db: Db) -> None:
+    """The picker lists the frameworks loaded into the database, the default first; against
+    one the subject has no assessment for, the page says so in words."""
+    world, sessions, _ = world_db
+    with transaction(sessions) as session:
+        register_framework(session, framework_named("ncsc-caf-4.0"))
+    national = world.principal(Role.NATIONAL_ASSESSOR)
+    with sessions() as session:
+        frameworks = posture_frameworks(session, national)
+    assert frameworks[0] == (("ptsbd", "1.0"), "PoliceTech Secure by Design 1.0")
+    assert (("ncsc-caf", "4.0"), "NCSC Cyber Assessment Framework 4.0") in frameworks
+    with sessions() as session:
+        caf = my_posture(session, national, _product(world, "s1"), framework=("ncsc-caf", "4.0"))
+        ptsbd = my_posture(session, national, _product(world, "s1"))
+    assert caf.explanation is None
+    assert caf.unscored is not None
+    assert "against NCSC Cyber Assessment Framework 4.0" in caf.unscored
+    assert ptsbd.explanation is not None
+    assert ptsbd.explanation.framework.startswith("PoliceTech Secure by Design")
+    with sessions() as session, pytest.raises(NotFound):
+        my_posture(session, national, _product(world, "s1"), framework=("no-such", "1"))
 
 
 def test_a_role_without_score_reading_is_refused_before_anything_is_read(world_db: Db) -> None:
@@ -219,3 +281,61 @@ def test_nothing_shown_is_a_raw_key_or_none(snapshots: Db) -> None:
     for raw in ("None", "gap_levels", "self_asserted", "not_achieved", "partially_achieved", "{"):
         assert raw not in shown, raw
     assert asdict(posture)["explanation"]["outcomes"]
+
+
+def test_a_claim_the_forces_portfolio_contradicts_names_the_portfolio_not_a_run() -> None:
+    """A4.a contradicted by the deployed products has no check run: said in words, not None."""
+    outcome = {
+        "outcome": "A4.a",
+        "title": "Supply chain security",
+        "weight": 1,
+        "critical": False,
+        "claimed": "partially achieved",
+        "status": "not achieved",
+        "rule": "partial: some indicators; contradicted by finding PORTFOLIO-A4A-WEAK",
+        "indicators_met": [],
+        "provenance": "self_asserted",
+        "answered_at": "2026-10-01T00:00:00+00:00",
+        "confidence": 0.5,
+        "target": "partially_achieved",
+        "gap_levels": 1,
+        "contradicted_by": {
+            "finding": "PORTFOLIO-A4A-WEAK",
+            "title": "Deployed products are weak or carry accepted risks",
+            "check_run_id": None,
+            "checked_at": "2026-11-01T00:00:00+00:00",
+            "verified_status": "not achieved",
+        },
+    }
+    report = {
+        "score": 45.0,
+        "band": "D",
+        "confidence": 62.0,
+        "as_of": "2026-11-01",
+        "assessment_id": 1,
+        "scoring_policy_version": "1.0",
+        "profile": "force-baseline",
+        "band_capped_by_critical": [],
+        "objectives": {"A": 28.1},
+        "gaps": [],
+        "not_applicable": [],
+        "outcomes": [outcome],
+        "contradicted": [outcome],
+    }
+    explained = explanation(report, default_framework())
+    (contradiction,) = explained.contradictions
+    assert contradiction.source == "the force's portfolio of deployed products"
+    assert explained.outcomes[0].check.startswith("the force's portfolio on 01 Nov 2026 found")
+    assert "None" not in " ".join(_words(explained))
+
+
+@pytest.mark.parametrize(
+    ("weak", "carried_risk", "said"),
+    [(False, False, ""), (True, False, " (weak)"), (True, True, " (weak, accepted risk)")],
+)
+def test_a_deployment_is_marked_in_the_same_words_in_the_app_and_the_cli(
+    weak: bool, carried_risk: bool, said: str
+) -> None:
+    from posture.explanation_words import deployment_flags
+
+    assert deployment_flags({"weak": weak, "carried_risk": carried_risk}) == said

@@ -192,6 +192,9 @@ def test_streamlit_run_directly_gets_the_same_safe_settings_as_assure_serve() ->
     from_flags.pop("server.enableCORS")
     assert from_flags == from_file
     assert from_flags["client.disableDataExport"] == "true"
+    from kernel.upload_limit import LARGEST_UPLOAD_MIB
+
+    assert int(from_flags["server.maxUploadSize"]) == LARGEST_UPLOAD_MIB
 
 
 def test_serve_refuses_a_broken_schedules_file_before_starting_any_worker(

@@ -20,6 +20,7 @@ from ui import auth
 from ui.components.passkey import held_ceremony, passkey_button
 from ui.context import principal as current_principal
 from ui.context import show_flash
+from ui.invitation_form import join_with_code
 from ui.notification_preferences import notification_preferences
 from ui.plain import escape_markdown, plain
 from ui.runtime import sessions
@@ -94,6 +95,7 @@ def account_page() -> None:
         return
     _change(principal, factors, rp)
     notification_preferences(principal)
+    join_with_code(principal)
 
 
 def _list_keys(factors: _Factors) -> None:

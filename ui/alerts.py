@@ -33,7 +33,10 @@ def alerts_panel(
         st.caption("No open alerts.")
         return
     shown = alerts.assign(raised_at=alerts["raised_at"].map(uk_time))
-    st.dataframe(shown.drop(columns=["acknowledged_at"]).rename(columns=HEADINGS), hide_index=True)
+    # An alert about an organisation rather than a product has no product or supplier: an
+    # empty cell, not "None".
+    shown = shown.drop(columns=["acknowledged_at"]).rename(columns=HEADINGS)
+    st.dataframe(shown.fillna(""), hide_index=True)
     may_acknowledge = (
         allowed(me, "alert.acknowledge", organisation_id)
         if organisation_id is not None

@@ -43,6 +43,7 @@ from posture.storage.engine import transaction
 from posture.storage.models import User
 from ui.components.passkey import held_ceremony, passkey_button
 from ui.components.session_cookie import hand_over_cookie
+from ui.invitation_form import invitation_path
 from ui.plain import escape_markdown
 from ui.runtime import sessions
 from ui.session_cookie import COOKIE
@@ -161,6 +162,11 @@ def sign_out() -> None:
     if token:
         with transaction(sessions()) as session:
             close_session(session, token)
+    # Whatever the pages kept for this person (made downloads, chosen records, typed text) goes
+    # with them: the next person signing in at this browser starts from nothing.
+    for key in list(st.session_state.keys()):
+        if key != COOKIE_SPENT_KEY:
+            del st.session_state[key]
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
 
@@ -267,6 +273,7 @@ def login_page() -> None:
         email = st.text_input("Email")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
+    invitation_path()
     if not submitted:
         return
     try:

@@ -20,13 +20,10 @@ from posture.portfolio.concentration import (
 from posture.portfolio.policy import portfolio_policy
 from posture.scoring.bands import band_names
 from ui.context import read_service
+from ui.palette import NOT_SCORED, TEXT, band_scale
 from ui.runtime import sessions
 
 CHARTED = 20
-NOT_SCORED = "not scored"
-# Best band first, green to red; not scored is grey.
-BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
-UNSCORED_COLOUR = "#bdbdbd"
 # The tables' columns in words.
 HEADINGS = {
     "product_id": "Product id",
@@ -42,39 +39,53 @@ HEADINGS = {
 }
 
 
-def _band_scale(bands: list[str]) -> dict:
-    named = list(band_names())
-    if len(named) != len(BAND_COLOURS):
-        return {"domain": bands}  # a policy with other bands: the default palette
-    return {"domain": bands, "range": [*BAND_COLOURS, UNSCORED_COLOUR]}
-
-
 def _worded(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=HEADINGS).fillna("")
 
 
 def _chart(products: pd.DataFrame) -> dict:
-    bands = [*band_names(), NOT_SCORED]
     return {
-        "mark": {"type": "bar", "tooltip": True},
         "encoding": {
-            "y": {"field": "product", "type": "nominal", "sort": "-x", "title": None},
-            "x": {"field": "weight", "type": "quantitative", "title": "Weighted deployments"},
-            "color": {
-                "field": "band",
+            # Heaviest first, as the rows come (a layered chart ignored a sort by "-x").
+            "y": {
+                "field": "product",
                 "type": "nominal",
-                "scale": _band_scale(bands),
-                "title": "Band",
+                "sort": list(dict.fromkeys(products["product"])),
+                "title": None,
+                "axis": {"labelLimit": 240},
             },
+            "x": {"field": "weight", "type": "quantitative", "title": "Weighted deployments"},
+            # Tooltips headed as the tables are.
             "tooltip": [
-                {"field": "product", "type": "nominal"},
-                {"field": "supplier", "type": "nominal"},
-                {"field": "forces", "type": "quantitative"},
-                {"field": "weight", "type": "quantitative"},
-                {"field": "band", "type": "nominal"},
-                {"field": "open_findings", "type": "quantitative"},
+                {"field": field, "type": kind, "title": HEADINGS[field]}
+                for field, kind in (
+                    ("product", "nominal"),
+                    ("supplier", "nominal"),
+                    ("forces", "quantitative"),
+                    ("weight", "quantitative"),
+                    ("band", "nominal"),
+                    ("open_findings", "quantitative"),
+                )
             ],
         },
+        "layer": [
+            {
+                "mark": "bar",
+                "encoding": {
+                    "color": {
+                        "field": "band",
+                        "type": "nominal",
+                        "scale": band_scale(band_names(), with_unscored=True),
+                        "title": "Band",
+                    }
+                },
+            },
+            # Each bar says its weight and band in text: colour is never the only carrier.
+            {
+                "mark": {"type": "text", "align": "left", "dx": 4, "color": TEXT},
+                "encoding": {"text": {"field": "label", "type": "nominal"}},
+            },
+        ],
     }
 
 
@@ -84,6 +95,17 @@ def _estate(database: str, marker: tuple[Any, ...], bands: tuple[str, ...]) -> C
     every reader allowed it, rather than on every run of the dashboards page."""
     with sessions()() as session:
         return estate_concentration(session, bands)
+
+
+def _band_words(band: str) -> str:
+    return NOT_SCORED if band == NOT_SCORED else f"band {band}"
+
+
+def _labels(products: pd.DataFrame) -> list[str]:
+    return [
+        f"{weight:g}, {_band_words(band)}"
+        for weight, band in zip(products["weight"], products["band"], strict=True)
+    ]
 
 
 def concentration_panel(me: Principal) -> None:
@@ -100,8 +122,21 @@ def concentration_panel(me: Principal) -> None:
         st.info("No force has recorded a deployment yet.")
         return
     products = view.products.assign(band=view.products["band"].fillna(NOT_SCORED))
-    st.subheader(f"The {min(CHARTED, len(products))} heaviest products")
-    st.vega_lite_chart(products.head(CHARTED), _chart(products), width="stretch")
+    charted = products.head(CHARTED)
+    st.subheader(f"The {len(charted)} heaviest products")
+    described = [
+        f"{row.product} {row.weight:g} ({_band_words(row.band)})"
+        for row in charted.itertuples(index=False)
+    ]
+    summary = "Weighted deployments: " + "; ".join(described) + "."
+    st.vega_lite_chart(
+        charted.assign(label=_labels(charted)),
+        _chart(charted),
+        width="stretch",
+        alt=summary,
+    )
+    # The chart's text alternative: the table below holds every product's numbers.
+    st.caption("The table below gives every product's numbers, the charted ones first.")
     st.dataframe(_worded(products), hide_index=True)
     st.subheader("Suppliers")
     st.dataframe(_worded(view.suppliers.drop(columns=["supplier_id"])), hide_index=True)

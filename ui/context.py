@@ -64,13 +64,14 @@ def read_service(action: Callable[[Session], Result]) -> Result | None:
         return None
 
 
-def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def run_service(action, success: str, clear: tuple[str, ...] = (), keep=None):  # type: ignore[no-untyped-def]
     """Run one service call in one transaction. On success, empty the widgets named in `clear`
     (keyed by the name, or by widget_key(name, ...)): a form left filled in is one click from
     recording the same thing twice. Then rerun the page so
     it shows the new state, carrying the message across; on refusal, keep what was typed and
     show why (never a traceback). `success` is Markdown: user text in it goes through
-    `ui.plain.escape_markdown`."""
+    `ui.plain.escape_markdown`. `keep(result)`, called once the transaction has committed,
+    puts what the next run must show (a one-time secret) into the session state."""
     from kernel.errors import AssureError
     from posture.storage.engine import transaction
     from ui.runtime import sessions
@@ -81,6 +82,8 @@ def run_service(action, success: str, clear: tuple[str, ...] = ()):  # type: ign
     except AssureError as exc:
         plain_error(exc)
         return None
+    if keep is not None:
+        keep(result)
     generations = dict(st.session_state.get(GENERATIONS_KEY, {}))
     for base in clear:
         # A widget keyed `base` itself (outside a form) empties when its key is dropped; one

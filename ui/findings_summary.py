@@ -30,4 +30,7 @@ def findings_by_age(me: Principal) -> None:
         st.caption(heading)
         pivot = table.pivot_table(index="Age", columns="Severity", values=values, aggfunc="sum")
         columns = [s for s in worst_first if s in pivot.columns]
-        st.dataframe(pivot.reindex(index=order, columns=columns), use_container_width=True)
+        # An age with no findings of a severity holds 0, not an empty ("None") cell.
+        counts = pivot.reindex(index=order, columns=columns).fillna(0).astype(int)
+        counts.columns = [str(c).capitalize() for c in counts.columns]
+        st.dataframe(counts.rename_axis(columns=None), use_container_width=True)

@@ -15,6 +15,7 @@ import streamlit as st
 from posture.identity.permissions import PermissionDenied, Principal, visible_organisations
 from ui.context import principal
 from ui.pages import (
+    administration,
     assurance,
     audit,
     challenges,
@@ -31,6 +32,7 @@ from ui.pages import (
     risk_register,
     risk_scenario,
     schedules,
+    self_assessment,
     supplier,
     target_profiles,
 )
@@ -55,7 +57,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(framework.render, "Framework", ":material/account_tree:", "framework", GENERAL),
     PageSpec(
         my_posture.my_posture_page,
-        "My posture",
+        # Buyers and assessors see products that are not theirs: not "My posture".
+        "Product posture",
         ":material/shield:",
         "my-posture",
         GENERAL,
@@ -86,7 +89,7 @@ PAGES: tuple[PageSpec, ...] = (
         ("product.write", "check.run"),
     ),
     PageSpec(
-        supplier.assessment_page,
+        self_assessment.assessment_page,
         "Self-assessment",
         ":material/checklist:",
         "self-assessment",
@@ -180,6 +183,14 @@ PAGES: tuple[PageSpec, ...] = (
         "audit-trail",
         WORK,
         ("audit.read",),
+    ),
+    PageSpec(
+        administration.administration_page,
+        "Administration",
+        ":material/manage_accounts:",
+        "administration",
+        WORK,
+        ("user.manage",),
     ),
     PageSpec(
         schedules.schedules_page,

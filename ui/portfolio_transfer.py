@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from kernel.errors import AssureError
+from kernel.upload_limit import upload_mib
 from posture.exports import to_csv, to_xlsx
 from posture.identity.permissions import Principal, holds
 from posture.portfolio.columns import COLUMNS
@@ -66,6 +67,7 @@ def _import(me: Principal, organisation_id: int) -> None:
         f"Import deployments from CSV or XLSX ({LIMITS.max_bytes // 2**20} MiB at most)",
         type=["csv", "xlsx"],
         key=f"portfolio-upload-{round_}",
+        max_upload_size=upload_mib(LIMITS.max_bytes),
     )
     if upload is None or not st.button("Import", key="portfolio-import"):
         return

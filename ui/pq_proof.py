@@ -106,10 +106,14 @@ def _challenge(me: Principal, challenge: PqChallenge, product: str) -> None:
     )
     limits = {"key": pq_proof.MAX_PUBLIC_KEY_BYTES, "sig": pq_proof.MAX_SIGNATURE_BYTES}
     with st.form(f"pq-answer-{challenge.id}"):
-        key_file = st.file_uploader("Public key file (raw bytes)", key=f"pq-key-{challenge.id}")
+        key_file = st.file_uploader(
+            "Public key file (raw bytes)", key=f"pq-key-{challenge.id}", max_upload_size=1
+        )
         # Bounds what may be pasted; the service holds the decoded bytes to the exact limit.
         key_text = st.text_area("…or the public key in base64", max_chars=2 * limits["key"])
-        sig_file = st.file_uploader("Signature file (raw bytes)", key=f"pq-sig-{challenge.id}")
+        sig_file = st.file_uploader(
+            "Signature file (raw bytes)", key=f"pq-sig-{challenge.id}", max_upload_size=1
+        )
         sig_text = st.text_area("…or the signature in base64", max_chars=2 * limits["sig"])
         sent = st.form_submit_button("Verify the signature")
     if not sent:

@@ -6,11 +6,11 @@ so the form cannot quietly fall behind the partner API."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 from annotated_types import MaxLen
 
@@ -141,31 +141,62 @@ def _count(label: str, maximum: int) -> Callable[[str, Any], int | None]:
     return widget
 
 
-def _certifications(key: str, current: Any) -> list[dict[str, Any]]:
-    held = [
-        {"scheme": c.get("scheme"), "expires": _as_day(c.get("expires"))} for c in current or []
-    ]
-    table = pd.DataFrame(held, columns=["scheme", "expires"], dtype="object")
-    edited = st.data_editor(
-        table,
-        num_rows="dynamic",
-        hide_index=True,
-        key=key,
-        column_config={
-            "scheme": st.column_config.SelectboxColumn(
-                "Certification held", options=values(CertificationScheme)
-            ),
-            "expires": st.column_config.DateColumn("Expires", min_value=EARLIEST, max_value=LATEST),
-        },
-    )
-    rows = []
-    for row in edited.to_dict("records"):
-        scheme, expires = (None if pd.isna(row[c]) else row[c] for c in ("scheme", "expires"))
-        # A row left wholly blank is no certification; a half-filled one goes to the model,
-        # which says what is missing.
-        if scheme is not None or expires is not None:
-            rows.append({"scheme": scheme, "expires": _as_day(expires)})
-    return rows
+# What people call each scheme (the stored values are identifiers).
+CERTIFICATION_LABELS: dict[str, str] = {
+    CertificationScheme.CYBER_ESSENTIALS: "Cyber Essentials",
+    CertificationScheme.CYBER_ESSENTIALS_PLUS: "Cyber Essentials Plus",
+    CertificationScheme.ISO27001: "ISO/IEC 27001",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a widget refuses before the model reads the field: shown, and nothing is sent."""
+
+    reason: str
+
+
+def _certifications(key: str, current: Any) -> list[dict[str, Any]] | Refusal:
+    """Per scheme, whether it is held and the day it expires. Ticked without a day goes to the
+    model, which refuses it by name; a day given to a scheme not ticked is refused here, so a
+    certification typed in is never dropped unseen."""
+    stored: dict[str, date | None] = {}
+    for held in current or []:
+        scheme, expires = held.get("scheme"), _as_day(held.get("expires"))
+        day = expires if isinstance(expires, date) else None
+        earlier = stored.get(scheme)
+        # A scheme recorded more than once (the API allows it) shows its latest expiry.
+        if scheme not in stored or (day and (earlier is None or day > earlier)):
+            stored[scheme] = day
+    rows: list[dict[str, Any]] = []
+    strays: list[str] = []
+    st.markdown("**Certifications held** (each with the day it expires)")
+    for scheme in values(CertificationScheme):
+        label = CERTIFICATION_LABELS[scheme]
+        ticked = st.checkbox(f"Holds {label}", value=scheme in stored, key=f"{key}-{scheme}")
+        kept = stored.get(scheme)
+        expires = st.date_input(
+            f"{label} expires",
+            value=kept,
+            min_value=EARLIEST,
+            max_value=LATEST,
+            format="YYYY-MM-DD",
+            key=f"{key}-{scheme}-expires",
+        )
+        if ticked:
+            rows.append({"scheme": scheme, "expires": expires})
+        elif expires is not None and expires != kept:
+            # A stored day cannot be emptied in the picker, so unticking a stored certification
+            # removes it; a new day without the tick is a certification half entered.
+            strays.append(label)
+    if strays:
+        return Refusal(
+            f"certifications: an expiry day was given for {', '.join(strays)} but it is not "
+            "ticked as held; tick it to record the certification, or remove the day"
+        )
+    # In the stored order, so saving an edit that left them alone changes nothing.
+    order = [*stored, *values(CertificationScheme)]
+    return sorted(rows, key=lambda row: order.index(row["scheme"]))
 
 
 def _as_day(value: Any) -> Any:
@@ -178,10 +209,16 @@ def _as_day(value: Any) -> Any:
     return value  # anything else goes to the model, which names it
 
 
-def _day(label: str) -> Callable[[str, Any], date | None]:
+def _day(label: str, hint: str) -> Callable[[str, Any], date | None]:
     def widget(key: str, current: Any) -> date | None:
         return st.date_input(
-            label, value=current, min_value=EARLIEST, max_value=LATEST, format="YYYY-MM-DD", key=key
+            label,
+            value=current,
+            min_value=EARLIEST,
+            max_value=LATEST,
+            format="YYYY-MM-DD",
+            key=key,
+            help=hint,
         )
 
     return widget
@@ -225,8 +262,8 @@ WIDGETS: dict[str, Callable[[str, Any], Any]] = {
     "forces_served": _count("Forces it serves", MAX_FORCES),
     "records_held": _count("Records it holds", MAX_RECORDS),
     "certifications": _certifications,
-    "support_ends": _day("Support ends"),
-    "end_of_life": _day("End of life"),
+    "support_ends": _day("Support ends", "The last day you support the version you ship."),
+    "end_of_life": _day("End of life", "The day the product is retired: support ends by then."),
     "api_available": _api,
     "connected_networks": _networks,
 }
@@ -247,6 +284,10 @@ def product_form(
         }
         sent = st.form_submit_button(submit)
     if not sent:
+        return None
+    refused = [value.reason for value in given.values() if isinstance(value, Refusal)]
+    if refused:
+        plain_error("; ".join(refused))
         return None
     try:
         return parse_form(ProductForm, given)

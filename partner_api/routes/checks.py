@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Response
+from sqlalchemy.orm import Session
 
 from checks.catalogue import specs
 from partner_api.deps import Caller, Paging, Reading, Rt
@@ -27,7 +28,7 @@ from posture.jobs.dispatch import submit_check
 from posture.storage.models import Job
 from posture.storage.paging import page
 from supplier_portal.check_exports import run_files
-from supplier_portal.check_results import check_runs_query, get_check_run
+from supplier_portal.check_results import check_runs_query, get_check_run, job_status
 from supplier_portal.forms import parse_form
 from supplier_portal.products import get_product
 
@@ -37,10 +38,11 @@ RunId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The check run's
 JobId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The job's id.")]
 
 
-def _job(job: Job) -> JobOut:
+def _job(session: Session, job: Job) -> JobOut:
     return JobOut(
         id=job.id,
         status=str(job.status),
+        outcome=job_status(session, job).text,
         progress=job.progress,
         message=job.message,
         error=job.error,
@@ -89,7 +91,7 @@ def _queue(  # type: ignore[no-untyped-def]
     request = parse_form(CheckRequest, fields)
     job_id = submit_check(rt.sessions, rt.queue, me, product_id, request, data)
     with rt.sessions() as session:
-        job = _job(job_for(session, me, job_id))
+        job = _job(session, job_for(session, me, job_id))
     response.headers["Location"] = f"/v1/jobs/{job_id}"
     return job
 
@@ -101,7 +103,7 @@ def _queue(  # type: ignore[no-untyped-def]
     response_model=JobOut,
 )
 def read_job(me: Caller, session: Reading, job_id: JobId) -> JobOut:
-    return _job(job_for(session, me, job_id))
+    return _job(session, job_for(session, me, job_id))
 
 
 @router.get(

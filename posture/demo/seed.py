@@ -104,19 +104,28 @@ def _demo_admin(session: Session) -> DemoLogin:
     return DemoLogin(DEMO_ADMIN_EMAIL, "platform_admin", password)
 
 
-# People the generated estate does not hold (it gives each organisation one user): a challenge
-# judge beside the College of Policing's challenge manager, and a member of the first supplier.
+# People the generated estate does not hold (it gives each organisation one user): challenge
+# judges (the first beside the College of Policing's challenge manager; three, so a challenge
+# needing two judges an entry survives one judge's conflict), and a member of the first supplier.
+# With --with-logins the first person of each role gets a password.
 _DEMO_PEOPLE: tuple[tuple[str, str, str, Role], ...] = (
     (
         "college-of-policing",
         "judge@college-of-policing.police.example",
-        "Challenge judge",
+        "challenge judge",
         Role.CHALLENGE_JUDGE,
     ),
     (
+        "police-digital-service",
+        "judge@police-digital-service.police.example",
+        "challenge judge",
+        Role.CHALLENGE_JUDGE,
+    ),
+    ("npcc", "judge@npcc.police.example", "challenge judge", Role.CHALLENGE_JUDGE),
+    (
         "supplier-00001",
         "member@supplier-00001.supplier.example",
-        "Supplier team member",
+        "team member",
         Role.SUPPLIER_MEMBER,
     ),
 )
@@ -128,10 +137,11 @@ def _demo_people(session: Session, with_logins: bool) -> list[DemoLogin]:
         organisation = session.scalar(select(Organisation).where(Organisation.slug == slug))
         if organisation is None:  # an estate of no suppliers has no first supplier
             continue
-        password = generate_password() if with_logins else None
+        first_of_role = all(login.role != role.value for login in logins)
+        password = generate_password() if with_logins and first_of_role else None
         user = User(
             email=email,
-            display_name=f"{organisation.name} {name.lower()}",
+            display_name=f"{organisation.name} {name}",
             password_hash=hash_password(password) if password else None,
         )
         session.add(user)

@@ -331,6 +331,16 @@ def _admit(session: Session, refusal: _Refusal, provider: IdentityProvider, user
     """An existing account is only the provider's to sign in if it lies within its reach."""
     if not user.is_active:
         raise refusal("account_inactive", "this account has been deactivated on this platform")
+    belongs = session.scalar(select(Membership.id).where(Membership.user_id == user.id).limit(1))
+    if user.password_hash is not None and belongs is None:
+        # A password account in no organisation is not the provider's to take over: whoever
+        # redeemed an invitation to this address chose its password, and a supplier admin may
+        # invite any address, then take the role away and wait for the real person's first sign-in.
+        raise refusal(
+            "account_unclaimed",
+            "an account with a password and no organisation exists for this address; ask the "
+            "platform administrator to check it",
+        )
     outside = session.scalar(
         select(Membership.id)
         .join(Organisation, Organisation.id == Membership.organisation_id)

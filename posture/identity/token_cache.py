@@ -87,6 +87,10 @@ class TokenCache:
         self._newest_epoch = 0
         # Full verifications run through this cache: what tests and benchmarks count.
         self.verifications = 0
+        # When this process last wrote each token's "last used" time (POSIX seconds), so a
+        # busy token costs one write a minute, not one per request. Bounded like the entries,
+        # and kept whether or not caching is enabled.
+        self._uses_noted: OrderedDict[str, float] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -112,6 +116,20 @@ class TokenCache:
         with self._lock:
             entry = self._entries.get(digest)
             return entry if entry is not None and now < entry.expires_at else None
+
+    def use_due(self, jti: str, now: float, every_seconds: float) -> bool:
+        """Whether this process should note the token's use now: its first use here, or the
+        first since `every_seconds` passed. Answers True once per period per token, and
+        remembers the answer, so concurrent requests do not both write."""
+        with self._lock:
+            noted = self._uses_noted.get(jti)
+            if noted is not None and now - noted < every_seconds:
+                return False
+            self._uses_noted[jti] = now
+            self._uses_noted.move_to_end(jti)
+            while len(self._uses_noted) > max(self.capacity, DEFAULT_CAPACITY):
+                self._uses_noted.popitem(last=False)
+            return True
 
     def count_verification(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ and any other algorithm are refused before the signature is considered.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,9 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.clock import utcnow
 from kernel.data_dir import keys_folder
@@ -32,8 +35,10 @@ from posture.identity.token_cache import (
     current_epoch,
     token_digest,
 )
+from posture.storage.engine import transaction
 from posture.storage.models import ApiToken, User
 
+LOG = logging.getLogger(__name__)
 ALGORITHM = "EdDSA"
 KEY_FILE = "api-token-ed25519.pem"
 
@@ -227,6 +232,41 @@ def _verified(
         expires_at=min(float(claims["exp"]), row.expires_at.timestamp()),
         epoch=epoch,
     )
+
+
+# How finely "last used" is kept. The API verifies a token on every request (from the cache,
+# mostly without touching the database); writing the time each time would turn every read into
+# a write and serialise a busy client's requests on one row. To the minute is what a person
+# reviewing tokens needs: is it in use, and was it used after it should have stopped.
+USE_RESOLUTION = timedelta(minutes=1)
+
+
+def note_use(
+    sessions: sessionmaker[Session], verified: VerifiedToken, cache: TokenCache, now: datetime
+) -> None:
+    """Record that the API accepted `verified` now, at most once a minute per token: this
+    process asks only once a minute (the cache remembers), and the conditional update writes
+    nothing when another process noted it within the minute. Its own short transaction, the
+    update its first statement, so it never upgrades a request's read to a write. Best effort:
+    a busy database must not fail the request for the sake of this time, so errors are logged."""
+    if not cache.use_due(verified.jti, now.timestamp(), USE_RESOLUTION.total_seconds()):
+        return
+    try:
+        with transaction(sessions) as session:
+            session.execute(
+                update(ApiToken)
+                .where(
+                    ApiToken.jti == verified.jti,
+                    or_(
+                        ApiToken.last_used_at.is_(None),
+                        ApiToken.last_used_at <= now - USE_RESOLUTION,
+                    ),
+                )
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    except SQLAlchemyError:
+        LOG.warning("could not note the use of API token %s", verified.jti, exc_info=True)
 
 
 def revoke_token(session: Session, actor: Actor, jti: str) -> None:

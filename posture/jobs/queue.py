@@ -43,6 +43,9 @@ class JobQueue:
     run_schedule_now: TaskWrapper
     # Where submitted files are kept for the worker, which reads them by digest.
     files: BlobStore
+    # The egress policy its checks run under: a target the worker would refuse is refused when
+    # it is submitted (posture.check_targets), so nothing doomed is queued.
+    egress: EgressPolicy
 
     def _requeue(self, recovered: Recovered) -> Recovered:
         """Put recovered jobs back on the queue; their rows are committed as queued already."""
@@ -150,7 +153,7 @@ def build_queue(
         log.info("schedule %s (%s) by %s: ran %s", name, outcome.period, trigger, outcome.ran)
         return outcome.as_dict()
 
-    queue = JobQueue(huey, run_check, sessions, run_schedule_now, files)
+    queue = JobQueue(huey, run_check, sessions, run_schedule_now, files, policy)
 
     @huey.periodic_task(crontab(minute="*"), name="jobs.recover_stale")
     def recover_stale() -> dict[str, list[int]]:

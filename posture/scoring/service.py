@@ -58,8 +58,11 @@ def score_estate(
     return score_arrays(rows, tables)
 
 
-def explain_entity(session: Session, entity: str, as_of: date) -> dict:
-    loaded = default_framework()
+def explain_entity(
+    session: Session, entity: str, as_of: date, loaded: LoadedFramework | None = None
+) -> dict:
+    """`assure score explain`: one entity's score against `loaded` (PTSbD when None)."""
+    loaded = loaded or default_framework()
     estate = load_estate(session, loaded, as_of, resolve_entity(session, entity))
     if not estate.subjects:
         raise ValidationFailed(f"{entity} has no submitted assessment as of {as_of}")

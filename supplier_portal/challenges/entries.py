@@ -13,6 +13,7 @@ from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
+from posture.identity.scoped import within_reach
 from posture.scoring.bands import meets_band
 from posture.scoring.service import score_estate
 from posture.storage.models import Challenge, ChallengeEntry
@@ -29,6 +30,18 @@ def open_challenges(session: Session, principal: Principal) -> list[Challenge]:
             .order_by(Challenge.closes_at)
         )
     )
+
+
+def my_entries(session: Session, principal: Principal, challenge_id: int) -> list[ChallengeEntry]:
+    """The caller's organisations' entries to the challenge, drafts and submitted, by title."""
+    visible_organisations(principal, "challenge.enter")
+    query = (
+        select(ChallengeEntry)
+        .where(ChallengeEntry.challenge_id == challenge_id)
+        .order_by(ChallengeEntry.title, ChallengeEntry.id)
+    )
+    query = within_reach(query, ChallengeEntry.organisation_id, principal, "challenge.enter")
+    return list(session.scalars(query))
 
 
 def _open_for_entries(challenge: Challenge, now: datetime) -> None:

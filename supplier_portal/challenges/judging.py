@@ -1,9 +1,10 @@
-"""Judges: their allocations, blind scoring, and other judges' scores only after their own."""
+"""Judges: their allocations, the challenge and rubric they score against, blind scoring (never
+of an entrant they declared a conflict with), and other judges' scores only after their own."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +13,37 @@ from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
 from posture.audit import record
 from posture.identity.accounts import actor_of
-from posture.identity.permissions import NotFound, Principal, visible_organisations
-from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation
+from posture.identity.permissions import (
+    NotFound,
+    PermissionDenied,
+    Principal,
+    visible_organisations,
+)
+from posture.storage.models import Challenge, ChallengeEntry, JudgeAllocation, Organisation
+from supplier_portal.challenges.allocation import has_conflict
 from supplier_portal.challenges.forms import ScoreForm
+
+
+class JudgingTask(NamedTuple):
+    """One entry for the judge to score, with what they need to read beside it."""
+
+    allocation: JudgeAllocation
+    entry: ChallengeEntry
+    challenge: Challenge
+    entrant: str  # the entrant's name: a conflict of interest is declared against it
+
+
+def my_tasks(session: Session, principal: Principal) -> list[JudgingTask]:
+    """The judge's allocations, each with its entry, challenge and entrant; unscored first."""
+    tasks = []
+    for allocation in my_allocations(session, principal):
+        entry = session.get(ChallengeEntry, allocation.entry_id)
+        challenge = session.get(Challenge, allocation.challenge_id)
+        assert entry is not None
+        assert challenge is not None
+        entrant = session.get(Organisation, entry.organisation_id)
+        tasks.append(JudgingTask(allocation, entry, challenge, entrant.name if entrant else ""))
+    return sorted(tasks, key=lambda t: (t.allocation.submitted_at is not None, t.allocation.id))
 
 
 def my_allocations(session: Session, principal: Principal) -> list[JudgeAllocation]:
@@ -44,6 +73,14 @@ def rubric_for(session: Session, principal: Principal, allocation_id: int) -> li
     return list(challenge.rubric) if challenge else []
 
 
+def challenge_for(session: Session, principal: Principal, allocation_id: int) -> Challenge:
+    """The challenge the allocation's entry answers: its problem statement and rubric."""
+    allocation = _mine(session, principal, allocation_id)
+    challenge = session.get(Challenge, allocation.challenge_id)
+    assert challenge is not None  # a foreign key
+    return challenge
+
+
 def entry_for_judging(session: Session, principal: Principal, allocation_id: int) -> ChallengeEntry:
     allocation = _mine(session, principal, allocation_id)
     entry = session.get(ChallengeEntry, allocation.entry_id)
@@ -60,7 +97,15 @@ def submit_score(
 ) -> JudgeAllocation:
     allocation = _mine(session, principal, allocation_id)
     challenge = session.get(Challenge, allocation.challenge_id)
+    entry = session.get(ChallengeEntry, allocation.entry_id)
     assert challenge is not None
+    assert entry is not None
+    # Declaring a conflict withdraws unscored allocations; this holds if one is made again
+    # (or the declaration and an allocation race), so the judge's score never counts.
+    if has_conflict(session, challenge.id, principal.user_id, entry.organisation_id):
+        raise PermissionDenied(
+            "you declared a conflict of interest with this entrant, so you cannot score its entry"
+        )
     if challenge.status == "results_published":
         raise ValidationFailed("results are published; scores can no longer change")
     if allocation.submitted_at is not None:

@@ -141,6 +141,7 @@ def feedback_for_entry(session: Session, principal: Principal, entry_id: int) ->
         "mean": row["mean"],
         "meets_quality": row["meets_quality"],
         "comments": comments,
+        "criteria": {c["key"]: c["title"] for c in challenge.rubric},  # key -> title, in order
     }
 
 

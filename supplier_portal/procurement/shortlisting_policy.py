@@ -23,6 +23,26 @@ class Criterion(StrEnum):
     QUALITY = "quality"
     SOCIAL_VALUE = "social_value"
 
+    @property
+    def label(self) -> str:
+        """The criterion in words, as buyers read it on pages and in comparisons."""
+        return _CRITERION_LABELS[self]
+
+    @property
+    def heading(self) -> str:
+        """The label starting with a capital, for a column or a field."""
+        return self.label[:1].upper() + self.label[1:]
+
+
+_CRITERION_LABELS = {
+    Criterion.SECURITY_POSTURE: "security posture",
+    Criterion.PQC_READINESS: "PQC readiness",
+    Criterion.API_CONFORMANCE: "API conformance",
+    Criterion.PRICE: "price",
+    Criterion.QUALITY: "quality",
+    Criterion.SOCIAL_VALUE: "social value",
+}
+
 
 class TieBreak(StrEnum):
     """How two products with the same weighted total are ordered. A component name puts the higher

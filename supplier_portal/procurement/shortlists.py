@@ -18,7 +18,12 @@ from posture.exports import to_csv, to_xlsx
 from posture.identity.accounts import actor_of
 from posture.identity.permissions import NotFound, Principal, require, visible_organisations
 from posture.identity.scoped import load_visible, within_reach
-from posture.storage.models import Product, ShortlistRequirement, ShortlistVersion
+from posture.storage.models import (
+    Organisation,
+    Product,
+    ShortlistRequirement,
+    ShortlistVersion,
+)
 from supplier_portal.forms import FormModel
 from supplier_portal.procurement.facts import product_facts
 from supplier_portal.procurement.gates import Gates, as_records, evaluate
@@ -42,6 +47,19 @@ class QualityQuestion(FormModel):
     text: str = Field(min_length=5, max_length=500)
 
 
+def _check_weights(criteria: list[WeightedCriterion]) -> None:
+    total = sum(c.weight for c in criteria)
+    if total != 100:
+        raise ValueError(f"criteria weights must total 100%, not {total}%")
+    keys = [c.key for c in criteria]
+    if len(keys) != len(set(keys)):
+        raise ValueError("each criterion may appear once")
+    social = next((c.weight for c in criteria if c.key == "social_value"), 0)
+    minimum = shortlisting_policy().min_social_value_weight
+    if social < minimum:
+        raise ValueError(f"social value must weigh at least {minimum}%")
+
+
 class RequirementForm(FormModel):
     title: str = Field(min_length=3, max_length=200)
     lot_ids: list[int] = Field(min_length=1, max_length=20)
@@ -51,18 +69,21 @@ class RequirementForm(FormModel):
 
     @model_validator(mode="after")
     def _weights(self) -> RequirementForm:
-        total = sum(c.weight for c in self.criteria)
-        if total != 100:
-            raise ValueError(f"criteria weights must total 100%, not {total}%")
-        keys = [c.key for c in self.criteria]
-        if len(keys) != len(set(keys)):
-            raise ValueError("each criterion may appear once")
-        social = next((c.weight for c in self.criteria if c.key == "social_value"), 0)
-        minimum = shortlisting_policy().min_social_value_weight
-        if social < minimum:
-            raise ValueError(f"social value must weigh at least {minimum}%")
-        if "quality" in keys and not self.quality_questions:
+        _check_weights(self.criteria)
+        if "quality" in [c.key for c in self.criteria] and not self.quality_questions:
             raise ValueError("a quality criterion needs quality questions")
+        return self
+
+
+class VersionWeights(FormModel):
+    """The weights one saved version ranks by. The requirement's weights are the first
+    version's; a buyer may re-weigh for a later version, and the comparison says so."""
+
+    criteria: list[WeightedCriterion] = Field(min_length=1, max_length=len(Criterion))
+
+    @model_validator(mode="after")
+    def _weights(self) -> VersionWeights:
+        _check_weights(self.criteria)
         return self
 
 
@@ -120,7 +141,8 @@ def list_requirements(session: Session, principal: Principal) -> list[ShortlistR
 
 def ranked_products(session: Session, principal: Principal, version_id: int) -> dict[int, str]:
     """Product id to name for a saved shortlist version, in rank order."""
-    return {r["product_id"]: r["product"] for r in _version(session, principal, version_id).ranking}
+    ranking = load_version(session, principal, version_id).ranking
+    return {r["product_id"]: r["product"] for r in ranking}
 
 
 def _criteria(requirement: ShortlistRequirement) -> tuple[list[dict[str, Any]], list[str]]:
@@ -129,23 +151,58 @@ def _criteria(requirement: ShortlistRequirement) -> tuple[list[dict[str, Any]], 
     return weighted, questions
 
 
+def requirement_weights(requirement: ShortlistRequirement) -> list[dict[str, Any]]:
+    """The weighted criteria the requirement was created with: [{"key", "weight"}, ...]."""
+    return _criteria(requirement)[0]
+
+
+def quality_questions(requirement: ShortlistRequirement) -> list[dict[str, str]]:
+    """The requirement's quality questions: [{"key", "text"}, ...]."""
+    return [c["question"] for c in requirement.criteria if "question" in c]
+
+
+def saved_inputs(
+    version: ShortlistVersion, requirement: ShortlistRequirement
+) -> tuple[dict[int, ProductInputs], list[dict[str, Any]]]:
+    """What a saved version was ranked from: each product's inputs and the weights.
+
+    Versions saved before re-weighting existed stored the product inputs alone, keyed by
+    product id; they ranked by the requirement's weights, which never change."""
+    stored = version.inputs
+    if "products" in stored:
+        products, weights = stored["products"], stored["criteria"]
+    else:
+        products, weights = stored, requirement_weights(requirement)
+    inputs = {int(k): ProductInputs.model_validate(v) for k, v in products.items()}
+    return inputs, list(weights)
+
+
 def rank_products(
     session: Session,
     principal: Principal,
     requirement_id: int,
     inputs: dict[int, ProductInputs],
     today: date,
+    weights: VersionWeights | None = None,
 ) -> list[dict[str, Any]]:
-    """Every listed product on the requirement's lots: gates, component scores, total, rank."""
+    """Every listed product on the requirement's lots: gates, component scores, total, rank;
+    by the requirement's weights unless the buyer re-weighs (`weights`)."""
     requirement = load_visible(
         session, ShortlistRequirement, requirement_id, principal, "shortlist.manage", "requirement"
     )
     weighted, questions = _criteria(requirement)
+    if weights is not None:
+        weighted = [c.model_dump(mode="json") for c in weights.criteria]
+        if any(c["key"] == Criterion.QUALITY for c in weighted) and not questions:
+            raise ValidationFailed(
+                "quality cannot be weighed: this requirement asks no quality questions"
+            )
     gates = Gates.model_validate(requirement.gates)
     product_ids = sorted({a.product_id for a in listings(session, principal, requirement.lot_ids)})
     missing = [p for p in product_ids if p not in inputs]
     if missing and any(c["key"] in {"price", "quality", "social_value"} for c in weighted):
-        raise ValidationFailed(f"give a price and answers for products {missing}")
+        names = session.scalars(select(Product.name).where(Product.id.in_(missing)))
+        raise ValidationFailed(f"give a price and answers for {', '.join(sorted(names))}")
     prices = [inputs[p].price for p in product_ids if p in inputs]
     cheapest = min(prices) if prices else None
     policy = shortlisting_policy()
@@ -153,6 +210,7 @@ def rank_products(
     for product_id in product_ids:
         product = session.get(Product, product_id)
         assert product is not None
+        supplier = session.get(Organisation, product.organisation_id)
         facts = product_facts(session, product, today)
         gate_results = evaluate(gates, facts, today)
         given = inputs.get(product_id)
@@ -178,6 +236,7 @@ def rank_products(
                 "product_id": product_id,
                 "product": product.name,
                 "supplier_id": product.organisation_id,
+                "supplier": supplier.name if supplier else "",
                 "passes_gates": all(r.passed for r in gate_results),
                 "gates": as_records(gate_results),
                 "components": {k: round(v, 2) for k, v in components.items()},
@@ -223,7 +282,7 @@ def order_rows(
 
 def _why(row: dict[str, Any], position: int) -> str:
     top = sorted(row["contributions"].items(), key=lambda item: -item[1])[:2]
-    parts = ", ".join(f"{key.replace('_', ' ')} {value:g}" for key, value in top)
+    parts = ", ".join(f"{Criterion(key).label} {value:g}" for key, value in top)
     return f"rank {position} with {row['total']:g} points; largest contributions: {parts}"
 
 
@@ -233,10 +292,18 @@ def save_shortlist(
     requirement_id: int,
     inputs: dict[int, ProductInputs],
     today: date,
+    weights: VersionWeights | None = None,
 ) -> ShortlistVersion:
-    ranking = rank_products(session, principal, requirement_id, inputs, today)
+    """Rank and keep the ranking as it stands today, with everything it was ranked from, so
+    reopening the version shows it exactly as saved (facts change; a version does not)."""
+    ranking = rank_products(session, principal, requirement_id, inputs, today, weights)
     requirement = session.get(ShortlistRequirement, requirement_id)
     assert requirement is not None
+    criteria = (
+        [c.model_dump(mode="json") for c in weights.criteria]
+        if weights is not None
+        else requirement_weights(requirement)
+    )
     latest = (
         session.scalar(
             select(func.max(ShortlistVersion.version)).where(
@@ -249,7 +316,10 @@ def save_shortlist(
         requirement_id=requirement_id,
         version=latest + 1,
         ranking=ranking,
-        inputs={str(k): v.model_dump() for k, v in inputs.items()},
+        inputs={
+            "products": {str(k): v.model_dump() for k, v in inputs.items()},
+            "criteria": criteria,
+        },
         created_by_user_id=principal.user_id,
         created_at=utcnow(),
     )
@@ -264,6 +334,7 @@ def save_shortlist(
         {
             "requirement_id": requirement_id,
             "version": version.version,
+            "criteria": criteria,
             "ranking": [(r["product_id"], r["rank"]) for r in ranking],
         },
         organisation_id=requirement.organisation_id,
@@ -271,7 +342,8 @@ def save_shortlist(
     return version
 
 
-def _version(session: Session, principal: Principal, version_id: int) -> ShortlistVersion:
+def load_version(session: Session, principal: Principal, version_id: int) -> ShortlistVersion:
+    """A saved version the buyer may see; another organisation's reads as missing."""
     visible_organisations(principal, "shortlist.manage")
     version = session.get(ShortlistVersion, version_id)
     if version is None:
@@ -288,7 +360,7 @@ def compare(
     limit = shortlisting_policy().max_compare
     if not 2 <= len(product_ids) <= limit:
         raise ValidationFailed(f"compare between 2 and {limit} products")
-    version = _version(session, principal, version_id)
+    version = load_version(session, principal, version_id)
     chosen = [r for r in version.ranking if r["product_id"] in product_ids]
     if len(chosen) != len(set(product_ids)):
         raise ValidationFailed("compare only products in this shortlist")
@@ -305,7 +377,7 @@ def compare(
 
 
 def export_frame(session: Session, principal: Principal, version_id: int) -> pd.DataFrame:
-    version = _version(session, principal, version_id)
+    version = load_version(session, principal, version_id)
     # A fixed column order: PostgreSQL's JSONB does not keep the order keys were stored in.
     return pd.DataFrame(
         [

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.accessibility import wait_until_idle
 from tests.cli import assure
 from tests.peers.processes import free_port, serving
 
@@ -30,6 +31,8 @@ class Served:
     # works once, so the next sign-in must use a later step.
     totp: dict[str, str] = field(default_factory=dict)
     used_steps: dict[str, int] = field(default_factory=dict)
+    # The server's environment, for a test that sets up through the services as users would.
+    env: dict[str, str] = field(default_factory=dict)
 
     def next_code(self, email: str) -> str:
         import pyotp
@@ -136,11 +139,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "assure_cli.main", "serve", "--port", str(port), "--workers", "1"]
     with serving(argv, env, f"{url}/_stcore/health"):
-        yield Served(url, logins)
+        yield Served(url, logins, env=env)
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    """One Chromium per worker; each test gets a context of its own (no shared cookies)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -148,9 +154,22 @@ def browser_page(tmp_path: Path):  # type: ignore[no-untyped-def]
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):  # type: ignore[no-untyped-def]
+    before = list(chromium.contexts)
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        # With it, whatever pages the test opened itself (browser.new_page makes a context).
+        for opened in chromium.contexts:
+            if opened not in before:
+                opened.close()
 
 
 def sign_in(page, served: Served, role: str) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +193,9 @@ def submit_sign_in(page, served: Served, role: str, timeout: int = 30_000) -> No
     enrol = page.get_by_text("Set up two-step verification")
     verify = page.get_by_text("Two-step verification", exact=True)
     expect(signed_in.or_(enrol).or_(verify)).to_be_visible(timeout=timeout)
+    # A click while the page is still rerunning can land on what the rerun draws there instead
+    # ("Start again" sits under "Confirm"): act once it is quiet.
+    wait_until_idle(page)
     if enrol.is_visible():
         served.totp[email] = page.locator("[data-testid='stCode'] code").first.inner_text()
         page.get_by_label("Code from the app").fill(served.next_code(email))

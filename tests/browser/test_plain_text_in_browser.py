@@ -221,7 +221,8 @@ def test_a_judge_reads_a_hostile_entry_and_nothing_is_fetched(
     pixel.hits.clear()
     sign_in(page, estate, "challenge_judge")
     _open(page, "Judging")
-    _settle(page, page.get_by_test_id("stJson"))  # peer scores, below the proposal
+    # Peer scores come below the proposal; the only judge has no peer, and the page says so.
+    _settle(page, page.get_by_text("No other judge has scored this entry yet."))
     _fetched_nothing(page, pixel)
     _shown_as_typed(page, hostile(pixel.url, "proposal"))
     chosen = page.get_by_test_id("stSelectbox").locator("input").input_value()

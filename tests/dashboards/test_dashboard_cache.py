@@ -33,7 +33,7 @@ def _league(principal: Principal) -> list[tuple[str, float]]:
     app.run()
     assert not app.exception
     league = app.dataframe[0].value
-    return list(zip(league["product"], league["score"], strict=True))
+    return list(zip(league["Product"], league["Score (out of 100)"], strict=True))
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from posture.identity.permissions import PermissionDenied, Principal
 from posture.storage.engine import transaction
 from posture.storage.models import Assessment, CheckRun, Product
 from posture.storage.models.enums import AssessmentStatus, Role
+from pq_crypto.catalogue import algorithm_index
 from tests.dashboards.conftest import Db
 
 WHEN = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -110,14 +111,18 @@ def _render() -> None:
 
 
 def _milestone_table(principal: Principal) -> dict[str, dict[str, int]]:
-    """The page's "Products by NCSC milestone" table, milestone -> status -> products."""
+    """The page's "Products by NCSC milestone" table, milestone -> status -> products; the
+    page names each milestone and its date, headed in words."""
     app = AppTest.from_function(_render, default_timeout=30)
     app.session_state["assure_principal"] = principal
     app.run()
     assert not app.exception
-    (table,) = [f.value for f in app.dataframe if "milestone" in f.value.columns]
+    (table,) = [f.value for f in app.dataframe if "Milestone" in f.value.columns]
+    ids = {
+        f"{m.title} (by {m.date:%d %b %Y})": m.id for m in algorithm_index().catalogue.milestones
+    }
     return {
-        row["milestone"]: {k: int(v) for k, v in row.items() if k != "milestone"}
+        ids[row["Milestone"]]: {k.lower(): int(v) for k, v in row.items() if k != "Milestone"}
         for row in table.to_dict("records")
     }
 

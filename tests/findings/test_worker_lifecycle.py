@@ -10,14 +10,13 @@ from sqlalchemy import select
 
 from posture.check_requests import CheckRequest
 from posture.jobs.dispatch import submit_check
-from posture.jobs.queue import build_queue
 from posture.storage.models import TrackedFinding
 from posture.storage.models.enums import Role, RunStatus
 from posture.storage.models.finding_lifecycle import FindingStatus
 from tests.passport.conftest import Db
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import Handler, LoopbackServer, pyopenssl_handler
-from tests.peers.workers import running_worker, wait_for_jobs
+from tests.peers.workers import app_queue, running_worker, wait_for_jobs
 
 EXPIRED = "CERT-001"
 
@@ -33,7 +32,7 @@ def test_a_fixed_server_closes_its_finding_and_a_returning_fault_reopens_it(
     expired = pyopenssl_handler(*make_certificate(tmp_path / "expired", expired=True))
     valid = pyopenssl_handler(*make_certificate(tmp_path / "valid"))
     serving: list[Handler] = [expired]
-    queue = build_queue(settings)
+    queue = app_queue(settings)
     member = world.principal(Role.SUPPLIER_MEMBER)
 
     def expired_finding() -> TrackedFinding | None:

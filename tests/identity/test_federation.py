@@ -190,6 +190,27 @@ def test_a_provider_cannot_vouch_for_an_account_in_another_organisation(world_db
     assert count(sessions, Membership, Membership.user_id == victim) == 1
 
 
+def test_a_password_account_in_no_organisation_is_not_taken_over(world_db) -> None:
+    """Someone who redeemed an invitation to this address chose its password; with no role left
+    it lies within every provider's reach, but the provider's sign-in must not adopt it."""
+    from posture.identity.passwords import hash_password
+
+    _, sessions, _ = world_db
+    with sessions() as session, session.begin():
+        session.add(
+            User(
+                email="jo@s1.example.com",
+                display_name="Squatter",
+                password_hash=hash_password("a squatter's chosen passphrase"),
+            )
+        )
+    refused = refusal(sessions, CLAIMS)
+    assert refused.reason == "account_unclaimed"
+    with sessions() as session:
+        squatted = session.scalars(select(User).where(User.email == "jo@s1.example.com")).one()
+        assert count(sessions, Membership, Membership.user_id == squatted.id) == 0
+
+
 def test_a_deactivated_account_is_refused(world_db) -> None:
     _, sessions, _ = world_db
     sign_in(sessions, CLAIMS)

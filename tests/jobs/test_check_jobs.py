@@ -88,14 +88,19 @@ def _count_jobs(sessions: sessionmaker[Session]) -> int:
 
 
 def test_an_egress_refusal_fails_the_job_with_the_reason_and_records_no_run(
-    world_db: Db,
+    world_db: Db, files: BlobStore
 ) -> None:
-    world, sessions, settings = world_db
+    """The worker enforces the policy itself: a job queued before the policy tightened (or one
+    whose name now resolves somewhere refused) fails with the reason. Submitting such a target
+    is refused before anything is queued (tests/jobs/test_check_targets.py)."""
+    world, sessions, _ = world_db
     supplier = world.principal(Role.SUPPLIER_MEMBER)
     product_id = _product(world)
-    queue = build_queue(_immediate(settings, egress_allow=[]))
     request = CheckRequest(kind="tls", target="127.0.0.1:9")
-    job_id = submit_check(sessions, queue, supplier, product_id, request)
+    with transaction(sessions) as session:
+        job_id = create_check_job(session, supplier, product_id, request).id
+    state = execute_check_job(sessions, EgressPolicy(), job_id, worker=WORKER, files=files)
+    assert state == "failed"
     with sessions() as session:
         job = job_for(session, supplier, job_id)
         assert job.status is RunStatus.FAILED

@@ -14,7 +14,6 @@ from kernel.clock import utcnow
 from kernel.settings import Settings
 from posture.check_requests import CheckRequest
 from posture.jobs.dispatch import submit_check
-from posture.jobs.queue import build_queue
 from posture.jobs.recovery import STALE_AFTER, recover_stale_jobs
 from posture.storage.engine import transaction
 from posture.storage.models import Job
@@ -22,7 +21,7 @@ from posture.storage.models.enums import Role, RunStatus
 from tests.identity.world import World
 from tests.peers.certificates import make_certificate
 from tests.peers.servers import LoopbackServer, pyopenssl_handler
-from tests.peers.workers import running_worker, wait_for_jobs
+from tests.peers.workers import app_queue, running_worker, wait_for_jobs
 
 Db = tuple[World, sessionmaker[Session], Settings]
 
@@ -36,7 +35,7 @@ def test_a_worker_process_runs_a_queued_tls_check(world_db: Db, tmp_path: Path) 
     product_id = world.orgs["s1"].product_id
     assert product_id is not None
     cert, key = make_certificate(tmp_path)
-    queue = build_queue(settings)
+    queue = app_queue(settings)
     with LoopbackServer(pyopenssl_handler(cert, key)) as server, running_worker(settings):
         request = CheckRequest(kind="tls", target=f"127.0.0.1:{server.port}")
         job_id = submit_check(
@@ -64,7 +63,7 @@ def test_a_killed_workers_job_is_recovered_and_finished(world_db: Db, tmp_path: 
             time.sleep(0.05)
         tls(sock)
 
-    queue = build_queue(settings)
+    queue = app_queue(settings)
     with LoopbackServer(handler) as server:
         request = CheckRequest(kind="tls", target=f"127.0.0.1:{server.port}")
         job_id = submit_check(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.settings import Settings
 from posture.check_requests import CheckRequest
 from posture.jobs.dispatch import submit_check
-from posture.jobs.queue import build_queue
+from posture.jobs.queue import JobQueue, build_queue
 from posture.storage.models import Job
 from posture.storage.models.enums import Role, RunStatus
 from tests.identity.world import World
@@ -69,16 +69,26 @@ def wait_for_jobs(
     raise AssertionError(f"jobs {job_ids} did not all reach {sorted(statuses)}")
 
 
+def app_queue(settings: Settings, egress_allow: str = LOOPBACK) -> JobQueue:
+    """The queue as the app builds it, under the egress settings the test's worker has: the app
+    refuses at submission a target its policy forbids, so the two must agree, as they do in a
+    deployment."""
+    allowed = tuple(cidr for cidr in egress_allow.split(",") if cidr)
+    return build_queue(settings.model_copy(update={"egress_allow": allowed}))
+
+
 def submit_as_supplier(
     sessions: sessionmaker[Session],
     settings: Settings,
     world: World,
     request: CheckRequest,
     data: bytes | None = None,
+    egress_allow: str = LOOPBACK,
 ) -> int:
     """Queue `request` (with its file) for supplier s1's product as one of its members does
     from the app."""
     product_id = world.orgs["s1"].product_id
     assert product_id is not None
     member = world.principal(Role.SUPPLIER_MEMBER)
-    return submit_check(sessions, build_queue(settings), member, product_id, request, data)
+    queue = app_queue(settings, egress_allow)
+    return submit_check(sessions, queue, member, product_id, request, data)

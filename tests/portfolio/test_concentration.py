@@ -168,11 +168,16 @@ def test_the_dashboards_page_charts_and_tables_the_concentration(
     assert fourth["Fourth party"].tolist() == ["Acme Hosting", "Tiny Ltd"]
     (chart,) = [c for c in app.get("vega_lite_chart") if "Weighted deployments" in c.proto.spec]
     assert '"field": "band"' in chart.proto.spec
-    # Best band green, worst red, not scored grey: in the bands' order.
+    # Best band green through yellow to worst vermillion (Okabe-Ito, safe for colour blindness),
+    # not scored grey: in the bands' order.
     spec = json.loads(chart.proto.spec)
-    scale = spec["encoding"]["color"]["scale"]
+    bars, labels = spec["layer"]
+    scale = bars["encoding"]["color"]["scale"]
     assert scale["domain"] == [*band_names(), "not scored"]
-    assert scale["range"] == ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#bdbdbd"]
+    assert scale["range"] == ["#009E73", "#56B4E9", "#F0E442", "#E69F00", "#D55E00", "#8C8C8C"]
+    # Each bar also says its weight and band in text.
+    assert labels["encoding"]["text"]["field"] == "label"
+    assert "not scored" in chart.proto.alt or "band" in chart.proto.alt
     assert any("The 3 heaviest products" in h.value for h in app.subheader)
 
 

@@ -22,7 +22,12 @@ STRICT = EgressPolicy()
         ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo for 127.0.0.1, which is loopback"),
         ("64:ff9b::7f00:1", "NAT64 for 127.0.0.1, which is loopback"),
         ("64:ff9b::a9fe:a9fe", "NAT64 for 169.254.169.254, which is link-local"),
-        ("64:ff9b:1::a00:1", "NAT64 for 10.0.0.1, which is private"),
+        ("64:ff9b:1::a00:1", "local-use NAT64"),
+        # The /48 layout of RFC 6052 puts the IPv4 address in bits 48-63 and 72-87: this one
+        # carries 10.0.0.1 (its last 32 bits look public), the next 127.0.0.1, then metadata.
+        ("64:ff9b:1:a00:0:100:808:808", "local-use NAT64"),
+        ("64:ff9b:1:7f00:0:100:808:808", "local-use NAT64"),
+        ("64:ff9b:1:a9fe:a9:fe00:808:808", "local-use NAT64"),
         ("::ffff:169.254.169.254", "link-local"),
         ("192.88.99.1", "shared or special-purpose"),
         ("fec0::1", "shared or special-purpose"),

@@ -162,7 +162,9 @@ def test_a_worker_job_keeps_a_hostile_description_inside_the_sandbox(peers, worl
     raw = json.dumps(every_way_out(sandbox_url, forbidden_url)).encode()
     request = CheckRequest(kind="api", base_url=sandbox_url, **file_fields("openapi.json", raw))
     with running_worker(settings, egress_allow=f"{ALLOWED}/32"):
-        job_id = submit_as_supplier(sessions, settings, world, request, raw)
+        job_id = submit_as_supplier(
+            sessions, settings, world, request, raw, egress_allow=f"{ALLOWED}/32"
+        )
         job = wait_for_jobs(sessions, [job_id])[job_id]
     assert job.status is RunStatus.SUCCEEDED, job.error
     assert forbidden.requests == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,85 +14,47 @@ from streamlit.runtime.scriptrunner import ScriptRunContext, add_script_run_ctx,
 from kernel.errors import AssureError
 from kernel.settings import load_settings
 from posture.dashboard_pqc import assurance_workload, pqc_migration
+from posture.dashboard_tables import (
+    Framework,
+    band_trend_table,
+    framework_title,
+    heatmap_grid,
+    heatmap_table,
+    milestone_table,
+    movers_table,
+    objective_labels,
+    readiness_table,
+    trend_table,
+    weakest_table,
+)
 from posture.dashboards import (
     PERMISSION,
     EstateView,
     SnapshotRuns,
     dashboard_scope,
     estate_view,
-    league_page,
     newest_check_run_id,
     snapshot_frameworks,
     snapshot_runs,
 )
-from posture.exports import to_csv, to_xlsx
 from posture.identity.permissions import Principal
 from posture.monitoring.inbox import alert_table, open_alert_count
 from posture.scoring.bands import band_names
+from ui import dashboard_charts as charts
 from ui.alerts import alerts_panel
 from ui.concentration_panel import concentration_panel
 from ui.context import principal, show_flash, uk_time
 from ui.findings_summary import findings_by_age
+from ui.league_table import league
 from ui.plain import plain_error
 from ui.runtime import sessions
 
-PAGE_SIZE = 50
 # Entries are keyed by the data's version, so the ttl only bounds how long a renamed product or
 # supplier keeps its old name here; a handful of scopes and versions are live at any time.
 CACHE_TTL_SECONDS = 600
 CACHE_ENTRIES = 16
 Scope = tuple[int, ...] | None
 T = TypeVar("T")
-
-# Vega-Lite specs as data: building them through Altair validated every chart against the
-# schema on every rerun, which was most of a warm run's time.
-HEATMAP = {
-    "mark": "rect",
-    "encoding": {
-        "x": {"field": "objective", "type": "nominal", "title": "Objective"},
-        "y": {"field": "force", "type": "nominal", "title": None, "sort": "ascending"},
-        "color": {
-            "field": "score",
-            "type": "quantitative",
-            "scale": {"scheme": "redyellowgreen", "domain": [0, 100]},
-        },
-        "tooltip": [
-            {"field": "force", "type": "nominal"},
-            {"field": "objective", "type": "nominal"},
-            {"field": "score", "type": "quantitative"},
-        ],
-    },
-}
-TREND = {
-    "mark": {"type": "line", "point": True},
-    "encoding": {
-        "x": {"field": "taken_at", "type": "temporal", "title": "Snapshot"},
-        "y": {
-            "field": "mean_score",
-            "type": "quantitative",
-            "title": "Mean score",
-            "scale": {"domain": [0, 100]},
-        },
-        "color": {"field": "kind", "type": "nominal", "title": "Subjects"},
-        "tooltip": [
-            {"field": "taken_at", "type": "temporal"},
-            {"field": "kind", "type": "nominal"},
-            {"field": "mean_score", "type": "quantitative"},
-            {"field": "subjects", "type": "quantitative"},
-        ],
-    },
-}
-READINESS = {
-    "mark": "bar",
-    "encoding": {
-        "x": {"field": "products", "type": "quantitative", "title": "Products"},
-        "y": {"field": "readiness", "type": "nominal", "sort": None, "title": None},
-        "tooltip": [
-            {"field": "readiness", "type": "nominal"},
-            {"field": "products", "type": "quantitative"},
-        ],
-    },
-}
 
 
 # The key is (database, latest runs and newest snapshot id, the viewer's scope): a new snapshot
@@ -121,13 +82,11 @@ def _in_context(context: ScriptRunContext | None, read: Callable[..., T], *args:
     return read(*args)
 
 
-def _chosen_framework(keys: list[tuple[str, str]]) -> tuple[str, str] | None:
+def _chosen_framework(keys: list[Framework]) -> Framework | None:
     """Scores are shown one framework at a time; the choice appears once a second one has runs."""
     if len(keys) < 2:
         return keys[0] if keys else None
-    labels = {
-        f"{framework_id} {version}": (framework_id, version) for framework_id, version in keys
-    }
+    labels = {framework_title(key): key for key in keys}
     return labels[st.selectbox("Framework", list(labels))]
 
 
@@ -146,7 +105,8 @@ def dashboards_page() -> None:
     try:
         scope = dashboard_scope(me)
         with sessions()() as session:
-            runs = snapshot_runs(session, me, _chosen_framework(snapshot_frameworks(session, me)))
+            framework = _chosen_framework(snapshot_frameworks(session, me))
+            runs = snapshot_runs(session, me, framework)
             newest_check_run = newest_check_run_id(session)
             # Assessments and alerts change between runs and are cheap to count: read each time.
             alerts = alert_table(session, me, PERMISSION)
@@ -175,10 +135,14 @@ def dashboards_page() -> None:
         plain_error(exc)
         return
     since = f" (changes since {uk_time(runs.previous)})" if runs.previous else ""
-    st.caption(f"Latest snapshot {uk_time(runs.latest)}{since}")
+    st.caption(
+        f"Scores against {framework_title(framework)}. Latest snapshot "
+        f"{uk_time(runs.latest)}{since}."
+    )
     for column, (label, value) in zip(st.columns(len(workload)), workload.items(), strict=True):
         column.metric(label.capitalize(), value)
-    league, estate, changes, pqc, concentrated, found, alerting = st.tabs(
+    labels = objective_labels(framework)
+    tabs = st.tabs(
         [
             "League table",
             "Forces and objectives",
@@ -189,23 +153,25 @@ def dashboards_page() -> None:
             f"Alerts ({open_alerts})",
         ]
     )
-    with league:
-        _league(view.standings)
-    with estate:
-        _estate_tab(view.heatmap, view.weakest)
-    with changes:
-        _trends(view.trend, view.regressions, view.improvements)
-    with pqc:
+    with tabs[0]:
+        league(view.standings)
+    with tabs[1]:
+        _estate_tab(view.heatmap, view.weakest, labels)
+    with tabs[2]:
+        _trends(view)
+    with tabs[3]:
         _pqc_tab(readiness, milestones)
-    with concentrated:
+    with tabs[4]:
+        st.header("Products many forces depend on")
         concentration_panel(me)
-    with found:
+    with tabs[5]:
         _findings_tab(me)
-    with alerting:
+    with tabs[6]:
         _alerts_tab(me, alerts, open_alerts)
 
 
 def _findings_tab(me: Principal) -> None:
+    st.header("Open findings by age")
     st.caption(
         "Findings checks opened that still count as open (disputed ones included), by how "
         "long ago a run first showed them, and those past the due date their severity sets."
@@ -214,68 +180,75 @@ def _findings_tab(me: Principal) -> None:
 
 
 def _alerts_tab(me: Principal, alerts: pd.DataFrame, open_alerts: int) -> None:
+    st.header("Open alerts")
     st.caption("Open alerts from continuous monitoring and snapshot band changes.")
     if open_alerts > len(alerts):
         st.caption(f"Showing the newest {len(alerts)} of {open_alerts} open alerts.")
     alerts_panel(me, alerts, "estate", None)
 
 
-def _league(standings) -> None:  # type: ignore[no-untyped-def]
-    left, right = st.columns([1, 2])
-    bands = left.multiselect("Bands", list(band_names()))
-    search = right.text_input("Supplier or product contains")
-    pages = max(1, math.ceil(len(standings) / PAGE_SIZE))
-    page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1)
-    rows, matched = league_page(standings, bands, search, int(page), PAGE_SIZE)
-    st.caption(f"{matched} products match")
-    st.dataframe(rows.drop(columns=["product_id"]), hide_index=True)
-    csv_column, xlsx_column = st.columns(2)
-    csv_column.download_button(
-        "Download league table (CSV)",
-        lambda: to_csv(standings),
-        file_name="league-table.csv",
-        mime="text/csv",
-    )
-    xlsx_column.download_button(
-        "Download league table (XLSX)",
-        # Built only when clicked: writing 10,000 rows to XLSX would slow every script run.
-        lambda: to_xlsx(standings, "League table"),
-        file_name="league-table.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-
-
-def _estate_tab(heatmap, weakest) -> None:  # type: ignore[no-untyped-def]
-    st.subheader("Forces by objective")
+def _estate_tab(heatmap: pd.DataFrame, weakest: pd.DataFrame, labels: dict[str, str]) -> None:
+    st.header("Forces by objective")
     if heatmap.empty:
         st.info("No force snapshots in the latest run.")
     else:
-        st.vega_lite_chart(heatmap, HEATMAP, width="stretch")
-    st.subheader("Weakest objectives across the estate")
-    st.dataframe(weakest, hide_index=True)
+        cells = heatmap_table(heatmap, labels)
+        summary = (
+            f"Heatmap of {cells['Force'].nunique()} forces' scores on "
+            f"{cells['Objective'].nunique()} objectives, from {cells['Score'].min():.0f} to "
+            f"{cells['Score'].max():.0f} out of 100; each cell shows its score."
+        )
+        charts.heatmap(cells, summary)
+        st.caption(f"{summary} The same numbers are in the table below the chart.")
+        charts.text_alternative(heatmap_grid(cells), "Forces by objective")
+    st.header("Weakest objectives across the estate")
+    st.caption("Mean objective score across products and forces in the latest snapshot.")
+    st.dataframe(weakest_table(weakest, labels), hide_index=True, placeholder="–")
 
 
-def _trends(trend, regressions, improvements) -> None:  # type: ignore[no-untyped-def]
-    st.subheader("Mean score by snapshot run")
-    st.vega_lite_chart(trend, TREND, width="stretch")
+def _trends(view: EstateView) -> None:
+    st.header("Mean score by snapshot run")
+    trend = trend_table(view.trend)
+    if trend.empty:
+        st.info("No snapshot run yet.")
+    else:
+        summary = "; ".join(
+            f"{kind} {mean:.1f} on {uk_time(taken.to_pydatetime())}"
+            for taken, kind, mean in zip(
+                trend["Snapshot"], trend["Subjects"], trend["Mean score"], strict=True
+            )
+        )
+        charts.mean_score_trend(trend, f"Mean score by snapshot run: {summary}.")
+        st.caption(f"Mean score: {summary}.")
+        charts.text_alternative(trend, "Mean score by snapshot run")
+    st.header("Products in each band by snapshot run")
+    bands = band_trend_table(view.bands, band_names())
+    if not bands.empty:
+        summary = "; ".join(
+            f"{uk_time(row[0].to_pydatetime())}: "
+            + ", ".join(f"{n} in band {b}" for b, n in zip(bands.columns[1:], row[1:], strict=True))
+            for row in bands.itertuples(index=False)
+        )
+        charts.band_trend(bands, band_names(), f"Products per band: {summary}.")
+        st.caption(f"Products per band: {summary}.")
+        charts.text_alternative(bands, "Products in each band")
+    st.header("Biggest movers since the snapshot before")
     left, right = st.columns(2)
     left.subheader("Biggest regressions")
-    left.dataframe(regressions, hide_index=True)
+    left.dataframe(movers_table(view.regressions), hide_index=True, placeholder="–")
     right.subheader("Biggest improvements")
-    right.dataframe(improvements, hide_index=True)
+    right.dataframe(movers_table(view.improvements), hide_index=True, placeholder="–")
 
 
-def _pqc_tab(readiness, milestones) -> None:  # type: ignore[no-untyped-def]
-    st.subheader("Products by post-quantum readiness")
+def _pqc_tab(readiness: pd.DataFrame, milestones: pd.DataFrame) -> None:
+    st.header("Products by post-quantum readiness")
     st.caption("A product's readiness is the weakest of its latest post-quantum checks.")
-    st.vega_lite_chart(readiness, READINESS, width="stretch")
-    st.subheader("Products by NCSC milestone")
+    table = readiness_table(readiness)
+    summary = ", ".join(f"{row.Readiness} {row.Products}" for row in table.itertuples())
+    charts.readiness(table, f"Products by post-quantum readiness: {summary}.")
+    st.caption(f"Products by readiness: {summary}.")
+    st.header("Products by NCSC milestone")
     if milestones.empty:
         st.info("No post-quantum check has assessed a milestone yet.")
         return
-    st.dataframe(
-        milestones.pivot_table(
-            index="milestone", columns="status", values="products", fill_value=0
-        ).reset_index(),
-        hide_index=True,
-    )
+    st.dataframe(milestone_table(milestones), hide_index=True, placeholder="–")

@@ -13,6 +13,7 @@ from frameworks.library import shipped_library
 from frameworks.loader import LoadedFramework
 from frameworks.urns import UrnKind, element_urn, framework_urn, outcome_urn
 from kernel.errors import AssureError
+from kernel.upload_limit import upload_mib
 from posture.assessment_frameworks import assessable_frameworks, framework_named
 from posture.framework_exchange import (
     MAX_UPLOAD_BYTES,
@@ -134,7 +135,9 @@ def import_section(me) -> None:  # type: ignore[no-untyped-def]
         help="Store a catalogue under this id, or name the imported catalogue a profile tailors.",
     )
     upload = st.file_uploader(
-        f"File ({MAX_UPLOAD_BYTES // (1024 * 1024)} MiB at most)", type=["yaml", "yml", "json"]
+        f"File ({MAX_UPLOAD_BYTES // 2**20} MiB at most)",
+        type=["yaml", "yml", "json"],
+        max_upload_size=upload_mib(MAX_UPLOAD_BYTES),
     )
     if upload is None or not st.button("Check and import"):
         return

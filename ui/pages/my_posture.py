@@ -1,6 +1,13 @@
-"""My posture: a supplier's products (or a force itself) with score, band, confidence, trend, gaps
-to the target profile, contradicted claims, open findings and why each outcome stands where it
-does. posture.my_posture decides reach and puts the explanation in words; this page draws it."""
+"""Product posture (the my-posture page): a supplier's products (or a force itself), or for an
+estate-wide reader any product, with score, band, confidence, trend, gaps to the target profile,
+contradicted claims, open findings and why each outcome stands where it does, against the
+framework picked. posture.my_posture decides reach and puts the explanation in words; this page
+draws it.
+
+A link may name a product (`?product=<id>`, as the dashboards' league table does) or a subject
+(`?subject=product:<id>` or `org:<id>`); one the reader may not see is refused in words and the
+page falls back to the reader's own subjects.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +15,50 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from posture.identity.permissions import Principal
 from posture.my_posture import (
     MAX_CHOICES,
     MAX_SEARCH,
     Explanation,
+    Framework,
     MyPosture,
     TrendPoint,
+    parse_id,
+    posture_frameworks,
+    readable_subject,
     subject_choices,
 )
 from posture.my_posture import my_posture as read_posture
-from ui.context import principal, read_service, uk_time
+from posture.scoring.bands import band_names
+from ui.context import principal, read_service, uk_time, widget_key
+from ui.dashboard_charts import snapshot_axis
+from ui.palette import TEXT, band_scale
 from ui.plain import escape_markdown, plain
 
+TITLE = "Product posture"
 SUBJECT_PARAM = "subject"
+PRODUCT_PARAM = "product"
+REFUSED = (
+    "The link names a product or organisation you may not see, or one that does not exist. "
+    "Showing what you may see instead."
+)
+NOT_A_PRODUCT = "The link's product is not a product number. Showing what you may see instead."
 
 
 def my_posture_page() -> None:
-    st.title("My posture")
+    st.title(TITLE)
     st.caption(
-        "Your score and band against the PoliceTech Secure by Design framework, how they have "
-        "moved, where you fall short of your target profile, and why each outcome counts as it "
-        "does. The same explanation as `assure score explain`."
+        "A product's (or an organisation's) score and band against the framework you pick, how "
+        "they have moved, where it falls short of its target profile, and why each outcome "
+        "counts as it does: the same explanation as assure score explain."
     )
     me = principal()
+    pinned = _linked_subject(me)
+    frameworks = read_service(lambda s: posture_frameworks(s, me))
+    if frameworks is None:
+        return
+    framework = _framework_picker(frameworks)
     search = ""
-    pinned = st.query_params.get(SUBJECT_PARAM)
     choices = read_service(lambda s: subject_choices(s, me, pinned=pinned))
     if choices is None:
         return
@@ -56,12 +82,45 @@ def my_posture_page() -> None:
         "Product or organisation",
         list(subjects),
         format_func=lambda k: subjects[k].label,
-        key="my-posture-subject",
+        # A new link starts on its own subject rather than the one picked before it.
+        key=widget_key("my-posture-subject", pinned or ""),
     )
-    posture = read_service(lambda s: read_posture(s, me, key))
+    posture = read_service(lambda s: read_posture(s, me, key, framework=framework))
     if posture is None:
         return
     _draw(posture)
+
+
+def _linked_subject(me: Principal) -> str | None:
+    """The subject a link names, once the reader is known to be allowed it; otherwise a refusal
+    in words (the same whether the product is another tenant's or does not exist)."""
+    product = st.query_params.get(PRODUCT_PARAM)
+    if product is not None:
+        number = parse_id(product)
+        if number is None:
+            st.error(NOT_A_PRODUCT)
+            return None
+        key = f"product:{number}"
+    else:
+        key = st.query_params.get(SUBJECT_PARAM)
+        if not key:
+            return None
+    subject = read_service(lambda s: readable_subject(s, me, key))
+    if subject is None:
+        st.error(REFUSED)
+        return None
+    return subject.key
+
+
+def _framework_picker(frameworks: list[tuple[Framework, str]]) -> Framework:
+    titles = dict(frameworks)
+    return st.selectbox(
+        "Scores against",
+        list(titles),
+        format_func=titles.__getitem__,
+        key="my-posture-framework",
+        help="The framework the score, band and explanation are shown against.",
+    )
 
 
 def _draw(posture: MyPosture) -> None:
@@ -112,18 +171,23 @@ def _trend(points: tuple[TrendPoint, ...]) -> None:
             "Score": [p.score for p in points],
             "Band": [p.band for p in points],
             "Confidence (%)": [p.confidence for p in points],
+            "Label": [f"{p.score:.1f} ({p.band})" for p in points],
         }
     )
-    chart = (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("When:T", title="Snapshot"),
-            y=alt.Y("Score:Q", title="Score", scale=alt.Scale(domain=[0, 100])),
-            tooltip=["Taken", "Score", "Band", "Confidence (%)"],
-        )
-        .properties(title="Score at each stored snapshot")
+    # Points coloured by band (ui.palette) and labelled with their score: the band is also
+    # in the tooltip and the table, so colour is never the only carrier.
+    base = alt.Chart(frame).encode(
+        x=snapshot_axis(frame["When"]),
+        y=alt.Y("Score:Q", title="Score", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["Taken", "Score", "Band", "Confidence (%)"],
     )
+    chart = alt.layer(
+        base.mark_line(color=TEXT),
+        base.mark_point(filled=True, size=90).encode(
+            color=alt.Color("Band:N", scale=alt.Scale(**band_scale(band_names())))
+        ),
+        base.mark_text(dy=-12, color=TEXT).encode(text=alt.Text("Label:N")),
+    ).properties(title="Score at each stored snapshot")
     first, last = points[0], points[-1]
     summary = (
         f"{len(points)} snapshot{'s' if len(points) != 1 else ''}: from {first.score:.1f} "
@@ -133,7 +197,7 @@ def _trend(points: tuple[TrendPoint, ...]) -> None:
     # The sentence and the table are the chart's text alternative: the same numbers in words.
     st.altair_chart(chart, width="stretch", alt=f"Score trend. {summary}")
     st.caption(f"{summary} The table below gives every point.")
-    st.dataframe(frame.drop(columns="When"), hide_index=True, width="stretch")
+    st.dataframe(frame.drop(columns=["When", "Label"]), hide_index=True, width="stretch")
 
 
 def _objectives(explained: Explanation) -> None:
@@ -154,7 +218,7 @@ def _objectives(explained: Explanation) -> None:
 
 
 def _gaps(explained: Explanation) -> None:
-    st.subheader(f"Gaps to your target profile ({len(explained.gaps)})")
+    st.subheader(f"Gaps to the target profile ({len(explained.gaps)})")
     if not explained.gaps:
         st.success("Every outcome meets its target.")
         return
@@ -188,8 +252,8 @@ def _contradictions(explained: Explanation) -> None:
                 "Finding": [
                     f"{c.finding_code}: {c.finding_title}" for c in explained.contradictions
                 ],
-                "Check run": [
-                    f"{c.check_run_id}, {uk_time(c.checked_at)}" for c in explained.contradictions
+                "Found by": [
+                    f"{c.source}, {uk_time(c.checked_at)}" for c in explained.contradictions
                 ],
             }
         ),

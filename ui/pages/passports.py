@@ -176,7 +176,10 @@ def _verify() -> None:
     st.subheader("Verify a passport file")
     limit = passport_policy().max_document_bytes // 1024
     upload = st.file_uploader(
-        f"Passport file (JSON, {limit} KiB at most)", type=["json"], key="verify-passport"
+        f"Passport file (JSON, {limit} KiB at most)",
+        type=["json"],
+        key="verify-passport",
+        max_upload_size=1,
     )
     if upload is None:
         return

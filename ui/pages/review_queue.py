@@ -15,11 +15,12 @@ from supplier_portal.evidence import evidence_content, list_evidence
 from supplier_portal.review_filters import waiting_products, waiting_suppliers
 from supplier_portal.review_queue import QueueQuery, ReviewPage
 from supplier_portal.reviews import OUTCOME_OF, review_answer, review_queue
-from ui.context import principal, run_service, show_flash
+from ui.context import principal, run_service, show_flash, widget_key
 from ui.plain import escape_markdown
 from ui.runtime import sessions
 
 PAGE_SIZES = (10, 25, 50, 100)
+DECISIONS = ("accept", "query", "reject")
 PAGE_KEY = "review_queue_page"
 FILTERS_KEY = "review_queue_filters"
 ANY = 0
@@ -44,11 +45,15 @@ def _filters(me) -> QueueQuery:  # type: ignore[no-untyped-def]
     if organisation != ANY:
         with sessions()() as session:
             products = dict(waiting_products(session, me, organisation))
-    product = product_column.selectbox(
-        "Product",
-        [ANY, *products],
-        format_func=lambda p: "Any product" if p == ANY else products[p],
-        disabled=organisation == ANY,
+    # Shown once a supplier is chosen, not drawn disabled: greyed-out text fails contrast.
+    product = (
+        product_column.selectbox(
+            "Product",
+            [ANY, *products],
+            format_func=lambda p: "Any product" if p == ANY else products[p],
+        )
+        if organisation != ANY
+        else ANY
     )
     outcomes = [o.id for o in default_framework().framework.outcomes()]
     outcome = outcome_column.selectbox("Outcome", ["", *outcomes], format_func=lambda o: o or "Any")
@@ -70,24 +75,17 @@ def _filters(me) -> QueueQuery:  # type: ignore[no-untyped-def]
 
 def _pager(found: ReviewPage) -> None:
     back, label, forward = st.columns([1, 4, 1])
-    back.button(
-        "Previous page",
-        on_click=_turn,
-        args=(-1,),
-        disabled=found.page <= 1,
-    )
+    # Only the moves there are, rather than greyed-out buttons (their text fails contrast).
+    if found.page > 1:
+        back.button("Previous page", on_click=_turn, args=(-1,))
     contradicted = (
         f" · {found.contradicted:,} contradicted by a check" if found.contradicted else ""
     )
     label.markdown(
         f"Page {found.page:,} of {found.pages:,} · {found.total:,} answers waiting{contradicted}"
     )
-    forward.button(
-        "Next page",
-        on_click=_turn,
-        args=(1,),
-        disabled=found.page >= found.pages,
-    )
+    if found.page < found.pages:
+        forward.button("Next page", on_click=_turn, args=(1,))
 
 
 def review_page() -> None:
@@ -109,32 +107,51 @@ def review_page() -> None:
         pd.DataFrame(
             [
                 {
-                    "answer": i.answer_id,
-                    "subject": i.subject,
-                    "outcome": i.outcome_id,
-                    "contradicted": "yes" if i.contradicted else "",
-                    "claimed": i.claimed,
-                    "submitted": i.submitted_at[:10],
+                    "Answer": i.answer_id,
+                    "Subject": i.subject,
+                    "Outcome": i.outcome_id,
+                    "Contradicted by a check": "yes" if i.contradicted else "no",
+                    "Claimed": i.claimed.replace("_", " "),
+                    "Submitted": i.submitted_at[:10],
+                    # What contradicts the claim (the check, its finding, the level it verified)
+                    # is on the product's posture page.
+                    "Posture": f"my-posture?product={i.product_id}" if i.product_id else None,
                 }
                 for i in found.items
             ]
         ),
         hide_index=True,
+        column_config={
+            "Posture": st.column_config.LinkColumn("Posture", display_text="Open posture")
+        },
     )
     labels = {
-        i.answer_id: f"{i.subject}: {i.outcome_id} (answer {i.answer_id})" for i in found.items
+        i.answer_id: f"{i.subject}: {i.outcome_id}"
+        + (" · contradicted by a check" if i.contradicted else "")
+        + f" (answer {i.answer_id})"
+        for i in found.items
     }
     with st.form("review"):
         answer = st.selectbox("Answer", list(labels), format_func=labels.__getitem__)
-        decision = st.radio("Decision", ["accept", "query", "reject"], horizontal=True)
-        message = st.text_area("Message to the supplier (needed to query or reject)")
+        # Nothing is preselected: one click must not accept a claim unread.
+        decision = st.radio(
+            "Decision", DECISIONS, horizontal=True, index=None, key=widget_key("review-decision")
+        )
+        message = st.text_area(
+            "Message to the supplier (needed to query or reject)",
+            key=widget_key("review-message"),
+        )
         if st.form_submit_button("Record decision"):
-            run_service(
-                lambda s: review_answer(
-                    s, me, answer, decision, message, platform_keys(load_settings())
-                ),
-                f"Recorded: answer {answer} {OUTCOME_OF[decision]}.",
-            )
+            if decision is None:
+                st.error("Choose a decision: accept, query or reject.")
+            else:
+                run_service(
+                    lambda s: review_answer(
+                        s, me, answer, decision, message, platform_keys(load_settings())
+                    ),
+                    f"Recorded: answer {answer} {OUTCOME_OF[decision]}.",
+                    clear=("review-decision", "review-message"),
+                )
     _evidence(me, {i.assessment_id: i.subject for i in found.items})
 
 

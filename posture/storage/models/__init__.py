@@ -26,6 +26,7 @@ from posture.storage.models.identity import (
     SignInAddress,
     UserSession,
 )
+from posture.storage.models.invitations import Invitation
 from posture.storage.models.jobs import Job
 from posture.storage.models.monitoring import Alert, MonitoredEndpoint
 from posture.storage.models.notifications import (
@@ -77,6 +78,7 @@ __all__ = [
     "FrameworkVersion",
     "ImportedCatalogue",
     "ImportedProfile",
+    "Invitation",
     "Job",
     "JudgeAllocation",
     "JudgeConflict",

@@ -42,6 +42,9 @@ class ApiToken(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the API last accepted it, to the minute (posture.identity.tokens.note_use): written
+    # at most once a minute per token, not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PqChallenge(Base):
