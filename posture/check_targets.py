@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 from checks.catalogue import InputKind, spec_for
 from checks.egress import (
@@ -60,11 +61,20 @@ def host_problem(host: str) -> str | None:
     labels = name.split(".")
     if not all(LABEL.fullmatch(label) for label in labels):
         return f"{_shown(host)} is not a host name or IP address"
-    if labels[-1].isdigit():
-        # 2130706433, 127.1 and 0x7f.1 are read as addresses by some resolvers: an address must
-        # be written as one, so the policy judges what the person sees.
+    if labels[-1].isdigit() or _read_as_address(name):
+        # 2130706433, 127.1, 0x7f.1 and 0x7f000001 are read as addresses by the C library's
+        # resolver: an address must be written as one, so the policy judges what the person sees.
         return f"{_shown(host)} is not a host name or IP address written in full"
     return None
+
+
+def _read_as_address(name: str) -> bool:
+    """Whether the C library reads `name` as an IPv4 address (inet_aton: hex, octal, short)."""
+    try:
+        socket.inet_aton(name)
+    except OSError:
+        return False
+    return True
 
 
 def _addresses(host: str) -> tuple[IPAddress, ...]:

@@ -80,14 +80,21 @@ def _posture_page() -> st.Page:
     return st.Page(spec.render, title=spec.title, icon=spec.icon, url_path=spec.url_path)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _csv_of(matched: pd.DataFrame) -> str:
+    return to_csv(league_export(matched))
+
+
 def _downloads(matched: pd.DataFrame) -> None:
-    """Downloads of every row the filters keep (not only the page shown), as headed here;
-    built only when clicked, since writing 10,000 rows to XLSX would slow every run."""
+    """Downloads of every row the filters keep (not only the page shown), as headed here. The
+    XLSX is built only when clicked: writing 10,000 rows to it would slow every run."""
     st.caption(f"The downloads hold the {len(matched)} products the filters keep.")
     csv_column, xlsx_column = st.columns(2)
     csv_column.download_button(
         "Download league table (CSV)",
-        lambda: to_csv(league_export(matched)),
+        # Made as the page draws (kept per filter set): a download made only on the click was
+        # now and then not delivered when clicked just after a filter's rerun.
+        _csv_of(matched),
         file_name="league-table.csv",
         mime="text/csv",
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.browser.accessibility import assert_accessible, wait_until_idle
 from tests.browser.conftest import Served, screenshot, sign_in
+from tests.browser.widgets import choose
 
 # Streamlit's data grid draws rows on a canvas: its header row and each row are this tall.
 ROW_HEIGHT = 35
@@ -27,6 +28,9 @@ def test_a_supplier_sees_its_products_score_band_trend_and_explanation(
     expect(page.get_by_role("heading", name="Product posture", level=1)).to_be_visible(
         timeout=30_000
     )
+    # The seeded product with two snapshots behind it (another journey may register a product
+    # of this supplier's, with none yet, that sorts first).
+    choose(page, "Product or organisation", re.compile(rf"^{re.escape(_first_product(served))}"))
     _expect_scored(page)
     assert_accessible(page)
     screenshot(page, tmp_path, "product-posture-supplier")
@@ -37,6 +41,7 @@ def test_a_supplier_sees_its_products_score_band_trend_and_explanation(
     expect(page.get_by_role("heading", name="Product posture", level=1)).to_be_visible(
         timeout=30_000
     )
+    choose(page, "Product or organisation", re.compile(rf"^{re.escape(_first_product(served))}"))
     _expect_scored(page)
     assert page.url.rstrip("/").endswith("/my-posture")
 
@@ -93,6 +98,29 @@ def test_a_force_assessor_follows_a_league_row_to_the_products_posture(
     _expect_scored(page)
     assert_accessible(page)
     screenshot(page, tmp_path, "product-posture-from-dashboards")
+
+
+def _first_product(served: Served) -> str:
+    """The name of the supplier admin's first product, as seeded."""
+    from sqlalchemy import select
+
+    from kernel.settings import load_settings
+    from posture.storage.engine import build_engine, session_factory
+    from posture.storage.models import Membership, Product, User
+
+    engine = build_engine(load_settings(served.env))
+    try:
+        with session_factory(engine)() as session:
+            return session.scalars(
+                select(Product.name)
+                .join(Membership, Membership.organisation_id == Product.organisation_id)
+                .join(User, User.id == Membership.user_id)
+                .where(User.email == served.logins["supplier_admin"][0])
+                .order_by(Product.id)
+                .limit(1)
+            ).one()
+    finally:
+        engine.dispose()
 
 
 def _expect_scored(page) -> None:  # type: ignore[no-untyped-def]

@@ -49,6 +49,8 @@ def _endpoint(target: str) -> CheckRequest:
         ("2130706433:443", "written in full"),  # 127.0.0.1 to inet_aton
         ("127.1:443", "written in full"),
         ("0x7f.1:443", "written in full"),
+        ("0x7f000001:443", "written in full"),  # hex, with no final label of digits
+        ("0X7F000001:443", "written in full"),
         ("vault example:443", "not a host name or IP address"),
         (":443", "a host name is 1 to 253 characters"),
     ],
