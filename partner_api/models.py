@@ -15,6 +15,7 @@ from frameworks.finding_links import linked_outcome_urns
 from frameworks.library import shipped_library
 from frameworks.urns import finding_urn
 from posture.scoring.bands import PostureBand
+from supplier_portal.check_results import CheckState
 from supplier_portal.product_fields import ProductFields
 from supplier_portal.profile_raises import RaiseForm
 from supplier_portal.vocabulary import (
@@ -268,6 +269,9 @@ class JobOut(Out):
             "findings that fail it, or because it could not assess its target), Could not run "
             "(with the reason) or Cancelled."
         )
+    )
+    state: CheckState = Field(
+        description="The same status for programs: what `outcome` says, without the details."
     )
     progress: float
     message: str

@@ -263,10 +263,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
     items.sort(key=rank)
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """One worker more than there are cores: many tests spend much of their time waiting on a
-    server, a subprocess or the browser, and a third worker uses that idle time (on two cores
-    the suite ran with a quarter of its CPU time idle)."""
-    return len(os.sched_getaffinity(0)) + 1

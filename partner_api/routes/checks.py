@@ -39,10 +39,12 @@ JobId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The job's id.")
 
 
 def _job(session: Session, job: Job) -> JobOut:
+    said = job_status(session, job)
     return JobOut(
         id=job.id,
         status=str(job.status),
-        outcome=job_status(session, job).text,
+        outcome=said.text,
+        state=said.state,
         progress=job.progress,
         message=job.message,
         error=job.error,

@@ -188,6 +188,8 @@ def list_invitations(
     )
     if scope is not None:
         query = query.where(Invitation.organisation_id.in_(scope))
+    rows = session.execute(query).all()
+    colleagues = _colleagues(session, scope, {row.invited_by_user_id for row, *_ in rows})
     return [
         InvitationView(
             id=row.id,
@@ -195,15 +197,41 @@ def list_invitations(
             organisation_id=row.organisation_id,
             organisation_name=organisation_name,
             role=Role(row.role),
-            invited_by=invited_by or "the command line",
+            invited_by=_inviter_shown(row.invited_by_user_id, invited_by, scope, colleagues),
             created_at=row.created_at,
             expires_at=row.expires_at,
             accepted_at=row.accepted_at,
             revoked_at=row.revoked_at,
             status=_status(row, now),
         )
-        for row, organisation_name, invited_by, accepted_by in session.execute(query)
+        for row, organisation_name, invited_by, accepted_by in rows
     ]
+
+
+def _colleagues(session: Session, scope: set[int] | None, user_ids: set[int | None]) -> set[int]:
+    """Of `user_ids`, those who belong to an organisation in `scope` (everyone when None)."""
+    known = {user_id for user_id in user_ids if user_id is not None}
+    if scope is None or not known:
+        return known
+    return set(
+        session.scalars(
+            select(Membership.user_id).where(
+                Membership.user_id.in_(known), Membership.organisation_id.in_(scope)
+            )
+        )
+    )
+
+
+def _inviter_shown(
+    inviter_id: int | None, email: str | None, scope: set[int] | None, colleagues: set[int]
+) -> str:
+    """The inviter's address to their colleagues and the platform's administrators; to an
+    organisation's administrator, an inviter outside their organisations is only that."""
+    if inviter_id is None or email is None:
+        return "the command line" if inviter_id is None else "(account since erased)"
+    if scope is None or inviter_id in colleagues:
+        return email
+    return "someone outside your organisation"
 
 
 def revoke_invitation(

@@ -38,6 +38,7 @@ from posture.identity.sessions import revoke_all_sessions
 from posture.identity.token_cache import bump_identity_epoch
 from posture.storage.models import (
     ApiToken,
+    AuditEvent,
     MfaFactor,
     Organisation,
     PasskeyCredential,
@@ -261,6 +262,12 @@ def set_active(session: Session, principal: Principal, user_id: int, active: boo
     actor = actor_of(principal)
     organisation_id = _home_organisation(session, user.id)
     if active:
+        if visible_organisations(principal, USER_MANAGE) is not None and _disabled_by_platform(
+            session, user.id
+        ):
+            raise PermissionDenied(
+                "the platform's administrators disabled this account; only they can enable it again"
+            )
         user.is_active = True
         record(session, actor, "user.enabled", "user", user.id, organisation_id=organisation_id)
         return True
@@ -298,6 +305,34 @@ def set_active(session: Session, principal: Principal, user_id: int, active: boo
         organisation_id=organisation_id,
     )
     return True
+
+
+def _disabled_by_platform(session: Session, user_id: int) -> bool:
+    """Whether the account was last disabled by a platform administrator or the operator (the
+    CLI): an organisation's administrator must not undo the platform's decision."""
+    last = session.execute(
+        select(AuditEvent.actor_user_id)
+        .where(
+            AuditEvent.action == "user.disabled",
+            AuditEvent.object_type == "user",
+            AuditEvent.object_id == str(user_id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return False
+    (actor_id,) = last
+    if actor_id is None:
+        return True
+    return (
+        session.scalar(
+            select(MembershipRow.id)
+            .where(MembershipRow.user_id == actor_id, MembershipRow.role == Role.PLATFORM_ADMIN)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _organisation(session: Session, principal: Principal, organisation_id: int) -> Organisation:

@@ -36,6 +36,7 @@ from posture.storage.models import (
     ChallengeEntry,
     CheckRun,
     Evidence,
+    Invitation,
     Job,
     JudgeConflict,
     PasskeyChallenge,
@@ -222,6 +223,12 @@ def _due_where(
     return due
 
 
+def _invitation_ended(cutoff: datetime) -> ColumnElement[bool]:
+    """Accepted, revoked or expired by `cutoff`: an invitation no one can use any more."""
+    accepted = and_(Invitation.accepted_at.is_not(None), Invitation.accepted_at <= cutoff)
+    return or_(accepted, _ended(Invitation.expires_at, Invitation.revoked_at, cutoff))
+
+
 def _conflict_due(cutoff: datetime, clear: Sequence[str]) -> Select[Any]:
     return (
         select(JudgeConflict.id)
@@ -277,6 +284,14 @@ KINDS: dict[str, RecordKind] = {
             {},
             _due_where(ApiToken.jti, lambda c: _ended(ApiToken.expires_at, ApiToken.revoked_at, c)),
             _delete_by(ApiToken.jti),
+        ),
+        RecordKind(
+            "invitation",
+            "invitation_ended",
+            DELETE,
+            {},
+            _due_where(Invitation.id, _invitation_ended),
+            _delete_by(Invitation.id),
         ),
         RecordKind(
             "sign_in_address",

@@ -328,3 +328,25 @@ def test_an_invitation_is_not_honoured_once_its_inviter_may_no_longer_give_the_r
         session.get_one(User, supplier_admin.user_id).is_active = True
     made = _accept(sessions, issued.code)
     assert made.email == "dev@s1.example"
+
+
+def test_an_organisation_administrator_sees_a_colleagues_address_but_not_the_platforms(
+    world_db,
+) -> None:
+    world, sessions, _ = world_db
+    supplier_admin = world.principal(Role.SUPPLIER_ADMIN)
+    platform_admin = world.principal(Role.PLATFORM_ADMIN)
+    s1 = world.orgs["s1"].organisation_id
+    own = _invite(sessions, supplier_admin, "dev@s1.example", s1, Role.SUPPLIER_MEMBER)
+    theirs = _invite(sessions, platform_admin, "ops@s1.example", s1, Role.SUPPLIER_MEMBER)
+    with sessions() as session:
+        seen = {v.id: v.invited_by for v in list_invitations(session, supplier_admin, NOW)}
+        everything = {v.id: v.invited_by for v in list_invitations(session, platform_admin, NOW)}
+        platform_email = session.get_one(User, platform_admin.user_id).email
+        supplier_email = session.get_one(User, supplier_admin.user_id).email
+    assert seen == {
+        own.invitation_id: supplier_email,
+        theirs.invitation_id: "someone outside your organisation",
+    }
+    assert everything[theirs.invitation_id] == platform_email
+    assert everything[own.invitation_id] == supplier_email

@@ -369,3 +369,28 @@ def test_a_supplier_administrator_cannot_leave_their_organisation_without_one(wo
             )
         )
     assert Role.SUPPLIER_ADMIN not in held
+
+
+def test_an_account_the_platform_disabled_is_enabled_again_only_by_the_platform(world_db) -> None:
+    world, sessions, _ = world_db
+    target = world.users[Role.SUPPLIER_MEMBER]
+    platform = world.principal(Role.PLATFORM_ADMIN)
+    supplier_admin = world.principal(Role.SUPPLIER_ADMIN)
+    with transaction(sessions) as session:
+        assert set_active(session, platform, target, False) is True
+    before = _actions(sessions)
+    with (
+        pytest.raises(PermissionDenied, match="only they can enable it again"),
+        transaction(sessions) as session,
+    ):
+        set_active(session, supplier_admin, target, True)
+    assert _actions(sessions) == before
+    with sessions() as session:
+        assert not session.get_one(User, target).is_active
+    with transaction(sessions) as session:
+        assert set_active(session, platform, target, True) is True
+    # Disabled by its own organisation's administrator, it is theirs to enable again.
+    with transaction(sessions) as session:
+        assert set_active(session, supplier_admin, target, False) is True
+    with transaction(sessions) as session:
+        assert set_active(session, supplier_admin, target, True) is True

@@ -161,7 +161,7 @@ def test_the_api_reports_the_same_status_as_the_page(
         headers=bearer(prepared, "s1"),
     )
     assert queued.status_code == 202, queued.text
-    assert queued.json()["outcome"] == "Queued"
+    assert (queued.json()["outcome"], queued.json()["state"]) == ("Queued", "queued")
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     job_id = queued.json()["id"]
     state = execute_check_job(
@@ -173,7 +173,8 @@ def test_the_api_reports_the_same_status_as_the_page(
     )
     assert state == "succeeded"
     job = client.get(f"/v1/jobs/{job_id}", headers=bearer(prepared, "s1")).json()
-    assert (job["status"], job["outcome"]) == (
+    assert (job["status"], job["outcome"], job["state"]) == (
         "succeeded",
         "Failed: could not be assessed (1 finding)",
+        "failed",
     )

@@ -27,6 +27,7 @@ from posture.storage.models import (
     CheckRun,
     Evidence,
     FrameworkVersion,
+    Invitation,
     Job,
     JudgeAllocation,
     JudgeConflict,
@@ -38,7 +39,7 @@ from posture.storage.models import (
     User,
     UserSession,
 )
-from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance, RunStatus
+from posture.storage.models.enums import AssessmentStatus, OrgKind, Provenance, Role, RunStatus
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -235,6 +236,22 @@ class EstateBuilder:
                 )
             )
             self.estate.ids[f"address-{tag}"] = f"{PERSONAL[2]}-{tag}"
+            # Accepted a second past (or short of) the cutoff, though it would expire in a year:
+            # an accepted invitation has ended, whatever its expiry says.
+            accepted = self.edge("invitation", due)
+            invitation = self._add(
+                Invitation(
+                    code_sha256=f"{tag:1<64}",
+                    email=f"invitee-{tag}@acme.example",
+                    organisation_id=self.org.id,
+                    role=Role.SUPPLIER_MEMBER,
+                    invited_by_user_id=self.user.id,
+                    created_at=accepted - timedelta(days=2),
+                    expires_at=accepted + timedelta(days=365),
+                    accepted_at=accepted,
+                )
+            )
+            self.estate.ids[f"invitation-{tag}"] = invitation.id
             self._add(
                 PasskeyChallenge(
                     id=f"ceremony-{tag}",
@@ -285,6 +302,7 @@ def table_counts(session: Session) -> dict[str, int]:
     models = (
         ChallengeEntry, ChallengeAttachment, JudgeAllocation, JudgeConflict, Evidence, UserSession,
         ApiToken, SignInAddress, PasskeyChallenge, Job, CheckRun, PqChallenge, AuditEvent, Product,
+        Invitation,
     )  # fmt: skip
     return {
         model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0

@@ -31,6 +31,7 @@ def test_each_batch_is_audited_with_counts_and_ids_by_the_retention_actor(
         "sign_in_address",
         "passkey_challenge",
         "finished_job",
+        "invitation",
     }
     assert {(e.action, e.actor_label, e.actor_user_id) for e in events.values()} == {
         ("retention.swept", "retention", None)
@@ -52,7 +53,13 @@ def test_no_event_carries_personal_data_or_secret_keys(
     with sessions() as session:
         events = session.scalars(select(AuditEvent)).all()
     written = json.dumps([(e.actor_label, e.object_id, e.data) for e in events])
-    for personal in (*PERSONAL, "ceremony-due", "attachment-due-0.pdf", "evidence-due.pdf"):
+    for personal in (
+        *PERSONAL,
+        "ceremony-due",
+        "attachment-due-0.pdf",
+        "evidence-due.pdf",
+        "invitee-due@acme.example",
+    ):
         assert personal not in written, personal
     # Keys that are themselves personal or secret are counted, never listed.
     by_kind = {e.object_id: e.data for e in events}
@@ -70,4 +77,4 @@ def test_the_audit_chain_still_verifies_after_a_sweep(
     with sessions() as session:
         chain = verify_chain(session)
     assert chain.intact
-    assert chain.events_checked == 8
+    assert chain.events_checked == 9  # one a kind, and the second sweep finds nothing

@@ -20,6 +20,7 @@ from posture.storage.models import (
     ChallengeEntry,
     CheckRun,
     Evidence,
+    Invitation,
     Job,
     JudgeAllocation,
     JudgeConflict,
@@ -38,6 +39,7 @@ DELETED = {
     "address": SignInAddress,
     "ceremony": PasskeyChallenge,
     "job": Job,
+    "invitation": Invitation,
 }
 
 
@@ -56,6 +58,7 @@ def test_rows_past_their_period_go_and_rows_short_of_it_stay(
         "sign_in_address": 1,
         "passkey_challenge": 1,
         "finished_job": 1,
+        "invitation": 1,
     }
     with sessions() as session:
         for name, model in DELETED.items():
